@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/host.proto
+
+
+export interface GetSelfRequest {
+}
+
+export interface GetSelfRequest__Output {
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/host.proto
+
+
+export interface ListPeersRequest {
+}
+
+export interface ListPeersRequest__Output {
+}

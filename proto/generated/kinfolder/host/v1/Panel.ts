@@ -1,0 +1,18 @@
+// Original file: /work/main/proto/host.proto
+
+
+export interface Panel {
+  'pluginId'?: (string);
+  'id'?: (string);
+  'title'?: (string);
+  'icon'?: (string);
+  'url'?: (string);
+}
+
+export interface Panel__Output {
+  'pluginId': (string);
+  'id': (string);
+  'title': (string);
+  'icon': (string);
+  'url': (string);
+}

@@ -1,0 +1,16 @@
+// Original file: /work/main/proto/host.proto
+
+
+export interface RegisterPanelRequest {
+  'id'?: (string);
+  'title'?: (string);
+  'icon'?: (string);
+  'url'?: (string);
+}
+
+export interface RegisterPanelRequest__Output {
+  'id': (string);
+  'title': (string);
+  'icon': (string);
+  'url': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/host.proto
+
+
+export interface SignRequest {
+  'payload'?: (Buffer | Uint8Array | string);
+}
+
+export interface SignRequest__Output {
+  'payload': (Buffer);
+}
