@@ -1,0 +1,50 @@
+/** The plugin manifest as the server uses it, and its validation against the committed JSON schema. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+import type { Capability } from '../../../proto';
+import { PluginManifestError } from './errors';
+
+export interface PluginManifest {
+  id: string;
+  name: string;
+  version: string;
+  description?: string;
+  entry: string;
+  contract: 'kinfolder.host.v1';
+  capabilities: Capability[];
+  links?: { services: string[] };
+}
+
+export const PLUGIN_MANIFEST_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'proto', 'plugin-manifest.schema.json');
+
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+let compiled: Validator | undefined;
+
+function validator(): Validator {
+  if (!compiled) {
+    const schema = JSON.parse(fs.readFileSync(PLUGIN_MANIFEST_SCHEMA_PATH, 'utf8'));
+    compiled = new Ajv({ allErrors: true, strict: false }).compile(schema) as Validator;
+  }
+  return compiled;
+}
+
+function describe(e: ErrorObject): string {
+  const at = e.instancePath === '' ? '/' : e.instancePath;
+  const p = e.params as Record<string, unknown>;
+  let detail = e.message ?? 'is invalid';
+  if (e.keyword === 'additionalProperties') detail += ` '${String(p.additionalProperty)}'`;
+  else if (e.keyword === 'enum') detail += ` (${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`;
+  else if (e.keyword === 'const') detail += ` ${JSON.stringify(p.allowedValue)}`;
+  return `${at}: ${detail}`;
+}
+
+/** Returns the manifest typed, or throws PluginManifestError naming every violation with its JSON path. */
+export function validateManifest(json: unknown): PluginManifest {
+  const validate = validator();
+  if (validate(json)) return json as PluginManifest;
+  // The "if/then" wrapper error only repeats the `required` error beneath it.
+  const problems = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
+  const id = typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? ` '${(json as { id: string }).id}'` : '';
+  throw new PluginManifestError('MANIFEST_INVALID', `plugin manifest${id} is invalid:\n  ${problems.join('\n  ')}`, problems);
+}

@@ -1,0 +1,118 @@
+/**
+ * Links service: one bidirectional stream per plugin. Frames the host can not take get an
+ * `error` frame back and the stream stays open; while the adapter is busy sending, the
+ * server stops reading, so a congested link backs up into the plugin's own stream.
+ */
+import { status } from '@grpc/grpc-js';
+import type { Subscription } from 'rxjs';
+import { LINK_MAX_PAYLOAD_BYTES } from '../../../../proto';
+import type { LinkEvent } from '../../../../proto/generated/kinfolder/host/v1/LinkEvent';
+import type { LinkSend__Output } from '../../../../proto/generated/kinfolder/host/v1/LinkSend';
+import type { LinksHandlers } from '../../../../proto/generated/kinfolder/host/v1/Links';
+import { HOST_ERROR_STATUS } from '../../errors';
+import { authorize } from '../auth';
+import type { OpenStream, ServiceContext } from '../context';
+import { Refusal } from '../errors';
+import { toServiceError, toStatus } from '../status';
+import { fingerprint, maxBytes } from '../validate';
+
+export function linksHandlers(ctx: ServiceContext): LinksHandlers {
+  const active = new Map<string, OpenStream>();
+
+  return {
+    Open: (call) => {
+      let pluginId: string;
+      let services: string[];
+      try {
+        const plugin = authorize(ctx.registry, call.metadata, 'links');
+        pluginId = plugin.id;
+        services = plugin.links?.services ?? [];
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      const own = new Set(services);
+      const abort = new AbortController();
+      const subs: Subscription[] = [];
+      let done = false;
+
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        abort.abort();
+        for (const s of subs) s.unsubscribe();
+        ctx.streams.delete(entry);
+        if (active.get(pluginId) === entry) active.delete(pluginId);
+      };
+      const entry: OpenStream = {
+        pluginId,
+        close: (s) => {
+          if (done) return;
+          finish();
+          call.emit('error', { code: s.code, details: s.details });
+        },
+      };
+      active.get(pluginId)?.close({ code: status.ABORTED, details: 'replaced by a newer Links stream' });
+      active.set(pluginId, entry);
+      ctx.streams.add(entry);
+      for (const ev of ['cancelled', 'close', 'finish', 'error'] as const) call.on(ev, finish);
+
+      const write = (ev: LinkEvent): void => {
+        if (!done) call.write(ev);
+      };
+      const frameError = (id: number, err: unknown, peer: string): void => {
+        const s = toStatus(err);
+        ctx.log('debug', 'Links frame refused', { plugin: pluginId, id, code: s.code, details: s.details });
+        write({ error: { id, code: s.code, message: s.details, peer } });
+      };
+
+      write({ ready: { maxPayloadBytes: LINK_MAX_PAYLOAD_BYTES, services } });
+      for (const service of services) {
+        subs.push(
+          ctx.adapter.linkMessages(service).subscribe({
+            next: (m) => write({ delivery: { peer: m.peer, service: m.service, payload: m.payload } }),
+            error: (err: unknown) => entry.close(toStatus(err)),
+          }),
+        );
+      }
+      subs.push(
+        ctx.adapter.linkNotices.subscribe((n) => {
+          if (own.has(n.service)) {
+            write({ error: { id: 0, code: HOST_ERROR_STATUS[n.code], message: `${n.service}: ${n.message}`, peer: n.peer } });
+          }
+        }),
+      );
+
+      call.on('data', (frame: LinkSend__Output) => {
+        let peer: string;
+        try {
+          if (!own.has(frame.service)) {
+            throw new Refusal(
+              'PERMISSION_DENIED',
+              `service '${frame.service}' is not in plugin '${pluginId}' manifest's links.services [${services.join(', ')}]`,
+            );
+          }
+          peer = fingerprint(frame.peer, 'peer');
+          maxBytes(frame.payload.length, LINK_MAX_PAYLOAD_BYTES, 'payload', 'RESOURCE_EXHAUSTED');
+        } catch (err) {
+          frameError(frame.id, err, frame.peer);
+          return;
+        }
+        // Read no further frame until the link took this one: that is the flow control.
+        call.pause();
+        ctx.adapter
+          .sendLink(peer, frame.service, frame.payload, abort.signal)
+          .catch((err: unknown) => {
+            if (!done) frameError(frame.id, err, peer);
+          })
+          .finally(() => {
+            if (!done) call.resume();
+          });
+      });
+      // 'end' comes only after every frame was read, so every send has been handed over.
+      call.on('end', () => {
+        if (!done) call.end();
+      });
+    },
+  };
+}
