@@ -1,0 +1,197 @@
+/**
+ * FastCDC content-defined chunking (Xia et al., 2016): a gear rolling hash with normalized
+ * chunking (a harder mask before the average size, an easier one after), cut-point skipping
+ * (the first `minSize` bytes of a block are never hashed) and a hard maximum. Boundaries depend
+ * only on content, so inserting bytes changes the blocks around the insertion and no others.
+ *
+ * Streaming: `BlockChunker.update()` takes pieces of any size and never copies or keeps them.
+ * Each block's SHA-256 and the whole-file SHA-256 are fed the same pieces in the same pass,
+ * so memory stays constant whatever the file size. Pure: no I/O, no clock.
+ */
+import { createHash, type Hash as NodeHash } from 'node:crypto';
+import { ScanError, throwIfAborted } from './errors';
+import { GEAR_WORDS } from './gear-table';
+import type { HashedContent, ScannedBlock } from './types';
+
+export interface ChunkerOptions {
+  readonly minSize: number;
+  readonly avgSize: number;
+  readonly maxSize: number;
+}
+
+/** 64 KiB / 256 KiB / 1 MiB. Part of the format: every member must cut files the same way. */
+export const DEFAULT_CHUNKER_OPTIONS: ChunkerOptions = Object.freeze({
+  minSize: 64 * 1024,
+  avgSize: 256 * 1024,
+  maxSize: 1024 * 1024,
+});
+
+// Int32 arithmetic keeps V8 on its small-integer fast path; `| 0` wraps like uint32 would.
+const GEAR = Int32Array.from(GEAR_WORDS, (w) => w | 0);
+
+// Word loads pull four bytes per memory access; the byte order inside the word must be known.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Masks take the top bits of the hash: after shifting left, the top bits mix the last 32 bytes
+ * (a wider window than the low bits). Normalization level 2: avg bits + 2 before avg, - 2 after.
+ */
+function topBitsMask(bits: number): number {
+  return (0xffffffff << (32 - bits)) | 0;
+}
+
+/** The rolling hash survives across `findCut` calls through this slot (saved per chunker). */
+let rollState = 0;
+
+/**
+ * Scans b[start, end) with the gear hash starting from `rollState`; returns the index just past
+ * the first position whose hash has no bit of `mask` set, or -1. This is the hot loop.
+ */
+function findCut(b: Uint8Array, start: number, end: number, mask: number): number {
+  let h = rollState;
+  let i = start;
+  if (LITTLE_ENDIAN) {
+    const off = b.byteOffset;
+    while (i < end && ((off + i) & 3) !== 0) {
+      h = ((h << 1) + GEAR[b[i]]) | 0;
+      i++;
+      if ((h & mask) === 0) return cutAt(h, i);
+    }
+    const words = (end - i) >> 2;
+    if (words > 0) {
+      const w32 = new Int32Array(b.buffer, off + i, words);
+      for (let k = 0; k < words; k++) {
+        const w = w32[k];
+        h = ((h << 1) + GEAR[w & 255]) | 0;
+        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 1);
+        h = ((h << 1) + GEAR[(w >>> 8) & 255]) | 0;
+        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 2);
+        h = ((h << 1) + GEAR[(w >>> 16) & 255]) | 0;
+        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 3);
+        h = ((h << 1) + GEAR[w >>> 24]) | 0;
+        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 4);
+      }
+      i += 4 * words;
+    }
+  }
+  for (; i < end; i++) {
+    h = ((h << 1) + GEAR[b[i]]) | 0;
+    if ((h & mask) === 0) return cutAt(h, i + 1);
+  }
+  rollState = h;
+  return -1;
+}
+
+function cutAt(h: number, index: number): number {
+  rollState = h;
+  return index;
+}
+
+/**
+ * Splits a byte stream into blocks and hashes them. Feed pieces with `update` (returns the
+ * blocks completed by that piece), then call `finish` once. Same input, same blocks, however
+ * the input is split into pieces.
+ */
+export class BlockChunker {
+  private readonly minSize: number;
+  private readonly avgSize: number;
+  private readonly maxSize: number;
+  private readonly maskS: number;
+  private readonly maskL: number;
+  private readonly fileHash: NodeHash = createHash('sha256');
+  private blockHash: NodeHash = createHash('sha256');
+  /** Bytes of the current (unfinished) block seen so far. */
+  private pos = 0;
+  private h = 0;
+  private total = 0;
+  private readonly blocks: ScannedBlock[] = [];
+  private finished = false;
+
+  constructor(options: ChunkerOptions = DEFAULT_CHUNKER_OPTIONS) {
+    const { minSize, avgSize, maxSize } = options;
+    const ok = [minSize, avgSize, maxSize].every((n) => Number.isInteger(n) && n > 0) && minSize <= avgSize && avgSize <= maxSize;
+    if (!ok) throw new ScanError('INVALID_OPTIONS', `chunk sizes must satisfy 0 < min <= avg <= max (got ${minSize}/${avgSize}/${maxSize})`);
+    const bits = Math.round(Math.log2(avgSize));
+    if (bits < 4 || bits > 28) throw new ScanError('INVALID_OPTIONS', `average chunk size ${avgSize} out of range`);
+    this.minSize = minSize;
+    this.avgSize = avgSize;
+    this.maxSize = maxSize;
+    this.maskS = topBitsMask(bits + 2);
+    this.maskL = topBitsMask(bits - 2);
+  }
+
+  /** Consumes one piece; the piece is not retained and may be reused by the caller afterwards. */
+  update(data: Uint8Array): ScannedBlock[] {
+    if (this.finished) throw new ScanError('INVALID_OPTIONS', 'update after finish');
+    const len = data.length;
+    if (len === 0) return [];
+    this.fileHash.update(data);
+    this.total += len;
+    const done: ScannedBlock[] = [];
+    let i = 0; // next unexamined index in data
+    let blockStart = 0; // where the current block's bytes begin within data
+    while (i < len) {
+      let cut = -1;
+      if (this.pos < this.minSize) {
+        // Cut-point skipping: no boundary can fall here, so these bytes are not rolled.
+        const skip = Math.min(this.minSize - this.pos, len - i);
+        i += skip;
+        this.pos += skip;
+        continue;
+      }
+      const normal = this.pos < this.avgSize;
+      const limit = normal ? this.avgSize : this.maxSize;
+      const end = Math.min(len, i + (limit - this.pos));
+      rollState = this.h;
+      cut = findCut(data, i, end, normal ? this.maskS : this.maskL);
+      this.h = rollState;
+      if (cut < 0) {
+        this.pos += end - i;
+        i = end;
+        if (this.pos < this.maxSize) continue;
+        cut = end; // hard maximum
+      }
+      this.blockHash.update(data.subarray(blockStart, cut));
+      const block: ScannedBlock = { hash: this.blockHash.digest('hex'), size: this.pos + (cut - i) };
+      done.push(block);
+      this.blocks.push(block);
+      this.blockHash = createHash('sha256');
+      this.pos = 0;
+      this.h = 0;
+      i = cut;
+      blockStart = cut;
+    }
+    if (blockStart < len) this.blockHash.update(data.subarray(blockStart, len));
+    return done;
+  }
+
+  /** Closes the last block and returns the whole file's size, SHA-256 and block list. */
+  finish(): HashedContent {
+    if (this.finished) throw new ScanError('INVALID_OPTIONS', 'finish called twice');
+    this.finished = true;
+    if (this.pos > 0) this.blocks.push({ hash: this.blockHash.digest('hex'), size: this.pos });
+    return { size: this.total, contentHash: this.fileHash.digest('hex'), blocks: this.blocks };
+  }
+}
+
+/** Chunks and hashes a whole stream (a Readable or any async iterable of byte pieces). */
+export async function chunkStream(
+  source: AsyncIterable<Uint8Array>,
+  options: { signal?: AbortSignal; chunker?: ChunkerOptions } = {},
+): Promise<HashedContent> {
+  const chunker = new BlockChunker(options.chunker);
+  throwIfAborted(options.signal);
+  for await (const piece of source) {
+    throwIfAborted(options.signal);
+    chunker.update(piece);
+  }
+  throwIfAborted(options.signal);
+  return chunker.finish();
+}
+
+/** Chunks one in-memory buffer (tests, small files). */
+export function chunkBuffer(data: Uint8Array, options?: ChunkerOptions): HashedContent {
+  const chunker = new BlockChunker(options);
+  chunker.update(data);
+  return chunker.finish();
+}

@@ -1,0 +1,27 @@
+// The scanner's foundations: content-defined chunking, file hashing, ignore rules, local name rules and the tree walk.
+export { BlockChunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from './chunker';
+export { ScanError, isScanError, type ScanErrorCode } from './errors';
+export { hashFile, READ_SIZE, type HashedFile, type HashFileFn, type HashFileOptions } from './hash-file';
+export { BUILTIN_IGNORE_PATTERNS, IgnoreRules, KINIGNORE_FILE, META_DIR } from './ignore';
+export {
+  componentProblem,
+  LocalNames,
+  localKey,
+  localNameProblem,
+  POSIX_TRAITS,
+  probeFilesystem,
+  type FsTraits,
+  type LocalNameProblem,
+  type LocalNameProblemCode,
+} from './local-names';
+export { linkEscapes, walkFolder, type WalkOptions } from './walk';
+export {
+  EMPTY_SHA256,
+  type HashedContent,
+  type LocalFileRecord,
+  type ScannedBlock,
+  type ScannedFile,
+  type ScannedType,
+  type ScanProblem,
+  type ScanProblemCode,
+} from './types';
