@@ -24,6 +24,8 @@ export interface HashFileOptions {
   readonly chunker?: ChunkerOptions;
   /** Reuse a caller-owned read buffer (one per concurrent hash); allocated per call otherwise. */
   readonly buffer?: Buffer;
+  /** Called after each read with the bytes hashed so far (progress display). */
+  readonly onProgress?: (bytesHashed: number) => void;
 }
 
 /** The function shape the walk depends on, so tests and worker pools can stand in for it. */
@@ -48,6 +50,7 @@ export async function hashFile(absPath: string, options: HashFileOptions = {}): 
     if (!before.isFile()) throw new ScanError('NOT_A_REGULAR_FILE', `${absPath} is not a regular file`);
     const buffer = options.buffer ?? Buffer.allocUnsafe(READ_SIZE);
     const chunker = new BlockChunker(options.chunker);
+    let hashed = 0;
     for (;;) {
       throwIfAborted(signal);
       let n: number;
@@ -58,6 +61,8 @@ export async function hashFile(absPath: string, options: HashFileOptions = {}): 
       }
       if (n === 0) break;
       chunker.update(buffer.subarray(0, n));
+      hashed += n;
+      options.onProgress?.(hashed);
     }
     throwIfAborted(signal);
     const content = chunker.finish();

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { BlockChunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from '../../../plugin/src/scan/chunker';
+import { GEAR_WORDS } from '../../../plugin/src/scan/gear-table';
+import { EMPTY_SHA256, type HashedContent } from '../../../plugin/src/scan/types';
+import { seededBytes, sha256Hex } from './helpers';
+import vectors from './vectors/chunker.json';
+
+const SMALL: ChunkerOptions = { minSize: 256, avgSize: 1024, maxSize: 4096 };
+
+/**
+ * FastCDC written the plain way (one byte at a time, whole buffer in memory, uint32
+ * arithmetic), to check the streaming, word-at-a-time implementation against.
+ */
+function referenceSizes(data: Uint8Array, o: ChunkerOptions): number[] {
+  const bits = Math.round(Math.log2(o.avgSize));
+  const maskS = (0xffffffff << (32 - (bits + 2))) >>> 0;
+  const maskL = (0xffffffff << (32 - (bits - 2))) >>> 0;
+  const sizes: number[] = [];
+  let start = 0;
+  while (start < data.length) {
+    const end = Math.min(data.length - start, o.maxSize);
+    let cut = end;
+    let h = 0;
+    for (let i = o.minSize; i < end; i++) {
+      h = ((h << 1) + GEAR_WORDS[data[start + i]]) >>> 0;
+      if (((h & (i < o.avgSize ? maskS : maskL)) >>> 0) === 0) {
+        cut = i + 1;
+        break;
+      }
+    }
+    sizes.push(cut);
+    start += cut;
+  }
+  return sizes;
+}
+
+function changedBlocks(before: HashedContent, after: HashedContent): number {
+  const known = new Set(before.blocks.map((b) => b.hash));
+  return after.blocks.filter((b) => !known.has(b.hash)).length;
+}
+
+describe('gear table', () => {
+  it('is SHA-256("kinfolder/gear/v1/" + i), first 4 bytes big-endian', () => {
+    expect(GEAR_WORDS).toHaveLength(256);
+    GEAR_WORDS.forEach((w, i) => {
+      expect(w).toBe(createHash('sha256').update(`kinfolder/gear/v1/${i}`).digest().readUInt32BE(0));
+    });
+  });
+});
+
+describe('BlockChunker', () => {
+  it.each(vectors.cases.map((c) => [c.seed, c] as const))('matches the committed vector %s', (_seed, c) => {
+    const data = seededBytes(c.seed, c.length);
+    const r = chunkBuffer(data, c.options);
+    expect(r.size).toBe(c.length);
+    expect(r.contentHash).toBe(c.contentHash);
+    expect(r.blocks).toEqual(c.blocks);
+    expect(r.blocks.map((b) => b.size)).toEqual(referenceSizes(data, c.options));
+  });
+
+  it('hashes each block and the whole file with SHA-256', () => {
+    const data = seededBytes('hashes', 3 * 1024 * 1024);
+    const r = chunkBuffer(data);
+    expect(r.contentHash).toBe(sha256Hex(data));
+    let offset = 0;
+    for (const b of r.blocks) {
+      expect(b.hash).toBe(sha256Hex(data.subarray(offset, offset + b.size)));
+      offset += b.size;
+    }
+    expect(offset).toBe(data.length);
+  });
+
+  it('gives an empty file zero blocks and the SHA-256 of nothing', () => {
+    const r = chunkBuffer(new Uint8Array(0));
+    expect(r).toEqual({ size: 0, contentHash: EMPTY_SHA256, blocks: [] });
+    expect(EMPTY_SHA256).toBe(sha256Hex(''));
+  });
+
+  it('respects min and max: every block but the last is within [min, max]', () => {
+    // Zeros never produce a cut with these masks, so every block is forced to the maximum.
+    const zeros = chunkBuffer(new Uint8Array(10 * 4096 + 100), SMALL);
+    expect(zeros.blocks.map((b) => b.size)).toEqual([...Array(10).fill(4096), 100]);
+    const data = seededBytes('bounds', 8 * 1024 * 1024);
+    const r = chunkBuffer(data);
+    const sizes = r.blocks.map((b) => b.size);
+    for (const s of sizes.slice(0, -1)) {
+      expect(s).toBeGreaterThanOrEqual(DEFAULT_CHUNKER_OPTIONS.minSize);
+      expect(s).toBeLessThanOrEqual(DEFAULT_CHUNKER_OPTIONS.maxSize);
+    }
+    const avg = data.length / sizes.length;
+    expect(avg).toBeGreaterThan(128 * 1024);
+    expect(avg).toBeLessThan(512 * 1024);
+  });
+
+  it('a 1-byte insertion at the start or in the middle changes at most 2 blocks', () => {
+    const data = seededBytes('insert', 16 * 1024 * 1024);
+    const before = chunkBuffer(data);
+    const atStart = chunkBuffer(Buffer.concat([Buffer.from([0x42]), data]));
+    const mid = data.length >> 1;
+    const inMiddle = chunkBuffer(Buffer.concat([data.subarray(0, mid), Buffer.from([0x42]), data.subarray(mid)]));
+    expect(before.blocks.length).toBeGreaterThan(30);
+    expect(changedBlocks(before, atStart)).toBeLessThanOrEqual(2);
+    expect(changedBlocks(before, inMiddle)).toBeLessThanOrEqual(2);
+    expect(changedBlocks(before, atStart)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives the same blocks however the input is split (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 30000 }),
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (bytes, cuts, copyPieces) => {
+          // Random bytes alone rarely cut early; mixing in a seeded tail gives realistic boundaries.
+          const data = Buffer.concat([bytes, seededBytes(`split/${bytes.length}`, 20000)]);
+          const whole = chunkBuffer(data, SMALL);
+          const chunker = new BlockChunker(SMALL);
+          let offset = 0;
+          let k = 0;
+          while (offset < data.length) {
+            const n = Math.min(cuts[k++ % cuts.length], data.length - offset);
+            // Subarrays sit at odd offsets of one buffer; copies are freshly aligned: both paths must agree.
+            const piece = data.subarray(offset, offset + n);
+            chunker.update(copyPieces ? Buffer.from(piece) : piece);
+            offset += n;
+          }
+          const streamed = chunker.finish();
+          expect(streamed).toEqual(whole);
+          expect(whole.blocks.map((b) => b.size)).toEqual(referenceSizes(data, SMALL));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('does not keep the caller’s buffers: reusing one read buffer gives the same result', () => {
+    const data = seededBytes('reuse', 2 * 1024 * 1024 + 77);
+    const chunker = new BlockChunker();
+    const scratch = Buffer.alloc(100_003);
+    for (let off = 0; off < data.length; off += scratch.length) {
+      const n = data.copy(scratch, 0, off, off + scratch.length);
+      chunker.update(scratch.subarray(0, n));
+      scratch.fill(0xee);
+    }
+    expect(chunker.finish()).toEqual(chunkBuffer(data));
+  });
+
+  it('chunkStream consumes a Readable and honours an aborted signal', async () => {
+    const data = seededBytes('stream', 1024 * 1024 + 5);
+    const r = await chunkStream(Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+    expect(r).toEqual(chunkBuffer(data));
+    const controller = new AbortController();
+    controller.abort();
+    await expect(chunkStream(Readable.from([data]), { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('refuses sizes out of order', () => {
+    expect(() => new BlockChunker({ minSize: 10, avgSize: 5, maxSize: 20 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+});
