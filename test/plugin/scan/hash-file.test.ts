@@ -1,0 +1,93 @@
+import { appendFileSync, promises as fsp, renameSync } from 'node:fs';
+import * as path from 'node:path';
+import { chunkBuffer } from '../../../plugin/src/scan/chunker';
+import { hashFile, READ_SIZE } from '../../../plugin/src/scan/hash-file';
+import { EMPTY_SHA256 } from '../../../plugin/src/scan/types';
+import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
+
+describe('hashFile', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+  });
+  afterEach(async () => {
+    await removeDir(dir);
+  });
+
+  it('hashes a real file into the same blocks as the in-memory chunker, with its stat', async () => {
+    const data = seededBytes('hash-file', 3 * READ_SIZE + 12345);
+    const file = path.join(dir, 'data.bin');
+    await fsp.writeFile(file, data);
+    await fsp.chmod(file, 0o754);
+    const st = await fsp.lstat(file);
+    const r = await hashFile(file);
+    const expected = chunkBuffer(data);
+    expect(r.size).toBe(data.length);
+    expect(r.contentHash).toBe(sha256Hex(data));
+    expect(r.blocks).toEqual(expected.blocks);
+    expect(r.mode).toBe(0o754);
+    expect(r.inode).toBe(st.ino);
+    expect(r.mtimeMs).toBe(Math.floor(st.mtimeMs));
+  });
+
+  it('hashes an empty file to zero blocks', async () => {
+    const file = path.join(dir, 'empty');
+    await fsp.writeFile(file, '');
+    const r = await hashFile(file);
+    expect(r).toMatchObject({ size: 0, contentHash: EMPTY_SHA256, blocks: [] });
+  });
+
+  it('stops with ABORTED when the signal fires mid-file, before reading further', async () => {
+    const file = path.join(dir, 'big.bin');
+    await fsp.writeFile(file, seededBytes('abort', 8 * READ_SIZE));
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const p = hashFile(file, {
+      signal: controller.signal,
+      onProgress: (n) => {
+        seen.push(n);
+        if (n >= 2 * READ_SIZE) controller.abort();
+      },
+    });
+    await expect(p).rejects.toMatchObject({ name: 'ScanError', code: 'ABORTED' });
+    expect(seen).toEqual([READ_SIZE, 2 * READ_SIZE]);
+  });
+
+  it('reports FILE_CHANGED_DURING_SCAN when the file grows while being hashed', async () => {
+    const file = path.join(dir, 'growing.bin');
+    await fsp.writeFile(file, seededBytes('grow', 4 * READ_SIZE));
+    // Synchronous writes inside the hook: the change has certainly landed before the next read.
+    const p = hashFile(file, {
+      onProgress: (n) => {
+        if (n === READ_SIZE) appendFileSync(file, 'more bytes');
+      },
+    });
+    await expect(p).rejects.toMatchObject({ code: 'FILE_CHANGED_DURING_SCAN' });
+  });
+
+  it('reports FILE_CHANGED_DURING_SCAN when the path is replaced (same size, new inode) mid-hash', async () => {
+    const file = path.join(dir, 'replaced.bin');
+    await fsp.writeFile(file, seededBytes('old', 4 * READ_SIZE));
+    const other = path.join(dir, 'new.bin');
+    await fsp.writeFile(other, seededBytes('new', 4 * READ_SIZE));
+    const p = hashFile(file, {
+      onProgress: (n) => {
+        if (n === READ_SIZE) renameSync(other, file);
+      },
+    });
+    await expect(p).rejects.toMatchObject({ code: 'FILE_CHANGED_DURING_SCAN' });
+  });
+
+  it('refuses a symlink and a directory instead of following them', async () => {
+    const target = path.join(dir, 'target');
+    await fsp.writeFile(target, 'x');
+    await fsp.symlink(target, path.join(dir, 'link'));
+    await expect(hashFile(path.join(dir, 'link'))).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE' });
+    await fsp.mkdir(path.join(dir, 'sub'));
+    await expect(hashFile(path.join(dir, 'sub'))).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE' });
+  });
+
+  it('reports a missing file as changed (the caller retries) rather than as an I/O failure', async () => {
+    await expect(hashFile(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'FILE_CHANGED_DURING_SCAN' });
+  });
+});
