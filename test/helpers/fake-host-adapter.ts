@@ -61,6 +61,10 @@ export class FakeHostAdapter implements HostAdapter {
   /** Most sendLink calls that were pending at once. */
   maxPendingSends = 0;
   private pendingSends = 0;
+  /** sendLink calls still running. */
+  get pendingSendCount(): number {
+    return this.pendingSends;
+  }
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
   private friends = new Map<string, HostPeer>();
