@@ -4,7 +4,7 @@
  *
  *   npx tsx host-bridge/src/devhost/web/preview.ts                       # prints the URL, runs until Ctrl-C
  *   npx tsx host-bridge/src/devhost/web/preview.ts --screenshot out.png  # headless Chromium picture, then exits
- *     [--fragment 'peer=<FP>'|'room=<id>'|'tab=<plugin>/<panel>'] [--size 1280,800]
+ *     [--fragment 'peer=<FP>'|'room=<id>'|'tab=<plugin>/<panel>'] [--size 1280,800] [--empty]
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +21,8 @@ const ANA = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 const BRUNO = 'B0B0B0B0C1C2C3C4D5D6D7D8E9E0F1F2A3A4B5B6';
 const CHIARA = 'C4C4A1A1B2B2C3C3D4D4E5E5F6F60707A8A8B9B9';
 
-export function demoBackend(panelUrl: string, now = Date.now()): DevhostUiBackend {
+/** `empty` gives the first-run picture: no friends, rooms, messages or panels. */
+export function demoBackend(panelUrl: string, now = Date.now(), empty = false): DevhostUiBackend {
   const self: HostSelf = {
     fingerprint: ANA, locationId: 'loc-ana', displayName: 'Ana', publicKeyArmored: '',
     keyAlgorithm: 'ed25519', hostSoftware: 'kinfolder-devhost/preview',
@@ -30,7 +31,8 @@ export function demoBackend(panelUrl: string, now = Date.now()): DevhostUiBacken
     [BRUNO, { fingerprint: BRUNO, locationId: 'loc-bruno', name: 'Bruno', publicKeyArmored: '', online: true, lastSeenMs: now }],
     [CHIARA, { fingerprint: CHIARA, locationId: 'loc-chiara', name: 'Chiara', publicKeyArmored: '', online: false, lastSeenMs: now - 3_600_000 }],
   ]);
-  const rooms: HostChatRoom[] = [{ id: 'family', title: 'Family photos', members: [ANA, BRUNO, CHIARA] }];
+  if (empty) peers.clear();
+  const rooms: HostChatRoom[] = empty ? [] : [{ id: 'family', title: 'Family photos', members: [ANA, BRUNO, CHIARA] }];
   let seq = 0;
   const msg = (m: Omit<HostChatMessage, 'id'>): HostChatMessage => ({ id: `m${++seq}`, ...m });
   const history: HostChatMessage[] = [
@@ -41,7 +43,8 @@ export function demoBackend(panelUrl: string, now = Date.now()): DevhostUiBacken
     msg({ from: CHIARA, fromName: 'Chiara', peer: '', room: 'family', text: 'Who has the scans of grandma’s letters?', sentAtMs: now - 7_200_000, outgoing: false }),
     msg({ from: ANA, fromName: 'Ana', peer: '', room: 'family', text: 'I put them in the shared folder under /letters.', sentAtMs: now - 7_000_000, outgoing: true }),
   ];
-  const panels: HostPanel[] = [{ pluginId: 'kinfolder', id: 'folders', title: 'Shared folders', icon: '📁', url: panelUrl }];
+  if (empty) history.length = 0;
+  const panels: HostPanel[] = empty ? [] : [{ pluginId: 'kinfolder', id: 'folders', title: 'Shared folders', icon: '📁', url: panelUrl }];
   const chatMessages = new Subject<HostChatMessage>();
   const peerEvents = new Subject<HostPeerEvent>();
   const panelEvents = new Subject<HostPanel[]>();
@@ -126,7 +129,7 @@ async function screenshot(url: string, out: string, size: string): Promise<void>
 async function main(): Promise<void> {
   const panel = await startDemoPanel();
   const controller = new AbortController();
-  const web = await startDevhostWeb({ backend: demoBackend(panel.url), host: '127.0.0.1', port: Number(arg('--port') ?? 0), signal: controller.signal });
+  const web = await startDevhostWeb({ backend: demoBackend(panel.url, Date.now(), process.argv.includes('--empty')), host: '127.0.0.1', port: Number(arg('--port') ?? 0), signal: controller.signal });
   const fragment = arg('--fragment');
   const url = web.url + (fragment ? '#' + fragment : '');
   const out = arg('--screenshot');

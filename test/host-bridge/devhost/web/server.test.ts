@@ -133,6 +133,9 @@ describe('the page', () => {
     expect(r.text).toMatch(/role="tablist"/);
     expect(r.text).toMatch(/<label for="add-text">/);
     expect(r.text).toMatch(/role="log"/);
+    // Empty states are in the page itself, shown until there is something to show.
+    expect(r.text).toContain('No friends yet — exchange certificates');
+    expect(r.text).toContain('No messages yet');
   });
 
   it('serves the script and the style with their types', async () => {

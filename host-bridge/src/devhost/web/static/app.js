@@ -196,9 +196,11 @@ function renderMessages() {
   const sel = state.selected;
   $('chat-none').hidden = !!sel;
   if (!sel) {
-    $('chat-none-text').textContent = state.peers.size || state.rooms.size
-      ? 'Select a friend or a room to start chatting.'
-      : 'No friends yet — exchange certificates: “My certificate” shows yours, “Add friend” takes theirs.';
+    const alone = state.peers.size === 0 && state.rooms.size === 0;
+    $('chat-none-text').textContent = alone
+      ? 'No friends yet — exchange certificates: send yours to a friend and add theirs.'
+      : 'Select a friend or a room to start chatting.';
+    $('chat-none-actions').hidden = !alone;
     list.hidden = true;
     $('messages-empty').hidden = true;
     return;
@@ -321,8 +323,7 @@ async function removeSelectedFriend() {
 
 function deselectIfGone() {
   const sel = state.selected;
-  if (!sel) return;
-  const gone = sel.kind === 'peer' ? !state.peers.has(sel.id) : !state.rooms.has(sel.id);
+  const gone = sel && (sel.kind === 'peer' ? !state.peers.has(sel.id) : !state.rooms.has(sel.id));
   if (gone) {
     state.selected = null;
     state.messages = new Map();
@@ -562,6 +563,8 @@ function wire() {
   $('btn-copy').addEventListener('click', copyCert);
   $('btn-cert-close').addEventListener('click', () => $('dlg-cert').close());
   $('btn-add').addEventListener('click', openAdd);
+  $('btn-start-cert').addEventListener('click', openCert);
+  $('btn-start-add').addEventListener('click', openAdd);
   $('btn-add-cancel').addEventListener('click', () => $('dlg-add').close());
   $('add-form').addEventListener('submit', submitAdd);
   $('composer').addEventListener('submit', sendMessage);
