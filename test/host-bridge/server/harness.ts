@@ -120,10 +120,16 @@ export function auth(token: string | undefined): grpc.Metadata {
   return m;
 }
 
-/** Promisifies one unary call made as `(metadata, callback) => client.method(req, metadata, callback)`. */
-export function call<T>(start: (md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: T) => void) => unknown, md: grpc.Metadata): Promise<T> {
+type Callback<R> = (err: grpc.ServiceError | null, value?: R) => void;
+/** The response type of a generated unary method (its last overload is `(argument, callback)`). */
+type Response<F> = F extends (argument: never, callback: Callback<infer R>) => unknown ? R : never;
+type Request<F> = F extends (argument: infer A, callback: never) => unknown ? A : never;
+
+/** One unary call, promisified: `call(client, 'getSelf', {}, metadata)`. */
+export function call<C, M extends keyof C>(client: C, method: M, request: Request<C[M]>, md: grpc.Metadata): Promise<Response<C[M]>> {
   return new Promise((resolve, reject) => {
-    start(md, (err, res) => (err ? reject(err) : resolve(res as T)));
+    const fn = client[method] as unknown as (req: unknown, md: grpc.Metadata, cb: Callback<Response<C[M]>>) => unknown;
+    fn.call(client, request, md, (err, res) => (err ? reject(err) : resolve(res as Response<C[M]>)));
   });
 }
 

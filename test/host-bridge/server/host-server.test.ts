@@ -39,7 +39,7 @@ describe('transport', () => {
     try {
       expect(tcp.address).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(Number(tcp.address.split(':')[1])).toBeGreaterThan(0);
-      const self = await call((m, cb) => t.identity.getSelf({}, m, cb), auth(tcp.tokens.kinfolder));
+      const self = await call(t.identity, 'getSelf', {}, auth(tcp.tokens.kinfolder));
       expect(self.fingerprint).toBe(key.fingerprint);
     } finally {
       t.close();
@@ -68,20 +68,20 @@ describe('transport', () => {
 
 describe('authentication', () => {
   it('refuses a call without a token: UNAUTHENTICATED naming the metadata', async () => {
-    await expect(call((m, cb) => c.identity.getSelf({}, m, cb), auth(undefined))).rejects.toMatchObject({
+    await expect(call(c.identity, 'getSelf', {}, auth(undefined))).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: expect.stringContaining("'authorization: Bearer <token>'"),
     });
   });
 
   it('refuses an unknown token and a malformed header', async () => {
-    await expect(call((m, cb) => c.identity.getSelf({}, m, cb), auth('not-a-token'))).rejects.toMatchObject({
+    await expect(call(c.identity, 'getSelf', {}, auth('not-a-token'))).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: expect.stringContaining('unknown plugin token'),
     });
     const m = new grpc.Metadata();
     m.set('authorization', host.tokens.kinfolder); // without "Bearer "
-    await expect(call((md, cb) => c.identity.getSelf({}, md, cb), m)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    await expect(call(c.identity, 'getSelf', {}, m)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });
 
   it('refuses streams without a valid token too', async () => {
@@ -92,7 +92,7 @@ describe('authentication', () => {
   });
 
   it('GetSelf names the plugin the token belongs to', async () => {
-    const self = await call((m, cb) => c.identity.getSelf({}, m, cb), reader());
+    const self = await call(c.identity, 'getSelf', {}, reader());
     expect(self).toMatchObject({
       fingerprint: key.fingerprint,
       pluginId: 'reader-only',
@@ -105,10 +105,10 @@ describe('authentication', () => {
 
 describe('capabilities', () => {
   it.each([
-    ['identity.sign', (m: grpc.Metadata) => call((md, cb) => c.identity.sign({ payload: Buffer.from('x') }, md, cb), m)],
-    ['chat', (m: grpc.Metadata) => call((md, cb) => c.chat.send({ peer: fakePeer(1).fingerprint, text: 'hi' }, md, cb), m)],
-    ['chat', (m: grpc.Metadata) => call((md, cb) => c.chat.listRooms({}, md, cb), m)],
-    ['ui.panel', (m: grpc.Metadata) => call((md, cb) => c.ui.listPanels({}, md, cb), m)],
+    ['identity.sign', (m: grpc.Metadata) => call(c.identity, 'sign', { payload: Buffer.from('x') }, m)],
+    ['chat', (m: grpc.Metadata) => call(c.chat, 'send', { peer: fakePeer(1).fingerprint, text: 'hi' }, m)],
+    ['chat', (m: grpc.Metadata) => call(c.chat, 'listRooms', {}, m)],
+    ['ui.panel', (m: grpc.Metadata) => call(c.ui, 'listPanels', {}, m)],
   ])('refuses an undeclared %s with PERMISSION_DENIED naming it', async (cap, run) => {
     await expect(run(reader())).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
@@ -126,7 +126,7 @@ describe('capabilities', () => {
   });
 
   it('lets a declared capability through', async () => {
-    const peers = await call((m, cb) => c.peers.list({}, m, cb), reader());
+    const peers = await call(c.peers, 'list', {}, reader());
     expect(peers.peers.map((p) => p.fingerprint)).toEqual([fakePeer(1).fingerprint, fakePeer(2).fingerprint]);
   });
 });
@@ -135,7 +135,7 @@ describe('Identity.Sign', () => {
   const payload = Buffer.from('checkpoint bytes \x00\x01\x02');
 
   it('returns a binary and an armored signature over the plugin-bound message', async () => {
-    const res = await call((m, cb) => c.identity.sign({ payload }, m, cb), full());
+    const res = await call(c.identity, 'sign', { payload }, full());
     const base = { publicKeyArmored: key.publicKeyArmored, pluginId: 'kinfolder', payload };
     expect(await verifyHostSignature({ ...base, signature: res.signature })).toBe(true);
     expect(res.signatureArmored).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
@@ -145,7 +145,7 @@ describe('Identity.Sign', () => {
   });
 
   it('does not verify with another plugin id, a flipped byte, or another key', async () => {
-    const res = await call((m, cb) => c.identity.sign({ payload }, m, cb), full());
+    const res = await call(c.identity, 'sign', { payload }, full());
     const base = { publicKeyArmored: key.publicKeyArmored, pluginId: 'kinfolder', payload, signature: res.signature };
     expect(await verifyHostSignature({ ...base, pluginId: 'other-plugin' })).toBe(false);
     const flipped = Buffer.from(payload);
@@ -167,7 +167,7 @@ describe('Identity.Sign', () => {
 
   it('refuses a payload over the limit', async () => {
     const big = Buffer.alloc(SIGN_MAX_PAYLOAD_BYTES + 1);
-    await expect(call((m, cb) => c.identity.sign({ payload: big }, m, cb), full())).rejects.toMatchObject({
+    await expect(call(c.identity, 'sign', { payload: big }, full())).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
       details: expect.stringContaining(`${SIGN_MAX_PAYLOAD_BYTES + 1} bytes`),
     });
@@ -201,7 +201,7 @@ describe('Chat', () => {
   const friend = fakePeer(1).fingerprint;
 
   it('validates Send: target, empty text, text over the limit', async () => {
-    const send = (req: object) => call((m, cb) => c.chat.send(req, m, cb), full());
+    const send = (req: object) => call(c.chat, 'send', req, full());
     await expect(send({ text: 'hi' })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('peer or room') });
     await expect(send({ peer: 'zz', text: 'hi' })).rejects.toMatchObject({ details: expect.stringContaining('peer must be a 40-hex-digit') });
     await expect(send({ peer: friend, text: '' })).rejects.toMatchObject({ details: 'text must not be empty' });
@@ -214,12 +214,12 @@ describe('Chat', () => {
   });
 
   it('JoinRoom validates the id and lists the room', async () => {
-    const join = (room: string) => call((m, cb) => c.chat.joinRoom({ room, title: 'T', members: [friend] }, m, cb), full());
+    const join = (room: string) => call(c.chat, 'joinRoom', { room, title: 'T', members: [friend] }, full());
     await expect(join('has space')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('[A-Za-z0-9._:-]') });
     await expect(join('x'.repeat(129))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     const room = await join('folder:abc.1_2-3');
     expect(room.members).toEqual(expect.arrayContaining([friend, key.fingerprint]));
-    const rooms = await call((m, cb) => c.chat.listRooms({}, m, cb), full());
+    const rooms = await call(c.chat, 'listRooms', {}, full());
     expect(rooms.rooms.map((r) => r.id)).toContain('folder:abc.1_2-3');
   });
 
@@ -233,29 +233,26 @@ describe('Chat', () => {
     expect(one.frames[0].text).toBe('in r1');
     expect(all.frames.map((f) => f.text)).toEqual(['in r2', 'in r1']);
     host.adapter.receiveChat({ from: friend, fromName: 'f', peer: '', room: 'r1', text: 'second' });
-    const hist = await call((m, cb) => c.chat.history({ room: 'r1', limit: 0 }, m, cb), full());
+    const hist = await call(c.chat, 'history', { room: 'r1', limit: 0 }, full());
     expect(hist.messages.map((x) => x.text)).toEqual(['in r1', 'second']);
-    const last = await call((m, cb) => c.chat.history({ room: 'r1', limit: 1 }, m, cb), full());
+    const last = await call(c.chat, 'history', { room: 'r1', limit: 1 }, full());
     expect(last.messages.map((x) => x.text)).toEqual(['second']);
   });
 });
 
 describe('Ui', () => {
   it('registers a loopback panel under the calling plugin and lists only its own', async () => {
-    const res = await call(
-      (m, cb) => c.ui.registerPanel({ id: 'folders', title: 'Shared folders', icon: '📁', url: 'http://127.0.0.1:4000/panel' }, m, cb),
-      full(),
-    );
+    const res = await call(c.ui, 'registerPanel', { id: 'folders', title: 'Shared folders', icon: '📁', url: 'http://127.0.0.1:4000/panel' }, full());
     expect(res.panel).toMatchObject({ pluginId: 'kinfolder', id: 'folders', url: 'http://127.0.0.1:4000/panel' });
     expect(res.panelToken).not.toBe('');
     host.adapter.registerPanel({ pluginId: 'someone-else', id: 'p', title: 'P', icon: '', url: 'http://127.0.0.1:1/' });
-    const list = await call((m, cb) => c.ui.listPanels({}, m, cb), full());
+    const list = await call(c.ui, 'listPanels', {}, full());
     expect(list.panels.map((p) => `${p.pluginId}/${p.id}`)).toEqual(['kinfolder/folders']);
   });
 
   it('refuses a panel URL off loopback', async () => {
     await expect(
-      call((m, cb) => c.ui.registerPanel({ id: 'x', title: 'X', icon: '', url: 'https://evil.example/' }, m, cb), full()),
+      call(c.ui, 'registerPanel', { id: 'x', title: 'X', icon: '', url: 'https://evil.example/' }, full()),
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('loopback') });
   });
 });
@@ -273,7 +270,7 @@ describe('stop', () => {
       expect((await watch.ended)?.code).toBe(grpc.status.UNAVAILABLE);
       expect(h.adapter.peerEvents.observed).toBe(false);
       await h.restart();
-      const self = await call((m, cb) => r.identity.getSelf({}, m, cb), auth(h.tokens.kinfolder));
+      const self = await call(r.identity, 'getSelf', {}, auth(h.tokens.kinfolder));
       expect(self.pluginId).toBe('kinfolder');
     } finally {
       r.close();

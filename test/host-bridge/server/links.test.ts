@@ -70,7 +70,7 @@ describe('Links.Open', () => {
     await waitFor(() => got.frames.some((f) => f.event === 'delivery'), 'delivery');
     const deliveries = got.frames.filter((f) => f.event === 'delivery');
     expect(deliveries.map((d) => [d.delivery?.peer, d.delivery?.service, d.delivery?.payload.toString()])).toEqual([[friend, SYNC_SERVICE, 'hello']]);
-    const self = await call((m, cb) => c.identity.getSelf({}, m, cb), auth(host.tokens['other-plugin']));
+    const self = await call(c.identity, 'getSelf', {}, auth(host.tokens['other-plugin']));
     expect(self.pluginId).toBe('other-plugin');
     expect(got.error).toBeUndefined();
   });
