@@ -50,7 +50,7 @@ function pageCsp(port: number): string {
     "img-src 'self' data:",
     `connect-src 'self' ${ws.join(' ')}`,
     // Panels are served by sidecars on other loopback ports (proto: RegisterPanelRequest.url).
-    'frame-src http://127.0.0.1:* http://localhost:* http://[::1]:*',
+    'frame-src http://127.0.0.1:* http://localhost:* http://[::1]:* https://127.0.0.1:* https://localhost:* https://[::1]:*',
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
@@ -65,6 +65,11 @@ function sendJson(res: ServerResponse, status: number, body?: unknown): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' }).end(data);
 }
+
+const NO_TOKEN_PAGE = `<!doctype html><meta charset="utf-8"><title>Kinfolder devhost</title>
+<body style="font-family:system-ui,sans-serif;max-width:36em;margin:15vh auto;color:#1d2330;line-height:1.5">
+<h1 style="font-size:20px">This page needs its access token</h1>
+<p>Open the address the devhost printed when it started: it ends in <code>/?t=…</code>.</p>`;
 
 function sendError(res: ServerResponse, err: WebError): void {
   const headers: Record<string, string> = { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' };
@@ -126,8 +131,13 @@ export async function startDevhostWeb(options: DevhostWebOptions): Promise<Devho
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const denied = guard(req, url.searchParams);
-    if (denied) return sendError(res, denied);
     const method = req.method ?? 'GET';
+    if (denied?.code === 'UNAUTHENTICATED' && url.pathname === '/' && method === 'GET' && /text\/html/.test(req.headers.accept ?? '')) {
+      // A person who opened the bare address: tell them what to do instead of showing JSON.
+      res.writeHead(401, { ...COMMON_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+      return void res.end(NO_TOKEN_PAGE);
+    }
+    if (denied) return sendError(res, denied);
 
     if (url.pathname.startsWith('/api/')) {
       // A browser page elsewhere cannot set our header without a preflight we never answer; checking

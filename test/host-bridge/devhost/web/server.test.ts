@@ -78,6 +78,14 @@ describe('guards', () => {
     expect(r.headers['www-authenticate']).toMatch(/^Bearer/);
   });
 
+  it('tells a person who opened the bare address how to get in, still with 401', async () => {
+    const r = await get('/', { accept: 'text/html,application/xhtml+xml' });
+    expect(r.status).toBe(401);
+    expect(r.headers['content-type']).toMatch(/^text\/html/);
+    expect(r.text).toContain('access token');
+    expect(r.text).not.toContain(TOKEN);
+  });
+
   it('answers 401 to a wrong token, in header or query', async () => {
     expect((await get('/api/state', { 'x-devhost-token': TOKEN.slice(0, -1) + 'X' })).status).toBe(401);
     expect((await get('/api/state?t=nope', {})).status).toBe(401);

@@ -360,6 +360,8 @@ function renderPanels() {
       const view = el('section', { class: 'view panel-view', role: 'tabpanel', id: 'view-' + id, 'aria-labelledby': 'tab-' + id, 'data-url': p.url, hidden: true });
       tabs.append(tab);
       views.append(view);
+    } else {
+      void loadPanelFrame(p, $('view-' + id), true);
     }
     tab.replaceChildren(iconNode(p.icon), el('span', { text: p.title }));
     tab.title = `${p.title} — ${p.pluginId}`;
@@ -367,12 +369,16 @@ function renderPanels() {
   showTab(state.activeTab);
 }
 
-async function loadPanelFrame(p, view) {
-  if (view.dataset.loaded) return;
+// `refresh`: the panel was announced again (perhaps re-registered with a new token); reload the
+// frame only if its address changed, so a panel in use is not reset for nothing.
+async function loadPanelFrame(p, view, refresh) {
+  if (refresh ? !view.dataset.loaded : view.dataset.loaded) return;
   view.dataset.loaded = '1';
-  view.replaceChildren(el('p', { class: 'placeholder', text: `Loading ${p.title}…` }));
+  if (!refresh) view.replaceChildren(el('p', { class: 'placeholder', text: `Loading ${p.title}…` }));
   try {
     const { src } = await api('GET', `/panels/${encodeURIComponent(p.pluginId)}/${encodeURIComponent(p.id)}/frame`);
+    const current = view.querySelector('iframe');
+    if (current && current.getAttribute('src') === src) return;
     view.replaceChildren(el('iframe', {
       class: 'panel-frame', title: p.title, src, referrerpolicy: 'no-referrer',
       sandbox: 'allow-scripts allow-same-origin allow-forms',
