@@ -1,0 +1,17 @@
+/** Folder manifests: the signed chain of who may read, write and administer a folder. Pure: no I/O. */
+export type * from './types';
+export { AclError, type AclErrorCode, type ManifestRefusalReason } from './errors';
+export {
+  KIND_MANIFEST,
+  KIND_SIGNED_MANIFEST,
+  MANIFEST_SIGNING_PREFIX,
+  encodeManifest,
+  decodeManifest,
+  encodeSignedManifest,
+  decodeSignedManifest,
+  manifestHash,
+  manifestSigningBytes,
+} from './encoding';
+export { ManifestIndex, mayWrite, grantCovers } from './decide';
+export { ManifestChain, checkTransition, type ApplyResult, type Overruled, type KeyInspector, type ManifestChainOptions, type Refused } from './chain';
+export { signManifest } from './sign';

@@ -1,0 +1,22 @@
+/** The signed, append-only file-metadata log: encoding, feeds, validation and path state. Pure: no I/O. */
+export type * from './types';
+export { DecodeError, LogError, type DecodeErrorCode, type LogErrorCode } from './errors';
+export { isHash, isFingerprint, isFolderId, compareUtf8 } from './codec';
+export {
+  FORMAT_VERSION,
+  CHECKPOINT_SIGNING_PREFIX,
+  encodeEntry,
+  decodeEntry,
+  hashEntry,
+  decodeHashedEntry,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  checkpointSigningBytes,
+  canonicalParents,
+  sha256Hex,
+} from './encoding';
+export { pathProblem, isCleanPath, isUnder, pathsOf, type PathProblem, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENTS, RESERVED_DIR } from './path';
+export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVectors, forkBetween, type FeedTip, type ParentRef, type NewChange } from './feed';
+export { validateFeed, type FeedBatch, type ValidationContext, type FeedVerdict, type Refusal, type RefusalReason, type Deferral } from './validate';
+export { FolderState, compareHeads, conflictCopyName, touchesOf, metaOf, type Touch, type PathResolution } from './state';
+export { signCheckpoint } from './sign';

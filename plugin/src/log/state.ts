@@ -1,0 +1,210 @@
+/**
+ * Path state: which entries are the heads of each path, who wins a conflict, and the
+ * folder's state hash. Depends only on the set of entries applied, never on their order,
+ * on clocks or on who applied them, so every node with the same entries agrees.
+ *
+ * Rules:
+ * - An entry touches its path (put, delete) or both paths (move: `from` as a delete, `to`
+ *   as a put). The heads of a path are the entries touching it that no other entry touching
+ *   it names as a parent.
+ * - Winner among the heads: a live version (put, move target) beats a deletion, so a
+ *   concurrent edit is never lost to a delete; then the highest Lamport clock, then the
+ *   highest author fingerprint, then the highest entry hash. Every other live head is a
+ *   loser, kept beside the winner as a conflict copy.
+ * - State hash: a Merkle hash over the resolved tree (see PROTOCOL.md, "State hash").
+ */
+import { hash as oneShotHash } from 'node:crypto';
+import { Writer, compareUtf8 } from './codec';
+import type { Entry, FileMeta, Hash, HashedEntry } from './types';
+
+/** One entry as seen from one path. */
+export interface Touch {
+  readonly hash: Hash;
+  readonly entry: Entry;
+  /** True for a put or the target of a move; false for a delete or the source of a move. */
+  readonly live: boolean;
+}
+
+export interface PathResolution {
+  readonly path: string;
+  /** Every head, best first. */
+  readonly heads: readonly Touch[];
+  /** The version everyone shows at the path; a deletion when no head is live. */
+  readonly winner: Touch;
+  /** Live heads that lost: conflict copies. Best first. */
+  readonly losers: readonly Touch[];
+}
+
+/** Orders heads best first: live, then Lamport, then author, then hash (all descending). */
+export function compareHeads(a: Touch, b: Touch): number {
+  if (a.live !== b.live) return a.live ? -1 : 1;
+  if (a.entry.lamport !== b.entry.lamport) return b.entry.lamport - a.entry.lamport;
+  if (a.entry.author !== b.entry.author) return a.entry.author < b.entry.author ? 1 : -1;
+  return a.hash < b.hash ? 1 : a.hash > b.hash ? -1 : 0;
+}
+
+/** The touches of one entry: (path, live) pairs. */
+export function touchesOf(e: Entry): { path: string; live: boolean }[] {
+  const b = e.body;
+  if (b.op === 'put') return [{ path: b.path, live: true }];
+  if (b.op === 'delete') return [{ path: b.path, live: false }];
+  return b.from === b.to ? [{ path: b.to, live: true }] : [{ path: b.from, live: false }, { path: b.to, live: true }];
+}
+
+/** The metadata a live touch puts at its path. */
+export function metaOf(t: Touch): FileMeta | undefined {
+  const b = t.entry.body;
+  return t.live && b.op !== 'delete' ? b.meta : undefined;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/**
+ * Name of the conflict copy of a losing version:
+ * `dir/name.sync-conflict-YYYYMMDD-HHMMSS-<first 7 of author>.ext`, time from the loser's
+ * wall clock in UTC. A name without an extension (or a dot file) gets the suffix at its end.
+ */
+export function conflictCopyName(path: string, loser: Entry): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const base = path.slice(slash + 1);
+  const dot = base.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  const d = new Date(loser.wallTimeMs);
+  const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  return `${dir}${stem}.sync-conflict-${stamp}-${loser.author.slice(0, 7)}${ext}`;
+}
+
+interface Slot {
+  readonly heads: Map<Hash, Touch>;
+  /** Every hash that an entry touching this path names as a parent. */
+  readonly superseded: Set<Hash>;
+}
+
+interface TreeNode {
+  readonly name: string;
+  readonly parent: TreeNode | null;
+  readonly children: Map<string, TreeNode>;
+  slot: Slot | null;
+  /** Cached Merkle hash; null when something below changed. */
+  hash: Buffer | null;
+}
+
+const NODE_TAG = Buffer.from('KINFOLDER-STATE-NODE-V1\0', 'ascii');
+const writer = new Writer(4096);
+
+/** The resolved state of one folder, built by applying entries in any order. */
+export class FolderState {
+  private readonly slots = new Map<string, Slot>();
+  private readonly known = new Set<Hash>();
+  private readonly root: TreeNode = { name: '', parent: null, children: new Map(), slot: null, hash: null };
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  has(hash: Hash): boolean {
+    return this.known.has(hash);
+  }
+
+  /** Applies one entry; applying it again changes nothing. */
+  apply(he: HashedEntry): void {
+    if (this.known.has(he.hash)) return;
+    this.known.add(he.hash);
+    for (const { path, live } of touchesOf(he.entry)) {
+      let slot = this.slots.get(path);
+      if (!slot) {
+        slot = { heads: new Map(), superseded: new Set() };
+        this.slots.set(path, slot);
+        this.node(path).slot = slot;
+      }
+      for (const p of he.entry.parents) {
+        slot.superseded.add(p);
+        slot.heads.delete(p);
+      }
+      if (!slot.superseded.has(he.hash)) slot.heads.set(he.hash, { hash: he.hash, entry: he.entry, live });
+      this.dirty(path);
+    }
+  }
+
+  /** Heads of a path, best first (empty if nothing touched it). */
+  heads(path: string): Touch[] {
+    const slot = this.slots.get(path);
+    return slot ? [...slot.heads.values()].sort(compareHeads) : [];
+  }
+
+  resolve(path: string): PathResolution | undefined {
+    const heads = this.heads(path);
+    if (heads.length === 0) return undefined;
+    return { path, heads, winner: heads[0], losers: heads.slice(1).filter((t) => t.live) };
+  }
+
+  /** Every path with more than one head, sorted by path. */
+  conflicts(): PathResolution[] {
+    const out: PathResolution[] = [];
+    for (const [path, slot] of this.slots) if (slot.heads.size > 1) out.push(this.resolve(path) as PathResolution);
+    return out.sort((a, b) => compareUtf8(a.path, b.path));
+  }
+
+  /** Paths that exist in the resolved tree (a live winner), sorted. */
+  livePaths(): string[] {
+    const out: string[] = [];
+    for (const [path, slot] of this.slots) {
+      for (const t of slot.heads.values())
+        if (t.live) {
+          out.push(path);
+          break;
+        }
+    }
+    return out.sort(compareUtf8);
+  }
+
+  /** Merkle hash of the resolved tree; recomputes only what changed since the last call. */
+  stateHash(): Hash {
+    return this.hashNode(this.root).toString('hex');
+  }
+
+  private node(path: string): TreeNode {
+    let n = this.root;
+    for (const seg of path.split('/')) {
+      let c = n.children.get(seg);
+      if (!c) {
+        c = { name: seg, parent: n, children: new Map(), slot: null, hash: null };
+        n.children.set(seg, c);
+      }
+      n = c;
+    }
+    return n;
+  }
+
+  private dirty(path: string): void {
+    for (let a: TreeNode | null = this.node(path); a; a = a.parent) a.hash = null;
+  }
+
+  /** Empty (nothing live here or below) hashes to an empty buffer, and parents skip it. */
+  private hashNode(n: TreeNode): Buffer {
+    if (n.hash) return n.hash;
+    const own = n.slot ? [...n.slot.heads.values()].sort(compareHeads) : [];
+    const winner = own.length > 0 && own[0].live ? own[0] : null;
+    const names = [...n.children.keys()].sort(compareUtf8);
+    const kids: [string, Buffer][] = [];
+    for (const name of names) {
+      const h = this.hashNode(n.children.get(name) as TreeNode);
+      if (h.length > 0) kids.push([name, h]);
+    }
+    if (!winner && kids.length === 0 && n !== this.root) {
+      n.hash = Buffer.alloc(0);
+      return n.hash;
+    }
+    const w = writer.reset().raw(NODE_TAG);
+    if (winner) {
+      const losers = own.slice(1).filter((t) => t.live).map((t) => t.hash).sort();
+      w.u8(1).hash(winner.hash, 'winner').varint(losers.length, 'losers');
+      for (const l of losers) w.hash(l, 'loser');
+    } else w.u8(0);
+    w.varint(kids.length, 'children');
+    for (const [name, h] of kids) w.string(name, Infinity, 'name').raw(h);
+    n.hash = oneShotHash('sha256', w.view(), 'buffer') as unknown as Buffer;
+    return n.hash;
+  }
+}

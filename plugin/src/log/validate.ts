@@ -1,0 +1,339 @@
+/**
+ * Validation of one feed's candidate entries and checkpoints from a peer. An entry is
+ * accepted only when its chain links to what is stored, a verified checkpoint covers it, its
+ * paths are clean, the manifest lets its author write them at its seq and its Lamport clock
+ * follows the rules. Everything else is refused with a typed reason, or deferred when it
+ * only waits for a parent from another feed.
+ */
+import { decodeCheckpoint, decodeHashedEntry, checkpointSigningBytes, encodeCheckpoint } from './encoding';
+import { DecodeError } from './errors';
+import { lamportViolation, type FeedTip } from './feed';
+import { pathProblem, pathsOf, type PathProblem } from './path';
+import type { Checkpoint, Fingerprint, FolderId, ForkEvidence, Hash, HashedEntry, SignatureVerifier, WriteAuthority } from './types';
+
+export type RefusalReason =
+  | 'DECODE'
+  | 'WRONG_FEED'
+  | 'BAD_SIGNATURE'
+  | 'UNKNOWN_AUTHOR'
+  | 'NOT_A_WRITER'
+  | 'OUTSIDE_PATH_GRANT'
+  | 'REVOKED'
+  | 'BROKEN_CHAIN'
+  | 'FORK'
+  | 'UNCOVERED'
+  | 'BAD_PATH'
+  | 'BAD_LAMPORT';
+
+export interface Refusal {
+  /** Which input was refused, by its position in `entries` or `checkpoints`. */
+  readonly kind: 'entry' | 'checkpoint';
+  readonly index: number;
+  readonly reason: RefusalReason;
+  readonly detail: string;
+  readonly seq?: number;
+  readonly hash?: Hash;
+  /** For BAD_PATH: what is wrong with the path. */
+  readonly pathProblem?: PathProblem;
+  /** For DECODE: the decoder's code. */
+  readonly decodeCode?: string;
+}
+
+/** An entry that may become valid once `missingParents` (from other feeds) are accepted. */
+export interface Deferral {
+  readonly index: number;
+  readonly seq: number;
+  readonly hash: Hash;
+  readonly missingParents: readonly Hash[];
+}
+
+export interface FeedBatch {
+  readonly folder: FolderId;
+  readonly author: Fingerprint;
+  /** The last accepted entry of this feed, or null if none is. */
+  readonly tip: FeedTip | null;
+  /** Hash of the stored entry at a seq <= tip.seq (lets re-sent older entries prove a fork). */
+  readonly storedHashAt?: (seq: number) => Hash | undefined;
+  /** The feed already stopped at this seq (a fork): nothing from there on is accepted. */
+  readonly forkedAt?: number | null;
+  readonly entries: readonly Uint8Array[];
+  readonly checkpoints: readonly Uint8Array[];
+}
+
+export interface ValidationContext {
+  readonly authority: WriteAuthority;
+  readonly verifier: SignatureVerifier;
+  /**
+   * Lamport clock of an accepted entry of another feed, or undefined if it is not known
+   * yet (the entry is then deferred). Return 0 for an entry known to be refused, so that
+   * naming it as a parent does not stall a feed forever.
+   */
+  readonly parentLamport: (hash: Hash) => number | undefined;
+  readonly signal?: AbortSignal;
+}
+
+export interface FeedVerdict {
+  /** In seq order; each links to the one before it, the first to the batch's tip. */
+  readonly accepted: HashedEntry[];
+  /** Verified checkpoints whose entry was accepted, in seq order (store at least the last). */
+  readonly checkpoints: Checkpoint[];
+  readonly refused: Refusal[];
+  readonly deferred: Deferral[];
+  /** Set when this batch proved a fork; the feed stops at `fork.seq`. */
+  readonly fork: ForkEvidence | null;
+  /** The feed's tip after the accepted entries. */
+  readonly tip: FeedTip | null;
+}
+
+interface Candidate {
+  readonly index: number;
+  readonly he: HashedEntry;
+}
+
+interface VerifiedCheckpoint {
+  readonly index: number;
+  readonly cp: Checkpoint;
+}
+
+/** Validates one feed's batch. Never throws on bad input; throws only if `signal` aborts. */
+export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Promise<FeedVerdict> {
+  const refused: Refusal[] = [];
+  const deferred: Deferral[] = [];
+  const { folder, author, tip } = batch;
+  const tipSeq = tip ? tip.seq : 0;
+  const storedAt = (seq: number): Hash | undefined => (tip && seq === tip.seq ? tip.hash : seq <= tipSeq ? batch.storedHashAt?.(seq) : undefined);
+  const refuse = (r: Refusal): void => void refused.push(r);
+  const verdict = (accepted: HashedEntry[], checkpoints: Checkpoint[], fork: ForkEvidence | null, newTip: FeedTip | null): FeedVerdict => ({
+    accepted,
+    checkpoints,
+    refused: refused.sort((a, b) => (a.kind === b.kind ? a.index - b.index : a.kind === 'entry' ? -1 : 1)),
+    deferred,
+    fork,
+    tip: newTip,
+  });
+
+  // 1. Decode, and keep only what belongs to this feed.
+  const candidates: Candidate[] = [];
+  batch.entries.forEach((bytes, index) => {
+    let he: HashedEntry;
+    try {
+      he = decodeHashedEntry(bytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return refuse({ kind: 'entry', index, reason: 'DECODE', detail: err.message, decodeCode: err.code });
+    }
+    if (he.entry.folder !== folder || he.entry.author !== author)
+      return refuse({ kind: 'entry', index, reason: 'WRONG_FEED', detail: `entry of ${he.entry.author} in ${he.entry.folder}`, seq: he.entry.seq, hash: he.hash });
+    candidates.push({ index, he });
+  });
+  const checkpoints: VerifiedCheckpoint[] = [];
+  batch.checkpoints.forEach((bytes, index) => {
+    let cp: Checkpoint;
+    try {
+      cp = decodeCheckpoint(bytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return refuse({ kind: 'checkpoint', index, reason: 'DECODE', detail: err.message, decodeCode: err.code });
+    }
+    if (cp.folder !== folder || cp.author !== author)
+      return refuse({ kind: 'checkpoint', index, reason: 'WRONG_FEED', detail: `checkpoint of ${cp.author} in ${cp.folder}`, seq: cp.seq });
+    checkpoints.push({ index, cp });
+  });
+
+  // 2. Without the author's key nothing can be verified.
+  const key = ctx.authority.publicKeyOf(author);
+  if (key === undefined) {
+    for (const c of candidates) refuse({ kind: 'entry', index: c.index, reason: 'UNKNOWN_AUTHOR', detail: `${author} is not in the manifest`, seq: c.he.entry.seq, hash: c.he.hash });
+    for (const c of checkpoints) refuse({ kind: 'checkpoint', index: c.index, reason: 'UNKNOWN_AUTHOR', detail: `${author} is not in the manifest`, seq: c.cp.seq });
+    return verdict([], [], null, tip);
+  }
+
+  const byHash = new Map<Hash, Candidate>();
+  for (const c of candidates) if (!byHash.has(c.he.hash)) byHash.set(c.he.hash, c);
+
+  // 3. Walk each useful checkpoint down its chain, highest first; verify only checkpoints that
+  //    could add something, so a batch costs about one signature check.
+  const coveredAt = new Map<number, Hash>(); // seq -> hash on a verified chain that links to the tip
+  const unlinked = new Set<Hash>(); // on a verified chain with a gap below it
+  const verified: VerifiedCheckpoint[] = [];
+  const forkSides: { seq: number; a: Hash; b: Hash; cps: Checkpoint[] }[] = [];
+  const sorted = [...checkpoints].sort((x, y) => y.cp.seq - x.cp.seq);
+  for (const vc of sorted) {
+    const { cp } = vc;
+    const stored = storedAt(cp.seq);
+    const atSeq = coveredAt.get(cp.seq);
+    if (atSeq === cp.entryHash || stored === cp.entryHash) continue; // already proven
+    const inBatch = byHash.get(cp.entryHash);
+    const contradictsStored = stored !== undefined && stored !== cp.entryHash;
+    if (!inBatch && !contradictsStored && atSeq === undefined) continue; // covers nothing we hold
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
+    const ok = await ctx.verifier.verify(key, checkpointSigningBytes(cp), cp.signature);
+    if (!ok) {
+      refuse({ kind: 'checkpoint', index: vc.index, reason: 'BAD_SIGNATURE', detail: `checkpoint at seq ${cp.seq} does not verify with ${author}'s key`, seq: cp.seq });
+      continue;
+    }
+    verified.push(vc);
+    if (contradictsStored) {
+      forkSides.push({ seq: cp.seq, a: stored, b: cp.entryHash, cps: [cp] });
+      continue;
+    }
+    if (atSeq !== undefined) {
+      forkSides.push({ seq: cp.seq, a: atSeq, b: cp.entryHash, cps: [cp] });
+      continue;
+    }
+    // Walk down from the checkpoint's entry through `prev` links.
+    const chain: Candidate[] = [];
+    let cur: Candidate | undefined = inBatch;
+    let outcome: 'linked' | 'gap' | 'fork' = 'gap';
+    while (cur) {
+      const e = cur.he.entry;
+      if (e.seq !== cp.seq - chain.length) break; // a prev that points at a wrong seq: gap
+      chain.push(cur);
+      const seen = coveredAt.get(e.seq);
+      if (seen !== undefined && seen !== cur.he.hash) {
+        forkSides.push({ seq: e.seq, a: seen, b: cur.he.hash, cps: [cp] });
+        outcome = 'fork';
+        break;
+      }
+      if (e.seq === 1) {
+        outcome = tip === null ? 'linked' : storedAt(1) === undefined || storedAt(1) === cur.he.hash ? 'gap' : 'fork';
+        if (outcome === 'fork') forkSides.push({ seq: 1, a: storedAt(1) as Hash, b: cur.he.hash, cps: [cp] });
+        break;
+      }
+      const prevSeq = e.seq - 1;
+      const prevStored = storedAt(prevSeq);
+      if (prevStored !== undefined) {
+        if (prevStored === e.prev) outcome = 'linked';
+        else {
+          outcome = 'fork';
+          forkSides.push({ seq: prevSeq, a: prevStored, b: e.prev as Hash, cps: [cp] });
+        }
+        break;
+      }
+      if (prevSeq <= tipSeq) break; // below the tip with nothing stored to compare: unproven
+      const seenPrev = coveredAt.get(prevSeq);
+      if (seenPrev !== undefined) {
+        if (seenPrev === e.prev) outcome = 'linked';
+        else {
+          outcome = 'fork';
+          forkSides.push({ seq: prevSeq, a: seenPrev, b: e.prev as Hash, cps: [cp] });
+        }
+        break;
+      }
+      cur = byHash.get(e.prev as Hash);
+    }
+    // Only the part of the chain above a fork point stays usable.
+    if (outcome === 'linked') for (const c of chain) coveredAt.set(c.he.entry.seq, c.he.hash);
+    else if (outcome === 'gap') for (const c of chain) unlinked.add(c.he.hash);
+  }
+
+  // 4. The feed stops at the lowest fork (or where it had already stopped).
+  let forkSeq = batch.forkedAt ?? Infinity;
+  let fork: ForkEvidence | null = null;
+  const lowest = forkSides.reduce<(typeof forkSides)[number] | null>((m, f) => (m === null || f.seq < m.seq ? f : m), null);
+  if (lowest && lowest.seq < forkSeq) {
+    forkSeq = lowest.seq;
+    const [x, y] = lowest.a < lowest.b ? [lowest.a, lowest.b] : [lowest.b, lowest.a];
+    const entries = [x, y].map((h) => byHash.get(h)?.he.bytes).filter((b): b is Uint8Array => b !== undefined);
+    const cps = [...lowest.cps];
+    for (const v of verified) if (v.cp.seq === lowest.seq && (v.cp.entryHash === x || v.cp.entryHash === y) && !cps.includes(v.cp)) cps.push(v.cp);
+    fork = { folder, author, seq: lowest.seq, hashes: [x, y], entries, checkpoints: cps.map(encodeCheckpoint) };
+  }
+
+  // 5. Accept along the covered chain, in seq order, until a rule refuses.
+  const accepted: HashedEntry[] = [];
+  const acceptedSet = new Set<Hash>();
+  const lamportOf = new Map<Hash, number>();
+  let newTip = tip;
+  let stop: { seq: number; why: string; defer: boolean } | null = null;
+  for (let seq = tipSeq + 1; seq < forkSeq && coveredAt.has(seq); seq++) {
+    const c = byHash.get(coveredAt.get(seq) as Hash) as Candidate;
+    const e = c.he.entry;
+    const base = { kind: 'entry' as const, index: c.index, seq, hash: c.he.hash };
+    let problem: Refusal | null = null;
+    for (const p of pathsOf(e.body)) {
+      const pp = pathProblem(p);
+      if (pp !== null) {
+        problem = { ...base, reason: 'BAD_PATH', detail: `path ${JSON.stringify(p)}: ${pp}`, pathProblem: pp };
+        break;
+      }
+    }
+    if (!problem) {
+      for (const p of pathsOf(e.body)) {
+        const d = ctx.authority.mayWrite(author, p, seq);
+        if (!d.ok) {
+          problem = { ...base, reason: d.reason, detail: d.detail };
+          break;
+        }
+      }
+    }
+    if (!problem) {
+      const parentClocks: number[] = [];
+      const missing: Hash[] = [];
+      for (const ph of e.parents) {
+        const l = lamportOf.get(ph) ?? ctx.parentLamport(ph);
+        if (l === undefined) missing.push(ph);
+        else parentClocks.push(l);
+      }
+      const bad = lamportViolation(e, newTip ? newTip.lamport : null, parentClocks);
+      if (bad !== null) problem = { ...base, reason: 'BAD_LAMPORT', detail: bad };
+      else if (missing.length > 0) {
+        deferred.push({ index: c.index, seq, hash: c.he.hash, missingParents: missing });
+        stop = { seq, why: 'waits for parents', defer: true };
+        break;
+      }
+    }
+    if (problem) {
+      refuse(problem);
+      stop = { seq, why: `follows refused entry at seq ${seq}`, defer: false };
+      break;
+    }
+    accepted.push(c.he);
+    acceptedSet.add(c.he.hash);
+    lamportOf.set(c.he.hash, e.lamport);
+    newTip = { seq, hash: c.he.hash, lamport: e.lamport };
+  }
+
+  // 6. Say why every other candidate was not accepted.
+  const decided = new Set<number>([...refused.filter((r) => r.kind === 'entry').map((r) => r.index), ...deferred.map((d) => d.index)]);
+  for (const c of candidates) {
+    if (acceptedSet.has(c.he.hash) || decided.has(c.index)) continue;
+    const e = c.he.entry;
+    const base = { kind: 'entry' as const, index: c.index, seq: e.seq, hash: c.he.hash };
+    const stored = storedAt(e.seq);
+    if (stored === c.he.hash) continue; // already have it
+    if (fork && (e.seq >= forkSeq || fork.hashes.includes(c.he.hash))) {
+      refuse({ ...base, reason: 'FORK', detail: `${author}'s feed forked at seq ${forkSeq}` });
+    } else if (e.seq >= forkSeq) {
+      refuse({ ...base, reason: 'FORK', detail: `${author}'s feed stopped at seq ${forkSeq}` });
+    } else if (stop && e.seq > stop.seq && coveredAt.get(e.seq) === c.he.hash) {
+      if (stop.defer) deferred.push({ index: c.index, seq: e.seq, hash: c.he.hash, missingParents: [] });
+      else refuse({ ...base, reason: 'BROKEN_CHAIN', detail: stop.why.replace('follows', `seq ${e.seq} follows`) });
+    } else if (unlinked.has(c.he.hash) || e.seq <= tipSeq) {
+      refuse({ ...base, reason: unlinked.has(c.he.hash) ? 'BROKEN_CHAIN' : 'UNCOVERED', detail: unlinked.has(c.he.hash) ? `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
+    } else if (linksDown(c, byHash, tip)) {
+      refuse({ ...base, reason: 'UNCOVERED', detail: `no verified checkpoint covers seq ${e.seq}` });
+    } else {
+      refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}` });
+    }
+  }
+
+  const acceptedCheckpoints = verified
+    .map((v) => v.cp)
+    .filter((cp) => acceptedSet.has(cp.entryHash))
+    .sort((a, b) => a.seq - b.seq);
+  return verdict(accepted, acceptedCheckpoints, fork, newTip);
+}
+
+/** Whether `c` reaches the tip through `prev` links inside the batch. */
+function linksDown(c: Candidate, byHash: Map<Hash, Candidate>, tip: FeedTip | null): boolean {
+  let cur: Candidate | undefined = c;
+  for (let guard = 0; cur && guard <= byHash.size; guard++) {
+    const e = cur.he.entry;
+    if (tip === null ? e.seq === 1 : e.seq === tip.seq + 1 && e.prev === tip.hash) return true;
+    const next = byHash.get(e.prev as Hash);
+    if (!next || next.he.entry.seq !== e.seq - 1) return false;
+    cur = next;
+  }
+  return false;
+}
