@@ -6,7 +6,6 @@
  */
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { filter, firstValueFrom, timeout } from 'rxjs';
 import type { ChatTarget, HostPeer } from '../adapter';
 import { controlRequest } from './control';
 import { DevhostError } from './errors';
@@ -113,25 +112,31 @@ export function buildProgram(): Command {
     .command('send')
     .addOption(data())
     .requiredOption('--to <target>', 'a friend’s fingerprint, or room:<id>')
-    .option('--wait <ms>', 'when the node is not running: how long to wait for the friend to come online', (v) => Number.parseInt(v, 10), 10_000)
+    .option('--wait <ms>', 'how long to wait for the friend to come online', (v) => Number.parseInt(v, 10), 10_000)
     .argument('<text>')
     .action(async (text: string, o: { data: string; to: string; wait: number }) => {
       const dataDir = path.resolve(o.data);
       const to = parseTarget(o.to);
-      const send = () => controlRequest(dataDir, { op: 'chat.send', to, text });
+      const send = () => controlRequest(dataDir, { op: 'chat.send', to, text, waitOnlineMs: o.wait }, o.wait + 30_000);
       const result = (await withNode(dataDir, send, async (n) => {
         await n.start();
-        if ('peer' in to && !n.peers().find((p) => p.fingerprint === to.peer)?.online) {
-          await firstValueFrom(
-            n.peerEvents.pipe(
-              filter((e) => e.kind === 'changed' && e.peer.fingerprint === to.peer && e.peer.online),
-              timeout({ first: o.wait }),
-            ),
-          ).catch(() => undefined);
-        }
+        if ('peer' in to) await n.whenOnline(to.peer, o.wait);
         return n.sendChat(to, text);
       })) as { deliveredTo: string[] };
       out(result.deliveredTo.length ? `delivered to ${result.deliveredTo.join(', ')}` : 'not delivered (recipient offline); kept in history');
+    });
+
+  chat
+    .command('history')
+    .addOption(data())
+    .requiredOption('--with <target>', 'a friend’s fingerprint, or room:<id>')
+    .option('--limit <n>', 'how many of the last messages', (v) => Number.parseInt(v, 10), 50)
+    .action(async (o: { data: string; with: string; limit: number }) => {
+      const dataDir = path.resolve(o.data);
+      const of = parseTarget(o.with);
+      type Msg = { sentAtMs: number; fromName: string; text: string };
+      const msgs = (await withNode(dataDir, () => controlRequest(dataDir, { op: 'chat.history', of, limit: o.limit }), async (n) => n.chatHistory(of, o.limit))) as Msg[];
+      for (const m of msgs) out(`${new Date(m.sentAtMs).toISOString()}\t${m.fromName}\t${m.text}`);
     });
 
   program

@@ -16,7 +16,8 @@ export type ControlRequest =
   | { op: 'peers' }
   | { op: 'friend.add'; cert: string }
   | { op: 'friend.remove'; fingerprint: string }
-  | { op: 'chat.send'; to: ChatTarget; text: string };
+  | { op: 'chat.send'; to: ChatTarget; text: string; waitOnlineMs?: number }
+  | { op: 'chat.history'; of: ChatTarget; limit?: number };
 
 type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; message: string };
 
@@ -38,7 +39,10 @@ async function handle(node: DevhostNode, req: ControlRequest): Promise<unknown> 
       await node.removeFriend(String(req.fingerprint));
       return null;
     case 'chat.send':
+      if ('peer' in req.to && req.waitOnlineMs) await node.whenOnline(req.to.peer, Math.min(req.waitOnlineMs, 60_000));
       return node.sendChat(req.to, String(req.text));
+    case 'chat.history':
+      return node.chatHistory(req.of, req.limit ?? 50);
     default:
       throw new DevhostError('CONTROL_FAILED', `unknown op ${(req as { op: string }).op}`);
   }

@@ -203,6 +203,28 @@ export class DevhostNode implements HostAdapter {
     return this.friendStore.list().map((f) => this.toPeer(f));
   }
 
+  /** Resolves true once the friend is online, false after `timeoutMs` (or on abort, or stop). */
+  whenOnline(fingerprint: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.links?.isOnline(fingerprint)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const sub = this.peerEvents.subscribe({
+        next: (e) => {
+          if (e.kind === 'changed' && e.peer.fingerprint === fingerprint && e.peer.online) done(true);
+        },
+        complete: () => done(false),
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   private toPeer(f: Friend): HostPeer {
     return {
       fingerprint: f.fingerprint,

@@ -1,0 +1,59 @@
+import { encodeFrame, FrameDecoder, FrameError, type Frame } from '../../../host-bridge/src/devhost/links';
+
+const samples: Frame[] = [
+  { kind: 'hello', fingerprint: 'A'.repeat(40), locationId: 'b'.repeat(32), instance: 'c'.repeat(32), address: '127.0.0.1:1234', binding: Buffer.from([1, 2, 3]) },
+  { kind: 'accept' },
+  { kind: 'link', service: 'kinfolder.sync', payload: Buffer.from('payload') },
+  { kind: 'link', service: 's', payload: Buffer.alloc(0) },
+  { kind: 'linkNotice', service: 'x', code: 'NOT_FOUND', message: 'no plugin listening on service x' },
+  { kind: 'chat', id: 'id1', text: 'héllo', sentAtMs: 42 },
+  { kind: 'chat', id: 'id2', text: 'room', sentAtMs: 43, room: { id: 'r', title: 'R', members: ['A'] } },
+  { kind: 'ping' },
+  { kind: 'pong' },
+];
+
+describe('link frames', () => {
+  test('every kind round-trips, whole and byte by byte', () => {
+    const wire = Buffer.concat(samples.map(encodeFrame));
+    expect(new FrameDecoder().push(wire)).toEqual(samples);
+    const d = new FrameDecoder();
+    const out: Frame[] = [];
+    for (const byte of wire) out.push(...d.push(Buffer.from([byte])));
+    expect(out).toEqual(samples);
+  });
+
+  test('a frame over the limit is refused from its length alone', () => {
+    const d = new FrameDecoder(1000);
+    const h = Buffer.alloc(5);
+    h.writeUInt32BE(1001);
+    expect(() => d.push(h)).toThrow(expect.objectContaining({ reason: 'oversized' }));
+  });
+
+  test('malformed frames are refused', () => {
+    const frame = (type: number, body: Buffer) => {
+      const h = Buffer.alloc(5);
+      h.writeUInt32BE(body.length + 1);
+      h.writeUInt8(type, 4);
+      return Buffer.concat([h, body]);
+    };
+    const cases: Array<[Buffer, string]> = [
+      [Buffer.alloc(4), 'malformed'], // zero length
+      [frame(99, Buffer.alloc(0)), 'unknown-type'],
+      [frame(1, Buffer.from('not json')), 'malformed'],
+      [frame(1, Buffer.from('{"fingerprint":1}')), 'malformed'],
+      [frame(3, Buffer.from([0, 9, 1])), 'malformed'], // service overruns
+      [frame(6, Buffer.from([1])), 'malformed'], // ping with a body
+      [frame(5, Buffer.from('{"id":"x","text":"t","sentAtMs":1,"room":{"id":"r"}}')), 'malformed'],
+    ];
+    for (const [bytes, reason] of cases) {
+      let err: unknown;
+      try {
+        new FrameDecoder().push(bytes);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(FrameError);
+      expect((err as FrameError).reason).toBe(reason);
+    }
+  });
+});

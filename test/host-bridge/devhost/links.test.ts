@@ -1,0 +1,161 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { HostError } from '../../../host-bridge/src/errors';
+import { LINK_MAX_PAYLOAD_BYTES } from '../../../proto';
+import type { DevhostNode } from '../../../host-bridge/src/devhost';
+import { befriend, NodeFixture, waitFor, waitPeerOnline } from './helpers';
+
+describe('devhost: two friends over secure links', () => {
+  const fx = new NodeFixture();
+  let alice: DevhostNode;
+  let bob: DevhostNode;
+  let A: string;
+  let B: string;
+
+  beforeAll(async () => {
+    alice = await fx.node('Alice');
+    bob = await fx.node('Bob');
+    A = alice.self().fingerprint;
+    B = bob.self().fingerprint;
+    await befriend(alice, bob);
+  });
+  afterAll(() => fx.cleanup());
+
+  test('each lists the other as an online friend', () => {
+    expect(alice.peers()).toEqual([expect.objectContaining({ fingerprint: B, name: 'Bob', online: true, locationId: bob.self().locationId })]);
+    expect(bob.peers()).toEqual([expect.objectContaining({ fingerprint: A, name: 'Alice', online: true })]);
+    expect(alice.peers()[0].lastSeenMs).toBeGreaterThan(0);
+  });
+
+  test('Links payloads travel both ways on several services, 1 MiB intact', async () => {
+    const big = randomBytes(1024 * 1024);
+    const gotBobSync = firstValueFrom(bob.linkMessages('kinfolder.sync').pipe(take(2), toArray()));
+    const gotBobOther = firstValueFrom(bob.linkMessages('other.svc').pipe(take(1)));
+    const gotAlice = firstValueFrom(alice.linkMessages('kinfolder.sync').pipe(take(1)));
+    await alice.sendLink(B, 'kinfolder.sync', Buffer.from('first'));
+    await alice.sendLink(B, 'kinfolder.sync', big);
+    await alice.sendLink(B, 'other.svc', Buffer.from('other'));
+    await bob.sendLink(A, 'kinfolder.sync', Buffer.from('back'));
+    const [m1, m2] = await gotBobSync;
+    expect(m1).toEqual({ peer: A, service: 'kinfolder.sync', payload: Buffer.from('first') });
+    expect(m2.payload.equals(big)).toBe(true);
+    expect(await gotBobOther).toEqual({ peer: A, service: 'other.svc', payload: Buffer.from('other') });
+    expect(await gotAlice).toEqual({ peer: B, service: 'kinfolder.sync', payload: Buffer.from('back') });
+  });
+
+  test('a payload of exactly the limit goes through; many sends in a row keep order (flow control)', async () => {
+    const max = Buffer.alloc(LINK_MAX_PAYLOAD_BYTES, 7);
+    const n = 40;
+    const got = firstValueFrom(bob.linkMessages('order').pipe(take(n + 1), toArray()));
+    await alice.sendLink(B, 'order', max);
+    for (let i = 0; i < n; i++) await alice.sendLink(B, 'order', Buffer.alloc(256 * 1024, i));
+    const all = await got;
+    expect(all[0].payload.length).toBe(LINK_MAX_PAYLOAD_BYTES);
+    expect(all.slice(1).map((m) => m.payload[0])).toEqual([...Array(n).keys()]);
+  });
+
+  test('a send to a service nobody listens on comes back as a link notice', async () => {
+    const notice = waitFor(alice.linkNotices, (nt) => nt.service === 'nobody.here');
+    await alice.sendLink(B, 'nobody.here', Buffer.from('x'));
+    expect(await notice).toEqual({ peer: B, service: 'nobody.here', code: 'NOT_FOUND', message: expect.stringContaining('no plugin listening') });
+  });
+
+  test('sendLink errors: unknown peer, oversized, offline', async () => {
+    await expect(alice.sendLink('F'.repeat(40), 'svc', Buffer.from('x'))).rejects.toMatchObject({ name: 'HostError', code: 'NOT_FOUND' });
+    const err = await alice.sendLink(B, 'svc', Buffer.alloc(LINK_MAX_PAYLOAD_BYTES + 1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostError);
+    expect(err).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(alice.sendLink(B, 'svc', Buffer.from('x'), ac.signal)).rejects.toThrow('stop');
+  });
+
+  test('chat one to one both ways', async () => {
+    const atBob = waitFor(bob.chatMessages, (m) => !m.outgoing && m.text === 'hi bob');
+    const sent = await alice.sendChat({ peer: B }, 'hi bob');
+    expect(sent.deliveredTo).toEqual([B]);
+    expect(sent.message).toMatchObject({ from: A, fromName: 'Alice', peer: B, room: '', outgoing: true });
+    expect(await atBob).toMatchObject({ id: sent.message.id, from: A, fromName: 'Alice', peer: A, room: '', text: 'hi bob', outgoing: false });
+    const atAlice = waitFor(alice.chatMessages, (m) => !m.outgoing && m.text === 'hi alice');
+    await bob.sendChat({ peer: A }, 'hi alice');
+    expect(await atAlice).toMatchObject({ from: B, peer: B, text: 'hi alice' });
+    expect(alice.chatHistory({ peer: B }, 10).map((m) => m.text)).toEqual(['hi bob', 'hi alice']);
+    await expect(alice.sendChat({ peer: 'E'.repeat(40) }, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(alice.sendChat({ peer: B }, '')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  test('group room both ways; a room message for an unknown room creates it', async () => {
+    const room = await alice.joinRoom({ id: 'folder:photos', title: 'Photos', members: [B] });
+    expect(room.members.sort()).toEqual([A, B].sort());
+    expect(bob.listRooms()).toEqual([]);
+    const atBob = waitFor(bob.chatMessages, (m) => m.room === 'folder:photos');
+    const sent = await alice.sendChat({ room: 'folder:photos' }, 'room hello');
+    expect(sent.deliveredTo).toEqual([B]);
+    expect(await atBob).toMatchObject({ from: A, peer: '', room: 'folder:photos', text: 'room hello', outgoing: false });
+    expect(bob.listRooms()).toEqual([{ id: 'folder:photos', title: 'Photos', members: [A, B].sort() }]);
+    const atAlice = waitFor(alice.chatMessages, (m) => m.room === 'folder:photos' && !m.outgoing);
+    await bob.sendChat({ room: 'folder:photos' }, 'room reply');
+    expect(await atAlice).toMatchObject({ from: B, room: 'folder:photos', text: 'room reply' });
+    expect(alice.chatHistory({ room: 'folder:photos' }, 0).map((m) => m.text)).toEqual(['room hello', 'room reply']);
+    await expect(alice.sendChat({ room: 'nope' }, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(alice.joinRoom({ id: 'bad room!', title: '', members: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  test('panels: a token per panel, kept on replace, listed and announced', async () => {
+    const events: number[] = [];
+    const sub = alice.panelEvents.subscribe((p) => events.push(p.length));
+    const { panelToken } = alice.registerPanel({ pluginId: 'kinfolder', id: 'folders', title: 'Folders', icon: '', url: 'http://127.0.0.1:1/' });
+    expect(panelToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = alice.registerPanel({ pluginId: 'kinfolder', id: 'folders', title: 'Shared folders', icon: '', url: 'http://127.0.0.1:1/' });
+    expect(again.panelToken).toBe(panelToken);
+    expect(alice.panelToken('kinfolder', 'folders')).toBe(panelToken);
+    expect(alice.panelToken('kinfolder', 'other')).toBeUndefined();
+    expect(alice.listPanels()).toEqual([expect.objectContaining({ title: 'Shared folders' })]);
+    sub.unsubscribe();
+    expect(events).toEqual([0, 1, 1]);
+  });
+
+  test('sign makes a binary detached signature', async () => {
+    const sig = await alice.sign(Buffer.from('m'));
+    expect(sig).toBeInstanceOf(Uint8Array);
+    expect(sig[0] & 0x80).toBe(0x80); // an OpenPGP packet, not armor text
+  });
+});
+
+describe('devhost: restart and reconnect', () => {
+  const fx = new NodeFixture();
+  afterAll(() => fx.cleanup());
+
+  test('a friend stops and starts again: the other reconnects by itself, traffic and history resume', async () => {
+    const alice = await fx.node('Alice');
+    const bobDir = await fx.dir();
+    // No explicit port: Bob remembers his first one, so Alice's stored address stays right.
+    const bob1 = await fx.node('Bob', { dataDir: bobDir, listenPort: undefined });
+    const A = alice.self().fingerprint;
+    const B = bob1.self().fingerprint;
+    await befriend(alice, bob1);
+    const arrived = waitFor(bob1.chatMessages, (m) => m.text === 'before restart');
+    await alice.sendChat({ peer: B }, 'before restart');
+    await arrived;
+
+    const offline = waitPeerOnline(alice, B, false);
+    await bob1.stop();
+    await offline;
+    expect(alice.peers()[0].online).toBe(false);
+    await expect(alice.sendLink(B, 'svc', Buffer.from('x'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+
+    const online = waitPeerOnline(alice, B, true);
+    const bob2 = await fx.node('Bob', { dataDir: bobDir, listenPort: undefined });
+    await online;
+    expect(bob2.self().fingerprint).toBe(B);
+    expect(bob2.chatHistory({ peer: A }, 10).map((m) => m.text)).toEqual(['before restart']);
+
+    const got = waitFor(bob2.linkMessages('svc'), () => true);
+    await alice.sendLink(B, 'svc', Buffer.from('after'));
+    expect((await got).payload.toString()).toBe('after');
+    const lines = (await fs.readFile(path.join(bobDir, 'chat.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(1);
+  });
+});
