@@ -1,0 +1,84 @@
+/**
+ * Runs one plugin's entry point as a child process with the host address and its token,
+ * restarts it with backoff when it dies, and stops it with SIGTERM (then SIGKILL).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { PluginManifest } from '../server';
+
+export interface PluginProcessOptions {
+  manifest: PluginManifest;
+  manifestDir: string;
+  hostAddress: string;
+  token: string;
+  dataDir: string;
+  log: (line: string) => void;
+  /** Extra environment for the plugin. */
+  env?: Record<string, string>;
+}
+
+export interface PluginProcess {
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+const RESTART_MIN_MS = 200;
+const RESTART_MAX_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+
+export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
+  const entry = path.resolve(opts.manifestDir, opts.manifest.entry);
+  let child: ChildProcess | undefined;
+  let stopped = false;
+  let failures = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const launch = (): void => {
+    const startedAt = Date.now();
+    const c = spawn(process.execPath, [entry, '--data', opts.dataDir], {
+      env: {
+        ...process.env,
+        ...opts.env,
+        KINFOLDER_HOST_ADDRESS: opts.hostAddress,
+        KINFOLDER_HOST_TOKEN: opts.token,
+        KINFOLDER_DATA_DIR: opts.dataDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = c;
+    for (const stream of [c.stdout!, c.stderr!]) {
+      readline.createInterface({ input: stream }).on('line', (line) => opts.log(`[${opts.manifest.id}] ${line}`));
+    }
+    c.on('exit', (code, signal) => {
+      child = undefined;
+      if (stopped) return;
+      // A plugin that ran a while before dying is restarted promptly; one that keeps dying backs off.
+      failures = Date.now() - startedAt > 30_000 ? 1 : failures + 1;
+      const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (failures - 1));
+      opts.log(`plugin ${opts.manifest.id} exited (${signal ?? code}); restarting in ${delay} ms`);
+      restartTimer = setTimeout(launch, delay);
+    });
+  };
+  launch();
+
+  return {
+    get pid() {
+      return child?.pid;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(restartTimer);
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
+        c.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        c.kill('SIGTERM');
+      });
+    },
+  };
+}
