@@ -1,0 +1,19 @@
+/** What every table module shares: the two connections and the folder-id map. */
+import type { Db } from './db';
+import type { FolderIds } from './folders';
+
+export interface StoreContext {
+  /** The one connection that writes; every write is a queued transaction on it. */
+  writer: Db;
+  /** A read-only connection: sees only committed data, never a transaction in progress. */
+  reader: Db;
+  folders: FolderIds;
+  /** Rows per page when streaming. */
+  pageSize: number;
+}
+
+export interface StreamOptions {
+  signal?: AbortSignal;
+  /** Rows fetched per page; memory held is about one page. */
+  pageSize?: number;
+}

@@ -1,0 +1,110 @@
+/** The scanner's index of this node's disk: what it last saw at each path. */
+import { chunks, inList, insertChunks, valuesList } from './batch-sql';
+import { checkSeq, checkText } from './codec';
+import type { StoreContext, StreamOptions } from './context';
+import { StoreError } from './errors';
+import type { LocalFileRecord, LocalFileType } from './records';
+
+export interface LocalIndexStore {
+  /** Inserts or replaces rows by (folder, path), all in one transaction. */
+  upsertLocalFiles(files: readonly LocalFileRecord[]): Promise<void>;
+  localFile(folder: string, path: string): Promise<LocalFileRecord | undefined>;
+  /** Removes rows; paths not present are ignored. Returns how many were removed. */
+  deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number>;
+  /** Every row of the folder in path order, fetched page by page. */
+  localFiles(folder: string, options?: StreamOptions): AsyncIterableIterator<LocalFileRecord>;
+}
+
+interface LocalRow {
+  path: string;
+  size: number;
+  mtime_ms: number;
+  inode: number;
+  mode: number;
+  content_hash: string | null;
+  type: LocalFileType;
+}
+
+const COLUMNS = 'path, size, mtime_ms, inode, mode, content_hash, type';
+const TYPES = new Set<LocalFileType>(['file', 'dir', 'symlink']);
+
+export function localIndexStore(ctx: StoreContext): LocalIndexStore {
+  const { writer, reader, folders } = ctx;
+
+  async function upsertLocalFiles(files: readonly LocalFileRecord[]): Promise<void> {
+    if (files.length === 0) return;
+    const rows = files.map((f) => {
+      if (!TYPES.has(f.type)) throw new StoreError('STORE_INVALID_ARGUMENT', `local file ${f.path}: unknown type ${String(f.type)}`);
+      if (typeof f.mtimeMs !== 'number' || !Number.isFinite(f.mtimeMs)) throw new StoreError('STORE_INVALID_ARGUMENT', `local file ${f.path}: bad mtimeMs`);
+      return [
+        checkText(f.folder, 'localFile.folder'),
+        checkText(f.path, 'localFile.path'),
+        checkSeq(f.size, 'localFile.size'),
+        f.mtimeMs,
+        checkSeq(f.inode, 'localFile.inode'),
+        checkSeq(f.mode, 'localFile.mode'),
+        f.contentHash,
+        f.type,
+      ];
+    });
+    await writer.transaction(async (tx) => {
+      const ids = await folders.ensureIn(tx, files.map((f) => f.folder));
+      for (const r of rows) r[0] = ids.get(r[0] as string)!;
+      await insertChunks(
+        tx,
+        rows,
+        (n) => `INSERT INTO local_files(folder_id, ${COLUMNS}) VALUES ${valuesList(n, 8)}
+                ON CONFLICT(folder_id, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, inode = excluded.inode,
+                  mode = excluded.mode, content_hash = excluded.content_hash, type = excluded.type`,
+      );
+    });
+  }
+
+  async function localFile(folder: string, path: string): Promise<LocalFileRecord | undefined> {
+    const fid = await folders.lookup(folder);
+    if (fid === undefined) return undefined;
+    const r = await reader.get<LocalRow>(`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? AND path = ?`, [fid, path]);
+    return r && toLocal(folder, r);
+  }
+
+  async function deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number> {
+    if (paths.length === 0) return 0;
+    return writer.transaction(async (tx) => {
+      const fid = await folders.lookupIn(tx, folder);
+      if (fid === undefined) return 0;
+      let removed = 0;
+      for (const chunk of chunks(paths)) {
+        removed += (await tx.run(`DELETE FROM local_files WHERE folder_id = ? AND path IN (${inList(chunk.length)})`, [fid, ...chunk])).changes;
+      }
+      return removed;
+    });
+  }
+
+  async function* localFiles(folder: string, options: StreamOptions = {}): AsyncIterableIterator<LocalFileRecord> {
+    const fid = await folders.lookup(folder);
+    if (fid === undefined) return;
+    const rows = reader.each<LocalRow>(
+      (after, limit) =>
+        after
+          ? [`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? AND path > ? ORDER BY path LIMIT ?`, [fid, after.path, limit]]
+          : [`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? ORDER BY path LIMIT ?`, [fid, limit]],
+      { pageSize: options.pageSize ?? ctx.pageSize, signal: options.signal },
+    );
+    for await (const r of rows) yield toLocal(folder, r);
+  }
+
+  return { upsertLocalFiles, localFile, deleteLocalFiles, localFiles };
+}
+
+function toLocal(folder: string, r: LocalRow): LocalFileRecord {
+  return {
+    folder,
+    path: r.path,
+    size: r.size,
+    mtimeMs: r.mtime_ms,
+    inode: r.inode,
+    mode: r.mode,
+    contentHash: r.content_hash,
+    type: r.type,
+  };
+}

@@ -1,0 +1,440 @@
+// The store contract: every store implementation must pass this suite (call it from a *.test.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { isStoreError, type EntryRecord, type ManifestRecord, type Store } from '../../../plugin/src/store';
+import { entry, feed, hashOf, tempDir } from './fixtures';
+
+export type StoreFactory = (file: string) => Promise<Store>;
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const sortedHashes = (hs: string[]): string[] => [...hs].sort();
+
+export function storeContract(name: string, open: StoreFactory): void {
+  describe(`store contract: ${name}`, () => {
+    let dir: string;
+    let file: string;
+    let store: Store;
+
+    beforeEach(async () => {
+      dir = tempDir('kinfolder-store-');
+      file = path.join(dir, 'store.sqlite');
+      store = await open(file);
+    });
+    afterEach(async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    describe('entries', () => {
+      test('stores entries and returns them by hash, byte for byte', async () => {
+        const es = feed('A', 1, 3);
+        es[1] = { ...es[1], paths: ['x/y.txt', 'x/z.txt'], parents: [es[0].hash], lamport: 42 };
+        const r = await store.appendBatch({ entries: es });
+        expect(r.entriesInserted).toBe(3);
+        for (const e of es) expect(await store.entry(e.hash)).toEqual(e);
+        expect(await store.entry(hashOf('never stored'))).toBeUndefined();
+      });
+
+      test('duplicates by hash are ignored, within a batch and across batches', async () => {
+        const es = feed('A', 1, 4);
+        expect((await store.appendBatch({ entries: [...es, es[0]] })).entriesInserted).toBe(4);
+        expect((await store.appendBatch({ entries: es })).entriesInserted).toBe(0);
+        expect(await collect(store.entriesRange('folder-1', 'A', 1, 10))).toHaveLength(4);
+      });
+
+      test('a second entry at a stored (author, seq) is refused and the whole batch rolls back', async () => {
+        await store.appendBatch({ entries: feed('A', 1, 2) });
+        const other = entry({ author: 'A', seq: 2, label: 'a different entry at seq 2' });
+        const innocent = entry({ author: 'B', seq: 1 });
+        const err = await store.appendBatch({ entries: [innocent, other] }).catch((e) => e);
+        expect(isStoreError(err, 'STORE_CONSTRAINT')).toBe(true);
+        expect(err.sqliteMessage).toMatch(/UNIQUE/);
+        expect(await store.entry(innocent.hash)).toBeUndefined();
+        expect(await store.entry(other.hash)).toBeUndefined();
+        expect((await store.versionVector('folder-1')).has('B')).toBe(false);
+      });
+
+      test('a malformed record is refused before anything is written', async () => {
+        const good = entry({ seq: 1 });
+        const bad = { ...entry({ seq: 2 }), hash: 'not-hex' };
+        const err = await store.appendBatch({ entries: [good, bad] }).catch((e) => e);
+        expect(isStoreError(err, 'STORE_INVALID_ARGUMENT')).toBe(true);
+        expect(await store.entry(good.hash)).toBeUndefined();
+      });
+
+      test('concurrent appendBatch calls all land, and a failing one does not disturb the others', async () => {
+        const batches = Array.from({ length: 8 }, (_, i) => feed(`W${i}`, 1, 300));
+        // Two different entries at BAD/1: this batch fails on its own, whatever order the queue runs them in.
+        const bad = [entry({ author: 'BAD', seq: 1 }), entry({ author: 'BAD', seq: 1, label: 'fork of BAD/1' })];
+        const results = await Promise.allSettled([...batches.map((entries) => store.appendBatch({ entries })), store.appendBatch({ entries: bad })]);
+        expect(results.slice(0, 8).every((r) => r.status === 'fulfilled')).toBe(true);
+        expect(results[8].status).toBe('rejected');
+        const vv = await store.versionVector('folder-1');
+        expect(vv.has('BAD')).toBe(false);
+        for (let i = 0; i < 8; i++) expect(vv.get(`W${i}`)?.seq).toBe(300);
+      });
+    });
+
+    describe('heads', () => {
+      test('a child replaces its parent as the head of the path', async () => {
+        const a1 = entry({ seq: 1, paths: ['doc.txt'] });
+        const a2 = entry({ seq: 2, paths: ['doc.txt'], parents: [a1.hash] });
+        await store.appendBatch({ entries: [a1] });
+        expect((await store.heads('folder-1', 'doc.txt')).map((h) => h.hash)).toEqual([a1.hash]);
+        await store.appendBatch({ entries: [a2] });
+        expect(await store.heads('folder-1', 'doc.txt')).toEqual([{ hash: a2.hash, author: 'AUTHOR-A', seq: 2, lamport: 2 }]);
+      });
+
+      test('a child that arrives before its parent keeps the parent from ever becoming a head', async () => {
+        const parent = entry({ author: 'A', seq: 1, paths: ['doc.txt'] });
+        const child = entry({ author: 'B', seq: 1, paths: ['doc.txt'], parents: [parent.hash], lamport: 2 });
+        await store.appendBatch({ entries: [child] });
+        expect((await store.heads('folder-1', 'doc.txt')).map((h) => h.hash)).toEqual([child.hash]);
+        await store.appendBatch({ entries: [parent] });
+        expect((await store.heads('folder-1', 'doc.txt')).map((h) => h.hash)).toEqual([child.hash]);
+      });
+
+      test('two children of one parent are concurrent heads (a conflict), merged by an entry naming both', async () => {
+        const base = entry({ author: 'A', seq: 1, paths: ['doc.txt'] });
+        const left = entry({ author: 'A', seq: 2, paths: ['doc.txt'], parents: [base.hash] });
+        const right = entry({ author: 'B', seq: 1, paths: ['doc.txt'], parents: [base.hash] });
+        await store.appendBatch({ entries: [base, left, right] });
+        const heads = await store.heads('folder-1', 'doc.txt');
+        expect(heads.map((h) => h.hash)).toEqual(sortedHashes([left.hash, right.hash]));
+        expect(heads.find((h) => h.hash === right.hash)).toEqual({ hash: right.hash, author: 'B', seq: 1, lamport: 1 });
+        const merge = entry({ author: 'B', seq: 2, paths: ['doc.txt'], parents: [left.hash, right.hash], lamport: 3 });
+        await store.appendBatch({ entries: [merge] });
+        expect((await store.heads('folder-1', 'doc.txt')).map((h) => h.hash)).toEqual([merge.hash]);
+      });
+
+      test('a move is a head of both paths and supersedes parents only on the paths it touches', async () => {
+        const a = entry({ author: 'A', seq: 1, paths: ['a.txt'] });
+        const b = entry({ author: 'A', seq: 2, paths: ['b.txt'] });
+        const c = entry({ author: 'A', seq: 3, paths: ['c.txt'] });
+        // Moves a.txt onto b.txt, having seen a and b. It also (oddly) names c, which lives on a path it does not touch.
+        const move = entry({ author: 'B', seq: 1, paths: ['a.txt', 'b.txt'], parents: [a.hash, b.hash, c.hash], lamport: 4 });
+        await store.appendBatch({ entries: [a, b, c, move] });
+        expect((await store.heads('folder-1', 'a.txt')).map((h) => h.hash)).toEqual([move.hash]);
+        expect((await store.heads('folder-1', 'b.txt')).map((h) => h.hash)).toEqual([move.hash]);
+        expect((await store.heads('folder-1', 'c.txt')).map((h) => h.hash)).toEqual([c.hash]);
+        // A move that had not seen what was at its destination leaves a conflict there.
+        const d = entry({ author: 'A', seq: 4, paths: ['d.txt'] });
+        const e = entry({ author: 'A', seq: 5, paths: ['e.txt'] });
+        const blindMove = entry({ author: 'B', seq: 2, paths: ['d.txt', 'e.txt'], parents: [d.hash], lamport: 6 });
+        await store.appendBatch({ entries: [blindMove, d, e] });
+        expect((await store.heads('folder-1', 'd.txt')).map((h) => h.hash)).toEqual([blindMove.hash]);
+        expect((await store.heads('folder-1', 'e.txt')).map((h) => h.hash)).toEqual(sortedHashes([blindMove.hash, e.hash]));
+      });
+
+      test('heads are the same whatever the arrival order and batching (property)', async () => {
+        // A random DAG over a few paths, built in causal order; then delivered in a random order in random batches.
+        const arb = fc.record({
+          steps: fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 }),
+          order: fc.array(fc.nat(), { minLength: 25, maxLength: 25 }),
+          cuts: fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }),
+        });
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(arb, async ({ steps, order, cuts }) => {
+            const folder = `prop-${run++}`;
+            const seqs = [0, 0, 0];
+            const made: EntryRecord[] = [];
+            for (const s of steps) {
+              const paths = s.move >= 0 && s.move !== s.path ? [`p${s.path}`, `p${s.move}`] : [`p${s.path}`];
+              const parents = [...new Set(s.seen.filter((i) => i < made.length).map((i) => made[i].hash))];
+              made.push(entry({ folder, author: `A${s.author}`, seq: ++seqs[s.author], paths, parents }));
+            }
+            // Expected from the definition: a head of p is an entry touching p that no entry touching p names as parent.
+            const expected = new Map<string, string[]>();
+            for (const p of ['p0', 'p1', 'p2', 'p3']) {
+              const touching = made.filter((e) => e.paths.includes(p));
+              const named = new Set(touching.flatMap((e) => e.parents));
+              const hs = touching.filter((e) => !named.has(e.hash)).map((e) => e.hash);
+              if (hs.length) expected.set(p, sortedHashes(hs));
+            }
+            const shuffled = made.map((e, i) => ({ e, k: order[i] ?? i })).sort((x, y) => x.k - y.k).map((x) => x.e);
+            let batch: EntryRecord[] = [];
+            for (let i = 0; i < shuffled.length; i++) {
+              batch.push(shuffled[i]);
+              if (cuts[i]) {
+                await store.appendBatch({ entries: batch });
+                batch = [];
+              }
+            }
+            await store.appendBatch({ entries: batch });
+            const got = new Map((await collect(store.pathsWithHeads(folder, { pageSize: 2 }))).map((p) => [p.path, p.heads.map((h) => h.hash)]));
+            expect(got).toEqual(expected);
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      test('pathsWithHeads streams every path once, in order, even when a page splits a conflict', async () => {
+        const es: EntryRecord[] = [];
+        for (let i = 0; i < 50; i++) {
+          es.push(entry({ author: 'A', seq: i + 1, paths: [`p${String(i).padStart(3, '0')}`] }));
+          if (i % 7 === 0) es.push(entry({ author: 'B', seq: es.filter((e) => e.author === 'B').length + 1, paths: [`p${String(i).padStart(3, '0')}`] }));
+        }
+        await store.appendBatch({ entries: es });
+        const got = await collect(store.pathsWithHeads('folder-1', { pageSize: 3 }));
+        expect(got.map((p) => p.path)).toEqual(Array.from({ length: 50 }, (_, i) => `p${String(i).padStart(3, '0')}`));
+        expect(got.filter((p) => p.heads.length === 2).map((p) => p.path)).toEqual(['p000', 'p007', 'p014', 'p021', 'p028', 'p035', 'p042', 'p049']);
+        expect(await collect(store.pathsWithHeads('no-such-folder'))).toEqual([]);
+      });
+    });
+
+    describe('version vectors', () => {
+      test('count only contiguous seqs from 1, and catch up when a gap fills', async () => {
+        const a = feed('A', 1, 6);
+        await store.appendBatch({ entries: [a[3], a[0], a[1]] }); // 4, 1, 2
+        await store.appendBatch({ entries: feed('B', 2, 2) }); // B has no seq 1
+        let vv = await store.versionVector('folder-1');
+        expect(vv.get('A')).toEqual({ seq: 2, head: a[1].hash });
+        expect(vv.has('B')).toBe(false);
+        await store.appendBatch({ entries: [a[5], a[2]] }); // 6, 3: fills up to 4, not 6
+        vv = await store.versionVector('folder-1');
+        expect(vv.get('A')).toEqual({ seq: 4, head: a[3].hash });
+        await store.appendBatch({ entries: [a[4], entry({ author: 'B', seq: 1, paths: ['B/f1'] })] });
+        vv = await store.versionVector('folder-1');
+        expect(vv.get('A')).toEqual({ seq: 6, head: a[5].hash });
+        expect(vv.get('B')?.seq).toBe(3);
+        expect((await store.versionVector('other-folder')).size).toBe(0);
+      });
+    });
+
+    describe('streamed ranges', () => {
+      test('20k entries come back in seq order, page by page', async () => {
+        const all = feed('A', 1, 20_000);
+        for (let i = 0; i < all.length; i += 5000) await store.appendBatch({ entries: all.slice(i, i + 5000) });
+        let n = 0;
+        for await (const e of store.entriesRange('folder-1', 'A', 1, 20_000, { pageSize: 700 })) {
+          n++;
+          if (e.seq !== n || e.hash !== all[n - 1].hash) throw new Error(`entry ${n} out of order`);
+        }
+        expect(n).toBe(20_000);
+        const mid = await collect(store.entriesRange('folder-1', 'A', 9_999, 10_002, { pageSize: 2 }));
+        expect(mid.map((e) => e.seq)).toEqual([9_999, 10_000, 10_001, 10_002]);
+      });
+
+      test('pages are fetched only when the consumer gets to them (nothing loads the whole log)', async () => {
+        await store.appendBatch({ entries: feed('A', 1, 5000) });
+        const it = store.entriesRange('folder-1', 'A', 1, 5000, { pageSize: 1000 });
+        const first = await it.next();
+        expect(first.value?.seq).toBe(1);
+        // Closing now leaves only the page in hand: the next page fetch must fail.
+        await store.close();
+        let seen = 1;
+        const err = await (async () => {
+          for await (const _ of it) seen++;
+        })().catch((e) => e);
+        expect(seen).toBe(1000);
+        expect(isStoreError(err, 'STORE_CLOSED')).toBe(true);
+        store = await open(file);
+      });
+
+      test('a stream stops with STORE_ABORTED when its signal fires', async () => {
+        await store.appendBatch({ entries: feed('A', 1, 50) });
+        const ac = new AbortController();
+        let seen = 0;
+        const err = await (async () => {
+          for await (const _ of store.entriesRange('folder-1', 'A', 1, 50, { pageSize: 10, signal: ac.signal })) if (++seen === 15) ac.abort();
+        })().catch((e) => e);
+        expect(seen).toBe(20);
+        expect(isStoreError(err, 'STORE_ABORTED')).toBe(true);
+      });
+    });
+
+    describe('checkpoints', () => {
+      test('latest and covering', async () => {
+        const es = feed('A', 1, 30);
+        const cp = (seq: number) => ({ folder: 'folder-1', author: 'A', seq, entryHash: es[seq - 1].hash, signature: Buffer.from(`sig-${seq}`) });
+        await store.appendBatch({ entries: es.slice(0, 10), checkpoints: [cp(10)] });
+        await store.appendBatch({ entries: es.slice(10), checkpoints: [cp(20), cp(30)] });
+        expect(await store.latestCheckpoint('folder-1', 'A')).toEqual(cp(30));
+        expect(await store.latestCheckpoint('folder-1', 'B')).toBeUndefined();
+        expect((await store.checkpointsCovering('folder-1', 'A', 5, 12)).map((c) => c.seq)).toEqual([10, 20]);
+        expect((await store.checkpointsCovering('folder-1', 'A', 11, 20)).map((c) => c.seq)).toEqual([20]);
+        expect((await store.checkpointsCovering('folder-1', 'A', 1, 35)).map((c) => c.seq)).toEqual([10, 20, 30]);
+        // The first checkpoint stored at a seq stays.
+        const r = await store.appendBatch({ checkpoints: [{ ...cp(10), signature: Buffer.from('another signature') }] });
+        expect(r.checkpointsInserted).toBe(0);
+        expect((await store.checkpointsCovering('folder-1', 'A', 1, 10))[0].signature.toString()).toBe('sig-10');
+      });
+    });
+
+    describe('forks', () => {
+      test('evidence is kept once, with both encodings', async () => {
+        const fork = {
+          folder: 'folder-1',
+          author: 'A',
+          seq: 7,
+          hashA: hashOf('x'),
+          hashB: hashOf('y'),
+          bytesA: Buffer.from('x'),
+          bytesB: Buffer.from('y'),
+          detectedAtMs: 1_700_000_000_000,
+        };
+        expect((await store.appendBatch({ forks: [fork] })).forksInserted).toBe(1);
+        expect((await store.appendBatch({ forks: [fork] })).forksInserted).toBe(0);
+        expect(await store.forks('folder-1')).toEqual([fork]);
+        expect(await store.forks('folder-2')).toEqual([]);
+        const same = await store.appendBatch({ forks: [{ ...fork, hashB: fork.hashA }] }).catch((e) => e);
+        expect(isStoreError(same, 'STORE_INVALID_ARGUMENT')).toBe(true);
+      });
+    });
+
+    describe('manifests', () => {
+      const m = (folder: string, version: number, label: string, prev: string | null, overruled = false): ManifestRecord => ({
+        folder,
+        version,
+        hash: hashOf(label),
+        prev: prev && hashOf(prev),
+        author: `admin-${label}`,
+        bytes: Buffer.from(`manifest ${label}`),
+        signature: Buffer.from(`sig ${label}`),
+        overruled,
+      });
+
+      test('chain, latest non-overruled version, and folders', async () => {
+        expect(await store.latestManifest('f')).toBeUndefined();
+        await store.putManifest(m('f', 1, 'genesis', null));
+        await store.putManifest(m('f', 2, 'edit-x', 'genesis'));
+        await store.putManifest(m('f', 2, 'edit-y', 'genesis', true));
+        await store.putManifest(m('g', 1, 'g-genesis', null));
+        const chain = await store.manifestChain('f');
+        expect(chain.map((x) => [x.version, x.overruled])).toEqual([
+          [1, false],
+          ...[
+            [hashOf('edit-x'), false],
+            [hashOf('edit-y'), true],
+          ]
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0])))
+            .map(([, o]) => [2, o]),
+        ]);
+        expect(chain[0]).toEqual(m('f', 1, 'genesis', null));
+        expect(await store.latestManifest('f')).toEqual(m('f', 2, 'edit-x', 'genesis'));
+        // A later resolution flips which one is overruled.
+        await store.putManifest(m('f', 2, 'edit-x', 'genesis', true));
+        await store.putManifest(m('f', 2, 'edit-y', 'genesis', false));
+        expect((await store.latestManifest('f'))?.hash).toBe(hashOf('edit-y'));
+        expect(await store.manifestChain('f')).toHaveLength(3);
+        // Folders with entries but no manifest are not listed.
+        await store.appendBatch({ entries: [entry({ folder: 'h', seq: 1 })] });
+        expect(await store.listFolders()).toEqual(['f', 'g']);
+      });
+    });
+
+    describe('local index', () => {
+      const lf = (p: string, size = 1) => ({ folder: 'folder-1', path: p, size, mtimeMs: 1_700_000_000_123.456, inode: 99, mode: 0o644, contentHash: hashOf(p), type: 'file' as const });
+
+      test('upsert, read, stream in path order, delete', async () => {
+        await store.upsertLocalFiles([lf('b'), lf('a'), { ...lf('dir'), type: 'dir', contentHash: null }, lf('c')]);
+        expect(await store.localFile('folder-1', 'a')).toEqual(lf('a'));
+        await store.upsertLocalFiles([lf('a', 500)]);
+        expect((await store.localFile('folder-1', 'a'))?.size).toBe(500);
+        expect((await collect(store.localFiles('folder-1', { pageSize: 2 }))).map((f) => f.path)).toEqual(['a', 'b', 'c', 'dir']);
+        expect((await store.localFile('folder-1', 'dir'))?.contentHash).toBeNull();
+        expect(await store.deleteLocalFiles('folder-1', ['a', 'c', 'missing'])).toBe(2);
+        expect((await collect(store.localFiles('folder-1'))).map((f) => f.path)).toEqual(['b', 'dir']);
+        expect(await store.localFile('folder-1', 'a')).toBeUndefined();
+        expect(await store.localFile('other', 'b')).toBeUndefined();
+      });
+    });
+
+    describe('block index', () => {
+      test('add, find, remove per file', async () => {
+        const h1 = hashOf('block-1');
+        const h2 = hashOf('block-2');
+        await store.addBlockLocations([
+          { hash: h1, size: 128, folder: 'folder-1', path: 'a', offset: 0 },
+          { hash: h2, size: 128, folder: 'folder-1', path: 'a', offset: 128 },
+          { hash: h1, size: 128, folder: 'folder-2', path: 'copy', offset: 256 },
+        ]);
+        expect(await store.findBlock(h1)).toEqual([
+          { hash: h1, size: 128, folder: 'folder-1', path: 'a', offset: 0 },
+          { hash: h1, size: 128, folder: 'folder-2', path: 'copy', offset: 256 },
+        ]);
+        expect(await store.findBlock(h1, 1)).toHaveLength(1);
+        expect(await store.removeBlockLocations('folder-1', 'a')).toBe(2);
+        expect(await store.findBlock(h2)).toEqual([]);
+        expect((await store.findBlock(h1)).map((l) => l.folder)).toEqual(['folder-2']);
+      });
+    });
+
+    describe('peer vectors', () => {
+      test('set replaces the whole vector', async () => {
+        await store.setPeerVector('folder-1', 'peer-1', new Map([['A', 10], ['B', 3]]));
+        await store.setPeerVector('folder-1', 'peer-2', new Map([['A', 1]]));
+        expect(await store.peerVector('folder-1', 'peer-1')).toEqual(new Map([['A', 10], ['B', 3]]));
+        await store.setPeerVector('folder-1', 'peer-1', new Map([['A', 12]]));
+        expect(await store.peerVector('folder-1', 'peer-1')).toEqual(new Map([['A', 12]]));
+        expect(await store.peerVector('folder-1', 'peer-2')).toEqual(new Map([['A', 1]]));
+        expect(await store.peerVector('folder-1', 'nobody')).toEqual(new Map());
+      });
+    });
+
+    describe('lifecycle', () => {
+      test('reopening keeps everything and runs no migration twice', async () => {
+        expect(store.migrationsApplied.length).toBeGreaterThan(0);
+        const es = feed('A', 1, 3);
+        const move = entry({ author: 'B', seq: 1, paths: ['A/f1', 'A/f2'], parents: [es[0].hash] });
+        await store.appendBatch({ entries: [...es, move], checkpoints: [{ folder: 'folder-1', author: 'A', seq: 3, entryHash: es[2].hash, signature: Buffer.from('s') }] });
+        await store.putManifest({ folder: 'folder-1', version: 1, hash: hashOf('m'), prev: null, author: 'x', bytes: Buffer.from('m'), signature: Buffer.from('s'), overruled: false });
+        await store.upsertLocalFiles([{ folder: 'folder-1', path: 'A/f1', size: 1, mtimeMs: 2, inode: 3, mode: 4, contentHash: null, type: 'file' }]);
+        await store.addBlockLocations([{ hash: hashOf('b'), size: 1, folder: 'folder-1', path: 'A/f1', offset: 0 }]);
+        await store.setPeerVector('folder-1', 'p', new Map([['A', 3]]));
+        const before = {
+          vv: await store.versionVector('folder-1'),
+          heads: await collect(store.pathsWithHeads('folder-1')),
+          range: await collect(store.entriesRange('folder-1', 'A', 1, 3)),
+          cp: await store.latestCheckpoint('folder-1', 'A'),
+          manifest: await store.latestManifest('folder-1'),
+          local: await collect(store.localFiles('folder-1')),
+          block: await store.findBlock(hashOf('b')),
+          peer: await store.peerVector('folder-1', 'p'),
+        };
+        await store.close();
+        store = await open(file);
+        expect(store.migrationsApplied).toEqual([]);
+        expect({
+          vv: await store.versionVector('folder-1'),
+          heads: await collect(store.pathsWithHeads('folder-1')),
+          range: await collect(store.entriesRange('folder-1', 'A', 1, 3)),
+          cp: await store.latestCheckpoint('folder-1', 'A'),
+          manifest: await store.latestManifest('folder-1'),
+          local: await collect(store.localFiles('folder-1')),
+          block: await store.findBlock(hashOf('b')),
+          peer: await store.peerVector('folder-1', 'p'),
+        }).toEqual(before);
+        expect(before.heads.map((p) => p.path)).toEqual(['A/f1', 'A/f2', 'A/f3']);
+      });
+
+      test('calls after close fail with STORE_CLOSED; close is idempotent', async () => {
+        await store.close();
+        await store.close();
+        const errs = await Promise.all([
+          store.appendBatch({ entries: feed('A', 1, 1) }).catch((e) => e),
+          store.versionVector('folder-1').catch((e) => e),
+          store.entry(hashOf('x')).catch((e) => e),
+          store.upsertLocalFiles([{ folder: 'f', path: 'p', size: 1, mtimeMs: 1, inode: 1, mode: 1, contentHash: null, type: 'file' }]).catch((e) => e),
+        ]);
+        for (const e of errs) expect(isStoreError(e, 'STORE_CLOSED')).toBe(true);
+        store = await open(file);
+      });
+
+      test('close waits for writes already queued', async () => {
+        const pending = store.appendBatch({ entries: feed('A', 1, 2000) });
+        await store.close();
+        await expect(pending).resolves.toMatchObject({ entriesInserted: 2000 });
+        store = await open(file);
+        expect((await store.versionVector('folder-1')).get('A')?.seq).toBe(2000);
+      });
+    });
+  });
+}

@@ -1,0 +1,91 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as sqlite3 from 'sqlite3';
+import { Store, isStoreError } from '../../../plugin/src/store';
+import { DEFAULT_MIGRATIONS_DIR } from '../../../plugin/src/store/migrate';
+import { storeContract } from './contract';
+import { tempDir } from './fixtures';
+
+storeContract('sqlite', (file) => Store.open(file));
+
+function rawAll<T>(file: string, sql: string): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+      if (err) return reject(err);
+      db.all(sql, (e, rows: T[]) => db.close(() => (e ? reject(e) : resolve(rows))));
+    });
+  });
+}
+
+describe('sqlite store specifics', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('kinfolder-sqlite-');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('the file is in WAL mode and migrations are recorded once', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const store = await Store.open(file, { now: () => 1234 });
+    await store.close();
+    await (await Store.open(file)).close();
+    expect(await rawAll(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await rawAll(file, 'SELECT version, name, applied_at_ms FROM schema_migrations')).toEqual([{ version: 1, name: '001_init.sql', applied_at_ms: 1234 }]);
+  });
+
+  test('a file that is not a database is STORE_CORRUPT, with sqlite’s message', async () => {
+    const file = path.join(dir, 'garbage.sqlite');
+    fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    const err = await Store.open(file).catch((e) => e);
+    expect(isStoreError(err, 'STORE_CORRUPT')).toBe(true);
+    expect(err.sqliteCode).toBe('SQLITE_NOTADB');
+    expect(err.sqliteMessage).toMatch(/not a database/);
+  });
+
+  test('a failing migration rolls back entirely and is not recorded', async () => {
+    const migrations = path.join(dir, 'migrations');
+    fs.mkdirSync(migrations);
+    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, '001_init.sql'), path.join(migrations, '001_init.sql'));
+    fs.writeFileSync(path.join(migrations, '002_broken.sql'), 'CREATE TABLE half_done (a INTEGER);\nINSERT INTO no_such_table VALUES (1);\n');
+    const file = path.join(dir, 's.sqlite');
+    const err = await Store.open(file, { migrationsDir: migrations }).catch((e) => e);
+    expect(isStoreError(err, 'STORE_MIGRATION_FAILED')).toBe(true);
+    expect(err.message).toMatch(/002_broken\.sql/);
+    expect(err.sqliteMessage).toMatch(/no such table: no_such_table/);
+    expect(await rawAll(file, "SELECT name FROM sqlite_master WHERE name = 'half_done'")).toEqual([]);
+    expect(await rawAll(file, 'SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    // The good migrations stay, and the store opens with them.
+    const store = await Store.open(file);
+    expect(store.migrationsApplied).toEqual([]);
+    await store.close();
+  });
+
+  test('a database from a newer build is refused', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const migrations = path.join(dir, 'migrations');
+    fs.mkdirSync(migrations);
+    fs.copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, '001_init.sql'), path.join(migrations, '001_init.sql'));
+    fs.writeFileSync(path.join(migrations, '002_more.sql'), 'CREATE TABLE more (a INTEGER);');
+    await (await Store.open(file, { migrationsDir: migrations })).close();
+    const err = await Store.open(file).catch((e) => e);
+    expect(isStoreError(err, 'STORE_MIGRATION_FAILED')).toBe(true);
+    expect(err.message).toMatch(/schema version 2/);
+  });
+
+  test('misnumbered migration files are refused before touching the database', async () => {
+    const migrations = path.join(dir, 'migrations');
+    fs.mkdirSync(migrations);
+    fs.writeFileSync(path.join(migrations, '002_gap.sql'), 'SELECT 1;');
+    const file = path.join(dir, 's.sqlite');
+    const err = await Store.open(file, { migrationsDir: migrations }).catch((e) => e);
+    expect(isStoreError(err, 'STORE_MIGRATION_FAILED')).toBe(true);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  test('open honours an aborted signal', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const err = await Store.open(path.join(dir, 's.sqlite'), { signal: ac.signal }).catch((e) => e);
+    expect(isStoreError(err, 'STORE_ABORTED')).toBe(true);
+  });
+});
