@@ -1,7 +1,7 @@
 // The scanner's foundations: content-defined chunking, file hashing, ignore rules, local name rules and the tree walk.
 export { BlockChunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from './chunker';
 export { ScanError, isScanError, type ScanErrorCode } from './errors';
-export { hashFile, READ_SIZE, type HashedFile, type HashFileFn, type HashFileOptions } from './hash-file';
+export { hashFile, hashFileAuto, hashFileSync, READ_SIZE, SYNC_READ_BELOW, type HashedFile, type HashFileFn, type HashFileOptions } from './hash-file';
 export { BUILTIN_IGNORE_PATTERNS, IgnoreRules, KINIGNORE_FILE, META_DIR } from './ignore';
 export {
   componentProblem,
@@ -25,3 +25,4 @@ export {
   type ScanProblem,
   type ScanProblemCode,
 } from './types';
+export { HashPool, type HashPoolOptions } from './hash-pool';

@@ -13,7 +13,7 @@ import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { isScanError, ScanError, throwIfAborted } from './errors';
-import { hashFile as defaultHashFile, type HashFileFn, type HashedFile } from './hash-file';
+import { hashFileAuto, type HashFileFn, type HashedFile } from './hash-file';
 import { KINIGNORE_FILE, type IgnoreRules } from './ignore';
 import { EMPTY_SHA256, type LocalFileRecord, type ScannedFile, type ScanProblem } from './types';
 
@@ -22,8 +22,10 @@ export interface WalkOptions {
   /** What the last scan recorded for a path; a file unchanged in size, mtime and inode keeps its hash. */
   readonly known?: (path: string) => LocalFileRecord | undefined;
   readonly signal?: AbortSignal;
-  /** Files hashed at once (default 2: hashing is CPU-bound, and the machine is shared). */
+  /** Files of 1 MiB or more hashed at once (default 2: hashing them is CPU-bound, and the machine is shared). */
   readonly concurrency?: number;
+  /** Smaller files hashed at once (default 8: they wait on syscalls more than on the CPU). */
+  readonly smallFileConcurrency?: number;
   /** Stat calls in flight at once while listing a directory (default 16: these wait on the disk, not the CPU). */
   readonly statConcurrency?: number;
   /** Replaces the in-process hasher (a worker pool, or a counting stand-in in tests). */
@@ -35,6 +37,8 @@ export interface WalkOptions {
 
 /** Items queued between the walker and the consumer; bounds memory on huge trees with a slow consumer. */
 const QUEUE_LIMIT = 1024;
+/** Below this a file is "small" for scheduling: a handful of syscalls, little hashing. */
+const SMALL_FILE_BYTES = 1024 * 1024;
 
 export async function* walkFolder(root: string, options: WalkOptions): AsyncGenerator<ScannedFile, void, undefined> {
   const stop = new AbortController();
@@ -131,9 +135,11 @@ class Limiter {
 class Walker {
   private readonly hash: HashFileFn;
   private readonly hashing: Limiter;
+  private readonly hashingSmall: Limiter;
   private readonly statLimit: number;
   private readonly signal: AbortSignal;
   private failure: unknown = undefined;
+  private lastBreath = performance.now();
 
   constructor(
     private readonly root: string,
@@ -141,10 +147,12 @@ class Walker {
     private readonly out: Queue<ScannedFile>,
   ) {
     const concurrency = options.concurrency ?? 2;
+    const smallConcurrency = options.smallFileConcurrency ?? 8;
     const statLimit = options.statConcurrency ?? 16;
-    if (!(concurrency >= 1) || !(statLimit >= 1)) throw new ScanError('INVALID_OPTIONS', 'concurrency must be at least 1');
-    this.hash = options.hashFile ?? ((abs, o) => defaultHashFile(abs, o));
+    if (![concurrency, smallConcurrency, statLimit].every((n) => n >= 1)) throw new ScanError('INVALID_OPTIONS', 'concurrency must be at least 1');
+    this.hash = options.hashFile ?? hashFileAuto;
     this.hashing = new Limiter(concurrency);
+    this.hashingSmall = new Limiter(smallConcurrency);
     this.statLimit = statLimit;
     this.signal = options.signal;
   }
@@ -157,8 +165,19 @@ class Walker {
     } catch (e) {
       this.failure ??= e;
     }
-    await this.hashing.drain();
+    await Promise.all([this.hashing.drain(), this.hashingSmall.drain()]);
     if (this.failure !== undefined) throw wrapIo(this.failure, this.root);
+  }
+
+  /**
+   * Small files are hashed with blocking reads and their promises settle as microtasks, so a
+   * directory of many small files could hold the event loop for seconds: give it a turn every 10 ms.
+   */
+  private async breathe(): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastBreath < 10) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.lastBreath = performance.now();
   }
 
   private problem(p: ScanProblem): void {
@@ -206,6 +225,7 @@ class Walker {
     const subdirs: string[] = [];
     for (let i = 0; i < children.length; i++) {
       throwIfAborted(this.signal);
+      await this.breathe();
       const st = stats[i];
       if (!st) continue;
       const { rel } = children[i];
@@ -258,10 +278,11 @@ class Walker {
       await this.out.push({ ...this.record(rel, 'file', st, known.contentHash), size: known.size, blocks: known.blocks });
       return;
     }
-    await this.hashing.run(async () => {
+    const limiter = st.size < SMALL_FILE_BYTES ? this.hashingSmall : this.hashing;
+    await limiter.run(async () => {
       let hashed: HashedFile;
       try {
-        hashed = await this.hash(this.abs(rel), { signal: this.signal });
+        hashed = await this.hash(this.abs(rel), { signal: this.signal, sizeHint: st.size });
       } catch (e) {
         if (isScanError(e, 'FILE_CHANGED_DURING_SCAN') || isScanError(e, 'NOT_A_REGULAR_FILE')) {
           this.problem({ path: rel, code: 'FILE_CHANGED_DURING_SCAN', message: e.message });

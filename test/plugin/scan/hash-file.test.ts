@@ -1,7 +1,7 @@
 import { appendFileSync, promises as fsp, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { chunkBuffer } from '../../../plugin/src/scan/chunker';
-import { hashFile, READ_SIZE } from '../../../plugin/src/scan/hash-file';
+import { hashFile, hashFileAuto, hashFileSync, READ_SIZE } from '../../../plugin/src/scan/hash-file';
 import { EMPTY_SHA256 } from '../../../plugin/src/scan/types';
 import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
 
@@ -89,5 +89,37 @@ describe('hashFile', () => {
 
   it('reports a missing file as changed (the caller retries) rather than as an I/O failure', async () => {
     await expect(hashFile(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'FILE_CHANGED_DURING_SCAN' });
+  });
+});
+
+describe('hashFileSync and hashFileAuto', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+  });
+  afterEach(async () => {
+    await removeDir(dir);
+  });
+
+  it('give the same result as hashFile, for small and large files', async () => {
+    for (const size of [0, 1, 4095, 4096, 200 * 1024, 3 * READ_SIZE + 1]) {
+      const file = path.join(dir, `f${size}`);
+      await fsp.writeFile(file, seededBytes(`sync/${size}`, size));
+      const expected = await hashFile(file);
+      expect(hashFileSync(file)).toEqual(expected);
+      expect(await hashFileAuto(file, { sizeHint: size })).toEqual(expected);
+      expect(await hashFileAuto(file, {})).toEqual(expected);
+    }
+  });
+
+  it('keep the error codes: symlink, missing file, abort', async () => {
+    await fsp.writeFile(path.join(dir, 't'), 'x');
+    await fsp.symlink(path.join(dir, 't'), path.join(dir, 'l'));
+    expect(() => hashFileSync(path.join(dir, 'l'))).toThrow(expect.objectContaining({ code: 'NOT_A_REGULAR_FILE' }));
+    expect(() => hashFileSync(path.join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'FILE_CHANGED_DURING_SCAN' }));
+    await expect(hashFileAuto(path.join(dir, 'l'), { sizeHint: 1 })).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE' });
+    const c = new AbortController();
+    c.abort();
+    await expect(hashFileAuto(path.join(dir, 't'), { sizeHint: 1, signal: c.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -203,22 +203,24 @@ describe('walkFolder', () => {
     expect(problems).toEqual([expect.objectContaining({ path: 'busy.bin', code: 'FILE_CHANGED_DURING_SCAN' })]);
   });
 
-  it('hashes at most `concurrency` files at once', async () => {
-    for (let i = 0; i < 12; i++) await write(`f${i}.bin`, seededBytes(`c${i}`, 1000));
-    let active = 0;
-    let peak = 0;
+  it('hashes at most `concurrency` large and `smallFileConcurrency` small files at once', async () => {
+    for (let i = 0; i < 12; i++) await write(`small/f${i}.bin`, seededBytes(`c${i}`, 1000));
+    for (let i = 0; i < 4; i++) await write(`large/f${i}.bin`, seededBytes(`l${i}`, 1024 * 1024 + 1));
+    const active = { small: 0, large: 0 };
+    const peak = { small: 0, large: 0 };
     const tracking: HashFileFn = async (abs, o) => {
-      active++;
-      peak = Math.max(peak, active);
+      const kind = abs.includes(`${path.sep}small${path.sep}`) ? 'small' : 'large';
+      active[kind]++;
+      peak[kind] = Math.max(peak[kind], active[kind]);
       try {
         return await hashFile(abs, o);
       } finally {
-        active--;
+        active[kind]--;
       }
     };
-    const { files } = await walk(root, { hashFile: tracking, concurrency: 2 });
-    expect(files.size).toBe(12);
-    expect(peak).toBe(2);
+    const { files } = await walk(root, { hashFile: tracking, concurrency: 2, smallFileConcurrency: 3 });
+    expect([...files.values()].filter((f) => f.type === 'file')).toHaveLength(16);
+    expect(peak).toEqual({ small: 3, large: 2 });
   });
 
   it('stops with ABORTED when the signal fires, and cleans up when the consumer stops early', async () => {
