@@ -1,0 +1,197 @@
+import fc from 'fast-check';
+import { FolderState, advance, conflictCopyName, hashEntry, nextEntry, type EntryBody, type FeedTip, type HashedEntry, type ParentRef } from '../../../plugin/src/log';
+import { FOLDER, fileMeta } from '../../vectors/fixtures';
+
+const A = 'A'.repeat(40);
+const B = 'B'.repeat(40);
+const C = 'C'.repeat(40);
+const put = (path: string, label = path): EntryBody => ({ op: 'put', path, meta: fileMeta(label) });
+const ref = (e: HashedEntry): ParentRef => ({ hash: e.hash, lamport: e.entry.lamport });
+const one = (author: string, body: EntryBody, parents: HashedEntry[] = [], tip: FeedTip | null = null, wallTimeMs = 0): HashedEntry =>
+  nextEntry(tip, { folder: FOLDER, author, wallTimeMs, body, parents: parents.map(ref) });
+const stateOf = (...es: HashedEntry[]): FolderState => {
+  const s = new FolderState();
+  es.forEach((e) => s.apply(e));
+  return s;
+};
+
+describe('path state', () => {
+  it('one head is the file; an entry naming it as parent replaces it', () => {
+    const a1 = one(A, put('f', 'v1'));
+    const a2 = one(A, put('f', 'v2'), [a1], advance(null, a1));
+    const s = stateOf(a2, a1);
+    expect(s.heads('f').map((t) => t.hash)).toEqual([a2.hash]);
+    expect(s.resolve('f')?.losers).toEqual([]);
+    expect(s.conflicts()).toEqual([]);
+  });
+
+  it('concurrent edits conflict: highest Lamport wins, the loser is listed', () => {
+    const base = one(A, put('f', 'v1'));
+    const tipA = advance(null, base);
+    const a2 = one(A, put('f', 'a'), [base], tipA); // lamport 2
+    const b1 = one(B, put('f', 'b'), [base]); // lamport 2
+    const b2 = one(B, put('g'), [], advance(null, b1)); // lamport 3, another path
+    const c1 = one(C, put('f', 'c'), [a2]); // lamport 3: supersedes only a2
+    const s = stateOf(base, a2, b1, b2, c1);
+    const r = s.resolve('f')!;
+    expect(r.heads.map((t) => t.hash).sort()).toEqual([b1.hash, c1.hash].sort());
+    expect(r.winner.hash).toBe(c1.hash);
+    expect(r.losers.map((t) => t.hash)).toEqual([b1.hash]);
+    expect(s.conflicts().map((x) => x.path)).toEqual(['f']);
+  });
+
+  it('equal Lamport clocks: the higher author fingerprint wins, then the higher hash', () => {
+    const a = one(A, put('f', 'a'));
+    const b = one(B, put('f', 'b'));
+    expect(stateOf(a, b).resolve('f')!.winner.hash).toBe(b.hash);
+    const b2 = one(B, put('f', 'b2'));
+    const w = stateOf(b, b2).resolve('f')!.winner.hash;
+    expect(w).toBe([b.hash, b2.hash].sort()[1]);
+  });
+
+  it('a concurrent edit beats a delete, so it is not lost; a delete alone removes the file', () => {
+    const base = one(A, put('f'));
+    const del = one(A, { op: 'delete', path: 'f' }, [base], advance(null, base));
+    const edit = one(B, put('f', 'edit'), [base]);
+    const s = stateOf(base, del, edit);
+    expect(s.resolve('f')!.winner.hash).toBe(edit.hash);
+    expect(s.resolve('f')!.losers).toEqual([]);
+    expect(s.livePaths()).toEqual(['f']);
+    expect(stateOf(base, del).livePaths()).toEqual([]);
+  });
+
+  it('a move deletes its source and puts its target', () => {
+    const base = one(A, put('old'));
+    const mv = one(A, { op: 'move', from: 'old', to: 'new', meta: fileMeta('old') }, [base], advance(null, base));
+    const s = stateOf(mv, base);
+    expect(s.livePaths()).toEqual(['new']);
+    expect(s.heads('old').map((t) => [t.hash, t.live])).toEqual([[mv.hash, false]]);
+  });
+
+  it('names conflict copies from the loser\'s wall clock (UTC) and author', () => {
+    const when = Date.UTC(2025, 2, 4, 5, 6, 7);
+    const e = one(B, put('dir/report.final.pdf'), [], null, when).entry;
+    expect(conflictCopyName('dir/report.final.pdf', e)).toBe('dir/report.final.sync-conflict-20250304-050607-BBBBBBB.pdf');
+    expect(conflictCopyName('README', e)).toBe('README.sync-conflict-20250304-050607-BBBBBBB');
+    expect(conflictCopyName('a/.bashrc', e)).toBe('a/.bashrc.sync-conflict-20250304-050607-BBBBBBB');
+  });
+
+  it('the state hash covers the resolved tree: content, conflicts and structure change it, deletions of nothing do not', () => {
+    const f = one(A, put('d/f'));
+    const g = one(B, put('d/g'));
+    const h1 = stateOf(f, g).stateHash();
+    expect(stateOf(g, f).stateHash()).toBe(h1);
+    expect(stateOf(f).stateHash()).not.toBe(h1);
+    expect(stateOf(f, one(B, put('d/f', 'other'))).stateHash()).not.toBe(stateOf(f).stateHash());
+    expect(stateOf(one(A, put('e/g')), f).stateHash()).not.toBe(stateOf(one(A, put('d/g')), f).stateHash());
+    const delNothing = one(C, { op: 'delete', path: 'zzz' });
+    expect(stateOf(f, g, delNothing).stateHash()).toBe(h1);
+    expect(new FolderState().stateHash()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('applying an entry twice changes nothing', () => {
+    const f = one(A, put('f'));
+    const s = stateOf(f, f);
+    expect(s.size).toBe(1);
+    expect(s.heads('f')).toHaveLength(1);
+  });
+});
+
+/** A random history: authors edit, delete and move a few paths, and now and then sync. */
+type Op = { author: number; kind: 'put' | 'delete' | 'move' | 'sync'; path: number; to: number; other: number };
+const arbOps = fc.array(
+  fc.record({ author: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom('put', 'put', 'delete', 'delete', 'move', 'move', 'sync'), path: fc.integer({ min: 0, max: 4 }), to: fc.integer({ min: 0, max: 4 }), other: fc.integer({ min: 0, max: 2 }) }),
+  { minLength: 8, maxLength: 40 },
+) as fc.Arbitrary<Op[]>;
+const PATHS = ['a', 'b', 'd/a', 'd/e/f', 'x.txt'];
+
+function simulate(ops: Op[]): HashedEntry[] {
+  const authors = [A, B, C];
+  const know = authors.map(() => new FolderState());
+  const seen = authors.map(() => [] as HashedEntry[]);
+  const tips: (FeedTip | null)[] = authors.map(() => null);
+  const all: HashedEntry[] = [];
+  let clock = 1_700_000_000_000;
+  for (const op of ops) {
+    const i = op.author;
+    if (op.kind === 'sync') {
+      for (const e of seen[op.other]) if (!know[i].has(e.hash)) (know[i].apply(e), seen[i].push(e));
+      continue;
+    }
+    const p = PATHS[op.path];
+    const q = PATHS[op.to];
+    const heads = (path: string) => know[i].heads(path).map((t) => ({ hash: t.hash, lamport: t.entry.lamport }));
+    const live = know[i].resolve(p)?.winner.live ?? false;
+    let body: EntryBody;
+    let parents = heads(p);
+    if (op.kind === 'put') body = put(p, `${p}@${clock}`);
+    else if (!live) continue;
+    else if (op.kind === 'delete') body = { op: 'delete', path: p };
+    else {
+      if (p === q) continue;
+      body = { op: 'move', from: p, to: q, meta: fileMeta(`${p}@${clock}`) };
+      parents = [...parents, ...heads(q)];
+    }
+    const e = nextEntry(tips[i], { folder: FOLDER, author: authors[i], wallTimeMs: clock++, body, parents });
+    tips[i] = advance(tips[i], e);
+    know[i].apply(e);
+    seen[i].push(e);
+    all.push(e);
+  }
+  return all;
+}
+
+function summary(s: FolderState) {
+  return {
+    stateHash: s.stateHash(),
+    live: s.livePaths(),
+    resolved: PATHS.map((p) => {
+      const r = s.resolve(p);
+      return r && { heads: r.heads.map((t) => t.hash), winner: r.winner.hash, losers: r.losers.map((t) => t.hash) };
+    }),
+    conflicts: s.conflicts().map((c) => c.path),
+  };
+}
+
+describe('path state properties', () => {
+  it('any delivery order of the same entries gives the same state hash, heads, conflicts and winners', () => {
+    fc.assert(
+      fc.property(arbOps, fc.array(fc.nat(), { minLength: 40, maxLength: 40 }), (ops, keys) => {
+        const entries = simulate(ops);
+        const inOrder = new FolderState();
+        entries.forEach((e) => inOrder.apply(e));
+        const shuffled = entries.map((e, i) => [keys[i % keys.length] * 1000 + i, e] as const).sort((x, y) => x[0] - y[0]).map(([, e]) => e);
+        const incremental = new FolderState();
+        for (const e of shuffled) {
+          incremental.apply(e);
+          incremental.stateHash(); // exercise the cache between applies
+        }
+        expect(summary(incremental)).toEqual(summary(inOrder));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the history generator does produce conflicts, moves and deletes (so the property above means something)', () => {
+    const samples = fc.sample(arbOps, { numRuns: 200, seed: 42 }).map(simulate);
+    const withConflict = samples.filter((es) => stateOf(...es).conflicts().length > 0).length;
+    const withMove = samples.filter((es) => es.some((e) => e.entry.body.op === 'move')).length;
+    const withDelete = samples.filter((es) => es.some((e) => e.entry.body.op === 'delete')).length;
+    expect(withConflict).toBeGreaterThan(60);
+    expect(withMove).toBeGreaterThan(40);
+    expect(withDelete).toBeGreaterThan(40);
+  });
+
+  it('named case: a move onto a path whose put arrives later resolves the same', () => {
+    const base = one(A, put('a'));
+    const tgt = one(B, put('b'));
+    const mv = nextEntry(advance(null, base), { folder: FOLDER, author: A, wallTimeMs: 1, body: { op: 'move', from: 'a', to: 'b', meta: fileMeta('a') }, parents: [ref(base), ref(tgt)] });
+    expect(summary(stateOf(mv, tgt, base))).toEqual(summary(stateOf(base, tgt, mv)));
+    expect(stateOf(mv, tgt, base).livePaths()).toEqual(['b']);
+  });
+
+  it('an entry re-encoded from its parts is the same entry', () => {
+    const e = one(A, put('a'));
+    expect(hashEntry(e.entry).hash).toBe(e.hash);
+  });
+});
