@@ -44,10 +44,13 @@ export class HashPool {
   private closed = false;
   private readonly chunker?: ChunkerOptions;
   private readonly inlineBelow: number;
+  /** Worker threads started. */
+  readonly size: number;
 
   constructor(options: HashPoolOptions = {}) {
     const size = options.size ?? Math.min(4, Math.max(1, os.cpus().length));
     if (!(size >= 1)) throw new ScanError('INVALID_OPTIONS', 'a hash pool needs at least one worker');
+    this.size = size;
     this.chunker = options.chunker;
     this.inlineBelow = options.inlineBelow ?? 1024 * 1024;
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());

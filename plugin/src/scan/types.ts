@@ -42,6 +42,7 @@ export type LocalFileRecord = Pick<ScannedFile, 'path' | 'type' | 'size' | 'mtim
 
 export type ScanProblemCode =
   | 'NON_NFC_NAME'
+  | 'INVALID_NAME_ENCODING'
   | 'UNREADABLE'
   | 'FILE_CHANGED_DURING_SCAN'
   | 'UNSUPPORTED_TYPE';

@@ -203,6 +203,12 @@ class Walker {
     for (const entry of entries) {
       const name = entry.name;
       const rel = dir === '' ? name : `${dir}/${name}`;
+      if (name.includes('\uFFFD')) {
+        // Node decodes names as UTF-8 and turns bad bytes into U+FFFD: such a string names no file on
+        // disk, so stat would say ENOENT and the file would silently vanish from the folder.
+        this.problem({ path: rel, code: 'INVALID_NAME_ENCODING', message: `"${rel}" is not valid UTF-8; rename it to share it` });
+        continue;
+      }
       if (name !== name.normalize('NFC')) {
         this.problem({ path: rel, code: 'NON_NFC_NAME', message: `"${rel}" is not in Unicode NFC form; rename it to share it` });
         continue;

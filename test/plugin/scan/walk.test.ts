@@ -174,6 +174,14 @@ describe('walkFolder', () => {
     expect((await fsp.readdir(root)).sort()).toEqual([`${nfd}-dir`, `${nfd}.txt`, 'fine.txt'].sort());
   });
 
+  it('reports a name that is not valid UTF-8 instead of losing it', async () => {
+    await fsp.writeFile(Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'x');
+    await write('good.txt', 'x');
+    const { files, problems } = await walk(root);
+    expect([...files.keys()]).toEqual(['good.txt']);
+    expect(problems).toEqual([expect.objectContaining({ code: 'INVALID_NAME_ENCODING', path: expect.stringMatching(/^bad-/) })]);
+  });
+
   it('reports a FIFO as unsupported without opening it', async () => {
     execFileSync('mkfifo', [path.join(root, 'pipe')]);
     await write('f.txt', 'x');
