@@ -1,0 +1,44 @@
+import { ManifestIndex, mayWrite, type ManifestVersion, type Member } from '../../../plugin/src/acl';
+
+const mem = (c: string, role: Member['role'], pathPrefixes?: string[]): Member => ({ fingerprint: c.repeat(40), name: c, publicKeyArmored: `key-${c}`, role, ...(pathPrefixes ? { pathPrefixes } : {}) });
+const m: ManifestVersion = {
+  folder: '0'.repeat(32),
+  name: 'n',
+  version: 1,
+  prev: null,
+  author: 'A'.repeat(40),
+  createdAtMs: 0,
+  members: [mem('A', 'admin'), mem('B', 'writer'), mem('C', 'writer', ['docs', 'shared/team']), mem('D', 'reader'), mem('E', 'writer')],
+  revocations: [{ fingerprint: 'E'.repeat(40), lastValidSeq: 10 }],
+  ignoreRules: [],
+};
+
+describe('mayWrite', () => {
+  const idx = new ManifestIndex(m);
+  it.each([
+    ['A', 'anything/at/all', 1, 'ok'],
+    ['B', 'x', 99, 'ok'],
+    ['C', 'docs', 1, 'ok'],
+    ['C', 'docs/a/b', 1, 'ok'],
+    ['C', 'shared/team/x', 1, 'ok'],
+    ['C', 'shared/other', 1, 'OUTSIDE_PATH_GRANT'],
+    ['C', 'docs2/x', 1, 'OUTSIDE_PATH_GRANT'],
+    ['D', 'x', 1, 'NOT_A_WRITER'],
+    ['E', 'x', 10, 'ok'],
+    ['E', 'x', 11, 'REVOKED'],
+    ['F', 'x', 1, 'UNKNOWN_AUTHOR'],
+  ])('%s writing %s at seq %i: %s', (who, path, seq, expected) => {
+    const d = mayWrite(idx, (who as string).repeat(40), path as string, seq as number);
+    expect(d.ok ? 'ok' : d.reason).toBe(expected);
+    expect(mayWrite(m, (who as string).repeat(40), path as string, seq as number)).toEqual(d);
+  });
+
+  it('answers the validator\'s questions: keys, active members, admins', () => {
+    expect(idx.publicKeyOf('E'.repeat(40))).toBe('key-E');
+    expect(idx.publicKeyOf('F'.repeat(40))).toBeUndefined();
+    expect(idx.isActiveMember('E'.repeat(40))).toBe(false);
+    expect(idx.isActiveMember('D'.repeat(40))).toBe(true);
+    expect(idx.isActiveAdmin('A'.repeat(40))).toBe(true);
+    expect(idx.isActiveAdmin('B'.repeat(40))).toBe(false);
+  });
+});

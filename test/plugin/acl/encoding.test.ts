@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { AclError, decodeManifest, decodeSignedManifest, encodeManifest, encodeSignedManifest, manifestHash, type ManifestVersion, type Member } from '../../../plugin/src/acl';
+import { DecodeError } from '../../../plugin/src/log';
+import { arbFingerprint, arbFolder, arbHash, arbText } from '../log/arbitraries';
+
+const arbMember: fc.Arbitrary<Member> = fc
+  .record({ fingerprint: arbFingerprint, name: arbText, publicKeyArmored: arbText, role: fc.constantFrom('admin', 'writer', 'reader') as fc.Arbitrary<Member['role']>, prefixes: fc.uniqueArray(arbText, { maxLength: 3 }) })
+  .map(({ prefixes, ...m }) => (m.role === 'writer' && prefixes.length > 0 ? { ...m, pathPrefixes: [...prefixes].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) } : m));
+
+const arbManifest: fc.Arbitrary<ManifestVersion> = fc
+  .record({
+    folder: arbFolder,
+    name: arbText,
+    version: fc.integer({ min: 1, max: 1000 }),
+    prev: arbHash,
+    author: arbFingerprint,
+    createdAtMs: fc.maxSafeNat(),
+    members: fc.uniqueArray(arbMember, { selector: (m) => m.fingerprint, maxLength: 4 }),
+    revocations: fc.uniqueArray(fc.record({ fingerprint: arbFingerprint, lastValidSeq: fc.maxSafeNat() }), { selector: (r) => r.fingerprint, maxLength: 3 }),
+    ignoreRules: fc.array(arbText, { maxLength: 3 }),
+  })
+  .map((m) => ({
+    ...m,
+    prev: m.version === 1 ? null : m.prev,
+    members: [...m.members].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)),
+    revocations: [...m.revocations].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)),
+  }));
+
+const code = (f: () => unknown): string => {
+  try {
+    f();
+    return 'OK';
+  } catch (err) {
+    if (err instanceof DecodeError || err instanceof AclError) return err.code;
+    throw err;
+  }
+};
+
+describe('manifest encoding', () => {
+  it('round-trips every valid manifest, signed or not, to the same bytes and hash', () => {
+    fc.assert(
+      fc.property(arbManifest, fc.uint8Array({ maxLength: 300 }), (m, sig) => {
+        const bytes = encodeManifest(m);
+        expect([bytes[0], bytes[1]]).toEqual([3, 1]);
+        expect(decodeManifest(bytes)).toEqual(m);
+        expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
+        const signed = encodeSignedManifest({ manifest: m, signature: sig });
+        const d = decodeSignedManifest(signed);
+        expect(d.hash).toBe(manifestHash(m));
+        expect(Buffer.from(d.signature)).toEqual(Buffer.from(sig));
+        expect(encodeSignedManifest(d)).toEqual(signed);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses unsorted or repeated members, prefixes on non-writers, unsorted prefixes', () => {
+    const a: Member = { fingerprint: 'A'.repeat(40), name: 'a', publicKeyArmored: 'k', role: 'admin' };
+    const b: Member = { fingerprint: 'B'.repeat(40), name: 'b', publicKeyArmored: 'k', role: 'writer', pathPrefixes: ['x', 'y'] };
+    const m: ManifestVersion = { folder: '0'.repeat(32), name: 'n', version: 1, prev: null, author: a.fingerprint, createdAtMs: 0, members: [a, b], revocations: [], ignoreRules: [] };
+    expect(code(() => encodeManifest(m))).toBe('OK');
+    expect(code(() => encodeManifest({ ...m, members: [b, a] }))).toBe('ACL_INVALID_MANIFEST');
+    expect(code(() => encodeManifest({ ...m, members: [a, a] }))).toBe('ACL_INVALID_MANIFEST');
+    expect(code(() => encodeManifest({ ...m, members: [{ ...a, pathPrefixes: ['x'] }, b] }))).toBe('ACL_INVALID_MANIFEST');
+    expect(code(() => encodeManifest({ ...m, members: [a, { ...b, pathPrefixes: ['y', 'x'] }] }))).toBe('ACL_INVALID_MANIFEST');
+    expect(code(() => encodeManifest({ ...m, version: 2 }))).toBe('ACL_INVALID_MANIFEST');
+    expect(code(() => encodeManifest({ ...m, author: 'a'.repeat(40) }))).toBe('ACL_INVALID_MANIFEST');
+    // The decoder refuses the same things when they arrive as bytes.
+    const bytes = encodeManifest(m);
+    const swapped = Buffer.from(bytes);
+    const at = bytes.indexOf(Buffer.from('A'.repeat(40), 'hex'), 40);
+    Buffer.from('C'.repeat(40), 'hex').copy(swapped, at);
+    expect(code(() => decodeManifest(swapped))).toBe('DECODE_UNSORTED');
+    const dup = Buffer.from(bytes);
+    Buffer.from('B'.repeat(40), 'hex').copy(dup, at);
+    expect(code(() => decodeManifest(dup))).toBe('DECODE_DUPLICATE');
+  });
+
+  it('never throws anything but DecodeError on random, truncated or extended bytes', () => {
+    fc.assert(
+      fc.property(arbManifest, fc.uint8Array({ maxLength: 200 }), fc.nat(), (m, junk, cut) => {
+        const bytes = encodeManifest(m);
+        const signed = encodeSignedManifest({ manifest: m, signature: junk });
+        const inputs = [bytes.subarray(0, cut % bytes.length), Buffer.concat([bytes, Buffer.from([0])]), Buffer.concat([Buffer.from([3, 1]), junk]), signed.subarray(0, cut % signed.length), Buffer.from(junk)];
+        for (const input of inputs) {
+          for (const decode of [decodeManifest, decodeSignedManifest]) {
+            try {
+              const d = decode(input);
+              if (decode === decodeManifest) expect(encodeManifest(d as ManifestVersion)).toEqual(input);
+            } catch (err) {
+              expect(err).toBeInstanceOf(DecodeError);
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
