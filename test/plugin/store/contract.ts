@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { isStoreError, type EntryRecord, type ManifestRecord, type Store } from '../../../plugin/src/store';
-import { entry, feed, hashOf, tempDir } from './fixtures';
+import { entry, feed, hashOf, tempDir } from './records';
 
 export type StoreFactory = (file: string) => Promise<Store>;
 

@@ -4,7 +4,7 @@ import * as sqlite3 from 'sqlite3';
 import { Store, isStoreError } from '../../../plugin/src/store';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../plugin/src/store/migrate';
 import { storeContract } from './contract';
-import { tempDir } from './fixtures';
+import { tempDir } from './records';
 
 storeContract('sqlite', (file) => Store.open(file));
 

@@ -1,0 +1,125 @@
+/**
+ * Store bench: appendBatch throughput (entries + heads + version vectors + checkpoints in one
+ * transaction per batch) for 100k entries from one writer and from 10 concurrent writers, plus
+ * an update workload (every entry supersedes a head) and a streamed read. Medians of 3 runs,
+ * each on a fresh file in os.tmpdir(). Run: node --import tsx bench/store.bench.ts
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Store, type CheckpointRecord, type EntryRecord } from '../plugin/src/store';
+
+const TOTAL = 100_000;
+const RUNS = 3;
+const FOLDER = 'bench-folder';
+
+function hex(label: string): string {
+  return createHash('sha256').update(label).digest('hex');
+}
+
+/** One feed's entries as a scan would produce them: one new path each, ~200 bytes encoded. */
+function makeFeed(author: string, count: number, update: boolean): EntryRecord[] {
+  const out: EntryRecord[] = [];
+  let prev: string | null = null;
+  for (let seq = 1; seq <= count; seq++) {
+    const hash = hex(`${author}/${seq}`);
+    const half = count / 2;
+    // Update workload: the second half rewrites the first half's paths, naming their entries as parents.
+    const target = update && seq > half ? seq - half : seq;
+    const bytes = Buffer.alloc(200, seq & 0xff);
+    out.push({
+      folder: FOLDER,
+      author,
+      seq,
+      hash,
+      prev,
+      lamport: seq,
+      paths: [`dir${target % 1000}/${author.slice(0, 8)}-file-${target}.bin`],
+      parents: update && seq > half ? [hex(`${author}/${target}`)] : [],
+      bytes,
+    });
+    prev = hash;
+  }
+  return out;
+}
+
+function checkpointFor(e: EntryRecord): CheckpointRecord {
+  return { folder: e.folder, author: e.author, seq: e.seq, entryHash: e.hash, signature: Buffer.alloc(96, 1) };
+}
+
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kinfolder-store-bench-'));
+  const store = await Store.open(path.join(dir, 'bench.sqlite'));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Appends feeds concurrently, each in batches of `batchSize` with one checkpoint per batch. Returns entries/s. */
+async function append(store: Store, feeds: EntryRecord[][], batchSize: number): Promise<number> {
+  const started = performance.now();
+  await Promise.all(
+    feeds.map(async (entries) => {
+      for (let i = 0; i < entries.length; i += batchSize) {
+        const batch = entries.slice(i, i + batchSize);
+        await store.appendBatch({ entries: batch, checkpoints: [checkpointFor(batch[batch.length - 1])] });
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const total = feeds.reduce((n, f) => n + f.length, 0);
+  const vv = await store.versionVector(FOLDER);
+  for (const f of feeds) if (vv.get(f[0].author)?.seq !== f.length) throw new Error(`feed ${f[0].author} incomplete`);
+  return total / seconds;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function scenario(name: string, run: () => Promise<number>): Promise<number> {
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    rates.push(await run());
+  }
+  const m = median(rates);
+  console.log(`${name.padEnd(44)} ${rates.map((r) => Math.round(r).toString().padStart(8)).join(' ')}   median ${Math.round(m)} entries/s`);
+  return m;
+}
+
+async function main(): Promise<void> {
+  console.log(`store bench: ${TOTAL} entries per run, ${RUNS} runs, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const oneWriter = [makeFeed('A'.repeat(40), TOTAL, false)];
+  const tenWriters = Array.from({ length: 10 }, (_, w) => makeFeed(`${w}`.repeat(40), TOTAL / 10, false));
+  const updates = [makeFeed('U'.repeat(40), TOTAL, true)];
+
+  const one = await scenario('1 writer, batches of 5000 (scan)', () => withStore((s) => append(s, oneWriter, 5000)));
+  const ten = await scenario('10 concurrent writers, batches of 1000', () => withStore((s) => append(s, tenWriters, 1000)));
+  const upd = await scenario('1 writer, half the entries supersede a head', () => withStore((s) => append(s, updates, 5000)));
+  const read = await scenario('streamed read of 100k entries (entriesRange)', () =>
+    withStore(async (s) => {
+      await append(s, oneWriter, 5000);
+      const started = performance.now();
+      let n = 0;
+      for await (const _ of s.entriesRange(FOLDER, oneWriter[0][0].author, 1, TOTAL)) n++;
+      if (n !== TOTAL) throw new Error(`read ${n}`);
+      return n / ((performance.now() - started) / 1000);
+    }),
+  );
+  console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+  console.log(`figure store.append_entries_per_s ${Math.round(one)} entries/s`);
+  console.log(`figure store.append_10_writers_entries_per_s ${Math.round(ten)} entries/s`);
+  console.log(`figure store.append_updates_entries_per_s ${Math.round(upd)} entries/s`);
+  console.log(`figure store.read_range_entries_per_s ${Math.round(read)} entries/s`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
