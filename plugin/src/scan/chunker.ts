@@ -174,6 +174,32 @@ export class BlockChunker {
   }
 }
 
+/**
+ * Block sizes only, no hashing, for one in-memory buffer: the cost of finding boundaries on
+ * its own (the bench's breakdown) and a second path to the same cut points (the tests).
+ */
+export function blockSizes(data: Uint8Array, options: ChunkerOptions = DEFAULT_CHUNKER_OPTIONS): number[] {
+  new BlockChunker(options); // throws INVALID_OPTIONS for sizes out of order
+  const bits = Math.round(Math.log2(options.avgSize));
+  const maskS = topBitsMask(bits + 2);
+  const maskL = topBitsMask(bits - 2);
+  const sizes: number[] = [];
+  let start = 0;
+  while (start < data.length) {
+    const end = Math.min(data.length, start + options.maxSize);
+    let cut = -1;
+    if (start + options.minSize < end) {
+      rollState = 0;
+      cut = findCut(data, start + options.minSize, Math.min(end, start + options.avgSize), maskS);
+      if (cut < 0 && start + options.avgSize < end) cut = findCut(data, start + options.avgSize, end, maskL);
+    }
+    if (cut < 0) cut = end;
+    sizes.push(cut - start);
+    start = cut;
+  }
+  return sizes;
+}
+
 /** Chunks and hashes a whole stream (a Readable or any async iterable of byte pieces). */
 export async function chunkStream(
   source: AsyncIterable<Uint8Array>,

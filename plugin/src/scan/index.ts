@@ -1,5 +1,5 @@
 // The scanner's foundations: content-defined chunking, file hashing, ignore rules, local name rules and the tree walk.
-export { BlockChunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from './chunker';
+export { BlockChunker, blockSizes, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from './chunker';
 export { ScanError, isScanError, type ScanErrorCode } from './errors';
 export { hashFile, hashFileAuto, hashFileSync, READ_SIZE, SYNC_READ_BELOW, type HashedFile, type HashFileFn, type HashFileOptions } from './hash-file';
 export { BUILTIN_IGNORE_PATTERNS, IgnoreRules, KINIGNORE_FILE, META_DIR } from './ignore';

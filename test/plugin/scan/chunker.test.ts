@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { BlockChunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from '../../../plugin/src/scan/chunker';
+import { BlockChunker, blockSizes, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from '../../../plugin/src/scan/chunker';
 import { GEAR_WORDS } from '../../../plugin/src/scan/gear-table';
 import { EMPTY_SHA256, type HashedContent } from '../../../plugin/src/scan/types';
 import { seededBytes, sha256Hex } from './helpers';
@@ -58,6 +58,7 @@ describe('BlockChunker', () => {
     expect(r.contentHash).toBe(c.contentHash);
     expect(r.blocks).toEqual(c.blocks);
     expect(r.blocks.map((b) => b.size)).toEqual(referenceSizes(data, c.options));
+    expect(blockSizes(data, c.options)).toEqual(referenceSizes(data, c.options));
   });
 
   it('hashes each block and the whole file with SHA-256', () => {
@@ -129,6 +130,7 @@ describe('BlockChunker', () => {
           const streamed = chunker.finish();
           expect(streamed).toEqual(whole);
           expect(whole.blocks.map((b) => b.size)).toEqual(referenceSizes(data, SMALL));
+          expect(blockSizes(data, SMALL)).toEqual(referenceSizes(data, SMALL));
         },
       ),
       { numRuns: 200 },
