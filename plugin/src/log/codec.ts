@@ -97,12 +97,32 @@ export class Writer {
     return this.hex(s, HASH_BYTES, LOWER_HEX, what, 'lower-case');
   }
 
+  // A feed's entries repeat one folder and one author: remember the last of each as bytes.
+  private lastFpr = '';
+  private lastFolder = '';
+  private readonly remembered = Buffer.alloc(FINGERPRINT_BYTES + FOLDER_BYTES);
+
+  private recall(from: number, n: number): this {
+    this.ensure(n);
+    this.remembered.copy(this.buf, this.pos, from, from + n);
+    this.pos += n;
+    return this;
+  }
+
   fingerprint(s: string, what: string): this {
-    return this.hex(s, FINGERPRINT_BYTES, UPPER_HEX, what, 'upper-case');
+    if (s === this.lastFpr) return this.recall(0, FINGERPRINT_BYTES);
+    this.hex(s, FINGERPRINT_BYTES, UPPER_HEX, what, 'upper-case');
+    this.buf.copy(this.remembered, 0, this.pos - FINGERPRINT_BYTES, this.pos);
+    this.lastFpr = s;
+    return this;
   }
 
   folder(s: string): this {
-    return this.hex(s, FOLDER_BYTES, LOWER_HEX, 'folder', 'lower-case');
+    if (s === this.lastFolder) return this.recall(FINGERPRINT_BYTES, FOLDER_BYTES);
+    this.hex(s, FOLDER_BYTES, LOWER_HEX, 'folder', 'lower-case');
+    this.buf.copy(this.remembered, FINGERPRINT_BYTES, this.pos - FOLDER_BYTES, this.pos);
+    this.lastFolder = s;
+    return this;
   }
 
   /** Length-prefixed UTF-8; refuses lone surrogates, which would not survive a round trip. */

@@ -42,9 +42,6 @@ function writeMeta(w: Writer, m: FileMeta): void {
   if (t === undefined) invalid(`unknown file type ${String(m.type)}`);
   if (!Number.isSafeInteger(m.mode) || m.mode < 0 || m.mode > MAX_MODE) invalid(`mode ${m.mode} not in [0, 0o7777]`);
   if (m.type === 'file') {
-    let sum = 0;
-    for (const b of m.blocks) sum += b.size;
-    if (sum !== m.size) invalid(`blocks add up to ${sum}, size is ${m.size}`);
     if (m.linkTarget !== undefined) invalid('only symlinks have a link target');
   } else {
     if (m.size !== 0 || m.blocks.length !== 0) invalid(`a ${m.type} has size 0 and no blocks`);
@@ -53,10 +50,14 @@ function writeMeta(w: Writer, m: FileMeta): void {
   if (m.blocks.length > MAX_BLOCKS) invalid(`more than ${MAX_BLOCKS} blocks`);
   w.u8(t).varint(m.size, 'size').varint(m.mode, 'mode').varint(m.mtimeMs, 'mtimeMs').hash(m.contentHash, 'contentHash');
   w.varint(m.blocks.length, 'block count');
-  for (const b of m.blocks) {
-    if (!Number.isSafeInteger(b.size) || b.size < 1 || b.size > MAX_BLOCK_SIZE) invalid(`block size ${b.size} not in [1, 2^32]`);
+  let sum = 0;
+  for (let i = 0; i < m.blocks.length; i++) {
+    const b = m.blocks[i];
+    if (!(b.size >= 1 && b.size <= MAX_BLOCK_SIZE)) invalid(`block size ${b.size} not in [1, 2^32]`);
     w.hash(b.hash, 'block hash').varint(b.size, 'block size');
+    sum += b.size;
   }
+  if (sum !== m.size) invalid(`blocks add up to ${sum}, size is ${m.size}`);
   if (m.type === 'symlink') w.string(m.linkTarget as string, MAX_LINK_TARGET_BYTES, 'linkTarget');
 }
 
