@@ -10,7 +10,7 @@
  */
 import { createHash, type Hash as NodeHash } from 'node:crypto';
 import { ScanError, throwIfAborted } from './errors';
-import { GEAR_WORDS } from './gear-table';
+import { findCut, GEAR_STATE } from './gear';
 import type { HashedContent, ScannedBlock } from './types';
 
 export interface ChunkerOptions {
@@ -26,65 +26,12 @@ export const DEFAULT_CHUNKER_OPTIONS: ChunkerOptions = Object.freeze({
   maxSize: 1024 * 1024,
 });
 
-// Int32 arithmetic keeps V8 on its small-integer fast path; `| 0` wraps like uint32 would.
-const GEAR = Int32Array.from(GEAR_WORDS, (w) => w | 0);
-
-// Word loads pull four bytes per memory access; the byte order inside the word must be known.
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * Masks take the top bits of the hash: after shifting left, the top bits mix the last 32 bytes
  * (a wider window than the low bits). Normalization level 2: avg bits + 2 before avg, - 2 after.
  */
 function topBitsMask(bits: number): number {
   return (0xffffffff << (32 - bits)) | 0;
-}
-
-/** The rolling hash survives across `findCut` calls through this slot (saved per chunker). */
-let rollState = 0;
-
-/**
- * Scans b[start, end) with the gear hash starting from `rollState`; returns the index just past
- * the first position whose hash has no bit of `mask` set, or -1. This is the hot loop.
- */
-function findCut(b: Uint8Array, start: number, end: number, mask: number): number {
-  let h = rollState;
-  let i = start;
-  if (LITTLE_ENDIAN) {
-    const off = b.byteOffset;
-    while (i < end && ((off + i) & 3) !== 0) {
-      h = ((h << 1) + GEAR[b[i]]) | 0;
-      i++;
-      if ((h & mask) === 0) return cutAt(h, i);
-    }
-    const words = (end - i) >> 2;
-    if (words > 0) {
-      const w32 = new Int32Array(b.buffer, off + i, words);
-      for (let k = 0; k < words; k++) {
-        const w = w32[k];
-        h = ((h << 1) + GEAR[w & 255]) | 0;
-        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 1);
-        h = ((h << 1) + GEAR[(w >>> 8) & 255]) | 0;
-        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 2);
-        h = ((h << 1) + GEAR[(w >>> 16) & 255]) | 0;
-        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 3);
-        h = ((h << 1) + GEAR[w >>> 24]) | 0;
-        if ((h & mask) === 0) return cutAt(h, i + 4 * k + 4);
-      }
-      i += 4 * words;
-    }
-  }
-  for (; i < end; i++) {
-    h = ((h << 1) + GEAR[b[i]]) | 0;
-    if ((h & mask) === 0) return cutAt(h, i + 1);
-  }
-  rollState = h;
-  return -1;
-}
-
-function cutAt(h: number, index: number): number {
-  rollState = h;
-  return index;
 }
 
 /**
@@ -142,9 +89,8 @@ export class BlockChunker {
       const normal = this.pos < this.avgSize;
       const limit = normal ? this.avgSize : this.maxSize;
       const end = Math.min(len, i + (limit - this.pos));
-      rollState = this.h;
-      cut = findCut(data, i, end, normal ? this.maskS : this.maskL);
-      this.h = rollState;
+      cut = findCut(data, i, end, this.h, normal ? this.maskS : this.maskL);
+      this.h = GEAR_STATE[0];
       if (cut < 0) {
         this.pos += end - i;
         i = end;
@@ -189,9 +135,8 @@ export function blockSizes(data: Uint8Array, options: ChunkerOptions = DEFAULT_C
     const end = Math.min(data.length, start + options.maxSize);
     let cut = -1;
     if (start + options.minSize < end) {
-      rollState = 0;
-      cut = findCut(data, start + options.minSize, Math.min(end, start + options.avgSize), maskS);
-      if (cut < 0 && start + options.avgSize < end) cut = findCut(data, start + options.avgSize, end, maskL);
+      cut = findCut(data, start + options.minSize, Math.min(end, start + options.avgSize), 0, maskS);
+      if (cut < 0 && start + options.avgSize < end) cut = findCut(data, start + options.avgSize, end, GEAR_STATE[0], maskL);
     }
     if (cut < 0) cut = end;
     sizes.push(cut - start);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { BlockChunker, blockSizes, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, type ChunkerOptions } from '../../../plugin/src/scan/chunker';
+import { findCut, findCutJs, findCutWasm, GEAR_STATE, type GearScan } from '../../../plugin/src/scan/gear';
 import { GEAR_WORDS } from '../../../plugin/src/scan/gear-table';
 import { EMPTY_SHA256, type HashedContent } from '../../../plugin/src/scan/types';
 import { seededBytes, sha256Hex } from './helpers';
@@ -47,6 +48,55 @@ describe('gear table', () => {
     GEAR_WORDS.forEach((w, i) => {
       expect(w).toBe(createHash('sha256').update(`kinfolder/gear/v1/${i}`).digest().readUInt32BE(0));
     });
+  });
+});
+
+describe('gear scan', () => {
+  /** Byte-at-a-time uint32 reference of one scan. */
+  function referenceScan(b: Uint8Array, start: number, end: number, h: number, mask: number): [number, number] {
+    let x = h >>> 0;
+    for (let i = start; i < end; i++) {
+      x = ((x << 1) + GEAR_WORDS[b[i]]) >>> 0;
+      if (((x & mask) >>> 0) === 0) return [i + 1, x | 0];
+    }
+    return [-1, x | 0];
+  }
+
+  it('runs on WebAssembly here', () => {
+    expect(findCutWasm).toBeDefined();
+    expect(findCut).toBe(findCutWasm);
+  });
+
+  it.each([['js', findCutJs] as const, ['wasm', findCutWasm as GearScan] as const])('%s matches the reference: cut position and rolled hash, any offsets', (_name, scan) => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.integer({ min: 4, max: 14 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (pad, len, h, bits, seed) => {
+          const data = seededBytes(`scan/${seed}`, pad + len + 5);
+          const view = data.subarray(1); // odd byteOffset on purpose
+          const mask = (0xffffffff << (32 - bits)) | 0;
+          const expected = referenceScan(view, pad, pad + len, h, mask);
+          const got = scan(view, pad, pad + len, h, mask);
+          expect([got, GEAR_STATE[0]]).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('wasm handles ranges longer than its scratch area', () => {
+    const data = seededBytes('long-scan', 3 * 1024 * 1024 + 3);
+    const never = -1; // every bit set: needs a hash of zero, which this data never rolls
+    expect(findCutWasm!(data, 1, data.length, 7, never)).toBe(findCutJs(data, 1, data.length, 7, never));
+    const jsState = GEAR_STATE[0];
+    findCutWasm!(data, 1, data.length, 7, never);
+    expect(GEAR_STATE[0]).toBe(jsState);
+    const mask = (0xffffffff << 10) | 0; // 22 bits: a cut after ~4 MiB on average
+    expect(findCutWasm!(data, 0, data.length, 0, mask)).toBe(referenceScan(data, 0, data.length, 0, mask)[0]);
   });
 });
 
