@@ -285,14 +285,12 @@ export class HostClient {
     return m;
   }
 
-  private unary<T, W>(start: UnaryStarter<W>, options: CallOptions & { waitForReady?: boolean; timeoutMs?: number }, convert: (w: W) => T): Promise<T> {
+  private unary<T, W>(start: UnaryStarter<W>, options: CallOptions & { timeoutMs?: number }, convert: (w: W) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const signal = options.signal;
       if (signal?.aborted) return reject(new HostClientError('CANCELLED', 'aborted before the call'));
       const callOptions: grpc.CallOptions = {};
       const metadata = this.metadata();
-      // Wait for the channel to connect instead of failing at once: a connect attempt, not a fail-fast call.
-      if (options.waitForReady) metadata.setOptions({ waitForReady: true });
       if (options.timeoutMs !== undefined) callOptions.deadline = Date.now() + options.timeoutMs;
       let call: grpc.ClientUnaryCall;
       const onAbort = (): void => call.cancel();
@@ -322,9 +320,11 @@ export class HostClient {
       const onStop = (): void => session.abort();
       stop.addEventListener('abort', onStop, { once: true });
       try {
+        // Fail fast while the host is down (the state says offline at once); the channel's own
+        // reconnect backoff is set to ours, so it is connecting again when we retry.
         const self = await this.unary(
           (m, o, cb) => this.c.identity.getSelf({}, m, o, cb),
-          { signal: session.signal, waitForReady: true, timeoutMs: this.opts.connectTimeoutMs },
+          { signal: session.signal, timeoutMs: this.opts.connectTimeoutMs },
           identityFromWire,
         );
         if (self.pluginId !== this.opts.pluginId) {
@@ -359,6 +359,7 @@ export class HostClient {
   private openStreams(signal: AbortSignal): { opened: Promise<void>; lost: Promise<void> } {
     let markLost!: () => void;
     const lost = new Promise<void>((r) => (markLost = r));
+    signal.addEventListener('abort', () => markLost(), { once: true });
     const opened: Promise<void>[] = [];
     const want = this.opts.streams;
 
@@ -368,12 +369,14 @@ export class HostClient {
       onData: (frame: T) => void,
       needsFirstFrame: boolean,
     ): void => {
+      if (name === 'links') this.linksCall = call as grpc.ClientDuplexStream<LinkSend, LinkEvent__Output>;
       let first!: () => void;
       if (needsFirstFrame) opened.push(new Promise<void>((r) => (first = r)));
       let over = false;
       const end = (err?: grpc.ServiceError): void => {
         if (over) return;
         over = true;
+        if (this.linksCall === call) this.linksCall = undefined;
         first?.();
         if (signal.aborted) return;
         if (err && PERMANENT.has(err.code)) {
@@ -419,11 +422,9 @@ export class HostClient {
       );
     }
     if (want.links && !this.disabled.has('links')) {
-      const call = this.c.links.open(this.metadata());
-      this.linksCall = call;
       watch(
         'links',
-        call,
+        this.c.links.open(this.metadata()),
         (w: LinkEvent__Output) => {
           if (w.event === 'ready' && w.ready) this.linkReady = linkReadyFromWire(w.ready);
           else if (w.event === 'delivery' && w.delivery) this.linkIn.next(linkMessageFromWire(w.delivery));
