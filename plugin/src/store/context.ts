@@ -1,13 +1,14 @@
 /** What every table module shares: the two connections and the folder-id map. */
 import type { Db } from './db';
-import type { FolderIds } from './folders';
+import type { Interner } from './interner';
 
 export interface StoreContext {
   /** The one connection that writes; every write is a queued transaction on it. */
   writer: Db;
   /** A read-only connection: sees only committed data, never a transaction in progress. */
   reader: Db;
-  folders: FolderIds;
+  folders: Interner;
+  authors: Interner;
   /** Rows per page when streaming. */
   pageSize: number;
 }

@@ -49,6 +49,8 @@ export class Db implements Queryable {
   /** Tail of the write queue: every write and transaction chains onto it, so none interleave. */
   private writeTail: Promise<unknown> = Promise.resolve();
   private readonly statements = new Map<string, sqlite3.Statement>();
+  /** Called after every committed transaction. */
+  onCommit: (() => void) | undefined;
 
   private constructor(
     private readonly raw: sqlite3.Database,
@@ -138,6 +140,7 @@ export class Db implements Queryable {
         done = true;
         await this.rawExec('COMMIT');
         for (const f of onCommit) f();
+        this.onCommit?.();
         return result;
       } catch (e) {
         done = true;

@@ -1,7 +1,7 @@
 /** The log tables: entries, heads per path, version vectors, checkpoints and fork evidence. */
 import { insertChunks, valuesList } from './batch-sql';
 import type { Transaction } from './db';
-import { blobToHash, checkHash as hashToBlobCheck, checkSeq, checkText, hashToBlob, optBlobToHash } from './codec';
+import { blobToHash, checkHash, checkSeq, checkText, hashToBlob, optBlobToHash } from './codec';
 import type { StoreContext, StreamOptions } from './context';
 import { StoreError } from './errors';
 import {
@@ -40,7 +40,6 @@ export interface EntryStore {
 }
 
 interface EntryRow {
-  author: string;
   seq: number;
   hash: Buffer;
   prev: Buffer | null;
@@ -64,34 +63,48 @@ interface CheckpointRow {
   signature: Buffer;
 }
 
-const ENTRY_COLUMNS = 'author, seq, hash, prev, lamport, paths, parents, bytes';
+const ENTRY_COLUMNS = 'seq, hash, prev, lamport, paths, parents, bytes';
 
 /** Entries per statement; see appendBatch for why a batch travels as one JSON text and one blob. */
 const ENTRIES_PER_STATEMENT = 2000;
 
-// Each statement below reads the same two parameters: ?1 a JSON array of entry rows
-// [folderId, author, seq, hash, prev, lamport, paths[], parents[], bytesOffset, bytesLength]
+// Each statement below reads the same parameters: ?1 a JSON array of entry rows
+// [folderId, authorId, seq, hash, prev, lamport, paths[], parents[], bytesOffset, bytesLength, hashKey]
 // and ?2 the entries' canonical bytes concatenated (offsets are 1-based, as substr wants).
+// The CTE turns each row into JSONB once: `j.value->>n` straight off json_each would render and
+// re-parse the row's text for every field, which costs about four times as much.
 const INSERT_ENTRIES = `
-INSERT INTO entries(folder_id, author, seq, hash, prev, lamport, paths, parents, bytes)
-SELECT j.value->>0, j.value->>1, j.value->>2, unhex(j.value->>3), unhex(j.value->>4), j.value->>5, j.value->6, j.value->7,
-       substr(?2, j.value->>8, j.value->>9)
-FROM json_each(?1) AS j WHERE true
-ON CONFLICT(hash) DO NOTHING`;
+WITH r(v) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?1))
+INSERT INTO entries(folder_id, author_id, seq, hash, hash_key, prev, lamport, paths, parents, bytes)
+SELECT v->>0, v->>1, v->>2, unhex(v->>3), v->>10, unhex(v->>4), v->>5, v->6, v->7, substr(?2, v->>8, v->>9)
+FROM r WHERE true
+ON CONFLICT(folder_id, author_id, seq) DO NOTHING`;
 
+/** After a chunk skipped rows: one whose (folder, author, seq) holds a different hash, if any. */
+const FIND_COLLISION = `
+SELECT j.value->>3 AS hash, j.value->>2 AS seq, lower(hex(e.hash)) AS stored FROM json_each(?1) AS j
+JOIN entries e ON e.folder_id = j.value->>0 AND e.author_id = j.value->>1 AND e.seq = j.value->>2
+WHERE e.hash <> unhex(j.value->>3) LIMIT 1`;
+
+// Heads are derived from the entries just stored, one statement per contiguous run of one feed's
+// seqs in the batch (?1 folder, ?2 author, ?3..?4 seqs): reading them back from the clustered
+// table is cheaper than extracting them from the batch's JSON a second time. Re-deriving from an
+// entry stored earlier is harmless: every statement here is idempotent.
 const INSERT_SUPERSEDED = `
 INSERT OR IGNORE INTO superseded(folder_id, path, hash)
-SELECT j.value->>0, p.value, unhex(q.value) FROM json_each(?1) AS j, json_each(j.value->6) AS p, json_each(j.value->7) AS q`;
+SELECT e.folder_id, p.value, unhex(q.value) FROM entries e, json_each(e.paths) AS p, json_each(e.parents) AS q
+WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4`;
+
+const INSERT_HEADS = `
+INSERT OR IGNORE INTO heads(folder_id, path, hash, author_id, seq, lamport)
+SELECT e.folder_id, p.value, e.hash, e.author_id, e.seq, e.lamport FROM entries e, json_each(e.paths) AS p
+WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4
+  AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.folder_id = e.folder_id AND s.path = p.value AND s.hash = e.hash)`;
 
 const DELETE_SUPERSEDED_HEADS = `
 DELETE FROM heads WHERE (folder_id, path, hash) IN (
-  SELECT j.value->>0, p.value, unhex(q.value) FROM json_each(?1) AS j, json_each(j.value->6) AS p, json_each(j.value->7) AS q)`;
-
-const INSERT_HEADS = `
-INSERT OR IGNORE INTO heads(folder_id, path, hash, author, seq, lamport)
-SELECT j.value->>0, p.value, unhex(j.value->>3), j.value->>1, j.value->>2, j.value->>5
-FROM json_each(?1) AS j, json_each(j.value->6) AS p
-WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.folder_id = j.value->>0 AND s.path = p.value AND s.hash = unhex(j.value->>3))`;
+  SELECT e.folder_id, p.value, unhex(q.value) FROM entries e, json_each(e.paths) AS p, json_each(e.parents) AS q
+  WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4)`;
 
 /**
  * Continues a feed's version-vector row from ?3 through entries stored earlier than their
@@ -99,24 +112,31 @@ WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.folder_id = j.value->>0 AND
  * seq ?3 itself is not stored.
  */
 const ADVANCE_FEED_FROM = `
-INSERT INTO feeds(folder_id, author, seq, head)
-SELECT e.folder_id, e.author, e.seq, e.hash FROM entries e
-WHERE e.folder_id = ?1 AND e.author = ?2 AND e.seq >= ?3
-  AND EXISTS (SELECT 1 FROM entries f WHERE f.folder_id = ?1 AND f.author = ?2 AND f.seq = ?3)
-  AND NOT EXISTS (SELECT 1 FROM entries n WHERE n.folder_id = ?1 AND n.author = ?2 AND n.seq = e.seq + 1)
+INSERT INTO feeds(folder_id, author_id, seq, head)
+SELECT e.folder_id, e.author_id, e.seq, e.hash FROM entries e
+WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq >= ?3
+  AND EXISTS (SELECT 1 FROM entries f WHERE f.folder_id = ?1 AND f.author_id = ?2 AND f.seq = ?3)
+  AND NOT EXISTS (SELECT 1 FROM entries n WHERE n.folder_id = ?1 AND n.author_id = ?2 AND n.seq = e.seq + 1)
 ORDER BY e.seq LIMIT 1
-ON CONFLICT(folder_id, author) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
+ON CONFLICT(folder_id, author_id) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
 
 const SET_FEED = `
-INSERT INTO feeds(folder_id, author, seq, head) VALUES (?, ?, ?, ?)
-ON CONFLICT(folder_id, author) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
+INSERT INTO feeds(folder_id, author_id, seq, head) VALUES (?, ?, ?, ?)
+ON CONFLICT(folder_id, author_id) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
+
+const HEAD_COLUMNS = 'h.path, h.hash, a.author, h.seq, h.lamport';
+
+/** The first 52 bits of a hash, as a safe integer: the key of the by-hash index. */
+export function hashKey(hash: string): number {
+  return parseInt(hash.slice(0, 13), 16);
+}
 
 export function entryStore(ctx: StoreContext): EntryStore {
-  const { writer, reader, folders } = ctx;
+  const { writer, reader, folders, authors } = ctx;
 
   /**
    * Why JSON: node-sqlite3 converts every bound parameter separately on the JS thread, and an
-   * entry with its heads row is 15 parameters; one JSON text per chunk (plus one blob holding
+   * entry with its heads row is 16 parameters; one JSON text per chunk (plus one blob holding
    * the encodings) replaces them with a single V8 JSON.stringify and sqlite's C JSON parser.
    * It is still one multi-row INSERT per chunk, and the same text feeds the heads statements.
    */
@@ -148,37 +168,48 @@ export function entryStore(ctx: StoreContext): EntryStore {
     });
 
     return writer.transaction(async (tx) => {
-      const ids = await folders.ensureIn(tx, [...entries, ...checkpoints, ...forks].map((r) => r.folder));
+      const fids = await folders.ensureIn(tx, [...entries, ...checkpoints, ...forks].map((r) => r.folder));
+      const aids = await authors.ensureIn(tx, [...entries, ...checkpoints].map((r) => r.author));
       let entriesInserted = 0;
+      let withParents = false;
       for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
         const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
         let offset = 1;
-        let withParents = false;
         const rows = chunk.map((e) => {
-          const row = [ids.get(e.folder), e.author, e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length];
+          const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
           offset += e.bytes.length;
           if (e.parents.length > 0) withParents = true;
           return row;
         });
-        const params = [JSON.stringify(rows), Buffer.concat(chunk.map((e) => e.bytes), offset - 1)];
-        // A second entry at a stored (folder, author, seq) violates the primary key and aborts the
-        // whole batch: that is a fork, which the log must report as evidence, not store as an entry.
-        entriesInserted += (await tx.run(INSERT_ENTRIES, params)).changes;
-        // Superseded rows go first, so a head superseded within this batch is never inserted;
-        // the delete then removes heads superseded by this batch that were stored earlier.
-        if (withParents) {
-          await tx.run(INSERT_SUPERSEDED, [params[0]]);
-          await tx.run(DELETE_SUPERSEDED_HEADS, [params[0]]);
+        const json = JSON.stringify(rows);
+        const inserted = (await tx.run(INSERT_ENTRIES, [json, Buffer.concat(chunk.map((e) => e.bytes), offset - 1)])).changes;
+        entriesInserted += inserted;
+        if (inserted < chunk.length) {
+          // Skipped rows are duplicates, unless another entry holds their (author, seq): a fork,
+          // which the log must report as evidence, not store as an entry. Refuse the whole batch.
+          const c = await tx.get<{ hash: string; seq: number; stored: string }>(FIND_COLLISION, [json]);
+          if (c) {
+            const e = chunk.find((x) => x.hash === c.hash)!;
+            throw new StoreError('STORE_CONSTRAINT', `entry ${c.hash} collides with stored entry ${c.stored} at ${e.folder}/${e.author}/${c.seq}: store a fork as evidence, not as an entry`);
+          }
         }
-        await tx.run(INSERT_HEADS, [params[0]]);
       }
-      await advanceFeeds(tx, entries, ids);
-      for (const r of checkpointRows) r[0] = ids.get(r[0] as string)!;
-      for (const r of forkRows) r[0] = ids.get(r[0] as string)!;
+      const runs = feedRuns(entries, fids, aids);
+      // Superseded rows first, so a head superseded within this batch is never inserted; then the
+      // delete removes heads stored by earlier batches that this batch supersedes.
+      if (withParents) for (const run of runs) await tx.run(INSERT_SUPERSEDED, run);
+      for (const run of runs) await tx.run(INSERT_HEADS, run);
+      if (withParents) for (const run of runs) await tx.run(DELETE_SUPERSEDED_HEADS, run);
+      await advanceFeeds(tx, entries, fids, aids);
+      for (const r of checkpointRows) {
+        r[0] = fids.get(r[0] as string)!;
+        r[1] = aids.get(r[1] as string)!;
+      }
+      for (const r of forkRows) r[0] = fids.get(r[0] as string)!;
       const checkpointsInserted = await insertChunks(
         tx,
         checkpointRows,
-        (n) => `INSERT INTO checkpoints(folder_id, author, seq, entry_hash, signature) VALUES ${valuesList(n, 5)} ON CONFLICT DO NOTHING`,
+        (n) => `INSERT INTO checkpoints(folder_id, author_id, seq, entry_hash, signature) VALUES ${valuesList(n, 5)} ON CONFLICT DO NOTHING`,
       );
       const forksInserted = await insertChunks(
         tx,
@@ -196,22 +227,23 @@ export function entryStore(ctx: StoreContext): EntryStore {
    * let sqlite continue through entries that arrived early (beyond an old gap). Work is per
    * feed, not per entry.
    */
-  async function advanceFeeds(tx: Transaction, entries: readonly EntryRecord[], ids: Map<string, number>): Promise<void> {
-    const byFeed = new Map<string, { fid: number; author: string; hashes: Map<number, string> }>();
+  async function advanceFeeds(tx: Transaction, entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): Promise<void> {
+    const byFeed = new Map<string, { fid: number; aid: number; hashes: Map<number, string> }>();
     for (const e of entries) {
-      const fid = ids.get(e.folder)!;
-      const key = `${fid}\u0000${e.author}`;
+      const fid = fids.get(e.folder)!;
+      const aid = aids.get(e.author)!;
+      const key = `${fid}/${aid}`;
       let feed = byFeed.get(key);
-      if (!feed) byFeed.set(key, (feed = { fid, author: e.author, hashes: new Map() }));
+      if (!feed) byFeed.set(key, (feed = { fid, aid, hashes: new Map() }));
       feed.hashes.set(e.seq, e.hash);
     }
-    for (const { fid, author, hashes } of byFeed.values()) {
-      const stored = (await tx.get<{ seq: number }>('SELECT seq FROM feeds WHERE folder_id = ? AND author = ?', [fid, author]))?.seq ?? FIRST_SEQ - 1;
+    for (const { fid, aid, hashes } of byFeed.values()) {
+      const stored = (await tx.get<{ seq: number }>('SELECT seq FROM feeds WHERE folder_id = ? AND author_id = ?', [fid, aid]))?.seq ?? FIRST_SEQ - 1;
       let seq = stored;
       while (hashes.has(seq + 1)) seq++;
       if (seq === stored) continue;
-      await tx.run(SET_FEED, [fid, author, seq, hashToBlob(hashes.get(seq)!, 'entry.hash')]);
-      await tx.run(ADVANCE_FEED_FROM, [fid, author, seq + 1]);
+      await tx.run(SET_FEED, [fid, aid, seq, hashToBlob(hashes.get(seq)!, 'entry.hash')]);
+      await tx.run(ADVANCE_FEED_FROM, [fid, aid, seq + 1]);
     }
   }
 
@@ -219,37 +251,45 @@ export function entryStore(ctx: StoreContext): EntryStore {
     const out: VersionVector = new Map();
     const fid = await folders.lookup(folder);
     if (fid === undefined) return out;
-    const rows = await reader.all<{ author: string; seq: number; head: Buffer }>('SELECT author, seq, head FROM feeds WHERE folder_id = ? ORDER BY author', [fid]);
+    const rows = await reader.all<{ author: string; seq: number; head: Buffer }>(
+      'SELECT a.author, f.seq, f.head FROM feeds f JOIN authors a ON a.id = f.author_id WHERE f.folder_id = ? ORDER BY a.author',
+      [fid],
+    );
     for (const r of rows) out.set(r.author, { seq: r.seq, head: blobToHash(r.head) });
     return out;
   }
 
   async function* entriesRange(folder: string, author: string, fromSeq: number, toSeq: number, options: StreamOptions = {}): AsyncIterableIterator<EntryRecord> {
     const fid = await folders.lookup(folder);
-    if (fid === undefined) return;
+    const aid = await authors.lookup(author);
+    if (fid === undefined || aid === undefined) return;
     const rows = reader.each<EntryRow>(
       (after, limit) => [
-        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE folder_id = ? AND author = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
-        [fid, author, after ? after.seq + 1 : fromSeq, toSeq, limit],
+        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE folder_id = ? AND author_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+        [fid, aid, after ? after.seq + 1 : fromSeq, toSeq, limit],
       ],
       { pageSize: options.pageSize ?? ctx.pageSize, signal: options.signal },
     );
-    for await (const r of rows) yield toEntry(folder, r);
+    for await (const r of rows) yield toEntry(folder, author, r);
   }
 
   async function entry(hash: string): Promise<EntryRecord | undefined> {
-    const r = await reader.get<EntryRow & { folder: string }>(
-      `SELECT f.folder AS folder, ${ENTRY_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
-       FROM entries e JOIN folders f ON f.id = e.folder_id WHERE e.hash = ?`,
-      [hashToBlob(hash, 'hash')],
+    const r = await reader.get<EntryRow & { folder: string; author: string }>(
+      `SELECT f.folder AS folder, a.author AS author, ${ENTRY_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+       FROM entries e JOIN folders f ON f.id = e.folder_id JOIN authors a ON a.id = e.author_id
+       WHERE e.hash_key = ? AND e.hash = ?`,
+      [hashKey(checkHash(hash, 'hash')), hashToBlob(hash, 'hash')],
     );
-    return r && toEntry(r.folder, r);
+    return r && toEntry(r.folder, r.author, r);
   }
 
   async function heads(folder: string, path: string): Promise<HeadRef[]> {
     const fid = await folders.lookup(folder);
     if (fid === undefined) return [];
-    const rows = await reader.all<HeadRow>('SELECT path, hash, author, seq, lamport FROM heads WHERE folder_id = ? AND path = ? ORDER BY hash', [fid, path]);
+    const rows = await reader.all<HeadRow>(
+      `SELECT ${HEAD_COLUMNS} FROM heads h JOIN authors a ON a.id = h.author_id WHERE h.folder_id = ? AND h.path = ? ORDER BY h.hash`,
+      [fid, path],
+    );
     return rows.map(toHead);
   }
 
@@ -260,10 +300,11 @@ export function entryStore(ctx: StoreContext): EntryStore {
       (after, limit) =>
         after
           ? [
-              'SELECT path, hash, author, seq, lamport FROM heads WHERE folder_id = ? AND (path, hash) > (?, ?) ORDER BY path, hash LIMIT ?',
+              `SELECT ${HEAD_COLUMNS} FROM heads h JOIN authors a ON a.id = h.author_id
+               WHERE h.folder_id = ? AND (h.path, h.hash) > (?, ?) ORDER BY h.path, h.hash LIMIT ?`,
               [fid, after.path, after.hash, limit],
             ]
-          : ['SELECT path, hash, author, seq, lamport FROM heads WHERE folder_id = ? ORDER BY path, hash LIMIT ?', [fid, limit]],
+          : [`SELECT ${HEAD_COLUMNS} FROM heads h JOIN authors a ON a.id = h.author_id WHERE h.folder_id = ? ORDER BY h.path, h.hash LIMIT ?`, [fid, limit]],
       { pageSize: options.pageSize ?? ctx.pageSize, signal: options.signal },
     );
     // A page may end in the middle of a path's heads; the group is yielded once the path changes.
@@ -281,23 +322,25 @@ export function entryStore(ctx: StoreContext): EntryStore {
 
   async function latestCheckpoint(folder: string, author: string): Promise<CheckpointRecord | undefined> {
     const fid = await folders.lookup(folder);
-    if (fid === undefined) return undefined;
+    const aid = await authors.lookup(author);
+    if (fid === undefined || aid === undefined) return undefined;
     const r = await reader.get<CheckpointRow>(
-      'SELECT seq, entry_hash, signature FROM checkpoints WHERE folder_id = ? AND author = ? ORDER BY seq DESC LIMIT 1',
-      [fid, author],
+      'SELECT seq, entry_hash, signature FROM checkpoints WHERE folder_id = ? AND author_id = ? ORDER BY seq DESC LIMIT 1',
+      [fid, aid],
     );
     return r && toCheckpoint(folder, author, r);
   }
 
   async function checkpointsCovering(folder: string, author: string, fromSeq: number, toSeq: number): Promise<CheckpointRecord[]> {
     const fid = await folders.lookup(folder);
-    if (fid === undefined) return [];
+    const aid = await authors.lookup(author);
+    if (fid === undefined || aid === undefined) return [];
     const rows = await reader.all<CheckpointRow>(
       `SELECT seq, entry_hash, signature FROM checkpoints
-       WHERE folder_id = ?1 AND author = ?2 AND seq >= ?3
-         AND seq <= COALESCE((SELECT min(seq) FROM checkpoints WHERE folder_id = ?1 AND author = ?2 AND seq >= ?4), ?4)
+       WHERE folder_id = ?1 AND author_id = ?2 AND seq >= ?3
+         AND seq <= COALESCE((SELECT min(seq) FROM checkpoints WHERE folder_id = ?1 AND author_id = ?2 AND seq >= ?4), ?4)
        ORDER BY seq`,
-      [fid, author, fromSeq, toSeq],
+      [fid, aid, fromSeq, toSeq],
     );
     return rows.map((r) => toCheckpoint(folder, author, r));
   }
@@ -324,10 +367,34 @@ export function entryStore(ctx: StoreContext): EntryStore {
   return { appendBatch, versionVector, entriesRange, entry, heads, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
 }
 
+/** [folderId, authorId, fromSeq, toSeq] for each contiguous run of one feed's seqs in the batch. */
+function feedRuns(entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): Array<[number, number, number, number]> {
+  const seqs = new Map<string, { fid: number; aid: number; seqs: number[] }>();
+  for (const e of entries) {
+    const fid = fids.get(e.folder)!;
+    const aid = aids.get(e.author)!;
+    const key = `${fid}/${aid}`;
+    let feed = seqs.get(key);
+    if (!feed) seqs.set(key, (feed = { fid, aid, seqs: [] }));
+    feed.seqs.push(e.seq);
+  }
+  const runs: Array<[number, number, number, number]> = [];
+  for (const { fid, aid, seqs: list } of seqs.values()) {
+    list.sort((x, y) => x - y);
+    let from = list[0];
+    for (let i = 1; i <= list.length; i++) {
+      if (i < list.length && list[i] <= list[i - 1] + 1) continue;
+      runs.push([fid, aid, from, list[i - 1]]);
+      from = list[i];
+    }
+  }
+  return runs;
+}
+
 function checkEntry(e: EntryRecord): void {
   checkText(e.folder, 'entry.folder');
-  hashToBlobCheck(e.hash, 'entry.hash');
-  if (e.prev !== null) hashToBlobCheck(e.prev, 'entry.prev');
+  checkHash(e.hash, 'entry.hash');
+  if (e.prev !== null) checkHash(e.prev, 'entry.prev');
   checkText(e.author, 'entry.author');
   checkSeq(e.seq, 'entry.seq');
   checkSeq(e.lamport, 'entry.lamport');
@@ -337,7 +404,7 @@ function checkEntry(e: EntryRecord): void {
   }
   for (const p of e.paths) checkText(p, 'entry.paths');
   if (!Array.isArray(e.parents)) throw new StoreError('STORE_INVALID_ARGUMENT', `entry ${e.hash}: parents must be an array`);
-  for (const p of e.parents) hashToBlobCheck(p, 'entry.parents');
+  for (const p of e.parents) checkHash(p, 'entry.parents');
   bufferOf(e.bytes, 'entry.bytes');
 }
 
@@ -346,10 +413,10 @@ function bufferOf(b: Buffer, field: string): Buffer {
   return b;
 }
 
-function toEntry(folder: string, r: EntryRow): EntryRecord {
+function toEntry(folder: string, author: string, r: EntryRow): EntryRecord {
   return {
     folder,
-    author: r.author,
+    author,
     seq: r.seq,
     hash: blobToHash(r.hash),
     prev: optBlobToHash(r.prev),

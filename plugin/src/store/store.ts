@@ -1,10 +1,11 @@
 /** Opens the sqlite file (WAL, migrations) and assembles the per-consumer stores over it. */
 import { blockIndex, type BlockIndex } from './blocks';
 import type { StoreContext } from './context';
+import { Checkpointer } from './checkpointer';
 import { Db } from './db';
 import { entryStore, type EntryStore } from './entries';
 import { abortError, StoreError } from './errors';
-import { FolderIds } from './folders';
+import { Interner } from './interner';
 import { localIndexStore, type LocalIndexStore } from './local-index';
 import { manifestStore, type ManifestStore } from './manifests';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from './migrate';
@@ -55,16 +56,25 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     // Only a power cut can lose the last commits, never tear one or corrupt the file; those
     // entries come back from peers or the next scan.
     // A batch touches pages all over the by-hash and heads indexes (their keys are random), so a
-    // cache that holds those indexes turns re-reads of the same pages into hits.
-    await writer.exec(`PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${Math.round((options.cacheMb ?? 64) * 1024)};`);
+    // cache that holds those indexes turns re-reads of the same pages into hits. Checkpoints run
+    // on their own connection (see Checkpointer); the auto-checkpoint stays as a backstop at 64 MB.
+    await writer.exec(
+      `PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${Math.round((options.cacheMb ?? 64) * 1024)};
+       PRAGMA wal_autocheckpoint = 16384;`,
+    );
     check();
     const applied = await migrate(writer, migrations, options.now ?? Date.now, signal);
     check();
     // Opened after migrations so the file and its WAL index exist for a read-only connection.
     const reader = await Db.open(path, { readonly: true, busyTimeoutMs: options.busyTimeoutMs });
     opened.push(reader);
+    const checkpointDb = await Db.open(path, { busyTimeoutMs: options.busyTimeoutMs });
+    opened.push(checkpointDb);
+    const checkpointer = new Checkpointer(checkpointDb);
+    writer.onCommit = () => checkpointer.request();
     check();
-    const ctx: StoreContext = { writer, reader, folders: new FolderIds(reader), pageSize: options.pageSize ?? 1000 };
+    const ctx: StoreContext = { writer, reader, folders: new Interner(reader, 'folders', 'folder'),
+      authors: new Interner(reader, 'authors', 'author'), pageSize: options.pageSize ?? 1000 };
     return {
       ...entryStore(ctx),
       ...manifestStore(ctx),
@@ -74,9 +84,11 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       path,
       migrationsApplied: applied,
       close: async () => {
-        // Writer first: it drains queued transactions; the reader has nothing queued.
-        await writer.close();
+        // The writer goes last: it drains the queued transactions, and as the last connection
+        // it checkpoints the WAL into the file and removes it.
         await reader.close();
+        await checkpointer.close();
+        await writer.close();
       },
     };
   } catch (e) {

@@ -54,7 +54,7 @@ export function storeContract(name: string, open: StoreFactory): void {
         const innocent = entry({ author: 'B', seq: 1 });
         const err = await store.appendBatch({ entries: [innocent, other] }).catch((e) => e);
         expect(isStoreError(err, 'STORE_CONSTRAINT')).toBe(true);
-        expect(err.sqliteMessage).toMatch(/UNIQUE/);
+        expect(err.message).toMatch(/collides with stored entry/);
         expect(await store.entry(innocent.hash)).toBeUndefined();
         expect(await store.entry(other.hash)).toBeUndefined();
         expect((await store.versionVector('folder-1')).has('B')).toBe(false);

@@ -8,23 +8,34 @@ CREATE TABLE folders (
   folder TEXT NOT NULL UNIQUE
 );
 
--- The log: every stored entry of every feed. Invariants: entries are immutable; unique by hash;
--- at most one entry per (folder, author, seq) (a second one is a fork and goes to `forks`);
+-- Author fingerprints. Same invariants as folders; interned because every entry, head and
+-- index row names its author, and a 40-character key makes every index page hold fewer rows.
+CREATE TABLE authors (
+  id     INTEGER PRIMARY KEY,
+  author TEXT NOT NULL UNIQUE
+);
+
+-- The log: every stored entry of every feed. Invariants: entries are immutable; at most one
+-- entry per (folder, author, seq) (a second one is a fork and goes to `forks`); unique by hash,
+-- because the hash covers the encoding, which names folder, author and seq, so one hash is one
+-- (folder, author, seq); `hash_key` is the hash's first 52 bits as an integer: a by-hash index
+-- on it is a quarter the size of one on the full hash, and lookups check the full hash.
 -- `paths` is a JSON array of 1 or 2 paths; `parents` a JSON array of hex hashes.
 -- Clustered by feed so a range of one author's seqs is one sequential read.
 CREATE TABLE entries (
   folder_id INTEGER NOT NULL REFERENCES folders(id),
-  author    TEXT    NOT NULL,
+  author_id INTEGER NOT NULL REFERENCES authors(id),
   seq       INTEGER NOT NULL,
   hash      BLOB    NOT NULL,
+  hash_key  INTEGER NOT NULL,
   prev      BLOB,
   lamport   INTEGER NOT NULL,
   paths     TEXT    NOT NULL,
   parents   TEXT    NOT NULL,
   bytes     BLOB    NOT NULL,
-  PRIMARY KEY (folder_id, author, seq)
+  PRIMARY KEY (folder_id, author_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX entries_by_hash ON entries(hash);
+CREATE INDEX entries_by_hash ON entries(hash_key);
 
 -- (folder, path, hash) such that some stored entry touching `path` names `hash` as a parent.
 -- Invariants: only ever grows; rows may name entries not stored yet (a child arrived before
@@ -39,11 +50,12 @@ CREATE TABLE superseded (
 -- Heads per path. Invariant (after every committed batch): (f, p, h) is here iff entry h is
 -- stored, touches p, and (f, p, h) is not in `superseded`. Several heads of one path are a
 -- conflict. author/seq/lamport are copied from the entry so a winner can be picked without it.
+-- No foreign keys here or in `superseded`: they are derived from `entries` in the same transaction.
 CREATE TABLE heads (
   folder_id INTEGER NOT NULL,
   path      TEXT    NOT NULL,
   hash      BLOB    NOT NULL,
-  author    TEXT    NOT NULL,
+  author_id INTEGER NOT NULL,
   seq       INTEGER NOT NULL,
   lamport   INTEGER NOT NULL,
   PRIMARY KEY (folder_id, path, hash)
@@ -53,10 +65,10 @@ CREATE TABLE heads (
 -- (folder, author) are all stored, `head` the hash of the entry at s; no row means none stored.
 CREATE TABLE feeds (
   folder_id INTEGER NOT NULL,
-  author    TEXT    NOT NULL,
+  author_id INTEGER NOT NULL,
   seq       INTEGER NOT NULL,
   head      BLOB    NOT NULL,
-  PRIMARY KEY (folder_id, author)
+  PRIMARY KEY (folder_id, author_id)
 ) WITHOUT ROWID;
 
 -- Signed checkpoints. Invariants: one per (folder, author, seq), the first one stored wins
@@ -64,11 +76,11 @@ CREATE TABLE feeds (
 -- `entry_hash` is the hash of the entry at that seq, whose chain covers every earlier seq.
 CREATE TABLE checkpoints (
   folder_id  INTEGER NOT NULL REFERENCES folders(id),
-  author     TEXT    NOT NULL,
+  author_id  INTEGER NOT NULL REFERENCES authors(id),
   seq        INTEGER NOT NULL,
   entry_hash BLOB    NOT NULL,
   signature  BLOB    NOT NULL,
-  PRIMARY KEY (folder_id, author, seq)
+  PRIMARY KEY (folder_id, author_id, seq)
 ) WITHOUT ROWID;
 
 -- Manifest versions, including overruled concurrent edits. Invariants: unique by hash; several
