@@ -87,6 +87,24 @@ describe('hashFile', () => {
     await expect(hashFile(path.join(dir, 'sub'))).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE' });
   });
 
+  it('hashes a large file in constant memory', async () => {
+    // 256 MiB sparse: a hasher that kept the bytes (or the blocks) would grow by hundreds of MiB.
+    const file = path.join(dir, 'sparse.bin');
+    const h = await fsp.open(file, 'w');
+    await h.truncate(256 * 1024 * 1024);
+    await h.close();
+    const before = process.memoryUsage();
+    let peak = 0;
+    const r = await hashFile(file, {
+      onProgress: () => {
+        const m = process.memoryUsage();
+        peak = Math.max(peak, m.rss - before.rss, m.arrayBuffers - before.arrayBuffers);
+      },
+    });
+    expect(r.blocks).toHaveLength(256); // zeros never cut early: every block is the 1 MiB maximum
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('reports a missing file as changed (the caller retries) rather than as an I/O failure', async () => {
     await expect(hashFile(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'FILE_CHANGED_DURING_SCAN' });
   });
