@@ -31,6 +31,7 @@ export type PathProblem =
 
 // C0 controls, DEL and C1 controls: invisible, and some file systems refuse them.
 const CONTROL = /[\u0001-\u001f\u007f-\u009f]/;
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Returns why `p` is not a clean path, or null when it is. */
 export function pathProblem(p: string): PathProblem | null {
@@ -38,8 +39,11 @@ export function pathProblem(p: string): PathProblem | null {
   if (p.includes('\0')) return 'NUL';
   if (CONTROL.test(p)) return 'CONTROL_CHAR';
   if (p.includes('\\')) return 'BACKSLASH';
-  if (!isWellFormed(p)) return 'NOT_WELL_FORMED';
-  if (p.normalize('NFC') !== p) return 'NOT_NFC';
+  if (!ASCII.test(p)) {
+    // ASCII is always NFC and well formed: only other paths pay for the checks.
+    if (!isWellFormed(p)) return 'NOT_WELL_FORMED';
+    if (p.normalize('NFC') !== p) return 'NOT_NFC';
+  }
   if (Buffer.byteLength(p, 'utf8') > MAX_PATH_BYTES) return 'TOO_LONG';
   if (p.startsWith('/')) return 'ABSOLUTE';
   if (p.endsWith('/')) return 'TRAILING_SLASH';

@@ -79,6 +79,7 @@ interface Slot {
   readonly heads: Map<Hash, Touch>;
   /** Every hash that an entry touching this path names as a parent. */
   readonly superseded: Set<Hash>;
+  readonly node: TreeNode;
 }
 
 interface TreeNode {
@@ -114,16 +115,18 @@ export class FolderState {
     for (const { path, live } of touchesOf(he.entry)) {
       let slot = this.slots.get(path);
       if (!slot) {
-        slot = { heads: new Map(), superseded: new Set() };
+        const node = this.node(path);
+        slot = { heads: new Map(), superseded: new Set(), node };
+        node.slot = slot;
         this.slots.set(path, slot);
-        this.node(path).slot = slot;
       }
       for (const p of he.entry.parents) {
         slot.superseded.add(p);
         slot.heads.delete(p);
       }
       if (!slot.superseded.has(he.hash)) slot.heads.set(he.hash, { hash: he.hash, entry: he.entry, live });
-      this.dirty(path);
+      // Up to the root every time: a node created just now has no cache, its ancestors may.
+      for (let n: TreeNode | null = slot.node; n !== null; n = n.parent) n.hash = null;
     }
   }
 
@@ -175,10 +178,6 @@ export class FolderState {
       n = c;
     }
     return n;
-  }
-
-  private dirty(path: string): void {
-    for (let a: TreeNode | null = this.node(path); a; a = a.parent) a.hash = null;
   }
 
   /** Empty (nothing live here or below) hashes to an empty buffer, and parents skip it. */

@@ -153,7 +153,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
 
   // 3. Walk each useful checkpoint down its chain, highest first; verify only checkpoints that
   //    could add something, so a batch costs about one signature check.
-  const coveredAt = new Map<number, Hash>(); // seq -> hash on a verified chain that links to the tip
+  const coveredAt = new Map<number, Candidate>(); // seq -> entry on a verified chain that links to the tip
   const unlinked = new Set<Hash>(); // on a verified chain with a gap below it
   const verified: VerifiedCheckpoint[] = [];
   const forkSides: { seq: number; a: Hash; b: Hash; cps: Checkpoint[] }[] = [];
@@ -161,7 +161,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   for (const vc of sorted) {
     const { cp } = vc;
     const stored = storedAt(cp.seq);
-    const atSeq = coveredAt.get(cp.seq);
+    const atSeq = coveredAt.get(cp.seq)?.he.hash;
     if (atSeq === cp.entryHash || stored === cp.entryHash) continue; // already proven
     const inBatch = byHash.get(cp.entryHash);
     const contradictsStored = stored !== undefined && stored !== cp.entryHash;
@@ -189,7 +189,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       const e = cur.he.entry;
       if (e.seq !== cp.seq - chain.length) break; // a prev that points at a wrong seq: gap
       chain.push(cur);
-      const seen = coveredAt.get(e.seq);
+      const seen = coveredAt.get(e.seq)?.he.hash;
       if (seen !== undefined && seen !== cur.he.hash) {
         forkSides.push({ seq: e.seq, a: seen, b: cur.he.hash, cps: [cp] });
         outcome = 'fork';
@@ -211,7 +211,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
         break;
       }
       if (prevSeq <= tipSeq) break; // below the tip with nothing stored to compare: unproven
-      const seenPrev = coveredAt.get(prevSeq);
+      const seenPrev = coveredAt.get(prevSeq)?.he.hash;
       if (seenPrev !== undefined) {
         if (seenPrev === e.prev) outcome = 'linked';
         else {
@@ -223,7 +223,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       cur = byHash.get(e.prev as Hash);
     }
     // Only the part of the chain above a fork point stays usable.
-    if (outcome === 'linked') for (const c of chain) coveredAt.set(c.he.entry.seq, c.he.hash);
+    if (outcome === 'linked') for (const c of chain) coveredAt.set(c.he.entry.seq, c);
     else if (outcome === 'gap') for (const c of chain) unlinked.add(c.he.hash);
   }
 
@@ -243,11 +243,13 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   // 5. Accept along the covered chain, in seq order, until a rule refuses.
   const accepted: HashedEntry[] = [];
   const acceptedSet = new Set<Hash>();
-  const lamportOf = new Map<Hash, number>();
+  const acceptedIdx = new Set<number>();
+  // A parent earlier in this same batch: known once accepted.
+  const lamportInBatch = (ph: Hash): number | undefined => (acceptedSet.has(ph) ? (byHash.get(ph) as Candidate).he.entry.lamport : undefined);
   let newTip = tip;
   let stop: { seq: number; why: string; defer: boolean } | null = null;
   for (let seq = tipSeq + 1; seq < forkSeq && coveredAt.has(seq); seq++) {
-    const c = byHash.get(coveredAt.get(seq) as Hash) as Candidate;
+    const c = coveredAt.get(seq) as Candidate;
     const e = c.he.entry;
     const base = { kind: 'entry' as const, index: c.index, seq, hash: c.he.hash };
     let problem: Refusal | null = null;
@@ -271,7 +273,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       const parentClocks: number[] = [];
       const missing: Hash[] = [];
       for (const ph of e.parents) {
-        const l = lamportOf.get(ph) ?? ctx.parentLamport(ph);
+        const l = lamportInBatch(ph) ?? ctx.parentLamport(ph);
         if (l === undefined) missing.push(ph);
         else parentClocks.push(l);
       }
@@ -290,14 +292,14 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     }
     accepted.push(c.he);
     acceptedSet.add(c.he.hash);
-    lamportOf.set(c.he.hash, e.lamport);
+    acceptedIdx.add(c.index);
     newTip = { seq, hash: c.he.hash, lamport: e.lamport };
   }
 
   // 6. Say why every other candidate was not accepted.
   const decided = new Set<number>([...refused.filter((r) => r.kind === 'entry').map((r) => r.index), ...deferred.map((d) => d.index)]);
   for (const c of candidates) {
-    if (acceptedSet.has(c.he.hash) || decided.has(c.index)) continue;
+    if (acceptedIdx.has(c.index) || acceptedSet.has(c.he.hash) || decided.has(c.index)) continue;
     const e = c.he.entry;
     const base = { kind: 'entry' as const, index: c.index, seq: e.seq, hash: c.he.hash };
     const stored = storedAt(e.seq);
@@ -306,7 +308,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       refuse({ ...base, reason: 'FORK', detail: `${author}'s feed forked at seq ${forkSeq}` });
     } else if (e.seq >= forkSeq) {
       refuse({ ...base, reason: 'FORK', detail: `${author}'s feed stopped at seq ${forkSeq}` });
-    } else if (stop && e.seq > stop.seq && coveredAt.get(e.seq) === c.he.hash) {
+    } else if (stop && e.seq > stop.seq && coveredAt.get(e.seq) === c) {
       if (stop.defer) deferred.push({ index: c.index, seq: e.seq, hash: c.he.hash, missingParents: [] });
       else refuse({ ...base, reason: 'BROKEN_CHAIN', detail: stop.why.replace('follows', `seq ${e.seq} follows`) });
     } else if (unlinked.has(c.he.hash) || e.seq <= tipSeq) {

@@ -182,6 +182,18 @@ describe('path state properties', () => {
     expect(withDelete).toBeGreaterThan(40);
   });
 
+  it('regression (seed -119283992): a new path under a directory whose hash is cached changes the state hash', () => {
+    // Shrunk counterexample: one author puts a, a, a, d/a, d/a, a, d/e/f, a, hashing after each.
+    const ops: Op[] = [0, 0, 0, 2, 2, 0, 3, 0].map((path) => ({ author: 0, kind: 'put', path, to: 0, other: 0 }));
+    const entries = simulate(ops);
+    const incremental = new FolderState();
+    for (const e of entries) {
+      incremental.apply(e);
+      incremental.stateHash();
+    }
+    expect(summary(incremental)).toEqual(summary(stateOf(...entries)));
+  });
+
   it('named case: a move onto a path whose put arrives later resolves the same', () => {
     const base = one(A, put('a'));
     const tgt = one(B, put('b'));
