@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { isScanError, ScanError, throwIfAborted } from './errors';
 import { hashFileAuto, type HashFileFn, type HashedFile } from './hash-file';
 import { KINIGNORE_FILE, type IgnoreRules } from './ignore';
+import type { FsTraits } from './local-names';
 import { EMPTY_SHA256, type LocalFileRecord, type ScannedFile, type ScanProblem } from './types';
 
 export interface WalkOptions {
@@ -31,8 +32,19 @@ export interface WalkOptions {
   /** Replaces the in-process hasher (a worker pool, or a counting stand-in in tests). */
   readonly hashFile?: HashFileFn;
   readonly onProblem?: (problem: ScanProblem) => void;
+  /**
+   * What `probeFilesystem` found. Used for one thing: where NFC and NFD spellings name the same
+   * file (macOS), a non-NFC name on disk is reported under its NFC path instead of as a problem.
+   */
+  readonly fsTraits?: FsTraits;
   /** Read `.kinignore` files into `ignore` while walking (default true). */
   readonly readKinignore?: boolean;
+}
+
+/** A path as the folder names it (NFC, '/'-separated) and where it is on disk. */
+interface Place {
+  readonly rel: string;
+  readonly disk: string;
 }
 
 /** Items queued between the walker and the consumer; bounds memory on huge trees with a slow consumer. */
@@ -161,7 +173,7 @@ class Walker {
     try {
       const st = await fsp.lstat(this.root);
       if (!st.isDirectory()) throw new ScanError('IO_ERROR', `${this.root} is not a directory`);
-      await this.walkDir('', true);
+      await this.walkDir({ rel: '', disk: this.root }, true);
     } catch (e) {
       this.failure ??= e;
     }
@@ -184,12 +196,12 @@ class Walker {
     this.options.onProblem?.(p);
   }
 
-  private async walkDir(dir: string, isRoot = false): Promise<void> {
+  private async walkDir(place: Place, isRoot = false): Promise<void> {
     throwIfAborted(this.signal);
-    const abs = this.abs(dir);
+    const dir = place.rel;
     let entries: Dirent[];
     try {
-      entries = await fsp.readdir(abs, { withFileTypes: true });
+      entries = await fsp.readdir(place.disk, { withFileTypes: true });
     } catch (e) {
       if (isRoot) throw e;
       const code = (e as NodeJS.ErrnoException).code;
@@ -197,12 +209,13 @@ class Walker {
       this.problem({ path: dir, code: 'UNREADABLE', message: `cannot list ${dir}: ${(e as Error).message}` });
       return;
     }
-    if (this.options.readKinignore !== false) await this.loadKinignore(dir, entries);
+    if (this.options.readKinignore !== false) await this.loadKinignore(place, entries);
 
-    const children: { rel: string; name: string }[] = [];
+    const children: Place[] = [];
     for (const entry of entries) {
-      const name = entry.name;
-      const rel = dir === '' ? name : `${dir}/${name}`;
+      const disk = path.join(place.disk, entry.name);
+      let name = entry.name;
+      let rel = dir === '' ? name : `${dir}/${name}`;
       if (name.includes('\uFFFD')) {
         // Node decodes names as UTF-8 and turns bad bytes into U+FFFD: such a string names no file on
         // disk, so stat would say ENOENT and the file would silently vanish from the folder.
@@ -210,17 +223,27 @@ class Walker {
         continue;
       }
       if (name !== name.normalize('NFC')) {
-        this.problem({ path: rel, code: 'NON_NFC_NAME', message: `"${rel}" is not in Unicode NFC form; rename it to share it` });
-        continue;
+        if (!this.options.fsTraits?.normalizationInsensitive) {
+          this.problem({ path: rel, code: 'NON_NFC_NAME', message: `"${rel}" is not in Unicode NFC form; rename it to share it` });
+          continue;
+        }
+        // Here both spellings name one file (macOS): share it under its NFC name, keep using the disk's.
+        name = name.normalize('NFC');
+        rel = dir === '' ? name : `${dir}/${name}`;
+        if (entries.some((e) => e.name === name)) {
+          // Both spellings on disk after all: the traits were wrong for this directory. Report, never merge.
+          this.problem({ path: rel, code: 'NON_NFC_NAME', message: `"${rel}" exists on disk in two Unicode spellings` });
+          continue;
+        }
       }
       // Dirent types come from lstat-like d_type, so a symlink to a directory is not a directory here.
       if (this.options.ignore.isIgnored(rel, entry.isDirectory())) continue;
-      children.push({ rel, name });
+      children.push({ rel, disk });
     }
 
     const stats = await mapLimit(children, this.statLimit, async (c) => {
       try {
-        return await fsp.lstat(this.abs(c.rel));
+        return await fsp.lstat(c.disk);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         this.problem({ path: c.rel, code: 'UNREADABLE', message: `cannot stat ${c.rel}: ${(e as Error).message}` });
@@ -228,20 +251,21 @@ class Walker {
       }
     });
 
-    const subdirs: string[] = [];
+    const subdirs: Place[] = [];
     for (let i = 0; i < children.length; i++) {
       throwIfAborted(this.signal);
       await this.breathe();
       const st = stats[i];
       if (!st) continue;
-      const { rel } = children[i];
+      const child = children[i];
+      const rel = child.rel;
       if (st.isDirectory()) {
         await this.out.push(this.record(rel, 'dir', st, EMPTY_SHA256));
-        subdirs.push(rel);
+        subdirs.push(child);
       } else if (st.isSymbolicLink()) {
-        await this.symlink(rel, st);
+        await this.symlink(child, st);
       } else if (st.isFile()) {
-        await this.file(rel, st);
+        await this.file(child, st);
       } else {
         this.problem({ path: rel, code: 'UNSUPPORTED_TYPE', message: `${rel} is neither a file, a directory nor a symlink` });
       }
@@ -250,23 +274,23 @@ class Walker {
     for (const sub of subdirs) await this.walkDir(sub);
   }
 
-  private async loadKinignore(dir: string, entries: Dirent[]): Promise<void> {
+  private async loadKinignore({ rel: dir, disk }: Place, entries: Dirent[]): Promise<void> {
     const has = entries.some((e) => e.name === KINIGNORE_FILE && e.isFile());
     if (!has) {
       this.options.ignore.setKinignore(dir, undefined);
       return;
     }
     try {
-      this.options.ignore.setKinignore(dir, await fsp.readFile(path.join(this.abs(dir), KINIGNORE_FILE), 'utf8'));
+      this.options.ignore.setKinignore(dir, await fsp.readFile(path.join(disk, KINIGNORE_FILE), 'utf8'));
     } catch (e) {
       this.problem({ path: dir === '' ? KINIGNORE_FILE : `${dir}/${KINIGNORE_FILE}`, code: 'UNREADABLE', message: `cannot read ignore rules: ${(e as Error).message}` });
     }
   }
 
-  private async symlink(rel: string, st: Stats): Promise<void> {
+  private async symlink({ rel, disk }: Place, st: Stats): Promise<void> {
     let target: string;
     try {
-      target = await fsp.readlink(this.abs(rel));
+      target = await fsp.readlink(disk);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       this.problem({ path: rel, code: 'UNREADABLE', message: `cannot read link ${rel}: ${(e as Error).message}` });
@@ -277,7 +301,7 @@ class Walker {
     await this.out.push({ ...base, linkTarget: target, ...(linkEscapes(rel, target) ? { linkEscapes: true } : {}) });
   }
 
-  private async file(rel: string, st: Stats): Promise<void> {
+  private async file({ rel, disk }: Place, st: Stats): Promise<void> {
     const known = this.options.known?.(rel);
     const mtimeMs = Math.floor(st.mtimeMs);
     if (known && known.type === 'file' && known.size === st.size && known.mtimeMs === mtimeMs && known.inode === st.ino) {
@@ -288,7 +312,7 @@ class Walker {
     await limiter.run(async () => {
       let hashed: HashedFile;
       try {
-        hashed = await this.hash(this.abs(rel), { signal: this.signal, sizeHint: st.size });
+        hashed = await this.hash(disk, { signal: this.signal, sizeHint: st.size });
       } catch (e) {
         if (isScanError(e, 'FILE_CHANGED_DURING_SCAN') || isScanError(e, 'NOT_A_REGULAR_FILE')) {
           this.problem({ path: rel, code: 'FILE_CHANGED_DURING_SCAN', message: e.message });
@@ -316,9 +340,6 @@ class Walker {
     return { path: rel, type, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, contentHash, blocks: [] };
   }
 
-  private abs(rel: string): string {
-    return rel === '' ? this.root : path.join(this.root, ...rel.split('/'));
-  }
 }
 
 /**

@@ -174,6 +174,21 @@ describe('walkFolder', () => {
     expect((await fsp.readdir(root)).sort()).toEqual([`${nfd}-dir`, `${nfd}.txt`, 'fine.txt'].sort());
   });
 
+  it('on a filesystem that folds Unicode spellings, shares a non-NFC name under its NFC path', async () => {
+    const nfd = 'cafe\u0301';
+    const nfc = 'caf\u00e9';
+    await write(`${nfd}.txt`, 'accent');
+    await write(`${nfd}-dir/inner.txt`, 'inside');
+    await write(`twin-${nfd}`, 'nfd twin');
+    await write(`twin-${nfc}`, 'nfc twin');
+    const { files, problems } = await walk(root, { fsTraits: { caseInsensitive: true, normalizationInsensitive: true, windowsNames: false } });
+    expect([...files.keys()].sort()).toEqual([`${nfc}-dir`, `${nfc}-dir/inner.txt`, `${nfc}.txt`, `twin-${nfc}`].sort());
+    expect(files.get(`${nfc}.txt`)!.contentHash).toBe(sha256Hex('accent'));
+    expect(files.get(`${nfc}-dir/inner.txt`)!.contentHash).toBe(sha256Hex('inside'));
+    expect(files.get(`twin-${nfc}`)!.contentHash).toBe(sha256Hex('nfc twin'));
+    expect(problems).toEqual([expect.objectContaining({ path: `twin-${nfc}`, code: 'NON_NFC_NAME' })]);
+  });
+
   it('reports a name that is not valid UTF-8 instead of losing it', async () => {
     await fsp.writeFile(Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'x');
     await write('good.txt', 'x');
