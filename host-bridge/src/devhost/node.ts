@@ -153,6 +153,11 @@ export class DevhostNode implements HostAdapter {
     this.panels.close();
   }
 
+  /** Diagnostics: who dialled the live link to a friend, and how many connections with it are open. */
+  linkInfo(fingerprint: string): { direction?: 'in' | 'out'; connections: number } {
+    return this.links?.linkInfo(fingerprint) ?? { connections: 0 };
+  }
+
   get listenAddress(): string | undefined {
     return this.state === 'running' ? this.links?.address : undefined;
   }

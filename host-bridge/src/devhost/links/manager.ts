@@ -146,6 +146,13 @@ export class LinkManager {
     return [...this.links.keys()];
   }
 
+  /** The live link to a friend (who dialled it) and how many connections with that friend are open, live or not. */
+  linkInfo(fingerprint: string): { direction?: Direction; connections: number } {
+    let connections = 0;
+    for (const c of this.conns) if (c.peer === fingerprint || c.expectedPeer === fingerprint) connections++;
+    return { direction: this.links.get(fingerprint)?.direction, connections };
+  }
+
   /** Writes a frame to a friend's live link; resolves when the socket took it (after 'drain' if needed). */
   async send(peer: string, frame: Frame, signal?: AbortSignal): Promise<void> {
     const conn = this.links.get(peer);
@@ -333,13 +340,14 @@ export class LinkManager {
     const existing = this.links.get(fp);
     if (existing && existing !== conn) {
       if (this.keepExisting(existing, conn)) {
+        this.deps.log(`link to ${fp}: duplicate connection ${conn.id} (${conn.direction}) closed, keeping ${existing.id} (${existing.direction})`);
         conn.close('duplicate link', true);
         return;
       }
       // Swap without a down/up flap: the peer is online throughout.
       this.links.set(fp, conn);
       existing.close('duplicate link', true);
-      this.deps.log(`link to ${fp} replaced by connection ${conn.id} (${conn.direction})`);
+      this.deps.log(`link to ${fp}: connection ${existing.id} (${existing.direction}) replaced by ${conn.id} (${conn.direction})`);
       return;
     }
     this.links.set(fp, conn);
