@@ -158,14 +158,14 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   const verified: VerifiedCheckpoint[] = [];
   const forkSides: { seq: number; a: Hash; b: Hash; cps: Checkpoint[] }[] = [];
   const sorted = [...checkpoints].sort((x, y) => y.cp.seq - x.cp.seq);
+  // What this node already holds at a seq: proven in this batch, or stored.
+  const knownAt = (seq: number): Hash | undefined => coveredAt.get(seq)?.he.hash ?? storedAt(seq);
   for (const vc of sorted) {
     const { cp } = vc;
-    const stored = storedAt(cp.seq);
-    const atSeq = coveredAt.get(cp.seq)?.he.hash;
-    if (atSeq === cp.entryHash || stored === cp.entryHash) continue; // already proven
+    const known = knownAt(cp.seq);
+    if (known === cp.entryHash) continue; // already proven
     const inBatch = byHash.get(cp.entryHash);
-    const contradictsStored = stored !== undefined && stored !== cp.entryHash;
-    if (!inBatch && !contradictsStored && atSeq === undefined) continue; // covers nothing we hold
+    if (!inBatch && known === undefined) continue; // covers nothing we hold, contradicts nothing
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     const ok = await ctx.verifier.verify(key, checkpointSigningBytes(cp), cp.signature);
     if (!ok) {
@@ -173,58 +173,36 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       continue;
     }
     verified.push(vc);
-    if (contradictsStored) {
-      forkSides.push({ seq: cp.seq, a: stored, b: cp.entryHash, cps: [cp] });
-      continue;
-    }
-    if (atSeq !== undefined) {
-      forkSides.push({ seq: cp.seq, a: atSeq, b: cp.entryHash, cps: [cp] });
-      continue;
-    }
-    // Walk down from the checkpoint's entry through `prev` links.
+    // Walk down through `prev` links until the chain joins what is known. Where it disagrees
+    // on the way, the author signed two histories: the lowest disagreement is the fork.
+    let mismatch: { seq: number; a: Hash; b: Hash } | null = known !== undefined ? { seq: cp.seq, a: known, b: cp.entryHash } : null;
     const chain: Candidate[] = [];
+    let linked = false;
     let cur: Candidate | undefined = inBatch;
-    let outcome: 'linked' | 'gap' | 'fork' = 'gap';
-    while (cur) {
+    let expected = cp.seq;
+    while (cur && cur.he.entry.seq === expected) {
       const e = cur.he.entry;
-      if (e.seq !== cp.seq - chain.length) break; // a prev that points at a wrong seq: gap
+      const k = knownAt(e.seq);
+      if (k !== undefined && k !== cur.he.hash) mismatch = { seq: e.seq, a: k, b: cur.he.hash };
       chain.push(cur);
-      const seen = coveredAt.get(e.seq)?.he.hash;
-      if (seen !== undefined && seen !== cur.he.hash) {
-        forkSides.push({ seq: e.seq, a: seen, b: cur.he.hash, cps: [cp] });
-        outcome = 'fork';
-        break;
-      }
       if (e.seq === 1) {
-        outcome = tip === null ? 'linked' : storedAt(1) === undefined || storedAt(1) === cur.he.hash ? 'gap' : 'fork';
-        if (outcome === 'fork') forkSides.push({ seq: 1, a: storedAt(1) as Hash, b: cur.he.hash, cps: [cp] });
+        linked = true; // prev is null: nothing below to disagree with
         break;
       }
-      const prevSeq = e.seq - 1;
-      const prevStored = storedAt(prevSeq);
-      if (prevStored !== undefined) {
-        if (prevStored === e.prev) outcome = 'linked';
-        else {
-          outcome = 'fork';
-          forkSides.push({ seq: prevSeq, a: prevStored, b: e.prev as Hash, cps: [cp] });
+      const kp = knownAt(e.seq - 1);
+      if (kp !== undefined) {
+        if (kp === e.prev) {
+          linked = true;
+          break;
         }
-        break;
-      }
-      if (prevSeq <= tipSeq) break; // below the tip with nothing stored to compare: unproven
-      const seenPrev = coveredAt.get(prevSeq)?.he.hash;
-      if (seenPrev !== undefined) {
-        if (seenPrev === e.prev) outcome = 'linked';
-        else {
-          outcome = 'fork';
-          forkSides.push({ seq: prevSeq, a: seenPrev, b: e.prev as Hash, cps: [cp] });
-        }
-        break;
+        mismatch = { seq: e.seq - 1, a: kp, b: e.prev as Hash };
       }
       cur = byHash.get(e.prev as Hash);
+      expected = e.seq - 1;
     }
-    // Only the part of the chain above a fork point stays usable.
-    if (outcome === 'linked') for (const c of chain) coveredAt.set(c.he.entry.seq, c);
-    else if (outcome === 'gap') for (const c of chain) unlinked.add(c.he.hash);
+    if (mismatch) forkSides.push({ ...mismatch, cps: [cp] });
+    else if (linked) for (const c of chain) coveredAt.set(c.he.entry.seq, c);
+    else for (const c of chain) unlinked.add(c.he.hash);
   }
 
   // 4. The feed stops at the lowest fork (or where it had already stopped).

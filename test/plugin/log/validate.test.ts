@@ -216,6 +216,14 @@ describe('validateFeed', () => {
     expect(reasons(v)).toEqual(['entry1:FORK', 'entry2:FORK', 'entry3:FORK']);
   });
 
+  it('FORK: two signed histories that part early are cut at the lowest seq where they disagree', async () => {
+    const [x1, a2, a3, a4] = feed(ids.carol, [put('docs/1'), put('docs/a2'), put('docs/a3'), put('docs/a4')]);
+    const bs = feed(ids.carol, [put('docs/b2'), put('docs/b3'), put('docs/b4'), put('docs/b5')], advance(null, x1));
+    const v = await run(ids.carol, [x1, a2, a3, a4, ...bs], [await signCheckpoint(ids.carol.signer, a4), await signCheckpoint(ids.carol.signer, bs[3])]);
+    expect(v.accepted.map((e) => e.hash)).toEqual([x1.hash]);
+    expect(v.fork).toMatchObject({ seq: 2, hashes: [a2.hash, bs[0].hash].sort() });
+  });
+
   it('FORK: a signed entry that contradicts what is stored', async () => {
     const [a1, a2] = feed(ids.carol, [put('docs/1'), put('docs/2')]);
     const tip = advance(advance(null, a1), a2);
