@@ -103,6 +103,25 @@ describe('ManifestChain', () => {
     expect(status(await c.apply(await next(bad.manifest, ids.alice)))).toBe('refused:PREV_REFUSED');
   });
 
+  it('flipping any byte of a signed version never gets a different version applied', async () => {
+    const v2 = await next(genesis, ids.alice, { name: 'tamper me' });
+    const bytes = encodeSignedManifest(v2);
+    const genuine = manifestHash(v2.manifest);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < bytes.length; i++) {
+      const c = chainOf();
+      await c.apply(g);
+      const t = Buffer.from(bytes);
+      t[i] ^= 0x01;
+      const r = await c.apply(t);
+      outcomes.add(status(r));
+      // OpenPGP framing outside the signed data may change; the applied content may not.
+      if (r.status === 'applied') expect([i, r.hash]).toEqual([i, genuine]);
+    }
+    expect(outcomes.has('refused:DECODE')).toBe(true);
+    expect(outcomes.has('refused:BAD_SIGNATURE')).toBe(true);
+  });
+
   it('a forged copy arriving first does not block the genuine version with the same content', async () => {
     const c = chainOf();
     await c.apply(g);
