@@ -8,3 +8,4 @@ export type { PluginManifest } from './manifest';
 export { PluginManifestError, Refusal, REFUSAL_STATUS } from './errors';
 export type { PluginManifestErrorCode, RefusalCode } from './errors';
 export { toStatus } from './status';
+export { LINK_OUTBOUND_QUEUE_BYTES } from './services/links';

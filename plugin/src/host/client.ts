@@ -261,6 +261,11 @@ export class HostClient {
         await this.abortable(this.drain, options.signal);
         continue; // the stream may have changed while we waited
       }
+      const limit = this.linkReady?.maxPayloadBytes;
+      if (limit !== undefined && payload.length > limit) {
+        // The host would refuse it too; failing here spares writing megabytes to learn that.
+        throw new HostClientError('RESOURCE_EXHAUSTED', `payload is ${payload.length} bytes, more than the host's limit of ${limit}`);
+      }
       const id = this.nextLinkId++;
       if (!call.write(linkFrameToWire({ id, peer, service, payload }))) {
         this.drain = waitDrain(call).finally(() => {

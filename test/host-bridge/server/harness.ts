@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { AUTH_METADATA_KEY, bearer, loadHostProto } from '../../../proto';
 import type { ProtoGrpcType } from '../../../proto/generated/host';
-import { type HostServer, type PluginManifest, PluginRegistry, createHostServer } from '../../../host-bridge/src/server';
+import { type HostServer, type HostServerOptions, type PluginManifest, PluginRegistry, createHostServer } from '../../../host-bridge/src/server';
 import { FakeHostAdapter, type FakeKey, fakePeer } from '../../helpers/fake-host-adapter';
 
 export const SYNC_SERVICE = 'kinfolder.sync.v1';
@@ -53,7 +53,7 @@ export interface Host {
   close(): Promise<void>;
 }
 
-export async function startHost(key: FakeKey, options: { tcp?: boolean } = {}): Promise<Host> {
+export async function startHost(key: FakeKey, options: { tcp?: boolean; server?: Partial<HostServerOptions> } = {}): Promise<Host> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kinfolder-host-'));
   const socketPath = path.join(dir, 'host.sock');
   const adapter = new FakeHostAdapter(key);
@@ -68,11 +68,11 @@ export async function startHost(key: FakeKey, options: { tcp?: boolean } = {}): 
     adapter,
     registry,
     tokens,
-    server: createHostServer({ adapter, registry, listen }),
+    server: createHostServer({ adapter, registry, listen, ...options.server }),
     address: '',
     async restart() {
       await host.server.stop();
-      host.server = createHostServer({ adapter, registry, listen });
+      host.server = createHostServer({ adapter, registry, listen, ...options.server });
       host.address = (await host.server.start()).address;
     },
     async close() {

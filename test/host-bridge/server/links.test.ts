@@ -153,6 +153,37 @@ describe('Links.Open', () => {
     await got.ended;
   });
 
+  it('drops deliveries with a RESOURCE_EXHAUSTED notice once a plugin that does not read has a full queue', async () => {
+    c.close();
+    await host.close();
+    const drops: unknown[] = [];
+    const log = (_l: string, message: string, fields?: Record<string, unknown>) => {
+      if (message.startsWith('Links delivery dropped')) drops.push(fields);
+    };
+    host = await startHost(key, { server: { linkQueueBytes: 8 * 1024 * 1024, log } });
+    c = rawClients(host.address);
+    const { stream, got } = open();
+    await waitFor(() => got.frames.length === 1, 'ready');
+    stream.pause(); // the plugin stops reading
+    const total = 64;
+    for (let i = 0; i < total; i++) host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.alloc(1024 * 1024, i) });
+    await waitFor(() => drops.length > 0, 'a drop');
+    stream.resume();
+    const delivered = () => got.frames.filter((f) => f.event === 'delivery');
+    const notices = () => got.frames.filter((f) => f.event === 'error');
+    await waitFor(() => delivered().length + notices().length === total, 'every delivery or its notice');
+    expect(notices().length).toBe(drops.length);
+    expect(notices()[0].error).toMatchObject({ id: 0, code: grpc.status.RESOURCE_EXHAUSTED, peer: friend });
+    expect(notices()[0].error?.message).toContain('the plugin is not reading its Links stream');
+    // What was delivered arrived whole and in order; the queue stayed within the limit plus the stream's own buffers.
+    const firstBytes = delivered().map((f) => f.delivery!.payload[0]);
+    expect(firstBytes).toEqual([...firstBytes].sort((x, y) => x - y));
+    expect(delivered().length).toBeLessThan(total);
+    expect(delivered().length).toBeGreaterThanOrEqual(8);
+    stream.end();
+    await got.ended;
+  });
+
   it('cancelling the stream unsubscribes and aborts a pending send', async () => {
     const { stream, got } = open();
     await waitFor(() => got.frames.length === 1, 'ready');

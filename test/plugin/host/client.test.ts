@@ -144,6 +144,10 @@ describe('HostClient', () => {
     await waitFor(() => host.adapter.sent.length === 1 && errors.length === 1, 'send and error');
     expect([...host.adapter.sent[0].payload]).toEqual([1, 2, 3]);
     expect(errors[0]).toEqual<LinkError>({ id: badId, code: 'NOT_FOUND', message: expect.stringContaining('not a friend'), peer: 'F'.repeat(40) });
+    await expect(c.sendLink(friend, SYNC_SERVICE, new Uint8Array(4 * 1024 * 1024 + 1))).rejects.toMatchObject({
+      code: 'RESOURCE_EXHAUSTED',
+      message: expect.stringContaining("host's limit of 4194304"),
+    });
     host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.from('hi') });
     await waitFor(() => inbound.length === 1, 'delivery');
     expect(inbound[0]).toEqual<LinkMessage>({ peer: friend, service: SYNC_SERVICE, payload: new Uint8Array(Buffer.from('hi')) });

@@ -23,7 +23,8 @@ export function identityHandlers(ctx: ServiceContext): IdentityHandlers {
     Sign: unary(ctx, 'Identity.Sign', 'identity.sign', async (req, plugin) => {
       maxBytes(req.payload.length, SIGN_MAX_PAYLOAD_BYTES, 'payload', 'INVALID_ARGUMENT');
       const signature = await ctx.adapter.sign(pluginSignedMessage(plugin.id, req.payload));
-      const armored = (await openpgp.readSignature({ binarySignature: signature })).armor();
+      // A Buffer from the adapter is fine on the wire but openpgp wants a plain Uint8Array.
+      const armored = (await openpgp.readSignature({ binarySignature: new Uint8Array(signature) })).armor();
       return { signature: Buffer.from(signature), signatureArmored: armored };
     }),
   };

@@ -16,7 +16,14 @@ import { Refusal } from '../errors';
 import { toServiceError, toStatus } from '../status';
 import { fingerprint, maxBytes } from '../validate';
 
-export function linksHandlers(ctx: ServiceContext): LinksHandlers {
+/**
+ * Deliveries queued for a plugin that does not read its stream. Friends' links can not be
+ * paused from here, so past this many bytes a delivery is dropped with a notice instead of
+ * growing the queue without bound.
+ */
+export const LINK_OUTBOUND_QUEUE_BYTES = 4 * LINK_MAX_PAYLOAD_BYTES;
+
+export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES): LinksHandlers {
   const active = new Map<string, OpenStream>();
 
   return {
@@ -57,8 +64,28 @@ export function linksHandlers(ctx: ServiceContext): LinksHandlers {
       ctx.streams.add(entry);
       for (const ev of ['cancelled', 'close', 'finish', 'error'] as const) call.on(ev, finish);
 
-      const write = (ev: LinkEvent): void => {
-        if (!done) call.write(ev);
+      let queued = 0;
+      const write = (ev: LinkEvent, bytes = 0): void => {
+        if (done) return;
+        queued += bytes;
+        call.write(ev, () => {
+          queued -= bytes;
+        });
+      };
+      const deliver = (peer: string, service: string, payload: Buffer): void => {
+        if (queued + payload.length > queueLimitBytes) {
+          ctx.log('warn', 'Links delivery dropped: plugin not reading', { plugin: pluginId, peer, service, bytes: payload.length });
+          write({
+            error: {
+              id: 0,
+              code: status.RESOURCE_EXHAUSTED,
+              message: `${service}: dropped a ${payload.length}-byte delivery, the plugin is not reading its Links stream (${queued} bytes queued)`,
+              peer,
+            },
+          });
+          return;
+        }
+        write({ delivery: { peer, service, payload } }, payload.length);
       };
       const frameError = (id: number, err: unknown, peer: string): void => {
         const s = toStatus(err);
@@ -70,7 +97,7 @@ export function linksHandlers(ctx: ServiceContext): LinksHandlers {
       for (const service of services) {
         subs.push(
           ctx.adapter.linkMessages(service).subscribe({
-            next: (m) => write({ delivery: { peer: m.peer, service: m.service, payload: m.payload } }),
+            next: (m) => deliver(m.peer, m.service, m.payload),
             error: (err: unknown) => entry.close(toStatus(err)),
           }),
         );
