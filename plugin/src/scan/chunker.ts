@@ -145,19 +145,27 @@ export function blockSizes(data: Uint8Array, options: ChunkerOptions = DEFAULT_C
   return sizes;
 }
 
-/** Chunks and hashes a whole stream (a Readable or any async iterable of byte pieces). */
+/**
+ * Chunks and hashes a whole stream (a Readable or any async iterable of byte pieces).
+ * `onBlock` sees each block as soon as it is complete, in order (the last one at the end).
+ */
 export async function chunkStream(
   source: AsyncIterable<Uint8Array>,
-  options: { signal?: AbortSignal; chunker?: ChunkerOptions } = {},
+  options: { signal?: AbortSignal; chunker?: ChunkerOptions; onBlock?: (block: ScannedBlock) => void } = {},
 ): Promise<HashedContent> {
   const chunker = new BlockChunker(options.chunker);
+  let emitted = 0;
   throwIfAborted(options.signal);
   for await (const piece of source) {
     throwIfAborted(options.signal);
-    chunker.update(piece);
+    const done = chunker.update(piece);
+    emitted += done.length;
+    if (options.onBlock) for (const b of done) options.onBlock(b);
   }
   throwIfAborted(options.signal);
-  return chunker.finish();
+  const result = chunker.finish();
+  if (options.onBlock) for (const b of result.blocks.slice(emitted)) options.onBlock(b);
+  return result;
 }
 
 /** Chunks one in-memory buffer (tests, small files). */

@@ -201,8 +201,11 @@ describe('BlockChunker', () => {
 
   it('chunkStream consumes a Readable and honours an aborted signal', async () => {
     const data = seededBytes('stream', 1024 * 1024 + 5);
-    const r = await chunkStream(Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+    const seen: unknown[] = [];
+    const r = await chunkStream(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), { onBlock: (b) => seen.push(b) });
     expect(r).toEqual(chunkBuffer(data));
+    expect(seen).toEqual(r.blocks);
+    expect(seen.length).toBeGreaterThan(1);
     const controller = new AbortController();
     controller.abort();
     await expect(chunkStream(Readable.from([data]), { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
