@@ -18,14 +18,17 @@ function hex(label: string): string {
   return createHash('sha256').update(label).digest('hex');
 }
 
-/** One feed's entries as a scan would produce them: one new path each, ~200 bytes encoded. */
+/**
+ * One feed's entries as a scan would produce them: one new path each, in walk order (100 files
+ * per directory), ~200 bytes encoded. `update`: the second half rewrites the first half's paths,
+ * naming their entries as parents.
+ */
 function makeFeed(author: string, count: number, update: boolean): EntryRecord[] {
   const out: EntryRecord[] = [];
   let prev: string | null = null;
   for (let seq = 1; seq <= count; seq++) {
     const hash = hex(`${author}/${seq}`);
     const half = count / 2;
-    // Update workload: the second half rewrites the first half's paths, naming their entries as parents.
     const target = update && seq > half ? seq - half : seq;
     const bytes = Buffer.alloc(200, seq & 0xff);
     out.push({
@@ -35,7 +38,7 @@ function makeFeed(author: string, count: number, update: boolean): EntryRecord[]
       hash,
       prev,
       lamport: seq,
-      paths: [`dir${target % 1000}/${author.slice(0, 8)}-file-${target}.bin`],
+      paths: [`${author.slice(0, 8)}/dir${String(Math.floor(target / 100)).padStart(5, '0')}/file-${target}.bin`],
       parents: update && seq > half ? [hex(`${author}/${target}`)] : [],
       bytes,
     });
@@ -59,9 +62,14 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   }
 }
 
+/** Entries per CPU-second of this process (all threads), next to each wall-clock rate: the machine is shared, so wall time alone swings with other load. */
+const cpuRates: Record<string, number[]> = {};
+let cpuBucket: number[] = [];
+
 /** Appends feeds concurrently, each in batches of `batchSize` with one checkpoint per batch. Returns entries/s. */
 async function append(store: Store, feeds: EntryRecord[][], batchSize: number): Promise<number> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     feeds.map(async (entries) => {
       for (let i = 0; i < entries.length; i += batchSize) {
@@ -71,7 +79,9 @@ async function append(store: Store, feeds: EntryRecord[][], batchSize: number): 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   const total = feeds.reduce((n, f) => n + f.length, 0);
+  cpuBucket.push(total / ((used.user + used.system) / 1e6));
   const vv = await store.versionVector(FOLDER);
   for (const f of feeds) if (vv.get(f[0].author)?.seq !== f.length) throw new Error(`feed ${f[0].author} incomplete`);
   return total / seconds;
@@ -84,12 +94,14 @@ function median(xs: number[]): number {
 
 async function scenario(name: string, run: () => Promise<number>): Promise<number> {
   const rates: number[] = [];
+  cpuBucket = cpuRates[name] = [];
   for (let i = 0; i < RUNS; i++) {
     (globalThis as { gc?: () => void }).gc?.();
     rates.push(await run());
   }
   const m = median(rates);
-  console.log(`${name.padEnd(44)} ${rates.map((r) => Math.round(r).toString().padStart(8)).join(' ')}   median ${Math.round(m)} entries/s`);
+  const cpu = cpuBucket.length ? `  (append: ${Math.round(median(cpuBucket))} entries per CPU-second)` : '';
+  console.log(`${name.padEnd(44)} ${rates.map((r) => Math.round(r).toString().padStart(8)).join(' ')}   median ${Math.round(m)} entries/s${cpu}`);
   return m;
 }
 
@@ -112,6 +124,7 @@ async function main(): Promise<void> {
       return n / ((performance.now() - started) / 1000);
     }),
   );
+  console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   console.log(`figure store.append_entries_per_s ${Math.round(one)} entries/s`);
   console.log(`figure store.append_10_writers_entries_per_s ${Math.round(ten)} entries/s`);
