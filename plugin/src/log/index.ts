@@ -19,4 +19,4 @@ export { pathProblem, isCleanPath, isUnder, pathsOf, type PathProblem, MAX_PATH_
 export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVectors, forkBetween, type FeedTip, type ParentRef, type NewChange } from './feed';
 export { validateFeed, type FeedBatch, type ValidationContext, type FeedVerdict, type Refusal, type RefusalReason, type Deferral } from './validate';
 export { FolderState, compareHeads, conflictCopyName, touchesOf, metaOf, type Touch, type PathResolution } from './state';
-export { signCheckpoint } from './sign';
+export { signCheckpoint, appendBatch } from './sign';

@@ -1,5 +1,6 @@
 /** Making checkpoints: one signature per batch of local changes covers the whole feed so far. */
 import { checkpointSigningBytes } from './encoding';
+import { advance, nextEntry, type FeedTip, type NewChange } from './feed';
 import type { Checkpoint, HashedEntry, Signer } from './types';
 
 /** Signs a checkpoint at `last`, the newest entry of a batch (the chain covers the rest). */
@@ -7,4 +8,27 @@ export async function signCheckpoint(signer: Signer, last: HashedEntry): Promise
   const fields = { folder: last.entry.folder, author: last.entry.author, seq: last.entry.seq, entryHash: last.hash };
   const signature = await signer.sign(checkpointSigningBytes(fields));
   return { ...fields, signature };
+}
+
+/**
+ * Appends a batch of local changes to the feed at `tip` and signs one checkpoint at its end.
+ * Nothing is appended if signing fails, so the caller stores entries and checkpoint together.
+ */
+export async function appendBatch(
+  tip: FeedTip | null,
+  changes: readonly NewChange[],
+  signer: Signer,
+  signal?: AbortSignal,
+): Promise<{ entries: HashedEntry[]; checkpoint: Checkpoint | null; tip: FeedTip | null }> {
+  const entries: HashedEntry[] = [];
+  let t = tip;
+  for (const c of changes) {
+    if ((entries.length & 1023) === 0) signal?.throwIfAborted();
+    const e = nextEntry(t, c);
+    entries.push(e);
+    t = advance(t, e);
+  }
+  if (entries.length === 0) return { entries, checkpoint: null, tip };
+  signal?.throwIfAborted();
+  return { entries, checkpoint: await signCheckpoint(signer, entries[entries.length - 1]), tip: t };
 }

@@ -289,8 +289,10 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     } else if (stop && e.seq > stop.seq && coveredAt.get(e.seq) === c) {
       if (stop.defer) deferred.push({ index: c.index, seq: e.seq, hash: c.he.hash, missingParents: [] });
       else refuse({ ...base, reason: 'BROKEN_CHAIN', detail: stop.why.replace('follows', `seq ${e.seq} follows`) });
-    } else if (unlinked.has(c.he.hash) || e.seq <= tipSeq) {
-      refuse({ ...base, reason: unlinked.has(c.he.hash) ? 'BROKEN_CHAIN' : 'UNCOVERED', detail: unlinked.has(c.he.hash) ? `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
+    } else if (unlinked.has(c.he.hash)) {
+      refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` });
+    } else if (e.seq <= tipSeq) {
+      refuse({ ...base, reason: 'UNCOVERED', detail: stored === undefined ? `seq ${e.seq} is at or below the tip (${tipSeq}) and unproven` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
     } else if (linksDown(c, byHash, tip)) {
       refuse({ ...base, reason: 'UNCOVERED', detail: `no verified checkpoint covers seq ${e.seq}` });
     } else {

@@ -1,5 +1,5 @@
-import { LogError, advance, forkBetween, lamportViolation, linksTo, mergeVectors, missingFrom, nextEntry, type FeedHead, type FeedTip } from '../../../plugin/src/log';
-import { FOLDER, fileMeta, h } from '../../vectors/fixtures';
+import { LogError, advance, appendBatch, checkpointSigningBytes, forkBetween, lamportViolation, linksTo, mergeVectors, missingFrom, nextEntry, type FeedHead, type FeedTip } from '../../../plugin/src/log';
+import { FOLDER, fileMeta, h, loadIdentities, verifier } from '../../vectors/fixtures';
 
 const A = 'A'.repeat(40);
 const B = 'B'.repeat(40);
@@ -47,5 +47,21 @@ describe('feeds', () => {
     expect(f?.entries).toHaveLength(2);
     expect(forkBetween(x, x)).toBeNull();
     expect(forkBetween(x, z)).toBeNull();
+  });
+});
+
+describe('appendBatch', () => {
+  it('chains a batch of local changes and signs one checkpoint at its end that verifies', async () => {
+    const { alice } = await loadIdentities();
+    const changes = ['a', 'b', 'c'].map((p) => ({ folder: FOLDER, author: alice.fingerprint, wallTimeMs: 5, body: put(p), parents: [] }));
+    const r = await appendBatch(null, changes, alice.signer);
+    expect(r.entries.map((e) => e.entry.seq)).toEqual([1, 2, 3]);
+    expect(r.tip).toMatchObject({ seq: 3, hash: r.entries[2].hash });
+    expect(r.checkpoint).toMatchObject({ seq: 3, entryHash: r.entries[2].hash, author: alice.fingerprint });
+    expect(await verifier.verify(alice.publicKeyArmored, checkpointSigningBytes(r.checkpoint!), r.checkpoint!.signature)).toBe(true);
+    expect(await appendBatch(r.tip, [], alice.signer)).toEqual({ entries: [], checkpoint: null, tip: r.tip });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(appendBatch(null, changes, alice.signer, ac.signal)).rejects.toThrow();
   });
 });
