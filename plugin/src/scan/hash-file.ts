@@ -82,6 +82,9 @@ export async function hashFile(absPath: string, options: HashFileOptions = {}): 
   }
 }
 
+/** One read buffer per thread for the blocking path: nothing else can run while it is in use. */
+let syncScratch: Buffer | undefined;
+
 /** The same as hashFile with blocking calls: for small files, or inside a worker thread. */
 export function hashFileSync(absPath: string, options: Omit<HashFileOptions, 'onProgress'> = {}): HashedFile {
   throwIfAborted(options.signal);
@@ -93,7 +96,7 @@ export function hashFileSync(absPath: string, options: Omit<HashFileOptions, 'on
   }
   try {
     const before = checkRegular(statOfSync(() => fstatSync(fd), absPath), absPath);
-    const buffer = options.buffer ?? Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(before.size + 1, 4096)));
+    const buffer = options.buffer ?? (syncScratch ??= Buffer.allocUnsafeSlow(READ_SIZE));
     const chunker = new BlockChunker(options.chunker);
     let hashed = 0;
     for (;;) {
