@@ -68,6 +68,24 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.entry(good.hash)).toBeUndefined();
       });
 
+      test('reads running beside a batch never see half of it', async () => {
+        const big = feed('A', 1, 12_000);
+        const writing = store.appendBatch({ entries: big });
+        const seen = new Set<number>();
+        let done = false;
+        void writing.finally(() => (done = true));
+        while (!done) {
+          // The batch inserts in several statements; a reader inside the transaction would see 2000, 4000, ...
+          let n = 0;
+          for await (const _ of store.entriesRange('folder-1', 'A', 1, 12_000, { pageSize: 5000 })) n++;
+          seen.add(n);
+          // Once the last entry is visible the batch has committed, so the vector read after it must show all of it.
+          if (await store.entry(big[big.length - 1].hash)) expect((await store.versionVector('folder-1')).get('A')?.seq).toBe(12_000);
+        }
+        await writing;
+        expect([...seen].filter((n) => n !== 0 && n !== 12_000)).toEqual([]);
+      });
+
       test('concurrent appendBatch calls all land, and a failing one does not disturb the others', async () => {
         const batches = Array.from({ length: 8 }, (_, i) => feed(`W${i}`, 1, 300));
         // Two different entries at BAD/1: this batch fails on its own, whatever order the queue runs them in.

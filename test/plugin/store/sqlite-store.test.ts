@@ -4,7 +4,7 @@ import * as sqlite3 from 'sqlite3';
 import { Store, isStoreError } from '../../../plugin/src/store';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../plugin/src/store/migrate';
 import { storeContract } from './contract';
-import { tempDir } from './records';
+import { feed, tempDir } from './records';
 
 storeContract('sqlite', (file) => Store.open(file));
 
@@ -31,6 +31,18 @@ describe('sqlite store specifics', () => {
     await (await Store.open(file)).close();
     expect(await rawAll(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await rawAll(file, 'SELECT version, name, applied_at_ms FROM schema_migrations')).toEqual([{ version: 1, name: '001_init.sql', applied_at_ms: 1234 }]);
+  });
+
+  test('closing checkpoints the WAL into the file and removes it', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const store = await Store.open(file);
+    for (let b = 0; b < 4; b++) await store.appendBatch({ entries: feed(`A${b}`, 1, 3000) });
+    expect(fs.existsSync(`${file}-wal`)).toBe(true);
+    await store.close();
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const again = await Store.open(file);
+    expect((await again.versionVector('folder-1')).size).toBe(4);
+    await again.close();
   });
 
   test('a file that is not a database is STORE_CORRUPT, with sqlite’s message', async () => {
