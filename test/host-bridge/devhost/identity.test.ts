@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as openpgp from 'openpgp';
 import { CERT_PREFIX, DevhostError, parseCertificate } from '../../../host-bridge/src/devhost';
-import { NodeFixture } from './helpers';
+import { NodeFixture, waitPeerOnline } from './helpers';
 
 describe('devhost identity, certificate, friends', () => {
   const fx = new NodeFixture();
@@ -88,14 +88,7 @@ describe('devhost identity, certificate, friends', () => {
     await rsa.addFriend(ed.certificate());
     await ed.addFriend(rsa.certificate());
     const got = new Promise((resolve) => ed.linkMessages('svc').subscribe(resolve));
-    await new Promise<void>((resolve) => {
-      const sub = rsa.peerEvents.subscribe((e) => {
-        if (e.kind === 'changed' && e.peer.online) {
-          sub.unsubscribe();
-          resolve();
-        }
-      });
-    });
+    await waitPeerOnline(rsa, ed.self().fingerprint);
     await rsa.sendLink(ed.self().fingerprint, 'svc', Buffer.from('rsa says hi'));
     expect(await got).toMatchObject({ peer: rsa.self().fingerprint, payload: Buffer.from('rsa says hi') });
   }, 120_000);
