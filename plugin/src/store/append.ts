@@ -2,7 +2,7 @@
 import { insertChunks, valuesList } from './batch-sql';
 import { checkHash, checkSeq, checkText, hashToBlob } from './codec';
 import type { StoreContext } from './context';
-import type { Transaction } from './db';
+import type { RunResult, Transaction } from './db';
 import { StoreError } from './errors';
 import { FIRST_SEQ, type AppendBatch, type AppendResult, type EntryRecord } from './records';
 
@@ -113,17 +113,13 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<Appen
     const aids = await authors.ensureIn(tx, [...entries, ...checkpoints].map((r) => r.author));
     let entriesInserted = 0;
     let withParents = false;
-    for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
-      const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
-      let offset = 1;
-      const rows = chunk.map((e) => {
-        const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
-        offset += e.bytes.length;
-        if (e.parents.length > 0) withParents = true;
-        return row;
-      });
-      const json = JSON.stringify(rows);
-      const inserted = (await tx.run(INSERT_ENTRIES, [json, Buffer.concat(chunk.map((e) => e.bytes), offset - 1)])).changes;
+    // Chunk k+1's JSON is built while sqlite inserts chunk k on its worker thread.
+    let inFlight: { chunk: readonly EntryRecord[]; json: string; run: Promise<RunResult> } | undefined;
+    const settle = async (): Promise<void> => {
+      if (!inFlight) return;
+      const { chunk, json, run } = inFlight;
+      inFlight = undefined;
+      const inserted = (await run).changes;
       entriesInserted += inserted;
       if (inserted < chunk.length) {
         // Skipped rows are duplicates, unless another entry holds their (author, seq): a fork,
@@ -134,6 +130,26 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<Appen
           throw new StoreError('STORE_CONSTRAINT', `entry ${c.hash} collides with stored entry ${c.stored} at ${e.folder}/${e.author}/${c.seq}: store a fork as evidence, not as an entry`);
         }
       }
+    };
+    try {
+      for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
+        const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
+        let offset = 1;
+        const rows = chunk.map((e) => {
+          const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
+          offset += e.bytes.length;
+          if (e.parents.length > 0) withParents = true;
+          return row;
+        });
+        const json = JSON.stringify(rows);
+        const bytes = Buffer.concat(chunk.map((e) => e.bytes), offset - 1);
+        await settle();
+        inFlight = { chunk, json, run: tx.run(INSERT_ENTRIES, [json, bytes]) };
+      }
+      await settle();
+    } finally {
+      // Never leave a statement running when the transaction rolls back.
+      await inFlight?.run.catch(() => undefined);
     }
     const runs = feedRuns(entries, fids, aids);
     // Superseded rows first, so a head superseded within this batch is never inserted; then the
