@@ -9,7 +9,7 @@ import { decodeCheckpoint, decodeHashedEntry, checkpointSigningBytes, encodeChec
 import { DecodeError } from './errors';
 import { lamportViolation, type FeedTip } from './feed';
 import { pathProblem, pathsOf, type PathProblem } from './path';
-import type { Checkpoint, Fingerprint, FolderId, ForkEvidence, Hash, HashedEntry, SignatureVerifier, WriteAuthority } from './types';
+import type { Checkpoint, Entry, Fingerprint, FolderId, ForkEvidence, Hash, HashedEntry, SignatureVerifier, WriteAuthority } from './types';
 
 export type RefusalReason =
   | 'DECODE'
@@ -148,8 +148,22 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     return verdict([], [], null, tip);
   }
 
-  const byHash = new Map<Hash, Candidate>();
-  for (const c of candidates) if (!byHash.has(c.he.hash)) byHash.set(c.he.hash, c);
+  // Candidates by seq, compared by hash: cheaper than a map keyed by 64-character strings.
+  // A second, different entry at one seq (rare: a fork or junk) goes to `extra`.
+  const atSeq = new Map<number, Candidate>();
+  const extra: Candidate[] = [];
+  for (const c of candidates) {
+    const first = atSeq.get(c.he.entry.seq);
+    if (!first) atSeq.set(c.he.entry.seq, c);
+    else if (first.he.hash !== c.he.hash && !extra.some((x) => x.he.hash === c.he.hash)) extra.push(c);
+  }
+  const find = (seq: number, hash: Hash): Candidate | undefined => {
+    const first = atSeq.get(seq);
+    if (first && first.he.hash === hash) return first;
+    for (const x of extra) if (x.he.entry.seq === seq && x.he.hash === hash) return x;
+    return undefined;
+  };
+  const entryBytes = (seq: number, hash: Hash): Uint8Array | undefined => find(seq, hash)?.he.bytes;
 
   // 3. Walk each useful checkpoint down its chain, highest first; verify only checkpoints that
   //    could add something, so a batch costs about one signature check.
@@ -164,7 +178,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     const { cp } = vc;
     const known = knownAt(cp.seq);
     if (known === cp.entryHash) continue; // already proven
-    const inBatch = byHash.get(cp.entryHash);
+    const inBatch = find(cp.seq, cp.entryHash);
     if (!inBatch && known === undefined) continue; // covers nothing we hold, contradicts nothing
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     const ok = await ctx.verifier.verify(key, checkpointSigningBytes(cp), cp.signature);
@@ -197,7 +211,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
         }
         mismatch = { seq: e.seq - 1, a: kp, b: e.prev as Hash };
       }
-      cur = byHash.get(e.prev as Hash);
+      cur = find(e.seq - 1, e.prev as Hash);
       expected = e.seq - 1;
     }
     if (mismatch) forkSides.push({ ...mismatch, cps: [cp] });
@@ -212,7 +226,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   if (lowest && lowest.seq < forkSeq) {
     forkSeq = lowest.seq;
     const [x, y] = lowest.a < lowest.b ? [lowest.a, lowest.b] : [lowest.b, lowest.a];
-    const entries = [x, y].map((h) => byHash.get(h)?.he.bytes).filter((b): b is Uint8Array => b !== undefined);
+    const entries = [x, y].map((h) => entryBytes(lowest.seq, h)).filter((b): b is Uint8Array => b !== undefined);
     const cps = [...lowest.cps];
     for (const v of verified) if (v.cp.seq === lowest.seq && (v.cp.entryHash === x || v.cp.entryHash === y) && !cps.includes(v.cp)) cps.push(v.cp);
     fork = { folder, author, seq: lowest.seq, hashes: [x, y], entries, checkpoints: cps.map(encodeCheckpoint) };
@@ -220,10 +234,14 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
 
   // 5. Accept along the covered chain, in seq order, until a rule refuses.
   const accepted: HashedEntry[] = [];
-  const acceptedSet = new Set<Hash>();
-  const acceptedIdx = new Set<number>();
-  // A parent earlier in this same batch: known once accepted.
-  const lamportInBatch = (ph: Hash): number | undefined => (acceptedSet.has(ph) ? (byHash.get(ph) as Candidate).he.entry.lamport : undefined);
+  const acceptedFlag = new Uint8Array(batch.entries.length);
+  // A parent earlier in this same batch is known once accepted; the index is built only when
+  // some entry names parents (a first scan names none).
+  let acceptedByHash: Map<Hash, number> | null = null;
+  const lamportInBatch = (ph: Hash): number | undefined => {
+    acceptedByHash ??= new Map(accepted.map((x) => [x.hash, x.entry.lamport]));
+    return acceptedByHash.get(ph);
+  };
   let newTip = tip;
   let stop: { seq: number; why: string; defer: boolean } | null = null;
   for (let seq = tipSeq + 1; seq < forkSeq && coveredAt.has(seq); seq++) {
@@ -269,15 +287,19 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       break;
     }
     accepted.push(c.he);
-    acceptedSet.add(c.he.hash);
-    acceptedIdx.add(c.index);
+    acceptedFlag[c.index] = 1;
+    (acceptedByHash as Map<Hash, number> | null)?.set(c.he.hash, e.lamport);
     newTip = { seq, hash: c.he.hash, lamport: e.lamport };
   }
 
   // 6. Say why every other candidate was not accepted.
-  const decided = new Set<number>([...refused.filter((r) => r.kind === 'entry').map((r) => r.index), ...deferred.map((d) => d.index)]);
+  const decided = new Uint8Array(batch.entries.length);
+  for (const r of refused) if (r.kind === 'entry') decided[r.index] = 1;
+  for (const d of deferred) decided[d.index] = 1;
+  const newTipSeq = newTip ? newTip.seq : 0;
+  const isAccepted = (seq: number, hash: Hash): boolean => seq > tipSeq && seq <= newTipSeq && coveredAt.get(seq)?.he.hash === hash;
   for (const c of candidates) {
-    if (acceptedIdx.has(c.index) || acceptedSet.has(c.he.hash) || decided.has(c.index)) continue;
+    if (acceptedFlag[c.index] === 1 || decided[c.index] === 1 || isAccepted(c.he.entry.seq, c.he.hash)) continue;
     const e = c.he.entry;
     const base = { kind: 'entry' as const, index: c.index, seq: e.seq, hash: c.he.hash };
     const stored = storedAt(e.seq);
@@ -293,7 +315,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` });
     } else if (e.seq <= tipSeq) {
       refuse({ ...base, reason: 'UNCOVERED', detail: stored === undefined ? `seq ${e.seq} is at or below the tip (${tipSeq}) and unproven` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
-    } else if (linksDown(c, byHash, tip)) {
+    } else if (linksDown(c, find, tip)) {
       refuse({ ...base, reason: 'UNCOVERED', detail: `no verified checkpoint covers seq ${e.seq}` });
     } else {
       refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}` });
@@ -302,20 +324,19 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
 
   const acceptedCheckpoints = verified
     .map((v) => v.cp)
-    .filter((cp) => acceptedSet.has(cp.entryHash))
+    .filter((cp) => isAccepted(cp.seq, cp.entryHash))
     .sort((a, b) => a.seq - b.seq);
   return verdict(accepted, acceptedCheckpoints, fork, newTip);
 }
 
 /** Whether `c` reaches the tip through `prev` links inside the batch. */
-function linksDown(c: Candidate, byHash: Map<Hash, Candidate>, tip: FeedTip | null): boolean {
-  let cur: Candidate | undefined = c;
-  for (let guard = 0; cur && guard <= byHash.size; guard++) {
-    const e = cur.he.entry;
+function linksDown(c: Candidate, find: (seq: number, hash: Hash) => Candidate | undefined, tip: FeedTip | null): boolean {
+  // Each step goes one seq down, so this ends after at most c's seq steps.
+  for (let cur: Candidate | undefined = c; cur; ) {
+    const e: Entry = cur.he.entry;
     if (tip === null ? e.seq === 1 : e.seq === tip.seq + 1 && e.prev === tip.hash) return true;
-    const next = byHash.get(e.prev as Hash);
-    if (!next || next.he.entry.seq !== e.seq - 1) return false;
-    cur = next;
+    if (e.seq <= 1 || (tip !== null && e.seq <= tip.seq + 1)) return false;
+    cur = find(e.seq - 1, e.prev as Hash);
   }
   return false;
 }
