@@ -124,6 +124,14 @@ describe('ManifestChain', () => {
     expect(outcomes.has('refused:BAD_SIGNATURE')).toBe(true);
   });
 
+  it('stops when its signal is aborted, and applies nothing', async () => {
+    const c = chainOf();
+    const ac = new AbortController();
+    ac.abort();
+    await expect(c.apply(g, ac.signal)).rejects.toThrow();
+    expect(c.head()).toBeUndefined();
+  });
+
   it('a forged copy arriving first does not block the genuine version with the same content', async () => {
     const c = chainOf();
     await c.apply(g);

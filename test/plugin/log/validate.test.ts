@@ -285,6 +285,18 @@ describe('validateFeed', () => {
     expect(reasons(v)).toEqual(['entry1:BAD_LAMPORT']);
   });
 
+  it('stops when its signal is aborted', async () => {
+    const es = feed(ids.bob, [put('a')]);
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(
+      validateFeed(
+        { folder: FOLDER, author: ids.bob.fingerprint, tip: null, entries: es.map((e) => e.bytes), checkpoints: [encodeCheckpoint(await signCheckpoint(ids.bob.signer, es[0]))] },
+        { authority, verifier, parentLamport: () => undefined, signal: ac.signal },
+      ),
+    ).rejects.toThrow('stop');
+  });
+
   it('defers an entry whose parent from another feed is unknown, and accepts it once known', async () => {
     const p = h('parent-from-alice');
     const e1 = nextEntry(null, { folder: FOLDER, author: ids.bob.fingerprint, wallTimeMs: 1, body: put('a'), parents: [{ hash: p, lamport: 7 }] });
