@@ -2,12 +2,15 @@
 import { insertChunks, valuesList } from './batch-sql';
 import { checkSeq, checkText } from './codec';
 import type { StoreContext } from './context';
+import type { PeerVector } from './records';
 
 export interface PeerVectorStore {
   /** Replaces the peer's whole vector for the folder (author → seq) in one transaction. */
   setPeerVector(folder: string, peer: string, seqs: ReadonlyMap<string, number>): Promise<void>;
   /** The vector last set; empty if never set. */
   peerVector(folder: string, peer: string): Promise<Map<string, number>>;
+  /** Every peer's vector for the folder, by peer then author (for "who is in sync"). */
+  peerVectors(folder: string): Promise<PeerVector[]>;
 }
 
 export function peerVectorStore(ctx: StoreContext): PeerVectorStore {
@@ -31,5 +34,15 @@ export function peerVectorStore(ctx: StoreContext): PeerVectorStore {
     return new Map(rows.map((r) => [r.author, r.seq]));
   }
 
-  return { setPeerVector, peerVector };
+  async function peerVectors(folder: string): Promise<PeerVector[]> {
+    const fid = await folders.lookup(folder);
+    if (fid === undefined) return [];
+    const rows = await reader.all<{ peer: string; author: string; seq: number }>(
+      'SELECT peer, author, seq FROM peer_vectors WHERE folder_id = ? ORDER BY peer, author',
+      [fid],
+    );
+    return rows.map((r) => ({ folder, ...r }));
+  }
+
+  return { setPeerVector, peerVector, peerVectors };
 }

@@ -55,6 +55,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     // recovery), and a killed process loses nothing committed because the WAL is in the OS cache.
     // Only a power cut can lose the last commits, never tear one or corrupt the file; those
     // entries come back from peers or the next scan.
+    //
     // A batch touches pages all over the by-hash and heads indexes (their keys are random), so a
     // cache that holds those indexes turns re-reads of the same pages into hits. Checkpoints run
     // on their own connection (see Checkpointer); the auto-checkpoint stays as a backstop at 64 MB.
@@ -73,8 +74,13 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     const checkpointer = new Checkpointer(checkpointDb);
     writer.onCommit = () => checkpointer.request();
     check();
-    const ctx: StoreContext = { writer, reader, folders: new Interner(reader, 'folders', 'folder'),
-      authors: new Interner(reader, 'authors', 'author'), pageSize: options.pageSize ?? 1000 };
+    const ctx: StoreContext = {
+      writer,
+      reader,
+      folders: new Interner(reader, 'folders', 'folder'),
+      authors: new Interner(reader, 'authors', 'author'),
+      pageSize: options.pageSize ?? 1000,
+    };
     return {
       ...entryStore(ctx),
       ...manifestStore(ctx),

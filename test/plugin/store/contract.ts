@@ -394,6 +394,11 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.peerVector('folder-1', 'peer-1')).toEqual(new Map([['A', 12]]));
         expect(await store.peerVector('folder-1', 'peer-2')).toEqual(new Map([['A', 1]]));
         expect(await store.peerVector('folder-1', 'nobody')).toEqual(new Map());
+        expect(await store.peerVectors('folder-1')).toEqual([
+          { folder: 'folder-1', peer: 'peer-1', author: 'A', seq: 12 },
+          { folder: 'folder-1', peer: 'peer-2', author: 'A', seq: 1 },
+        ]);
+        expect(await store.peerVectors('folder-9')).toEqual([]);
       });
     });
 
