@@ -46,6 +46,8 @@ export class ChatStore {
         }
       }
       if (skipped) log(`chat history: skipped ${skipped} unreadable line(s) in ${store.chatFile}`);
+      // Close a torn last line, or the next record would be glued onto it and lost too.
+      if (chatText.length > 0 && !chatText.endsWith('\n')) await fs.appendFile(store.chatFile, '\n');
     }
     return store;
   }

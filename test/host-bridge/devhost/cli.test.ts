@@ -92,6 +92,19 @@ describe('kinfolder-devhost CLI', () => {
     expect(await Promise.all(exits)).toEqual([0, 0]);
     await expect(fs.stat(path.join(a, 'control.sock'))).rejects.toMatchObject({ code: 'ENOENT' });
 
+    // Alice not running: `chat send` starts her node briefly, waits for Bob, sends and stops.
+    const runB2 = spawn(process.execPath, [BIN, 'run', '--data', b], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(runB2);
+    await waitOutput(runB2, /listening on/);
+    expect(await cli('chat', 'send', '--data', a, '--to', fpB, '--wait', '15000', 'sent by a brief node')).toBe(`delivered to ${fpB}`);
+    await eventually(async () => ((await cli('chat', 'history', '--data', b, '--with', fpA)).includes('sent by a brief node') ? true : undefined));
+    const exitB2 = new Promise((r) => runB2.once('exit', r));
+    runB2.kill('SIGTERM');
+    expect(await exitB2).toBe(0);
+    // Nobody running: not delivered, but kept in Alice's history.
+    expect(await cli('chat', 'send', '--data', a, '--to', fpB, '--wait', '300', 'into the void')).toMatch(/^not delivered/);
+    expect(await cli('chat', 'history', '--data', a, '--with', fpB)).toMatch(/\tAlice\tinto the void$/);
+
     // Offline again: friend remove edits the data dir directly.
     expect(await cli('friend', 'remove', '--data', a, fpB)).toBe(`removed ${fpB}`);
     expect(await cli('friend', 'list', '--data', a)).toBe('');

@@ -1,4 +1,4 @@
-import { encodeFrame, FrameDecoder, FrameError, type Frame } from '../../../host-bridge/src/devhost/links';
+import { backoffDelay, encodeFrame, FrameDecoder, FrameError, type Frame } from '../../../host-bridge/src/devhost/links';
 
 const samples: Frame[] = [
   { kind: 'hello', fingerprint: 'A'.repeat(40), locationId: 'b'.repeat(32), instance: 'c'.repeat(32), address: '127.0.0.1:1234', binding: Buffer.from([1, 2, 3]) },
@@ -54,6 +54,19 @@ describe('link frames', () => {
       }
       expect(err).toBeInstanceOf(FrameError);
       expect((err as FrameError).reason).toBe(reason);
+    }
+  });
+});
+
+describe('redial backoff', () => {
+  test('grows exponentially from the base, is capped, and jitters within the upper half', () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, 150, 5000, 1))).toEqual([150, 300, 600, 1200, 2400, 4800, 5000]);
+    expect(backoffDelay(100, 150, 5000, 1)).toBe(5000);
+    expect(backoffDelay(3, 150, 5000, 0)).toBe(600);
+    for (let i = 0; i < 50; i++) {
+      const d = backoffDelay(4, 150, 5000, Math.random());
+      expect(d).toBeGreaterThanOrEqual(1200);
+      expect(d).toBeLessThanOrEqual(2400);
     }
   });
 });

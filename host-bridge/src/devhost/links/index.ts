@@ -1,5 +1,5 @@
 /** Secure links between friends: mutual TLS bound to PGP keys, framed messages, one link per friend. */
-export { LinkManager, DEFAULT_LINK_TIMINGS } from './manager';
+export { LinkManager, DEFAULT_LINK_TIMINGS, backoffDelay } from './manager';
 export type { LinkEvent, RefusalReason, LinkTimings, LinkManagerDeps, DataFrame } from './manager';
 export { bindingMessage, signBinding, verifyBinding } from './binding';
 export { generateTlsCredentials, loadOrCreateTlsCredentials, spkiSha256OfCert } from './tls-credentials';

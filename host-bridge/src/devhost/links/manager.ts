@@ -70,6 +70,15 @@ export interface LinkManagerDeps {
   maxFrameBytes?: number;
 }
 
+/**
+ * Delay before redial number `attempt` (0-based): exponential up to `maxMs`, with jitter in the
+ * upper half so that friends who lost each other at once do not redial in lockstep.
+ */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random * (ceiling / 2));
+}
+
 interface DialState {
   attempt: number;
   timer?: NodeJS.Timeout;
@@ -194,10 +203,7 @@ export class LinkManager {
   }
 
   private backoffMs(attempt: number): number {
-    const { backoffBaseMs, backoffMaxMs } = this.timings;
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** attempt);
-    // Full jitter in the upper half: spreads retries, never collapses to zero.
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    return backoffDelay(attempt, this.timings.backoffBaseMs, this.timings.backoffMaxMs, Math.random());
   }
 
   private dial(fingerprint: string, state: DialState): void {
