@@ -77,18 +77,19 @@ export function conflictCopyName(path: string, loser: Entry): string {
 
 interface Slot {
   readonly heads: Map<Hash, Touch>;
-  /** Every hash that an entry touching this path names as a parent. */
-  readonly superseded: Set<Hash>;
+  /** Every hash that an entry touching this path names as a parent (null while none does). */
+  superseded: Set<Hash> | null;
   readonly node: TreeNode;
 }
 
 interface TreeNode {
   readonly name: string;
   readonly parent: TreeNode | null;
-  readonly children: Map<string, TreeNode>;
+  /** Null for a leaf: most nodes are files, and a Map each would dominate memory. */
+  children: Map<string, TreeNode> | null;
   slot: Slot | null;
-  /** Cached Merkle hash; null when something below changed. */
-  hash: Buffer | null;
+  /** Cached Merkle hash (hex; '' when nothing live is here or below); null when something below changed. */
+  hash: string | null;
 }
 
 const NODE_TAG = Buffer.from('KINFOLDER-STATE-NODE-V1\0', 'ascii');
@@ -98,7 +99,7 @@ const writer = new Writer(4096);
 export class FolderState {
   private readonly slots = new Map<string, Slot>();
   private readonly known = new Set<Hash>();
-  private readonly root: TreeNode = { name: '', parent: null, children: new Map(), slot: null, hash: null };
+  private readonly root: TreeNode = { name: '', parent: null, children: null, slot: null, hash: null };
 
   get size(): number {
     return this.known.size;
@@ -116,15 +117,19 @@ export class FolderState {
       let slot = this.slots.get(path);
       if (!slot) {
         const node = this.node(path);
-        slot = { heads: new Map(), superseded: new Set(), node };
+        slot = { heads: new Map(), superseded: null, node };
         node.slot = slot;
         this.slots.set(path, slot);
       }
-      for (const p of he.entry.parents) {
-        slot.superseded.add(p);
-        slot.heads.delete(p);
+      const parents = he.entry.parents;
+      if (parents.length > 0) {
+        const sup = (slot.superseded ??= new Set());
+        for (const p of parents) {
+          sup.add(p);
+          slot.heads.delete(p);
+        }
       }
-      if (!slot.superseded.has(he.hash)) slot.heads.set(he.hash, { hash: he.hash, entry: he.entry, live });
+      if (slot.superseded === null || !slot.superseded.has(he.hash)) slot.heads.set(he.hash, { hash: he.hash, entry: he.entry, live });
       // Up to the root every time: a node created just now has no cache, its ancestors may.
       for (let n: TreeNode | null = slot.node; n !== null; n = n.parent) n.hash = null;
     }
@@ -164,16 +169,16 @@ export class FolderState {
 
   /** Merkle hash of the resolved tree; recomputes only what changed since the last call. */
   stateHash(): Hash {
-    return this.hashNode(this.root).toString('hex');
+    return this.hashNode(this.root);
   }
 
   private node(path: string): TreeNode {
     let n = this.root;
     for (const seg of path.split('/')) {
-      let c = n.children.get(seg);
+      let c = n.children?.get(seg);
       if (!c) {
-        c = { name: seg, parent: n, children: new Map(), slot: null, hash: null };
-        n.children.set(seg, c);
+        c = { name: seg, parent: n, children: null, slot: null, hash: null };
+        (n.children ??= new Map()).set(seg, c);
       }
       n = c;
     }
@@ -181,29 +186,37 @@ export class FolderState {
   }
 
   /** Empty (nothing live here or below) hashes to an empty buffer, and parents skip it. */
-  private hashNode(n: TreeNode): Buffer {
-    if (n.hash) return n.hash;
-    const own = n.slot ? [...n.slot.heads.values()].sort(compareHeads) : [];
+  private hashNode(n: TreeNode): string {
+    if (n.hash !== null) return n.hash;
+    const heads = n.slot ? n.slot.heads : null;
+    // One head (the common case) needs no sorting.
+    const own = heads === null || heads.size === 0 ? [] : heads.size === 1 ? [heads.values().next().value as Touch] : [...heads.values()].sort(compareHeads);
     const winner = own.length > 0 && own[0].live ? own[0] : null;
-    const names = [...n.children.keys()].sort(compareUtf8);
-    const kids: [string, Buffer][] = [];
-    for (const name of names) {
-      const h = this.hashNode(n.children.get(name) as TreeNode);
-      if (h.length > 0) kids.push([name, h]);
+    const kids: [string, string][] = [];
+    if (n.children !== null) {
+      for (const name of [...n.children.keys()].sort(compareUtf8)) {
+        const h = this.hashNode(n.children.get(name) as TreeNode);
+        if (h.length > 0) kids.push([name, h]);
+      }
     }
     if (!winner && kids.length === 0 && n !== this.root) {
-      n.hash = Buffer.alloc(0);
+      n.hash = '';
       return n.hash;
     }
     const w = writer.reset().raw(NODE_TAG);
     if (winner) {
-      const losers = own.slice(1).filter((t) => t.live).map((t) => t.hash).sort();
-      w.u8(1).hash(winner.hash, 'winner').varint(losers.length, 'losers');
-      for (const l of losers) w.hash(l, 'loser');
+      w.u8(1).hash(winner.hash, 'winner');
+      if (own.length === 1) w.u8(0);
+      else {
+        const losers = own.slice(1).filter((t) => t.live).map((t) => t.hash).sort();
+        w.varint(losers.length, 'losers');
+        for (const l of losers) w.hash(l, 'loser');
+      }
     } else w.u8(0);
     w.varint(kids.length, 'children');
-    for (const [name, h] of kids) w.string(name, Infinity, 'name').raw(h);
-    n.hash = oneShotHash('sha256', w.view(), 'buffer') as unknown as Buffer;
+    for (const [name, h] of kids) w.string(name, Infinity, 'name').hash(h, 'child');
+    // Hex, not a Buffer: a string digest costs a third of a Buffer one here.
+    n.hash = oneShotHash('sha256', w.view(), 'hex');
     return n.hash;
   }
 }
