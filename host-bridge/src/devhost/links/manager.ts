@@ -55,6 +55,8 @@ export const DEFAULT_LINK_TIMINGS: LinkTimings = {
   backoffMaxMs: 5_000,
 };
 
+const MAX_PENDING_HANDSHAKES = 64;
+
 export interface LinkManagerDeps {
   self: { fingerprint: string; locationId: string };
   tls: TlsCredentials;
@@ -116,8 +118,19 @@ export class LinkManager {
       // Trust comes from the PGP binding, not from a CA: take any certificate, check it in code.
       requestCert: true,
       rejectUnauthorized: false,
+      handshakeTimeout: this.timings.handshakeTimeoutMs,
     });
-    server.on('secureConnection', (socket) => this.adopt(socket, 'in', undefined));
+    server.on('secureConnection', (socket) => {
+      // Strangers can open connections for free until their hello fails: bound how many wait.
+      let pending = 0;
+      for (const c of this.conns) if (c.state === 'handshake') pending++;
+      if (pending >= MAX_PENDING_HANDSHAKES) {
+        this.deps.log(`too many unfinished handshakes (${pending}); dropping ${socket.remoteAddress}:${socket.remotePort}`);
+        socket.destroy();
+        return;
+      }
+      this.adopt(socket, 'in', undefined);
+    });
     server.on('tlsClientError', (err, socket) => this.deps.log(`tls handshake from ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
