@@ -44,8 +44,8 @@ export interface LocalNameProblem {
   readonly collidesWith?: string;
 }
 
-/** Most filesystems limit one component to 255 bytes (UTF-8 here; NTFS counts UTF-16 units). */
-const MAX_COMPONENT_BYTES = 255;
+/** Most filesystems limit one component to 255 bytes of UTF-8; NTFS to 255 UTF-16 units. */
+const MAX_COMPONENT_LENGTH = 255;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 // eslint-disable-next-line no-control-regex
 const WINDOWS_FORBIDDEN = /[<>:"\\|?*\u0000-\u001f]/;
@@ -56,7 +56,8 @@ export function componentProblem(name: string, traits: FsTraits): LocalNameProbl
   if (name === '') return p('EMPTY_COMPONENT', 'empty path component');
   if (name === '.' || name === '..') return p('DOT_COMPONENT', `"${name}" cannot be a file name`);
   if (name.includes('\u0000')) return p('NUL_CHARACTER', 'names cannot contain NUL');
-  if (Buffer.byteLength(name, 'utf8') > MAX_COMPONENT_BYTES) return p('NAME_TOO_LONG', `longer than ${MAX_COMPONENT_BYTES} bytes`);
+  const length = traits.windowsNames ? name.length : Buffer.byteLength(name, 'utf8');
+  if (length > MAX_COMPONENT_LENGTH) return p('NAME_TOO_LONG', `longer than ${MAX_COMPONENT_LENGTH} ${traits.windowsNames ? 'UTF-16 units' : 'bytes'}`);
   if (traits.windowsNames) {
     if (WINDOWS_RESERVED.test(name)) return p('WINDOWS_RESERVED_NAME', `"${name}" is a reserved device name on Windows`);
     const bad = WINDOWS_FORBIDDEN.exec(name);

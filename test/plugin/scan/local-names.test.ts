@@ -24,6 +24,8 @@ describe('componentProblem', () => {
     ['x'.repeat(256), POSIX_TRAITS, 'NAME_TOO_LONG'],
     ['é'.repeat(128), POSIX_TRAITS, 'NAME_TOO_LONG'], // 256 bytes in UTF-8
     ['x'.repeat(255), POSIX_TRAITS, null],
+    ['é'.repeat(128), WINDOWS, null], // 128 UTF-16 units: fine on NTFS
+    ['x'.repeat(256), WINDOWS, 'NAME_TOO_LONG'],
     ['CON', WINDOWS, 'WINDOWS_RESERVED_NAME'],
     ['con.txt', WINDOWS, 'WINDOWS_RESERVED_NAME'],
     ['lpt9', WINDOWS, 'WINDOWS_RESERVED_NAME'],
