@@ -163,7 +163,6 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     for (const x of extra) if (x.he.entry.seq === seq && x.he.hash === hash) return x;
     return undefined;
   };
-  const entryBytes = (seq: number, hash: Hash): Uint8Array | undefined => find(seq, hash)?.he.bytes;
 
   // 3. Walk each useful checkpoint down its chain, highest first; verify only checkpoints that
   //    could add something, so a batch costs about one signature check.
@@ -226,9 +225,19 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   if (lowest && lowest.seq < forkSeq) {
     forkSeq = lowest.seq;
     const [x, y] = lowest.a < lowest.b ? [lowest.a, lowest.b] : [lowest.b, lowest.a];
-    const entries = [x, y].map((h) => entryBytes(lowest.seq, h)).filter((b): b is Uint8Array => b !== undefined);
-    const cps = [...lowest.cps];
-    for (const v of verified) if (v.cp.seq === lowest.seq && (v.cp.entryHash === x || v.cp.entryHash === y) && !cps.includes(v.cp)) cps.push(v.cp);
+    // Enough for anyone to check (verifyForkEvidence): every verified checkpoint and the
+    // entries from the fork up to them. A side already stored here is completed by the caller.
+    const top = verified.reduce((m, v) => Math.max(m, v.cp.seq), lowest.seq);
+    const seen = new Set<Hash>();
+    const entries: Uint8Array[] = [];
+    for (const c of candidates) {
+      const q = c.he.entry.seq;
+      if (q >= lowest.seq && q <= top && !seen.has(c.he.hash)) {
+        seen.add(c.he.hash);
+        entries.push(c.he.bytes);
+      }
+    }
+    const cps = verified.map((v) => v.cp);
     fork = { folder, author, seq: lowest.seq, hashes: [x, y], entries, checkpoints: cps.map(encodeCheckpoint) };
   }
 

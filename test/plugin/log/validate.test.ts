@@ -7,6 +7,7 @@ import {
   nextEntry,
   signCheckpoint,
   validateFeed,
+  verifyForkEvidence,
   type Checkpoint,
   type EntryBody,
   type FeedTip,
@@ -211,9 +212,14 @@ describe('validateFeed', () => {
     const v = await run(ids.carol, [a1, a2, b2, b3], [await signCheckpoint(ids.carol.signer, a2), await signCheckpoint(ids.carol.signer, b3)]);
     expect(v.accepted.map((e) => e.hash)).toEqual([a1.hash]);
     expect(v.fork).toMatchObject({ author: ids.carol.fingerprint, seq: 2, hashes: [a2.hash, b2.hash].sort() });
-    expect(v.fork?.entries).toHaveLength(2);
+    expect(v.fork?.entries).toHaveLength(3); // a2, and b2 with b3 that links the second checkpoint down to it
     expect(v.fork?.checkpoints.length).toBeGreaterThanOrEqual(1);
     expect(reasons(v)).toEqual(['entry1:FORK', 'entry2:FORK', 'entry3:FORK']);
+    // Anyone can re-check the evidence; cut out a checkpoint and it proves nothing.
+    expect(await verifyForkEvidence(v.fork!, ids.carol.publicKeyArmored, verifier)).toEqual({ ok: true });
+    expect((await verifyForkEvidence({ ...v.fork!, checkpoints: v.fork!.checkpoints.slice(1) }, ids.carol.publicKeyArmored, verifier)).ok).toBe(false);
+    expect((await verifyForkEvidence(v.fork!, ids.alice.publicKeyArmored, verifier)).ok).toBe(false);
+    expect((await verifyForkEvidence({ ...v.fork!, entries: v.fork!.entries.filter((e) => !Buffer.from(e).equals(b3.bytes)) }, ids.carol.publicKeyArmored, verifier)).ok).toBe(false);
   });
 
   it('FORK: two signed histories that part early are cut at the lowest seq where they disagree', async () => {
@@ -222,6 +228,7 @@ describe('validateFeed', () => {
     const v = await run(ids.carol, [x1, a2, a3, a4, ...bs], [await signCheckpoint(ids.carol.signer, a4), await signCheckpoint(ids.carol.signer, bs[3])]);
     expect(v.accepted.map((e) => e.hash)).toEqual([x1.hash]);
     expect(v.fork).toMatchObject({ seq: 2, hashes: [a2.hash, bs[0].hash].sort() });
+    expect(await verifyForkEvidence(v.fork!, ids.carol.publicKeyArmored, verifier)).toEqual({ ok: true });
   });
 
   it('FORK: a signed entry that contradicts what is stored', async () => {
