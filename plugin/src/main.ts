@@ -25,6 +25,10 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (process.env.KINFOLDER_EXIT_WITH_HOST === '1') {
+    process.stdin.on('close', () => stop('host exited'));
+    process.stdin.resume();
+  }
 }
 
 main(process.argv).catch((err: Error) => {

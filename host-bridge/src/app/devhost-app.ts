@@ -26,7 +26,7 @@ export interface DevhostApp {
   readonly contractAddress: string;
   readonly web: DevhostWeb;
   /** Registers a plugin without running it (for a sidecar started by hand or in tests). */
-  registerPlugin(manifest: unknown): { token: string; manifest: PluginManifest };
+  registerPlugin(manifest: unknown): Promise<{ token: string; manifest: PluginManifest }>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +36,46 @@ export async function loadManifestFile(file: string): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new Error(`plugin manifest ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The plugins this host has installed, with their tokens. Both outlive a host restart, so a
+ * sidecar that keeps running reconnects with the token it was given. Kept 0600 in the data
+ * dir, like the PGP key.
+ */
+class InstalledPlugins {
+  private constructor(private readonly file: string, private readonly byId: Record<string, { manifest: unknown; token: string }>) {}
+
+  static async open(dataDir: string): Promise<InstalledPlugins> {
+    const file = path.join(dataDir, 'plugins.json');
+    let byId: Record<string, { manifest: unknown; token: string }> = {};
+    try {
+      byId = JSON.parse(await fs.readFile(file, 'utf8')) as typeof byId;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is unreadable: ${(err as Error).message}`);
+    }
+    return new InstalledPlugins(file, byId);
+  }
+
+  /** Registers every installed plugin again; one whose manifest no longer validates is skipped with its reason. */
+  restore(registry: PluginRegistry, log: (line: string) => void): void {
+    for (const [id, { manifest, token }] of Object.entries(this.byId)) {
+      try {
+        registry.register(registry.validateManifest(manifest), token);
+      } catch (err) {
+        log(`installed plugin ${id} not restored: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async register(registry: PluginRegistry, manifest: PluginManifest): Promise<string> {
+    const { token } = registry.register(manifest, this.byId[manifest.id]?.token);
+    this.byId[manifest.id] = { manifest, token };
+    const tmp = `${this.file}.tmp`;
+    await fs.writeFile(tmp, `${JSON.stringify(this.byId, null, 2)}\n`, { mode: 0o600 });
+    await fs.rename(tmp, this.file);
+    return token;
   }
 }
 
@@ -53,6 +93,8 @@ export async function startDevhostApp(opts: DevhostAppOptions): Promise<DevhostA
     const devhost = await runDevhost(opts);
     cleanup.push(() => devhost.stop());
     const registry = new PluginRegistry();
+    const installed = await InstalledPlugins.open(devhost.node.dataDir);
+    installed.restore(registry, log);
     const server: HostServer = createHostServer({
       adapter: devhost.node,
       registry,
@@ -63,26 +105,27 @@ export async function startDevhostApp(opts: DevhostAppOptions): Promise<DevhostA
     cleanup.push(() => server.stop());
     const web = await startDevhostWeb({ backend: devhost.node, port: opts.webPort ?? 0, token: opts.webToken });
     cleanup.push(() => web.close());
-    const processes: PluginProcess[] = manifests.map(({ file, manifest }) =>
-      startPluginProcess({
+    const processes: PluginProcess[] = [];
+    cleanup.push(() => Promise.all(processes.map((p) => p.stop())).then(() => undefined));
+    for (const { file, manifest } of manifests) {
+      processes.push(startPluginProcess({
         manifest,
         manifestDir: path.dirname(path.resolve(file)),
         hostAddress: contractAddress,
-        token: registry.register(manifest).token,
+        token: await installed.register(registry, manifest),
         dataDir: path.join(devhost.node.dataDir, 'plugins', manifest.id),
         log,
         env: opts.pluginEnv,
-      }),
-    );
-    cleanup.push(() => Promise.all(processes.map((p) => p.stop())).then(() => undefined));
+      }));
+    }
     return {
       devhost,
       registry,
       contractAddress,
       web,
-      registerPlugin(json) {
+      async registerPlugin(json) {
         const manifest = registry.validateManifest(json);
-        return { manifest, token: registry.register(manifest).token };
+        return { manifest, token: await installed.register(registry, manifest) };
       },
       stop: stopAll,
     };

@@ -43,8 +43,11 @@ export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
         KINFOLDER_HOST_ADDRESS: opts.hostAddress,
         KINFOLDER_HOST_TOKEN: opts.token,
         KINFOLDER_DATA_DIR: opts.dataDir,
+        // The plugin's stdin is a pipe that only closes when this host process is gone (even by
+        // SIGKILL), so a launched plugin never outlives its host and races the next one's plugin.
+        KINFOLDER_EXIT_WITH_HOST: '1',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     child = c;
     for (const stream of [c.stdout!, c.stderr!]) {
