@@ -105,9 +105,9 @@ export interface ForkEvidence {
   readonly seq: number;
   /** The two different entry hashes at `seq`, sorted. */
   readonly hashes: readonly [Hash, Hash];
-  /** The entries themselves, when at hand (encoded bytes). */
+  /** Encoded entries from `seq` up to the checkpoints, so the chains can be followed. */
   readonly entries: readonly Uint8Array[];
-  /** The verified checkpoints that back either side (encoded bytes). */
+  /** Encoded verified checkpoints whose chains reach the two entries (see verifyForkEvidence). */
   readonly checkpoints: readonly Uint8Array[];
 }
 
