@@ -62,7 +62,7 @@ describe('devhost: two friends over secure links', () => {
     expect(await notice).toEqual({ peer: B, service: 'nobody.here', code: 'NOT_FOUND', message: expect.stringContaining('no plugin listening') });
   });
 
-  test('sendLink errors: unknown peer, oversized, offline', async () => {
+  test('sendLink errors: unknown peer, oversized, aborted (offline: see restart)', async () => {
     await expect(alice.sendLink('F'.repeat(40), 'svc', Buffer.from('x'))).rejects.toMatchObject({ name: 'HostError', code: 'NOT_FOUND' });
     const err = await alice.sendLink(B, 'svc', Buffer.alloc(LINK_MAX_PAYLOAD_BYTES + 1)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostError);
@@ -157,5 +157,42 @@ describe('devhost: restart and reconnect', () => {
     expect((await got).payload.toString()).toBe('after');
     const lines = (await fs.readFile(path.join(bobDir, 'chat.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(1);
+  });
+
+  test('a friend back on a new port reaches us; we remember its new address', async () => {
+    const alice = await fx.node('Alice');
+    const bobDir = await fx.dir();
+    const bob1 = await fx.node('Bob', { dataDir: bobDir }); // listenPort 0: a new port each start
+    const B = bob1.self().fingerprint;
+    await alice.addFriend(bob1.certificate());
+    await bob1.addFriend(alice.certificate());
+    await waitPeerOnline(alice, B);
+    const oldAddress = bob1.listenAddress!;
+    const offline = waitPeerOnline(alice, B, false);
+    await bob1.stop();
+    await offline;
+    const online = waitPeerOnline(alice, B);
+    const bob2 = await fx.node('Bob', { dataDir: bobDir });
+    await online;
+    expect(bob2.listenAddress).not.toBe(oldAddress);
+    const saved = async () => JSON.parse(await fs.readFile(path.join(alice.dataDir, 'friends.json'), 'utf8')).friends[0].address as string;
+    expect(alice.friends()[0].address).toBe(bob2.listenAddress); // in memory before the link came up
+    // The file is written right after; wait for that write.
+    const deadline = Date.now() + 5000;
+    while ((await saved()) !== bob2.listenAddress && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(alice.friends()[0].address).toBe(bob2.listenAddress);
+    expect(await saved()).toBe(bob2.listenAddress);
+  });
+
+  test('removing a friend closes the link: the other side sees us offline and can no longer send', async () => {
+    const alice = await fx.node('Alice');
+    const bob = await fx.node('Bob');
+    await befriend(alice, bob);
+    const A = alice.self().fingerprint;
+    const offline = waitPeerOnline(bob, A, false);
+    await alice.removeFriend(bob.self().fingerprint);
+    await offline;
+    await expect(bob.sendLink(A, 'svc', Buffer.from('x'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(alice.sendLink(bob.self().fingerprint, 'svc', Buffer.from('x'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
