@@ -149,18 +149,25 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   }
 
   // Candidates by seq, compared by hash: cheaper than a map keyed by 64-character strings.
-  // A second, different entry at one seq (rare: a fork or junk) goes to `extra`.
+  // Other entries at an occupied seq (rare: a fork, or junk) go to `extra`, also by seq, so
+  // a batch full of junk costs linear time, not quadratic.
   const atSeq = new Map<number, Candidate>();
-  const extra: Candidate[] = [];
+  const extra = new Map<number, Candidate[]>();
   for (const c of candidates) {
-    const first = atSeq.get(c.he.entry.seq);
-    if (!first) atSeq.set(c.he.entry.seq, c);
-    else if (first.he.hash !== c.he.hash && !extra.some((x) => x.he.hash === c.he.hash)) extra.push(c);
+    const seq = c.he.entry.seq;
+    const first = atSeq.get(seq);
+    if (!first) atSeq.set(seq, c);
+    else if (first.he.hash !== c.he.hash) {
+      const more = extra.get(seq);
+      if (!more) extra.set(seq, [c]);
+      else if (!more.some((x) => x.he.hash === c.he.hash)) more.push(c);
+    }
   }
   const find = (seq: number, hash: Hash): Candidate | undefined => {
     const first = atSeq.get(seq);
     if (first && first.he.hash === hash) return first;
-    for (const x of extra) if (x.he.entry.seq === seq && x.he.hash === hash) return x;
+    const more = extra.get(seq);
+    if (more) for (const x of more) if (x.he.hash === hash) return x;
     return undefined;
   };
 
@@ -302,6 +309,31 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   }
 
   // 6. Say why every other candidate was not accepted.
+  // Whether a candidate reaches the tip through prev links in the batch; memoised, so many
+  // uncovered entries cost one walk in all.
+  const reaches = new Uint8Array(batch.entries.length); // 0 unknown, 1 yes, 2 no
+  const linksDown = (c: Candidate): boolean => {
+    const path: Candidate[] = [];
+    let cur: Candidate | undefined = c;
+    let result = false;
+    while (cur) {
+      const r = reaches[cur.index];
+      if (r !== 0) {
+        result = r === 1;
+        break;
+      }
+      path.push(cur);
+      const e: Entry = cur.he.entry;
+      if (tip === null ? e.seq === 1 : e.seq === tip.seq + 1 && e.prev === tip.hash) {
+        result = true;
+        break;
+      }
+      if (e.seq <= 1 || (tip !== null && e.seq <= tip.seq + 1)) break;
+      cur = find(e.seq - 1, e.prev as Hash);
+    }
+    for (const p of path) reaches[p.index] = result ? 1 : 2;
+    return result;
+  };
   const decided = new Uint8Array(batch.entries.length);
   for (const r of refused) if (r.kind === 'entry') decided[r.index] = 1;
   for (const d of deferred) decided[d.index] = 1;
@@ -324,7 +356,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` });
     } else if (e.seq <= tipSeq) {
       refuse({ ...base, reason: 'UNCOVERED', detail: stored === undefined ? `seq ${e.seq} is at or below the tip (${tipSeq}) and unproven` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
-    } else if (linksDown(c, find, tip)) {
+    } else if (linksDown(c)) {
       refuse({ ...base, reason: 'UNCOVERED', detail: `no verified checkpoint covers seq ${e.seq}` });
     } else {
       refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}` });
@@ -336,16 +368,4 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     .filter((cp) => isAccepted(cp.seq, cp.entryHash))
     .sort((a, b) => a.seq - b.seq);
   return verdict(accepted, acceptedCheckpoints, fork, newTip);
-}
-
-/** Whether `c` reaches the tip through `prev` links inside the batch. */
-function linksDown(c: Candidate, find: (seq: number, hash: Hash) => Candidate | undefined, tip: FeedTip | null): boolean {
-  // Each step goes one seq down, so this ends after at most c's seq steps.
-  for (let cur: Candidate | undefined = c; cur; ) {
-    const e: Entry = cur.he.entry;
-    if (tip === null ? e.seq === 1 : e.seq === tip.seq + 1 && e.prev === tip.hash) return true;
-    if (e.seq <= 1 || (tip !== null && e.seq <= tip.seq + 1)) return false;
-    cur = find(e.seq - 1, e.prev as Hash);
-  }
-  return false;
 }

@@ -292,6 +292,18 @@ describe('validateFeed', () => {
     expect(reasons(v)).toEqual(['entry1:BAD_LAMPORT']);
   });
 
+  it('stays linear on hostile batches: a long uncovered chain, or thousands of entries at one seq', async () => {
+    const chain = feed(ids.bob, Array.from({ length: 20000 }, (_, i) => put(`f${i}`)));
+    const junk = Array.from({ length: 5000 }, (_, i) => nextEntry(null, { folder: FOLDER, author: ids.bob.fingerprint, wallTimeMs: i, body: put(`j${i}`), parents: [] }));
+    const started = process.hrtime.bigint();
+    const v = await run(ids.bob, [...junk, ...chain], [await signCheckpoint(ids.bob.signer, chain[9999])]);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    expect(v.accepted).toHaveLength(10000);
+    expect(v.refused.filter((r) => r.reason === 'UNCOVERED')).toHaveLength(10000 + 5000);
+    // Quadratic behaviour would take minutes here; linear takes well under a second.
+    expect(seconds).toBeLessThan(15);
+  });
+
   it('stops when its signal is aborted', async () => {
     const es = feed(ids.bob, [put('a')]);
     const ac = new AbortController();
