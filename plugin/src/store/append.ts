@@ -3,7 +3,7 @@ import { insertChunks, valuesList } from './batch-sql';
 import { checkHash, checkSeq, checkText, hashToBlob } from './codec';
 import type { StoreContext } from './context';
 import type { RunResult, Transaction } from './db';
-import { StoreError } from './errors';
+import { abortError, StoreError } from './errors';
 import { FIRST_SEQ, type AppendBatch, type AppendResult, type EntryRecord } from './records';
 
 /** Entries per statement; see appendBatch for why a batch travels as one JSON text and one blob. */
@@ -71,8 +71,8 @@ export function hashKey(hash: string): number {
   return parseInt(hash.slice(0, 13), 16);
 }
 
-export function appender(ctx: StoreContext): (batch: AppendBatch) => Promise<AppendResult> {
-  return (batch) => appendBatch(ctx, batch);
+export function appender(ctx: StoreContext): (batch: AppendBatch, options?: { signal?: AbortSignal }) => Promise<AppendResult> {
+  return (batch, options) => appendBatch(ctx, batch, options?.signal);
 }
 
 /**
@@ -81,8 +81,12 @@ export function appender(ctx: StoreContext): (batch: AppendBatch) => Promise<App
  * encodings replaces them with one V8 JSON.stringify and sqlite's C JSON parser. It is still
  * one multi-row INSERT per chunk of rows (measured: ~1.6x faster than 512-row VALUES lists).
  */
-async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<AppendResult> {
+async function appendBatch(ctx: StoreContext, batch: AppendBatch, signal: AbortSignal | undefined): Promise<AppendResult> {
   const { writer, folders, authors } = ctx;
+  const checkAborted = (): void => {
+    if (signal?.aborted) throw abortError(signal, 'appendBatch');
+  };
+  checkAborted();
   const entries = batch.entries ?? [];
   const checkpoints = batch.checkpoints ?? [];
   const forks = batch.forks ?? [];
@@ -134,6 +138,7 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<Appen
     };
     try {
       for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
+        checkAborted();
         const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
         let offset = 1;
         const rows = chunk.map((e) => {
@@ -152,6 +157,7 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<Appen
       // Never leave a statement running when the transaction rolls back.
       await inFlight?.run.catch(() => undefined);
     }
+    checkAborted();
     const runs = feedRuns(entries, fids, aids);
     // Superseded rows first, so a head superseded within this batch is never inserted; then the
     // delete removes heads stored by earlier batches that this batch supersedes.
@@ -175,6 +181,8 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch): Promise<Appen
       (n) =>
         `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms) VALUES ${valuesList(n, 8)} ON CONFLICT DO NOTHING`,
     );
+    // The last moment to change our mind: after this the commit is on its way.
+    checkAborted();
     return { entriesInserted, checkpointsInserted, forksInserted };
   });
 }

@@ -15,8 +15,11 @@ import type {
 
 /** What the log and sync need from the store. */
 export interface EntryStore {
-  /** Stores entries, checkpoints and fork evidence in ONE transaction, with heads and feeds; duplicates by hash are ignored. */
-  appendBatch(batch: AppendBatch): Promise<AppendResult>;
+  /**
+   * Stores entries, checkpoints and fork evidence in ONE transaction, with heads and feeds;
+   * duplicates by hash are ignored. An abort before the commit rolls the whole batch back.
+   */
+  appendBatch(batch: AppendBatch, options?: { signal?: AbortSignal }): Promise<AppendResult>;
   /** author → highest contiguous stored seq (from FIRST_SEQ) and the hash of the entry there. */
   versionVector(folder: string): Promise<VersionVector>;
   /** One author's entries with fromSeq ≤ seq ≤ toSeq, in seq order, fetched page by page. */

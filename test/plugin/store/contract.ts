@@ -86,6 +86,22 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect([...seen].filter((n) => n !== 0 && n !== 12_000)).toEqual([]);
       });
 
+      test('an aborted batch rolls back whole', async () => {
+        const ac = new AbortController();
+        ac.abort();
+        const early = await store.appendBatch({ entries: feed('A', 1, 10) }, { signal: ac.signal }).catch((e) => e);
+        expect(isStoreError(early, 'STORE_ABORTED')).toBe(true);
+        // Aborted while the transaction is running: queued behind another batch, fired once that one is done.
+        const late = new AbortController();
+        const first = store.appendBatch({ entries: feed('B', 1, 100) }).then((r) => (late.abort(), r));
+        const second = store.appendBatch({ entries: feed('C', 1, 6000) }, { signal: late.signal }).catch((e) => e);
+        await first;
+        expect(isStoreError(await second, 'STORE_ABORTED')).toBe(true);
+        const vv = await store.versionVector('folder-1');
+        expect([...vv.keys()]).toEqual(['B']);
+        expect(await collect(store.entriesRange('folder-1', 'C', 1, 6000))).toEqual([]);
+      });
+
       test('concurrent appendBatch calls all land, and a failing one does not disturb the others', async () => {
         const batches = Array.from({ length: 8 }, (_, i) => feed(`W${i}`, 1, 300));
         // Two different entries at BAD/1: this batch fails on its own, whatever order the queue runs them in.
