@@ -21,7 +21,7 @@ import { fingerprint, maxBytes } from '../validate';
  * paused from here, so past this many bytes a delivery is dropped with a notice instead of
  * growing the queue without bound.
  */
-export const LINK_OUTBOUND_QUEUE_BYTES = 4 * LINK_MAX_PAYLOAD_BYTES;
+export const LINK_OUTBOUND_QUEUE_BYTES = 16 * LINK_MAX_PAYLOAD_BYTES;
 
 export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES): LinksHandlers {
   const active = new Map<string, OpenStream>();
