@@ -9,9 +9,9 @@ import { FIRST_SEQ, type AppendBatch, type AppendResult, type EntryRecord } from
 /** Entries per statement; see appendBatch for why a batch travels as one JSON text and one blob. */
 const ENTRIES_PER_STATEMENT = 2000;
 
-// Each statement below reads the same parameters: ?1 a JSON array of entry rows
+// The two statements below read ?1, a JSON array of entry rows
 // [folderId, authorId, seq, hash, prev, lamport, paths[], parents[], bytesOffset, bytesLength, hashKey]
-// and ?2 the entries' canonical bytes concatenated (offsets are 1-based, as substr wants).
+// and (the insert) ?2, the entries' canonical bytes concatenated (offsets are 1-based, as substr wants).
 // jsonb_each over jsonb(?1) parses the text once and hands out each row as JSONB, so `->>`
 // reads fields without re-parsing; json_each would render every row back to text and each
 // `->>` would parse it again (about twice the cost per entry, measured).
