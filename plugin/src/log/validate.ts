@@ -23,7 +23,8 @@ export type RefusalReason =
   | 'FORK'
   | 'UNCOVERED'
   | 'BAD_PATH'
-  | 'BAD_LAMPORT';
+  | 'BAD_LAMPORT'
+  | 'TOO_MANY_CHECKPOINTS';
 
 export interface Refusal {
   /** Which input was refused, by its position in `entries` or `checkpoints`. */
@@ -70,6 +71,8 @@ export interface ValidationContext {
    */
   readonly parentLamport: (hash: Hash) => number | undefined;
   readonly signal?: AbortSignal;
+  /** Signature checks one batch may cost (default 32): forged checkpoints must not buy CPU. */
+  readonly maxSignatureChecks?: number;
 }
 
 export interface FeedVerdict {
@@ -180,6 +183,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   const sorted = [...checkpoints].sort((x, y) => y.cp.seq - x.cp.seq);
   // What this node already holds at a seq: proven in this batch, or stored.
   const knownAt = (seq: number): Hash | undefined => coveredAt.get(seq)?.he.hash ?? storedAt(seq);
+  let checks = 0;
   for (const vc of sorted) {
     const { cp } = vc;
     const known = knownAt(cp.seq);
@@ -187,6 +191,10 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     const inBatch = find(cp.seq, cp.entryHash);
     if (!inBatch && known === undefined) continue; // covers nothing we hold, contradicts nothing
     if (ctx.signal?.aborted) throw ctx.signal.reason;
+    if (checks++ >= (ctx.maxSignatureChecks ?? 32)) {
+      refuse({ kind: 'checkpoint', index: vc.index, reason: 'TOO_MANY_CHECKPOINTS', detail: 'this batch already cost its signature checks; send it again in smaller batches', seq: cp.seq });
+      continue;
+    }
     const ok = await ctx.verifier.verify(key, checkpointSigningBytes(cp), cp.signature);
     if (!ok) {
       refuse({ kind: 'checkpoint', index: vc.index, reason: 'BAD_SIGNATURE', detail: `checkpoint at seq ${cp.seq} does not verify with ${author}'s key`, seq: cp.seq });

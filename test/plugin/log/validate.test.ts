@@ -108,6 +108,17 @@ describe('validateFeed', () => {
     expect(calls).toBe(1);
   });
 
+  it('TOO_MANY_CHECKPOINTS: forged checkpoints can not buy unbounded signature checks', async () => {
+    const es = feed(ids.bob, Array.from({ length: 40 }, (_, i) => put(`f${i}`)));
+    const forged = await Promise.all(es.map((e) => signCheckpoint(ids.alice.signer, e)));
+    let calls = 0;
+    const counting: SignatureVerifier = { verify: (k, m, sig) => (calls++, verifier.verify(k, m, sig)) };
+    const v = await run(ids.bob, es, forged, { verifier: counting });
+    expect(calls).toBe(32);
+    expect(v.refused.filter((r) => r.reason === 'TOO_MANY_CHECKPOINTS')).toHaveLength(8);
+    expect(v.accepted).toEqual([]);
+  });
+
   it('BAD_SIGNATURE: a checkpoint signed by another key covers nothing', async () => {
     const es = feed(ids.bob, [put('a'), put('b')]);
     const forged = await signCheckpoint(ids.alice.signer, es[1]);
