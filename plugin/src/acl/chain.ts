@@ -181,6 +181,8 @@ export class ManifestChain {
     if (known) return { status: 'refused', hash, ...known };
     const m = signed.manifest;
     const refuse = (r: Refused): ApplyResult => {
+      // Remembered so children are refused at once; bounded, junk must not grow memory.
+      if (this.refused.size >= 4096) this.refused.delete(this.refused.keys().next().value as Hash);
       this.refused.set(hash, r);
       return { status: 'refused', hash, ...r };
     };
