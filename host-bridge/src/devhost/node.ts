@@ -91,7 +91,12 @@ export class DevhostNode implements HostAdapter {
     const friends = await FriendStore.open(dataDir, identity.fingerprint);
     const chat = await ChatStore.open(dataDir, log);
     const configText = await readFileIfExists(path.join(dataDir, 'node.json'));
-    const config = configText ? (JSON.parse(configText) as NodeConfig) : {};
+    let config: NodeConfig = {};
+    try {
+      if (configText) config = JSON.parse(configText) as NodeConfig;
+    } catch (err) {
+      throw new DevhostError('STORE_CORRUPT', `${path.join(dataDir, 'node.json')}: ${(err as Error).message}`);
+    }
     const node = new DevhostNode({ ...opts, dataDir, log }, identity, friends, chat, config);
     const port = node.configuredPort();
     if (port) node.cert = await createCertificate(identity, `${node.host}:${port}`);
