@@ -184,6 +184,7 @@ export class ManifestChain {
       // Remembered so children are refused at once; bounded, junk must not grow memory.
       if (this.refused.size >= 4096) this.refused.delete(this.refused.keys().next().value as Hash);
       this.refused.set(hash, r);
+      this.dropPendingUnder(hash);
       return { status: 'refused', hash, ...r };
     };
     if (m.folder !== this.opts.folder) return refuse(refusal('WRONG_FOLDER', `version of folder ${m.folder}, not ${this.opts.folder}`));
@@ -235,6 +236,18 @@ export class ManifestChain {
       for (const w of waiting) unlocked.push(await this.applyOne(w.hash, w.signed, signal));
     }
     return { status: 'applied', hash, head: this.headHash as Hash, newlyOverruled, unlocked };
+  }
+
+  /** Versions waiting for a refused version can never apply: refuse them too. */
+  private dropPendingUnder(hash: Hash): void {
+    const waiting = this.pending.get(hash);
+    if (!waiting) return;
+    this.pending.delete(hash);
+    this.pendingCount -= waiting.length;
+    for (const w of waiting) {
+      this.refused.set(w.hash, refusal('PREV_REFUSED', `prev ${hash} was refused`));
+      this.dropPendingUnder(w.hash);
+    }
   }
 
   /** Orders siblings: signer first, then hash. */

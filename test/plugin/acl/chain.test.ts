@@ -101,6 +101,13 @@ describe('ManifestChain', () => {
     const bad = await next(genesis, ids.carol);
     await c.apply(bad);
     expect(status(await c.apply(await next(bad.manifest, ids.alice)))).toBe('refused:PREV_REFUSED');
+    // A version already waiting when its prev is refused is refused with it.
+    const c2 = chainOf();
+    await c2.apply(g);
+    const orphan = await next(bad.manifest, ids.alice, { name: 'orphan' });
+    expect(status(await c2.apply(orphan))).toBe('pending');
+    await c2.apply(bad);
+    expect(status(await c2.apply(orphan))).toBe('refused:PREV_REFUSED');
   });
 
   it('flipping a byte of a signed version never gets a different version applied', async () => {
