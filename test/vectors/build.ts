@@ -127,7 +127,7 @@ export async function buildLogVectors() {
   const feedVerdict = async (name: string, entries: HashedEntry[], cps: Checkpoint[]) => {
     const v = await validateFeed(
       { folder: FOLDER, author: entries[0].entry.author, tip: null, entries: entries.map((e) => e.bytes), checkpoints: cps.map(encodeCheckpoint) },
-      { authority, verifier, parentLamport: (x) => [b1, b2, b3, b4, c1, c2, c3].find((e) => e.hash === x)?.entry.lamport },
+      { authority, verifier, parentLamports: (hs) => new Map([b1, b2, b3, b4, c1, c2, c3].filter((e) => hs.includes(e.hash)).map((e) => [e.hash, e.entry.lamport])) },
     );
     return {
       name,

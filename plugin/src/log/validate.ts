@@ -53,8 +53,12 @@ export interface FeedBatch {
   readonly author: Fingerprint;
   /** The last accepted entry of this feed, or null if none is. */
   readonly tip: FeedTip | null;
-  /** Hash of the stored entry at a seq <= tip.seq (lets re-sent older entries prove a fork). */
-  readonly storedHashAt?: (seq: number) => Hash | undefined;
+  /**
+   * Hashes of stored entries of this feed at the given seqs (all below the tip); omit the
+   * ones not stored. Asked once per batch, only when entries or checkpoints reach below the
+   * tip (a re-send, or a fork). May answer from a database, hence the Promise.
+   */
+  readonly storedHashes?: (seqs: readonly number[]) => ReadonlyMap<number, Hash> | Promise<ReadonlyMap<number, Hash>>;
   /** The feed already stopped at this seq (a fork): nothing from there on is accepted. */
   readonly forkedAt?: number | null;
   readonly entries: readonly Uint8Array[];
@@ -65,11 +69,11 @@ export interface ValidationContext {
   readonly authority: WriteAuthority;
   readonly verifier: SignatureVerifier;
   /**
-   * Lamport clock of an accepted entry of another feed, or undefined if it is not known
-   * yet (the entry is then deferred). Return 0 for an entry known to be refused, so that
-   * naming it as a parent does not stall a feed forever.
+   * Lamport clocks of accepted entries (of any feed) among `hashes`; leave out the ones not
+   * known yet (an entry naming them is deferred). Give 0 for an entry known to be refused,
+   * so that naming it as a parent does not stall a feed forever. Asked once per batch.
    */
-  readonly parentLamport: (hash: Hash) => number | undefined;
+  readonly parentLamports: (hashes: readonly Hash[]) => ReadonlyMap<Hash, number> | Promise<ReadonlyMap<Hash, number>>;
   readonly signal?: AbortSignal;
   /** Signature checks one batch may cost (default 32): forged checkpoints must not buy CPU. */
   readonly maxSignatureChecks?: number;
@@ -104,7 +108,8 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   const deferred: Deferral[] = [];
   const { folder, author, tip } = batch;
   const tipSeq = tip ? tip.seq : 0;
-  const storedAt = (seq: number): Hash | undefined => (tip && seq === tip.seq ? tip.hash : seq <= tipSeq ? batch.storedHashAt?.(seq) : undefined);
+  let stored: ReadonlyMap<number, Hash> = new Map();
+  const storedAt = (seq: number): Hash | undefined => (tip && seq === tip.seq ? tip.hash : seq < tipSeq ? stored.get(seq) : undefined);
   const refuse = (r: Refusal): void => void refused.push(r);
   const verdict = (accepted: HashedEntry[], checkpoints: Checkpoint[], fork: ForkEvidence | null, newTip: FeedTip | null): FeedVerdict => ({
     accepted,
@@ -149,6 +154,18 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     for (const c of candidates) refuse({ kind: 'entry', index: c.index, reason: 'UNKNOWN_AUTHOR', detail: `${author} is not in the manifest`, seq: c.he.entry.seq, hash: c.he.hash });
     for (const c of checkpoints) refuse({ kind: 'checkpoint', index: c.index, reason: 'UNKNOWN_AUTHOR', detail: `${author} is not in the manifest`, seq: c.cp.seq });
     return verdict([], [], null, tip);
+  }
+
+  // What is stored below the tip, for the seqs this batch reaches there (usually none).
+  if (tip !== null && batch.storedHashes) {
+    const below = new Set<number>();
+    for (const c of candidates) {
+      const q = c.he.entry.seq;
+      if (q < tipSeq) below.add(q);
+      if (q - 1 >= 1 && q - 1 < tipSeq) below.add(q - 1);
+    }
+    for (const c of checkpoints) if (c.cp.seq < tipSeq) below.add(c.cp.seq);
+    if (below.size > 0) stored = await batch.storedHashes([...below].sort((a, b) => a - b));
   }
 
   // Candidates by seq, compared by hash: cheaper than a map keyed by 64-character strings.
@@ -256,6 +273,17 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     fork = { folder, author, seq: lowest.seq, hashes: [x, y], entries, checkpoints: cps.map(encodeCheckpoint) };
   }
 
+  // Lamport clocks of the parents the covered entries name, from outside this batch.
+  let outside: ReadonlyMap<Hash, number> = new Map();
+  {
+    const wanted = new Set<Hash>();
+    for (let seq = tipSeq + 1; seq < forkSeq && coveredAt.has(seq); seq++) for (const ph of (coveredAt.get(seq) as Candidate).he.entry.parents) wanted.add(ph);
+    if (wanted.size > 0) {
+      for (const c of coveredAt.values()) wanted.delete(c.he.hash);
+      if (wanted.size > 0) outside = await ctx.parentLamports([...wanted]);
+    }
+  }
+
   // 5. Accept along the covered chain, in seq order, until a rule refuses.
   const accepted: HashedEntry[] = [];
   const acceptedFlag = new Uint8Array(batch.entries.length);
@@ -293,7 +321,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       const parentClocks: number[] = [];
       const missing: Hash[] = [];
       for (const ph of e.parents) {
-        const l = lamportInBatch(ph) ?? ctx.parentLamport(ph);
+        const l = lamportInBatch(ph) ?? outside.get(ph);
         if (l === undefined) missing.push(ph);
         else parentClocks.push(l);
       }
@@ -351,8 +379,8 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     if (acceptedFlag[c.index] === 1 || decided[c.index] === 1 || isAccepted(c.he.entry.seq, c.he.hash)) continue;
     const e = c.he.entry;
     const base = { kind: 'entry' as const, index: c.index, seq: e.seq, hash: c.he.hash };
-    const stored = storedAt(e.seq);
-    if (stored === c.he.hash) continue; // already have it
+    const have = storedAt(e.seq);
+    if (have === c.he.hash) continue; // already have it
     if (fork && (e.seq >= forkSeq || fork.hashes.includes(c.he.hash))) {
       refuse({ ...base, reason: 'FORK', detail: `${author}'s feed forked at seq ${forkSeq}` });
     } else if (e.seq >= forkSeq) {
@@ -363,7 +391,7 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     } else if (unlinked.has(c.he.hash)) {
       refuse({ ...base, reason: 'BROKEN_CHAIN', detail: `seq ${e.seq} does not link to seq ${tipSeq}: entries are missing in between` });
     } else if (e.seq <= tipSeq) {
-      refuse({ ...base, reason: 'UNCOVERED', detail: stored === undefined ? `seq ${e.seq} is at or below the tip (${tipSeq}) and unproven` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
+      refuse({ ...base, reason: 'UNCOVERED', detail: have === undefined ? `seq ${e.seq} is at or below the tip (${tipSeq}) and unproven` : `a different entry at stored seq ${e.seq}, without a verified checkpoint` });
     } else if (linksDown(c)) {
       refuse({ ...base, reason: 'UNCOVERED', detail: `no verified checkpoint covers seq ${e.seq}` });
     } else {

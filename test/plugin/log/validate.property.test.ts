@@ -67,7 +67,7 @@ describe('validation properties', () => {
             if (b.tamper) cp = { ...cp, signature: Uint8Array.from(cp.signature, (x, i) => (i === cp.signature.length - 3 ? x ^ 0x10 : x)) };
             const v = await validateFeed(
               { folder: FOLDER, author: who.fingerprint, tip: replica, entries: slice.map((e) => e.bytes), checkpoints: [encodeCheckpoint(cp)] },
-              { authority, verifier, parentLamport: () => undefined },
+              { authority, verifier, parentLamports: () => new Map() },
             );
             // The oracle: accept in order up to the checkpoint (if genuine), stop at the first rule broken.
             const expected: HashedEntry[] = [];

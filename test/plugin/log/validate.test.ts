@@ -67,13 +67,17 @@ async function run(
       author: who.fingerprint,
       tip: opts.tip ?? null,
       forkedAt: opts.forkedAt,
-      storedHashAt: opts.storedHashAt,
+      storedHashes: opts.storedHashAt && (async (seqs) => new Map(seqs.flatMap((q) => { const x = opts.storedHashAt!(q); return x ? [[q, x] as const] : []; }))),
       entries: entries.map((e) => (e instanceof Uint8Array ? e : e.bytes)),
       checkpoints: checkpoints.map((c) => (c instanceof Uint8Array ? c : encodeCheckpoint(c))),
     },
-    { authority: opts.authority ?? authority, verifier: opts.verifier ?? verifier, parentLamport: opts.parentLamport ?? (() => undefined) },
+    { authority: opts.authority ?? authority, verifier: opts.verifier ?? verifier, parentLamports: lamports(opts.parentLamport ?? (() => undefined)) },
   );
 }
+
+/** A parentLamports answering one hash at a time, asynchronously as a store would. */
+const lamports = (one: (h: string) => number | undefined) => async (hashes: readonly string[]) =>
+  new Map(hashes.flatMap((x) => { const l = one(x); return l === undefined ? [] : [[x, l] as const]; }));
 
 const reasons = (v: FeedVerdict) => v.refused.map((r) => `${r.kind}${r.index}:${r.reason}`);
 
@@ -322,7 +326,7 @@ describe('validateFeed', () => {
     await expect(
       validateFeed(
         { folder: FOLDER, author: ids.bob.fingerprint, tip: null, entries: es.map((e) => e.bytes), checkpoints: [encodeCheckpoint(await signCheckpoint(ids.bob.signer, es[0]))] },
-        { authority, verifier, parentLamport: () => undefined, signal: ac.signal },
+        { authority, verifier, parentLamports: () => new Map(), signal: ac.signal },
       ),
     ).rejects.toThrow('stop');
   });
