@@ -4,7 +4,8 @@ import { checkHash, checkSeq, checkText, hashToBlob } from './codec';
 import type { StoreContext } from './context';
 import type { RunResult, Transaction } from './db';
 import { abortError, StoreError } from './errors';
-import { FIRST_SEQ, type AppendBatch, type AppendResult, type EntryRecord } from './records';
+import { GroupCommit } from './group-commit';
+import { FIRST_SEQ, type AppendBatch, type AppendResult, type CheckpointRecord, type EntryRecord, type ForkRecord } from './records';
 
 /** Entries per statement; see appendBatch for why a batch travels as one JSON text and one blob. */
 const ENTRIES_PER_STATEMENT = 2000;
@@ -72,25 +73,28 @@ export function hashKey(hash: string): number {
 }
 
 export function appender(ctx: StoreContext): (batch: AppendBatch, options?: { signal?: AbortSignal }) => Promise<AppendResult> {
-  return (batch, options) => appendBatch(ctx, batch, options?.signal);
+  const commits = new GroupCommit<Job, AppendResult>(ctx.writer, (tx, job) => writeBatch(ctx, tx, job));
+  return async (batch, options) => commits.submit(prepare(batch, options?.signal));
 }
 
-/**
- * Why JSON: node-sqlite3 converts every bound parameter separately on the JS thread (about
- * 0.5 µs each here), and an entry is ten; one JSON text per chunk plus one blob holding the
- * encodings replaces them with one V8 JSON.stringify and sqlite's C JSON parser. It is still
- * one multi-row INSERT per chunk of rows (measured: ~1.6x faster than 512-row VALUES lists).
- */
-async function appendBatch(ctx: StoreContext, batch: AppendBatch, signal: AbortSignal | undefined): Promise<AppendResult> {
-  const { writer, folders, authors } = ctx;
-  const checkAborted = (): void => {
-    if (signal?.aborted) throw abortError(signal, 'appendBatch');
-  };
-  checkAborted();
+/** A batch checked and turned into rows, waiting for its transaction. */
+interface Job {
+  entries: readonly EntryRecord[];
+  checkpoints: readonly CheckpointRecord[];
+  forks: readonly ForkRecord[];
+  /** [folder, author, seq, entryHash, signature]; folder and author become ids in the transaction. */
+  checkpointRows: unknown[][];
+  /** [folder, author, seq, hashA, hashB, bytesA, bytesB, detectedAtMs]; folder becomes an id. */
+  forkRows: unknown[][];
+  signal: AbortSignal | undefined;
+}
+
+/** Checks every record before any transaction: a bad one is refused without touching the file. */
+function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
+  if (signal?.aborted) throw abortError(signal, 'appendBatch');
   const entries = batch.entries ?? [];
   const checkpoints = batch.checkpoints ?? [];
   const forks = batch.forks ?? [];
-  // Check every record before the transaction opens: a bad one is refused without touching the file.
   for (const e of entries) checkEntry(e);
   const checkpointRows = checkpoints.map((c) => [
     checkText(c.folder, 'checkpoint.folder'),
@@ -113,78 +117,92 @@ async function appendBatch(ctx: StoreContext, batch: AppendBatch, signal: AbortS
     ];
   });
 
-  return writer.transaction(async (tx) => {
-    const fids = await folders.ensureIn(tx, [...entries, ...checkpoints, ...forks].map((r) => r.folder));
-    const aids = await authors.ensureIn(tx, [...entries, ...checkpoints].map((r) => r.author));
-    let entriesInserted = 0;
-    let withParents = false;
-    // Chunk k+1's JSON is built while sqlite inserts chunk k on its worker thread.
-    let inFlight: { chunk: readonly EntryRecord[]; json: string; run: Promise<RunResult> } | undefined;
-    const settle = async (): Promise<void> => {
-      if (!inFlight) return;
-      const { chunk, json, run } = inFlight;
-      inFlight = undefined;
-      const inserted = (await run).changes;
-      entriesInserted += inserted;
-      if (inserted < chunk.length) {
-        // Skipped rows are duplicates, unless another entry holds their (author, seq): a fork,
-        // which the log must report as evidence, not store as an entry. Refuse the whole batch.
-        const c = await tx.get<{ hash: string; seq: number; stored: string }>(FIND_COLLISION, [json]);
-        if (c) {
-          const e = chunk.find((x) => x.hash === c.hash)!;
-          throw new StoreError('STORE_CONSTRAINT', `entry ${c.hash} collides with stored entry ${c.stored} at ${e.folder}/${e.author}/${c.seq}: store a fork as evidence, not as an entry`);
-        }
+  return { entries, checkpoints, forks, checkpointRows, forkRows, signal };
+}
+
+/**
+ * Why JSON: node-sqlite3 converts every bound parameter separately on the JS thread (about
+ * 0.5 µs each here), and an entry is ten; one JSON text per chunk plus one blob holding the
+ * encodings replaces them with one V8 JSON.stringify and sqlite's C JSON parser. It is still
+ * one multi-row INSERT per chunk of rows (measured: ~1.6x faster than 512-row VALUES lists).
+ */
+async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise<AppendResult> {
+  const { folders, authors } = ctx;
+  const { entries, checkpoints, forks, checkpointRows, forkRows, signal } = job;
+  const checkAborted = (): void => {
+    if (signal?.aborted) throw abortError(signal, 'appendBatch');
+  };
+  checkAborted();
+  const fids = await folders.ensureIn(tx, [...entries, ...checkpoints, ...forks].map((r) => r.folder));
+  const aids = await authors.ensureIn(tx, [...entries, ...checkpoints].map((r) => r.author));
+  let entriesInserted = 0;
+  let withParents = false;
+  // Chunk k+1's JSON is built while sqlite inserts chunk k on its worker thread.
+  let inFlight: { chunk: readonly EntryRecord[]; json: string; run: Promise<RunResult> } | undefined;
+  const settle = async (): Promise<void> => {
+    if (!inFlight) return;
+    const { chunk, json, run } = inFlight;
+    inFlight = undefined;
+    const inserted = (await run).changes;
+    entriesInserted += inserted;
+    if (inserted < chunk.length) {
+      // Skipped rows are duplicates, unless another entry holds their (author, seq): a fork,
+      // which the log must report as evidence, not store as an entry. Refuse the whole batch.
+      const c = await tx.get<{ hash: string; seq: number; stored: string }>(FIND_COLLISION, [json]);
+      if (c) {
+        const e = chunk.find((x) => x.hash === c.hash)!;
+        throw new StoreError('STORE_CONSTRAINT', `entry ${c.hash} collides with stored entry ${c.stored} at ${e.folder}/${e.author}/${c.seq}: store a fork as evidence, not as an entry`);
       }
-    };
-    try {
-      for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
-        checkAborted();
-        const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
-        let offset = 1;
-        const rows = chunk.map((e) => {
-          const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
-          offset += e.bytes.length;
-          if (e.parents.length > 0) withParents = true;
-          return row;
-        });
-        const json = JSON.stringify(rows);
-        const bytes = Buffer.concat(chunk.map((e) => e.bytes), offset - 1);
-        await settle();
-        inFlight = { chunk, json, run: tx.run(INSERT_ENTRIES, [json, bytes]) };
-      }
+    }
+  };
+  try {
+    for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
+      checkAborted();
+      const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
+      let offset = 1;
+      const rows = chunk.map((e) => {
+        const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
+        offset += e.bytes.length;
+        if (e.parents.length > 0) withParents = true;
+        return row;
+      });
+      const json = JSON.stringify(rows);
+      const bytes = Buffer.concat(chunk.map((e) => e.bytes), offset - 1);
       await settle();
-    } finally {
-      // Never leave a statement running when the transaction rolls back.
-      await inFlight?.run.catch(() => undefined);
+      inFlight = { chunk, json, run: tx.run(INSERT_ENTRIES, [json, bytes]) };
     }
-    checkAborted();
-    const runs = feedRuns(entries, fids, aids);
-    // Superseded rows first, so a head superseded within this batch is never inserted; then the
-    // delete removes heads stored by earlier batches that this batch supersedes.
-    if (withParents) for (const run of runs) await tx.run(INSERT_SUPERSEDED, run);
-    for (const run of runs) await tx.run(INSERT_HEADS, run);
-    if (withParents) for (const run of runs) await tx.run(DELETE_SUPERSEDED_HEADS, run);
-    await advanceFeeds(tx, entries, fids, aids);
-    for (const r of checkpointRows) {
-      r[0] = fids.get(r[0] as string)!;
-      r[1] = aids.get(r[1] as string)!;
-    }
-    for (const r of forkRows) r[0] = fids.get(r[0] as string)!;
-    const checkpointsInserted = await insertChunks(
-      tx,
-      checkpointRows,
-      (n) => `INSERT INTO checkpoints(folder_id, author_id, seq, entry_hash, signature) VALUES ${valuesList(n, 5)} ON CONFLICT DO NOTHING`,
-    );
-    const forksInserted = await insertChunks(
-      tx,
-      forkRows,
-      (n) =>
-        `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms) VALUES ${valuesList(n, 8)} ON CONFLICT DO NOTHING`,
-    );
-    // The last moment to change our mind: after this the commit is on its way.
-    checkAborted();
-    return { entriesInserted, checkpointsInserted, forksInserted };
-  });
+    await settle();
+  } finally {
+    // Never leave a statement running when the transaction rolls back.
+    await inFlight?.run.catch(() => undefined);
+  }
+  checkAborted();
+  const runs = feedRuns(entries, fids, aids);
+  // Superseded rows first, so a head superseded within this batch is never inserted; then the
+  // delete removes heads stored by earlier batches that this batch supersedes.
+  if (withParents) for (const run of runs) await tx.run(INSERT_SUPERSEDED, run);
+  for (const run of runs) await tx.run(INSERT_HEADS, run);
+  if (withParents) for (const run of runs) await tx.run(DELETE_SUPERSEDED_HEADS, run);
+  await advanceFeeds(tx, entries, fids, aids);
+  for (const r of checkpointRows) {
+    r[0] = fids.get(r[0] as string)!;
+    r[1] = aids.get(r[1] as string)!;
+  }
+  for (const r of forkRows) r[0] = fids.get(r[0] as string)!;
+  const checkpointsInserted = await insertChunks(
+    tx,
+    checkpointRows,
+    (n) => `INSERT INTO checkpoints(folder_id, author_id, seq, entry_hash, signature) VALUES ${valuesList(n, 5)} ON CONFLICT DO NOTHING`,
+  );
+  const forksInserted = await insertChunks(
+    tx,
+    forkRows,
+    (n) =>
+      `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms) VALUES ${valuesList(n, 8)} ON CONFLICT DO NOTHING`,
+  );
+  // The last moment to change our mind: after this the commit is on its way.
+  checkAborted();
+  return { entriesInserted, checkpointsInserted, forksInserted };
 }
 
 /**

@@ -22,6 +22,19 @@ export interface Queryable {
 export interface Transaction extends Queryable {
   /** Runs `fn` after COMMIT succeeds (never on rollback): for caches that must not learn uncommitted facts. */
   afterCommit(fn: () => void): void;
+  /**
+   * Runs `fn` inside a SAVEPOINT: if it throws, only its writes (and its afterCommit hooks) are
+   * undone and the error is rethrown; the transaction goes on. If sqlite cannot roll back to
+   * the savepoint, the transaction is lost and a TransactionLost carries the original error.
+   */
+  savepoint<R>(fn: (tx: Transaction) => Promise<R>): Promise<R>;
+}
+
+/** The transaction could not be rolled back to a savepoint, so it cannot go on. */
+export class TransactionLost extends Error {
+  constructor(readonly original: unknown, readonly rollbackError: unknown) {
+    super('transaction lost: rollback to savepoint failed', { cause: rollbackError });
+  }
 }
 
 export interface DbOptions {
@@ -125,16 +138,37 @@ export class Db implements Queryable {
     return this.enqueue(async () => {
       await this.rawExec('BEGIN IMMEDIATE');
       let done = false;
+      let savepoints = 0;
       const onCommit: Array<() => void> = [];
       const guard = <T>(work: () => Promise<T>): Promise<T> => (done ? Promise.reject(txOver()) : work());
       // The body runs from the queue, so it may finish even after close() was called: close waits for it.
-      const tx: Transaction = {
+      const handle = (hooks: Array<() => void>): Transaction => ({
         run: (sql, params = []) => guard(() => this.rawRun(sql, params)),
         get: (sql, params = []) => guard(() => this.rawGet(sql, params)),
         all: (sql, params = []) => guard(() => this.rawAll(sql, params)),
         exec: (sql) => guard(() => this.rawExec(sql)),
-        afterCommit: (f) => void onCommit.push(f),
-      };
+        afterCommit: (f) => void hooks.push(f),
+        savepoint: (body) =>
+          guard(async () => {
+            const name = `sp${++savepoints}`;
+            const inner: Array<() => void> = [];
+            await this.rawExec(`SAVEPOINT ${name}`);
+            try {
+              const result = await body(handle(inner));
+              await this.rawExec(`RELEASE ${name}`);
+              hooks.push(...inner);
+              return result;
+            } catch (e) {
+              try {
+                await this.rawExec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+              } catch (rollbackError) {
+                throw new TransactionLost(e, rollbackError);
+              }
+              throw e;
+            }
+          }),
+      });
+      const tx = handle(onCommit);
       try {
         const result = await fn(tx);
         done = true;

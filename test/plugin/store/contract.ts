@@ -91,14 +91,28 @@ export function storeContract(name: string, open: StoreFactory): void {
         ac.abort();
         const early = await store.appendBatch({ entries: feed('A', 1, 10) }, { signal: ac.signal }).catch((e) => e);
         expect(isStoreError(early, 'STORE_ABORTED')).toBe(true);
-        // Aborted while the transaction is running: queued behind another batch, fired once that one is done.
+        // Aborted after it was queued, next to a batch that goes on: only the aborted one is undone.
         const late = new AbortController();
-        const first = store.appendBatch({ entries: feed('B', 1, 100) }).then((r) => (late.abort(), r));
+        const first = store.appendBatch({ entries: feed('B', 1, 100) });
         const second = store.appendBatch({ entries: feed('C', 1, 6000) }, { signal: late.signal }).catch((e) => e);
+        setImmediate(() => late.abort());
         await first;
         expect(isStoreError(await second, 'STORE_ABORTED')).toBe(true);
+        // Aborted after its first 2000 entries went in: a signal that turns aborted on its fourth look
+        // (before the batch, at the start of its transaction, before each chunk of entries).
+        let looks = 0;
+        const midway = {
+          get aborted() {
+            return ++looks > 3;
+          },
+          reason: new Error('midway'),
+        } as unknown as AbortSignal;
+        const third = await store.appendBatch({ entries: feed('D', 1, 6000) }, { signal: midway }).catch((e) => e);
+        expect(isStoreError(third, 'STORE_ABORTED')).toBe(true);
+        expect(looks).toBe(4);
         const vv = await store.versionVector('folder-1');
         expect([...vv.keys()]).toEqual(['B']);
+        expect(await collect(store.entriesRange('folder-1', 'D', 1, 6000))).toEqual([]);
         expect(await collect(store.entriesRange('folder-1', 'C', 1, 6000))).toEqual([]);
       });
 

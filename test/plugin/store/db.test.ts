@@ -56,6 +56,27 @@ describe('Db', () => {
     expect(ran).toEqual(['committed']);
   });
 
+  test('a failing savepoint undoes only its own writes and hooks', async () => {
+    const ran: string[] = [];
+    await db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t (k, v) VALUES (1, 'kept')");
+      const err = await tx
+        .savepoint(async (sp) => {
+          sp.afterCommit(() => ran.push('inner'));
+          await sp.run("INSERT INTO t (k, v) VALUES (2, 'undone')");
+          await sp.run('INSERT INTO t (k, v) VALUES (3, NULL)');
+        })
+        .catch((e) => e);
+      expect(isStoreError(err, 'STORE_CONSTRAINT')).toBe(true);
+      await tx.savepoint(async (sp) => {
+        sp.afterCommit(() => ran.push('second'));
+        await sp.run("INSERT INTO t (k, v) VALUES (4, 'also kept')");
+      });
+    });
+    expect(await db.all('SELECT k FROM t ORDER BY k')).toEqual([{ k: 1 }, { k: 4 }]);
+    expect(ran).toEqual(['second']);
+  });
+
   test('a transaction handle is dead once its transaction is over', async () => {
     let leaked: Parameters<Parameters<Db['transaction']>[0]>[0] | undefined;
     await db.transaction(async (tx) => {
