@@ -11,7 +11,7 @@ import { controlRequest } from './control';
 import { DevhostError } from './errors';
 import { identityExists } from './identity';
 import { DevhostNode } from './node';
-import { runDevhost } from './run';
+import { startDevhostApp } from '../app';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const quiet = () => undefined;
@@ -141,21 +141,25 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run the node until SIGINT/SIGTERM')
+    .description('run the node (links, web UI, host contract, plugins) until SIGINT/SIGTERM')
     .addOption(data())
-    .option('--port <n>', 'listen port (default: the remembered one)', (v) => Number.parseInt(v, 10))
+    .option('--port <n>', 'link listen port (default: the remembered one)', (v) => Number.parseInt(v, 10))
     .option('--host <ip>', 'listen address', '127.0.0.1')
-    .action(async (o: { data: string; port?: number; host: string }) => {
+    .option('--web-port <n>', 'web UI port (default: any free one)', (v) => Number.parseInt(v, 10))
+    .option('--plugin <manifest>', 'run the plugin this manifest describes (repeatable)', (v: string, all: string[]) => [...all, path.resolve(v)], [] as string[])
+    .action(async (o: { data: string; port?: number; host: string; webPort?: number; plugin: string[] }) => {
       const dataDir = path.resolve(o.data);
       if (!(await identityExists(dataDir))) throw new DevhostError('IDENTITY_INVALID', `no identity in ${dataDir}: run init first`);
-      const running = await runDevhost({ dataDir, listenPort: o.port, host: o.host });
-      const self = running.node.self();
-      out(`devhost ${self.displayName} ${self.fingerprint} listening on ${running.address}`);
+      const app = await startDevhostApp({ dataDir, listenPort: o.port, host: o.host, webPort: o.webPort, plugins: o.plugin });
+      const self = app.devhost.node.self();
+      out(`devhost ${self.displayName} ${self.fingerprint} listening on ${app.devhost.address}`);
+      out(`web UI: ${app.web.url}`);
+      out(`host contract: ${app.contractAddress}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      await running.stop();
+      await app.stop();
     });
 
   return program;

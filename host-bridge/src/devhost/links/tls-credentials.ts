@@ -1,7 +1,8 @@
 /** The node's TLS key and self-signed certificate (ECDSA P-256), kept in `<dataDir>/tls/`. */
 import { createHash, X509Certificate, webcrypto } from 'node:crypto';
 import * as path from 'node:path';
-import './reflect-shim';
+// tsyringe, inside @peculiar/x509, needs the Reflect metadata API at load time.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../fsutil';
 
