@@ -64,3 +64,53 @@ export function mayWrite(state: ManifestIndex | ManifestVersion, author: Fingerp
   if (!grantCovers(member, path)) return { ok: false, reason: 'OUTSIDE_PATH_GRANT', detail: `${author} may write only under ${(member.pathPrefixes ?? []).join(', ')}` };
   return OK;
 }
+
+/** What a change of the current manifest means for entries already judged. */
+export interface ManifestChange {
+  /** Feeds whose entries from `fromSeq` on are no longer valid (a new revocation, a demotion, a head switch). */
+  readonly cut: readonly { readonly author: Fingerprint; readonly fromSeq: number }[];
+  /** Authors whose grant lost paths without a seq bound (only on a head switch): judge their accepted entries again. */
+  readonly narrowed: readonly Fingerprint[];
+  /** Authors whose refused entries may now be valid (wider grant, lifted revocation): fetch and validate again. */
+  readonly reopened: readonly Fingerprint[];
+}
+
+/** Up to which seq an author's entries can be valid at all under `idx`. */
+function writableUpTo(idx: ManifestIndex | null, fp: Fingerprint): number {
+  const m = idx?.member(fp);
+  if (!m || m.role === 'reader') return 0;
+  return idx?.revocation(fp)?.lastValidSeq ?? Infinity;
+}
+
+/** Whether everything `m` may write, `other` may write too (roles aside from reader). */
+function grantWithin(m: Member, other: Member): boolean {
+  if (other.role === 'admin' || (other.role === 'writer' && (other.pathPrefixes ?? []).length === 0)) return true;
+  if (m.role === 'admin' || (m.pathPrefixes ?? []).length === 0) return false;
+  return (m.pathPrefixes ?? []).every((q) => (other.pathPrefixes ?? []).some((p) => isUnder(q, p)));
+}
+
+/**
+ * Compares the current manifest before and after an apply (the head may also switch to
+ * another branch when a concurrent version wins). Pure: the caller drops, re-judges or re-fetches.
+ */
+export function manifestChange(before: ManifestVersion | undefined, after: ManifestVersion): ManifestChange {
+  const b = before ? new ManifestIndex(before) : null;
+  const a = new ManifestIndex(after);
+  const cut: { author: Fingerprint; fromSeq: number }[] = [];
+  const narrowed: Fingerprint[] = [];
+  const reopened: Fingerprint[] = [];
+  const fps = new Set<Fingerprint>([...(before?.members ?? []).map((m) => m.fingerprint), ...after.members.map((m) => m.fingerprint)]);
+  for (const fp of [...fps].sort()) {
+    const was = writableUpTo(b, fp);
+    const now = writableUpTo(a, fp);
+    if (now < was) cut.push({ author: fp, fromSeq: now + 1 });
+    if (now > was) reopened.push(fp);
+    if (was > 0 && now > 0) {
+      const mb = b?.member(fp) as Member;
+      const ma = a.member(fp) as Member;
+      if (!grantWithin(mb, ma)) narrowed.push(fp);
+      if (now === was && !grantWithin(ma, mb)) reopened.push(fp);
+    }
+  }
+  return { cut, narrowed, reopened };
+}

@@ -12,6 +12,6 @@ export {
   manifestHash,
   manifestSigningBytes,
 } from './encoding';
-export { ManifestIndex, mayWrite, grantCovers } from './decide';
+export { ManifestIndex, mayWrite, grantCovers, manifestChange, type ManifestChange } from './decide';
 export { ManifestChain, checkTransition, type ApplyResult, type Overruled, type KeyInspector, type ManifestChainOptions, type Refused } from './chain';
 export { signManifest } from './sign';

@@ -1,4 +1,4 @@
-import { ManifestIndex, mayWrite, type ManifestVersion, type Member } from '../../../plugin/src/acl';
+import { ManifestIndex, manifestChange, mayWrite, type ManifestVersion, type Member } from '../../../plugin/src/acl';
 
 const mem = (c: string, role: Member['role'], pathPrefixes?: string[]): Member => ({ fingerprint: c.repeat(40), name: c, publicKeyArmored: `key-${c}`, role, ...(pathPrefixes ? { pathPrefixes } : {}) });
 const m: ManifestVersion = {
@@ -40,5 +40,29 @@ describe('mayWrite', () => {
     expect(idx.isActiveMember('D'.repeat(40))).toBe(true);
     expect(idx.isActiveAdmin('A'.repeat(40))).toBe(true);
     expect(idx.isActiveAdmin('B'.repeat(40))).toBe(false);
+  });
+});
+
+describe('manifestChange', () => {
+  const with_ = (patch: Partial<ManifestVersion>): ManifestVersion => ({ ...m, ...patch });
+  const swap = (row: Member) => [...m.members.filter((x) => x.fingerprint !== row.fingerprint), row].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+
+  it('nothing changes between equal manifests; everyone who writes is reopened from nothing', () => {
+    expect(manifestChange(m, m)).toEqual({ cut: [], narrowed: [], reopened: [] });
+    expect(manifestChange(undefined, m).reopened).toEqual(['A', 'B', 'C', 'E'].map((c) => c.repeat(40)));
+  });
+
+  it('a new revocation cuts the feed after the last valid seq; a lifted one reopens it', () => {
+    const revoked = with_({ revocations: [{ fingerprint: 'B'.repeat(40), lastValidSeq: 4 }, ...m.revocations] });
+    expect(manifestChange(m, revoked)).toEqual({ cut: [{ author: 'B'.repeat(40), fromSeq: 5 }], narrowed: [], reopened: [] });
+    expect(manifestChange(revoked, m)).toEqual({ cut: [], narrowed: [], reopened: ['B'.repeat(40)] });
+  });
+
+  it('a narrower grant asks for judging again, a wider one for fetching again', () => {
+    const narrower = with_({ members: swap(mem('C', 'writer', ['docs'])) });
+    expect(manifestChange(m, narrower)).toEqual({ cut: [], narrowed: ['C'.repeat(40)], reopened: [] });
+    expect(manifestChange(narrower, m)).toEqual({ cut: [], narrowed: [], reopened: ['C'.repeat(40)] });
+    const reader = with_({ members: swap(mem('B', 'reader')) });
+    expect(manifestChange(m, reader).cut).toEqual([{ author: 'B'.repeat(40), fromSeq: 1 }]);
   });
 });
