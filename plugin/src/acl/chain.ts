@@ -144,13 +144,15 @@ export class ManifestChain {
 
   /** Every applied version, each after its prev (what a peer needs to rebuild the chain). */
   versions(): { hash: Hash; signed: SignedManifest }[] {
+    // Iterative depth-first walk: a long chain must not exhaust the stack.
     const out: { hash: Hash; signed: SignedManifest }[] = [];
-    const visit = (h: Hash): void => {
+    const stack = [...this.roots].sort(compareStrings).reverse();
+    while (stack.length > 0) {
+      const h = stack.pop() as Hash;
       const n = this.nodes.get(h) as Node;
       out.push({ hash: h, signed: n.signed });
-      [...n.children].sort(compareStrings).forEach(visit);
-    };
-    [...this.roots].sort(compareStrings).forEach(visit);
+      stack.push(...[...n.children].sort(compareStrings).reverse());
+    }
     return out;
   }
 
@@ -260,10 +262,14 @@ export class ManifestChain {
   /** Recomputes the head and the overruled set; returns what became overruled. */
   private resolve(): Overruled[] {
     const next = new Map<Hash, Overruled>();
-    const overruleSubtree = (h: Hash, by: Hash): void => {
-      const n = this.nodes.get(h) as Node;
-      next.set(h, { hash: h, manifest: n.signed.manifest, by });
-      for (const c of n.children) overruleSubtree(c, by);
+    const overruleSubtree = (top: Hash, by: Hash): void => {
+      const stack = [top];
+      while (stack.length > 0) {
+        const h = stack.pop() as Hash;
+        const n = this.nodes.get(h) as Node;
+        next.set(h, { hash: h, manifest: n.signed.manifest, by });
+        stack.push(...n.children);
+      }
     };
     let level = this.roots;
     let head: Hash | undefined;
