@@ -1,0 +1,175 @@
+/**
+ * Applies a folder's resolved state to its disk: every path whose winner differs from what
+ * the local index says is there. Directories first (parents before children), then files and
+ * links, then conflict copies, then deletions (children before parents), so a move's source
+ * is still there when its target is written and a directory is empty when its turn comes.
+ *
+ * One path's failure is reported (`refused`) and the run goes on; an abort stops the run
+ * (what was committed stays committed, the current temp file is removed).
+ *
+ * Echo suppression: every path apply writes or adopts gets an exact local index record (the
+ * lstat after the rename), so the scanner's "record matches disk" test skips it.
+ */
+import { compareUtf8, FolderState, metaOf, type FileMeta, type PathResolution } from '../log';
+import { LocalNames, POSIX_TRAITS, type FsTraits } from '../scan';
+import type { LocalFileRecord, LocalIndexStore } from '../store';
+import { APPLIED_MODE_MASK, applyDelete, applyPut, type ApplyBlockIndex, type ApplyLocalIndex, type FileApplyContext, type LocalChangedConflict, type PathOutcome } from './apply-file';
+import type { BlockSource } from './blocks';
+import { conflictCopiesOf } from './conflicts';
+import { ApplyError, isApplyError, throwIfAborted } from './errors';
+import { lexicalProblem } from './safe-path';
+import { cleanTemp } from './temp';
+import { Versions, type Retention } from './versions';
+
+export interface ApplyStateOptions {
+  readonly root: string;
+  /** Folder id (the key of the local index rows). */
+  readonly folder: string;
+  /** The folder's state, or the resolutions of the paths to look at. */
+  readonly state: FolderState | readonly PathResolution[];
+  readonly local: ApplyLocalIndex & Pick<LocalIndexStore, 'localFiles'>;
+  readonly blockIndex?: ApplyBlockIndex;
+  readonly blocks: BlockSource;
+  /** Wall clock (ms) for version stamps and retention. */
+  readonly clock: () => number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: ApplyProgress) => void;
+  /** Kept-versions rule, applied at the end of the run; none: keep everything. */
+  readonly retention?: Retention;
+  /** What probeFilesystem found; names this filesystem cannot hold are refused. Default: POSIX. */
+  readonly fsTraits?: FsTraits;
+  /** Remove apply's leftover temp files first (default true; one applier per folder at a time). */
+  readonly cleanTemp?: boolean;
+}
+
+export interface ApplyProgress {
+  readonly path: string;
+  readonly done: number;
+  readonly total: number;
+  readonly outcome: PathOutcome['kind'] | 'refused';
+}
+
+export interface Refusal {
+  readonly path: string;
+  readonly code: ApplyError['code'];
+  readonly message: string;
+}
+
+export interface ApplyReport {
+  /** Paths written, adopted or deleted (conflict copies included). */
+  readonly applied: PathOutcome[];
+  /** Local edits left alone; the caller records them, then applies again. */
+  readonly conflicts: LocalChangedConflict[];
+  readonly refused: Refusal[];
+  /** Directories to delete that still held unannounced files. */
+  readonly keptNotEmpty: string[];
+  /** Versions removed by the retention rule. */
+  readonly pruned: string[];
+  /** Leftover temp files removed at the start. */
+  readonly tempCleaned: number;
+}
+
+interface Job {
+  readonly path: string;
+  readonly run: () => Promise<PathOutcome>;
+}
+
+/** True when the local record already shows `meta` (type, content and, for files, mode). */
+export function recordShows(rec: LocalFileRecord | undefined, meta: FileMeta): boolean {
+  if (rec === undefined || rec.type !== meta.type) return false;
+  if (meta.type === 'dir') return true;
+  if (rec.contentHash !== meta.contentHash) return false;
+  return meta.type !== 'file' || (rec.mode & APPLIED_MODE_MASK) === (meta.mode & APPLIED_MODE_MASK);
+}
+
+export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
+  throwIfAborted(o.signal);
+  const tempCleaned = o.cleanTemp === false ? 0 : await cleanTemp(o.root);
+  const versions = new Versions(o.root, { clock: o.clock, retention: o.retention });
+  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, signal: o.signal };
+
+  const local = new Map<string, LocalFileRecord>();
+  for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);
+  const resolutions = resolutionsOf(o.state, local.keys());
+
+  const names = new LocalNames(o.fsTraits ?? POSIX_TRAITS);
+  for (const p of local.keys()) names.add(p);
+  const refused: Refusal[] = [];
+  /** Null when the path may be written here; otherwise reported and skipped. */
+  const admit = (p: string): boolean => {
+    const lexical = lexicalProblem(p);
+    if (lexical) {
+      refused.push({ path: p, code: 'APPLY_UNSAFE_PATH', message: `refusing ${JSON.stringify(p)}: ${lexical}` });
+      return false;
+    }
+    const problem = names.problem(p);
+    if (problem) {
+      refused.push({ path: p, code: 'APPLY_LOCAL_NAME', message: `${p}: ${problem.code}: ${problem.reason}` });
+      return false;
+    }
+    names.add(p);
+    return true;
+  };
+
+  const dirs: Job[] = [];
+  const files: Job[] = [];
+  const copies: Job[] = [];
+  const deletes: Job[] = [];
+  for (const res of resolutions) {
+    const meta = metaOf(res.winner);
+    const rec = local.get(res.path);
+    if (meta === undefined) {
+      if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
+    } else if (!recordShows(rec, meta) && admit(res.path)) {
+      const body = res.winner.entry.body;
+      const moveFrom = body.op === 'move' && body.to === res.path && body.from !== body.to ? body.from : undefined;
+      (meta.type === 'dir' ? dirs : files).push({ path: res.path, run: () => applyPut(ctx, res.path, meta, moveFrom) });
+    }
+    for (const copy of conflictCopiesOf(res)) {
+      if (recordShows(local.get(copy.path), copy.meta) || !admit(copy.path)) continue;
+      copies.push({ path: copy.path, run: () => applyPut(ctx, copy.path, copy.meta) });
+    }
+  }
+  const byPath = (a: Job, b: Job): number => compareUtf8(a.path, b.path);
+  dirs.sort(byPath);
+  files.sort(byPath);
+  copies.sort(byPath);
+  deletes.sort((a, b) => byPath(b, a));
+  const jobs = [...dirs, ...files, ...copies, ...deletes];
+
+  const applied: PathOutcome[] = [];
+  const conflicts: LocalChangedConflict[] = [];
+  const keptNotEmpty: string[] = [];
+  let done = 0;
+  for (const job of jobs) {
+    throwIfAborted(o.signal);
+    let kind: ApplyProgress['outcome'];
+    try {
+      const outcome = await job.run();
+      kind = outcome.kind;
+      if (outcome.kind === 'conflict') conflicts.push(outcome.conflict);
+      else if (outcome.kind === 'kept-not-empty') keptNotEmpty.push(outcome.path);
+      else applied.push(outcome);
+    } catch (e) {
+      if (!isApplyError(e) || e.code === 'APPLY_ABORTED') throw e;
+      refused.push({ path: job.path, code: e.code, message: e.message });
+      kind = 'refused';
+    }
+    o.onProgress?.({ path: job.path, done: ++done, total: jobs.length, outcome: kind });
+  }
+  const pruned = o.retention ? await versions.prune(o.clock(), o.signal) : [];
+  return { applied, conflicts, refused, keptNotEmpty, pruned, tempCleaned };
+}
+
+/** Every path the state names live, plus every path the disk has (a deletion may be due there). */
+function resolutionsOf(state: FolderState | readonly PathResolution[], localPaths: Iterable<string>): PathResolution[] {
+  if (!(state instanceof FolderState)) return [...state];
+  const paths = new Set(state.livePaths());
+  for (const p of localPaths) paths.add(p);
+  const out: PathResolution[] = [];
+  for (const p of paths) {
+    const r = state.resolve(p);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}

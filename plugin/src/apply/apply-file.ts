@@ -1,0 +1,298 @@
+/**
+ * Applies one path's winning version to the disk. The rules that keep data safe:
+ * - a file is built in `.kinfolder/tmp/`, every block and the whole file hash-checked,
+ *   mode and mtime set, fsynced; the rename over the target is the only commit point, so a
+ *   crash leaves the old file or the new one there, never a mix;
+ * - before the rename the target must be what the scanner last recorded (lstat size, mtime,
+ *   inode); anything else is a local edit that nobody has announced yet: it is reported as a
+ *   `local-changed` conflict and left alone, for the caller to record first;
+ * - the old file is kept as a version (hard link) before the rename replaces it; a delete
+ *   moves it there; nothing is unlinked, and only empty directories are removed.
+ *
+ * After a write, the local index gets the exact lstat of what apply wrote (the scanner's
+ * conventions: whole ms, mode & 0o7777, size 0 for dirs and links), so the scanner sees its
+ * record match the disk and does not announce the change back.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import type { FileMeta } from '../log';
+import { EMPTY_SHA256, hashFile, isScanError, linkEscapes } from '../scan';
+import type { BlockIndex, LocalFileRecord, LocalIndexStore } from '../store';
+import { sha256, type BlockSource } from './blocks';
+import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
+import { ensureParents, fsyncDir, lstatOrUndefined, safePath } from './safe-path';
+import { newTempPath, removeQuietly } from './temp';
+import type { Versions } from './versions';
+
+/** What apply needs of the store: the scanner's records and the block locations. */
+export type ApplyLocalIndex = Pick<LocalIndexStore, 'localFile' | 'upsertLocalFiles' | 'deleteLocalFiles'>;
+export type ApplyBlockIndex = Pick<BlockIndex, 'addBlockLocations' | 'removeBlockLocations'>;
+
+export interface FileApplyContext {
+  readonly root: string;
+  /** Folder id: the key of the local index and block index rows. */
+  readonly folder: string;
+  readonly local: ApplyLocalIndex;
+  readonly blockIndex?: ApplyBlockIndex;
+  readonly blocks: BlockSource;
+  readonly versions: Versions;
+  readonly signal?: AbortSignal;
+  /** Bytes written so far for the current file (progress display). */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+/** A local edit that apply refused to overwrite (or delete); the caller records it first. */
+export interface LocalChangedConflict {
+  readonly kind: 'local-changed';
+  readonly path: string;
+  /** What the scanner last recorded there (undefined: a file it never saw). */
+  readonly recorded?: LocalFileRecord;
+}
+
+export type PathOutcome =
+  | { readonly kind: 'written'; readonly path: string; readonly version?: string; readonly movedFrom?: string }
+  /** The disk already held the winner (a crash after the rename, or the same edit made here). */
+  | { readonly kind: 'adopted'; readonly path: string }
+  | { readonly kind: 'deleted'; readonly path: string; readonly version?: string }
+  /** A directory to delete still holds files nobody has announced: left in place. */
+  | { readonly kind: 'kept-not-empty'; readonly path: string }
+  | { readonly kind: 'conflict'; readonly conflict: LocalChangedConflict };
+
+/** Mode bits apply writes: no setuid, setgid or sticky bit from a peer. */
+export const APPLIED_MODE_MASK = 0o777;
+
+const typeOf = (st: Stats): LocalFileRecord['type'] | 'other' =>
+  st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+
+/** True when the disk is exactly what the scanner recorded (the test the scanner itself uses). */
+export function matchesRecord(st: Stats, rec: LocalFileRecord | undefined): boolean {
+  if (rec === undefined || typeOf(st) !== rec.type) return false;
+  if (rec.type === 'dir') return true;
+  return st.ino === rec.inode && Math.floor(st.mtimeMs) === rec.mtimeMs && (rec.type !== 'file' || st.size === rec.size);
+}
+
+/** The local index row for what is on disk now, in the scanner's conventions. */
+export function recordOf(folder: string, rel: string, st: Stats, contentHash: string): LocalFileRecord {
+  const type = typeOf(st);
+  if (type === 'other') throw new ApplyError('APPLY_IO', `${rel} is not a file, directory or symlink`);
+  return { folder, path: rel, size: type === 'file' ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash, type };
+}
+
+type TargetState = { kind: 'absent' } | { kind: 'known'; st: Stats } | { kind: 'same'; st: Stats } | { kind: 'changed'; st: Stats; rec?: LocalFileRecord };
+
+/** What stands at the target compared with the scanner's record and with the winner. */
+async function targetState(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta | undefined): Promise<TargetState> {
+  const st = await lstatOrUndefined(abs);
+  if (st === undefined) return { kind: 'absent' };
+  const rec = await ctx.local.localFile(ctx.folder, rel);
+  if (matchesRecord(st, rec)) {
+    // The record vouches for the content: no need to read the file.
+    return meta !== undefined && rec?.type === meta.type && (meta.type === 'dir' || rec.contentHash === meta.contentHash) ? { kind: 'same', st } : { kind: 'known', st };
+  }
+  // Unrecorded or different: maybe it already is the winner (a crash after the rename, before the record).
+  if (meta !== undefined && (await holdsWinner(abs, st, meta, ctx.signal))) return { kind: 'same', st };
+  return { kind: 'changed', st, rec };
+}
+
+/** Whether the disk already holds `meta`'s content (checked by hash, never assumed). */
+async function holdsWinner(abs: string, st: Stats, meta: FileMeta, signal?: AbortSignal): Promise<boolean> {
+  if (typeOf(st) !== meta.type) return false;
+  if (meta.type === 'dir') return true;
+  if (meta.type === 'symlink') return (await fsp.readlink(abs)) === meta.linkTarget;
+  if (st.size !== meta.size) return false;
+  try {
+    return (await hashFile(abs, { signal })).contentHash === meta.contentHash;
+  } catch (e) {
+    if (isScanError(e, 'ABORTED')) throw new ApplyError('APPLY_ABORTED', 'apply aborted', { cause: e });
+    if (isScanError(e, 'FILE_CHANGED_DURING_SCAN')) return false; // Being edited right now: not ours.
+    throw ioError(`cannot read ${abs}`, e);
+  }
+}
+
+/** Builds `meta`'s content at `tmp` from blocks, verified; returns nothing or throws (tmp left for the caller). */
+export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, tmp: string, rel: string, meta: FileMeta): Promise<void> {
+  const h = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    const whole = createHash('sha256');
+    let written = 0;
+    for (const b of meta.blocks) {
+      throwIfAborted(ctx.signal);
+      const data = await ctx.blocks.read(b.hash, b.size, ctx.signal);
+      if (data === undefined) throw new ApplyError('APPLY_BLOCK_UNAVAILABLE', `${rel}: block ${b.hash} (${b.size} bytes at ${written}) is not available`);
+      // Sources are checked here again: the file must not depend on every source being honest.
+      if (data.length !== b.size || sha256(data) !== b.hash) throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: block ${b.hash} at ${written} does not match its hash`);
+      await h.write(data, 0, data.length, written);
+      whole.update(data);
+      written += data.length;
+      ctx.onBytes?.(written);
+    }
+    if (written !== meta.size || whole.digest('hex') !== meta.contentHash) {
+      throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: built ${written} bytes that do not hash to the entry's content hash`);
+    }
+    throwIfAborted(ctx.signal);
+    await h.chmod(meta.mode & APPLIED_MODE_MASK);
+    const mtime = new Date(meta.mtimeMs);
+    await h.utimes(mtime, mtime);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Clears the way for a rename: keeps a file or link as a version, removes an empty directory. */
+async function makeRoom(ctx: FileApplyContext, rel: string, abs: string, st: Stats | undefined): Promise<string | undefined> {
+  if (st === undefined) return undefined;
+  if (st.isDirectory()) {
+    try {
+      await fsp.rmdir(abs);
+      return undefined;
+    } catch (e) {
+      if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') throw new ApplyError('APPLY_NOT_EMPTY', `${rel}: a directory that still holds files stands there`);
+      throw ioError(`cannot remove directory ${rel}`, e);
+    }
+  }
+  return ctx.versions.keep(rel, 'link', ctx.signal);
+}
+
+/** Records what apply wrote: the index row first (that is what stops a re-announce), then the blocks. */
+async function record(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, createdDirs: readonly string[]): Promise<void> {
+  const st = await fsp.lstat(abs);
+  const rows: LocalFileRecord[] = [];
+  for (const d of createdDirs) rows.push(recordOf(ctx.folder, d, await fsp.lstat(await safePath(ctx.root, d)), EMPTY_SHA256));
+  rows.push(recordOf(ctx.folder, rel, st, meta.contentHash));
+  await ctx.local.upsertLocalFiles(rows);
+  if (ctx.blockIndex) {
+    await ctx.blockIndex.removeBlockLocations(ctx.folder, rel);
+    let offset = 0;
+    const locations = meta.type === 'file' ? meta.blocks.map((b) => ({ hash: b.hash, size: b.size, folder: ctx.folder, path: rel, offset: (offset += b.size) - b.size })) : [];
+    await ctx.blockIndex.addBlockLocations(locations);
+  }
+}
+
+const conflict = (rel: string, rec?: LocalFileRecord): PathOutcome => ({ kind: 'conflict', conflict: { kind: 'local-changed', path: rel, recorded: rec } });
+
+/**
+ * Puts `meta` at `rel`. `moveFrom`: the winner is a move from there; when that file is
+ * unchanged and holds the content, it is renamed instead of rebuilt.
+ */
+export async function applyPut(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
+  throwIfAborted(ctx.signal);
+  const abs = await safePath(ctx.root, rel);
+  if (meta.type === 'symlink' && (meta.linkTarget === undefined || linkEscapes(rel, meta.linkTarget))) {
+    throw new ApplyError('APPLY_UNSAFE_PATH', `refusing ${JSON.stringify(rel)}: link target ${JSON.stringify(meta.linkTarget)} leaves the folder`);
+  }
+  if (meta.type === 'symlink' && sha256(Buffer.from(meta.linkTarget as string, 'utf8')) !== meta.contentHash) {
+    throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: link target does not hash to the entry's content hash`);
+  }
+  const before = await targetState(ctx, rel, abs, meta);
+  if (before.kind === 'same') {
+    await fixMeta(abs, before.st, meta);
+    await record(ctx, rel, abs, meta, []);
+    return { kind: 'adopted', path: rel };
+  }
+  if (before.kind === 'changed') return conflict(rel, before.rec);
+  if (meta.type === 'dir') return putDir(ctx, rel, abs, meta, before);
+
+  if (moveFrom !== undefined && meta.type === 'file') {
+    const moved = await tryMove(ctx, moveFrom, rel, abs, meta);
+    if (moved) return moved;
+  }
+  const tmp = await newTempPath(ctx.root);
+  try {
+    if (meta.type === 'symlink') await fsp.symlink(meta.linkTarget as string, tmp);
+    else await buildFile(ctx, tmp, rel, meta);
+    throwIfAborted(ctx.signal);
+    const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+    // Checked again right before the commit: the build may have taken a while.
+    const now = await targetState(ctx, rel, abs, undefined);
+    if (now.kind === 'changed') return conflict(rel, now.rec);
+    const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
+    await fsp.rename(tmp, abs);
+    await fsyncDir(path.dirname(abs));
+    await record(ctx, rel, abs, meta, created);
+    return { kind: 'written', path: rel, version };
+  } catch (e) {
+    throw ioError(`cannot write ${rel}`, e);
+  } finally {
+    await removeQuietly(tmp);
+  }
+}
+
+async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, before: TargetState): Promise<PathOutcome> {
+  try {
+    const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+    let version: string | undefined;
+    // A known file or link stands where the directory goes: it becomes a version.
+    if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
+    await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
+    await fsyncDir(path.dirname(abs));
+    await record(ctx, rel, abs, meta, created);
+    return { kind: 'written', path: rel, version };
+  } catch (e) {
+    throw ioError(`cannot create directory ${rel}`, e);
+  }
+}
+
+/** Renames `from` to `rel` when `from` is unchanged since its scan and holds the content; undefined otherwise. */
+async function tryMove(ctx: FileApplyContext, from: string, rel: string, abs: string, meta: FileMeta): Promise<PathOutcome | undefined> {
+  const fromAbs = await safePath(ctx.root, from);
+  const st = await lstatOrUndefined(fromAbs);
+  const rec = await ctx.local.localFile(ctx.folder, from);
+  if (st === undefined || !matchesRecord(st, rec) || rec?.type !== 'file' || rec.contentHash !== meta.contentHash) return undefined;
+  const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+  const now = await targetState(ctx, rel, abs, undefined);
+  if (now.kind === 'changed') return conflict(rel, now.rec);
+  const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
+  await fsp.rename(fromAbs, abs);
+  await fsyncDir(path.dirname(abs));
+  if (path.dirname(fromAbs) !== path.dirname(abs)) await fsyncDir(path.dirname(fromAbs));
+  await fixMeta(abs, st, meta);
+  await record(ctx, rel, abs, meta, created);
+  await ctx.local.deleteLocalFiles(ctx.folder, [from]);
+  await ctx.blockIndex?.removeBlockLocations(ctx.folder, from);
+  return { kind: 'written', path: rel, version, movedFrom: from };
+}
+
+/** Sets mode and mtime on content that is already right (adopted or moved). */
+async function fixMeta(abs: string, st: Stats, meta: FileMeta): Promise<void> {
+  if (meta.type !== 'file') return;
+  if ((st.mode & APPLIED_MODE_MASK) !== (meta.mode & APPLIED_MODE_MASK)) await fsp.chmod(abs, meta.mode & APPLIED_MODE_MASK);
+  if (Math.floor(st.mtimeMs) !== meta.mtimeMs) await fsp.utimes(abs, new Date(meta.mtimeMs), new Date(meta.mtimeMs));
+}
+
+/** Applies a winning deletion: the file goes to versions, an empty directory is removed. */
+export async function applyDelete(ctx: FileApplyContext, rel: string): Promise<PathOutcome> {
+  throwIfAborted(ctx.signal);
+  const abs = await safePath(ctx.root, rel);
+  const st = await lstatOrUndefined(abs);
+  const forget = async (): Promise<void> => {
+    await ctx.local.deleteLocalFiles(ctx.folder, [rel]);
+    await ctx.blockIndex?.removeBlockLocations(ctx.folder, rel);
+  };
+  try {
+    if (st === undefined) {
+      await forget();
+      return { kind: 'deleted', path: rel };
+    }
+    const rec = await ctx.local.localFile(ctx.folder, rel);
+    if (!matchesRecord(st, rec)) return conflict(rel, rec);
+    if (st.isDirectory()) {
+      try {
+        await fsp.rmdir(abs);
+      } catch (e) {
+        if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') return { kind: 'kept-not-empty', path: rel };
+        throw e;
+      }
+      await fsyncDir(path.dirname(abs));
+      await forget();
+      return { kind: 'deleted', path: rel };
+    }
+    const version = await ctx.versions.keep(rel, 'move', ctx.signal);
+    await fsyncDir(path.dirname(abs));
+    await forget();
+    return { kind: 'deleted', path: rel, version };
+  } catch (e) {
+    throw ioError(`cannot delete ${rel}`, e);
+  }
+}

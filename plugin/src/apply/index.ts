@@ -1,0 +1,21 @@
+/** Turns a folder's resolved state into files: verified blocks, temp file, fsync, atomic rename; versions and conflict copies so nothing is lost. */
+export { ApplyError, isApplyError, type ApplyErrorCode } from './errors';
+export { safePath, ensureParents, lexicalProblem, type SafePathOptions } from './safe-path';
+export { LocalBlockSource, ChainedBlockSource, type BlockSource } from './blocks';
+export { cleanTemp, TMP_REL, TEMP_PREFIX } from './temp';
+export {
+  applyPut,
+  applyDelete,
+  buildFile,
+  matchesRecord,
+  recordOf,
+  APPLIED_MODE_MASK,
+  type FileApplyContext,
+  type ApplyLocalIndex,
+  type ApplyBlockIndex,
+  type LocalChangedConflict,
+  type PathOutcome,
+} from './apply-file';
+export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions } from './versions';
+export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
+export { applyState, recordShows, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';

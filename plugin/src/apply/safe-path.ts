@@ -1,0 +1,103 @@
+/**
+ * Folder-relative paths from entries become absolute paths under the folder root, or are
+ * refused. An entry comes from a peer: a path that climbs out (`..`), starts at `/`, or
+ * passes through a symlink (inside the folder or pointing out of it) would let a peer write
+ * anywhere this user can, so every existing parent component is lstat'ed and none may be a
+ * link. Checks and writes are not one atomic step: this guards against peers, not against a
+ * local process racing us with symlinks (that process could write there itself anyway).
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import { pathProblem } from '../log';
+import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
+
+export interface SafePathOptions {
+  /** Allow paths under `.kinfolder/` (versions, temp files): the applier's own bookkeeping. */
+  readonly meta?: boolean;
+}
+
+const unsafe = (rel: string, reason: string): ApplyError => new ApplyError('APPLY_UNSAFE_PATH', `refusing ${JSON.stringify(rel)}: ${reason}`);
+
+/** lstat that answers undefined for a path that is not there. */
+export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.lstat(abs);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw ioError(`cannot stat ${abs}`, e);
+  }
+}
+
+/** The checks that need no disk: what the log calls a clean path (`..`, absolute, NUL, ...). */
+export function lexicalProblem(rel: string, options: SafePathOptions = {}): string | undefined {
+  if (typeof rel !== 'string') return 'not a string';
+  const problem = pathProblem(rel);
+  if (problem === null || (problem === 'RESERVED' && options.meta)) return undefined;
+  return problem === 'RESERVED' ? 'inside the folder\'s own .kinfolder directory' : `not a clean folder path (${problem})`;
+}
+
+/**
+ * Absolute path of `rel` under `root`, after checking that no existing parent directory is a
+ * symlink or a non-directory. The last component may be anything (the caller decides what to
+ * do with what stands there); components that do not exist yet are fine.
+ */
+export async function safePath(root: string, rel: string, options: SafePathOptions = {}): Promise<string> {
+  const reason = lexicalProblem(rel, options);
+  if (reason) throw unsafe(String(rel), reason);
+  const base = path.resolve(root);
+  const parts = rel.split('/');
+  let cur = base;
+  for (let i = 0; i < parts.length - 1; i++) {
+    cur = path.join(cur, parts[i]);
+    const st = await lstatOrUndefined(cur);
+    if (st === undefined) break;
+    if (st.isSymbolicLink()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is a symlink`);
+    if (!st.isDirectory()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is not a directory`);
+  }
+  const abs = path.join(base, ...parts);
+  // Belt and braces: the lexical rules above already make this impossible.
+  if (!abs.startsWith(base + path.sep)) throw unsafe(rel, 'resolves outside the folder');
+  return abs;
+}
+
+/**
+ * Creates the missing parent directories of `rel`, one component at a time (never
+ * `recursive`, which would follow a symlink planted between two steps), and returns the
+ * folder paths of the directories it created.
+ */
+export async function ensureParents(root: string, rel: string, options: SafePathOptions & { signal?: AbortSignal; mode?: number } = {}): Promise<string[]> {
+  await safePath(root, rel, options);
+  const base = path.resolve(root);
+  const parts = rel.split('/');
+  const created: string[] = [];
+  let cur = base;
+  for (let i = 0; i < parts.length - 1; i++) {
+    throwIfAborted(options.signal);
+    cur = path.join(cur, parts[i]);
+    const relDir = parts.slice(0, i + 1).join('/');
+    try {
+      await fsp.mkdir(cur, { mode: options.mode ?? 0o777 });
+      created.push(relDir);
+    } catch (e) {
+      if (errnoOf(e) !== 'EEXIST') throw ioError(`cannot create ${relDir}`, e);
+      const st = await fsp.lstat(cur);
+      if (st.isSymbolicLink()) throw unsafe(rel, `${relDir} is a symlink`);
+      if (!st.isDirectory()) throw unsafe(rel, `${relDir} is not a directory`);
+    }
+  }
+  return created;
+}
+
+/** fsync a directory so a rename or create in it survives a power cut. */
+export async function fsyncDir(abs: string): Promise<void> {
+  let h: fsp.FileHandle | undefined;
+  try {
+    h = await fsp.open(abs, 'r');
+    await h.sync();
+  } catch (e) {
+    // Some filesystems (and Windows) cannot fsync a directory; the rename itself still happened.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes(errnoOf(e) ?? '')) throw ioError(`cannot fsync ${abs}`, e);
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Temp files live in `<root>/.kinfolder/tmp/` (same filesystem as the target, so the final
+ * rename is atomic). Names carry a prefix so a restart can tell apply's leftovers from
+ * other users of the directory (the filesystem probe) and remove only those.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { META_DIR } from '../scan';
+import { errnoOf, ioError } from './errors';
+import { ensureParents, safePath } from './safe-path';
+
+export const TMP_REL = `${META_DIR}/tmp`;
+export const TEMP_PREFIX = 'apply-';
+
+/** A fresh temp path (not created); the tmp directory exists when this returns. */
+export async function newTempPath(root: string): Promise<string> {
+  const rel = `${TMP_REL}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+  await ensureParents(root, rel, { meta: true });
+  return safePath(root, rel, { meta: true });
+}
+
+/** Removes apply's leftover temp files (a crash or a kill mid-build). Returns how many. */
+export async function cleanTemp(root: string): Promise<number> {
+  const dir = path.join(path.resolve(root), META_DIR, 'tmp');
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return 0;
+    throw ioError(`cannot list ${dir}`, e);
+  }
+  let removed = 0;
+  for (const n of names) {
+    if (!n.startsWith(TEMP_PREFIX)) continue;
+    await fsp.rm(path.join(dir, n), { force: true, recursive: true });
+    removed++;
+  }
+  return removed;
+}
+
+export async function removeQuietly(abs: string | undefined): Promise<void> {
+  if (abs !== undefined) await fsp.rm(abs, { force: true }).catch(() => undefined);
+}
