@@ -220,4 +220,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
 }
 
 /** Sorted, de-duplicated parents, as the encoding wants them. */
-export const canonicalParents = (hashes: Iterable<Hash>): Hash[] => [...new Set(hashes)].sort(compareStrings);
+export function canonicalParents(hashes: readonly Hash[]): Hash[] {
+  if (hashes.length <= 1) return hashes.slice(); // the usual case: nothing or one head
+  return [...new Set(hashes)].sort(compareStrings);
+}

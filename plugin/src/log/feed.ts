@@ -55,7 +55,7 @@ export function nextEntry(tip: FeedTip | null, change: NewChange): HashedEntry {
     prev: tip === null ? null : tip.hash,
     lamport: lamport + 1,
     wallTimeMs: change.wallTimeMs,
-    parents: canonicalParents(change.parents.map((p) => p.hash)),
+    parents: change.parents.length === 0 ? [] : canonicalParents(change.parents.map((p) => p.hash)),
     body: change.body,
   });
 }
