@@ -18,6 +18,6 @@ export {
 export { pathProblem, isCleanPath, isUnder, pathsOf, type PathProblem, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENTS, RESERVED_DIR } from './path';
 export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVectors, forkBetween, type FeedTip, type ParentRef, type NewChange } from './feed';
 export { validateFeed, type FeedBatch, type ValidationContext, type FeedVerdict, type Refusal, type RefusalReason, type Deferral } from './validate';
-export { FolderState, compareHeads, conflictCopyName, touchesOf, metaOf, type Touch, type PathResolution } from './state';
+export { FolderState, compareHeads, conflictCopyName, touchesOf, type Touch, type PathResolution } from './state';
 export { signCheckpoint, appendBatch } from './sign';
 export { verifyForkEvidence, type ForkEvidenceVerdict } from './fork';

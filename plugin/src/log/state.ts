@@ -15,12 +15,17 @@
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { Writer, compareUtf8 } from './codec';
-import type { Entry, FileMeta, Hash, HashedEntry } from './types';
+import type { Entry, Fingerprint, Hash, HashedEntry } from './types';
 
-/** One entry as seen from one path. */
+/**
+ * One entry as seen from one path: what ranking and conflict names need, nothing more, so a
+ * large folder's state stays small (the entry itself is in the store, by hash).
+ */
 export interface Touch {
   readonly hash: Hash;
-  readonly entry: Entry;
+  readonly author: Fingerprint;
+  readonly lamport: number;
+  readonly wallTimeMs: number;
   /** True for a put or the target of a move; false for a delete or the source of a move. */
   readonly live: boolean;
 }
@@ -38,8 +43,8 @@ export interface PathResolution {
 /** Orders heads best first: live, then Lamport, then author, then hash (all descending). */
 export function compareHeads(a: Touch, b: Touch): number {
   if (a.live !== b.live) return a.live ? -1 : 1;
-  if (a.entry.lamport !== b.entry.lamport) return b.entry.lamport - a.entry.lamport;
-  if (a.entry.author !== b.entry.author) return a.entry.author < b.entry.author ? 1 : -1;
+  if (a.lamport !== b.lamport) return b.lamport - a.lamport;
+  if (a.author !== b.author) return a.author < b.author ? 1 : -1;
   return a.hash < b.hash ? 1 : a.hash > b.hash ? -1 : 0;
 }
 
@@ -51,11 +56,6 @@ export function touchesOf(e: Entry): { path: string; live: boolean }[] {
   return b.from === b.to ? [{ path: b.to, live: true }] : [{ path: b.from, live: false }, { path: b.to, live: true }];
 }
 
-/** The metadata a live touch puts at its path. */
-export function metaOf(t: Touch): FileMeta | undefined {
-  const b = t.entry.body;
-  return t.live && b.op !== 'delete' ? b.meta : undefined;
-}
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
@@ -64,7 +64,7 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
  * `dir/name.sync-conflict-YYYYMMDD-HHMMSS-<first 7 of author>.ext`, time from the loser's
  * wall clock in UTC. A name without an extension (or a dot file) gets the suffix at its end.
  */
-export function conflictCopyName(path: string, loser: Entry): string {
+export function conflictCopyName(path: string, loser: { readonly author: Fingerprint; readonly wallTimeMs: number }): string {
   const slash = path.lastIndexOf('/');
   const dir = path.slice(0, slash + 1);
   const base = path.slice(slash + 1);
@@ -76,7 +76,8 @@ export function conflictCopyName(path: string, loser: Entry): string {
 }
 
 interface Slot {
-  readonly heads: Map<Hash, Touch>;
+  /** A short array, not a Map: a path has one head, rarely a few, and there are many paths. */
+  heads: Touch[];
   /** Every hash that an entry touching this path names as a parent (null while none does). */
   superseded: Set<Hash> | null;
   readonly node: TreeNode;
@@ -117,19 +118,18 @@ export class FolderState {
       let slot = this.slots.get(path);
       if (!slot) {
         const node = this.node(path);
-        slot = { heads: new Map(), superseded: null, node };
+        slot = { heads: [], superseded: null, node };
         node.slot = slot;
         this.slots.set(path, slot);
       }
       const parents = he.entry.parents;
       if (parents.length > 0) {
         const sup = (slot.superseded ??= new Set());
-        for (const p of parents) {
-          sup.add(p);
-          slot.heads.delete(p);
-        }
+        for (const p of parents) sup.add(p);
+        if (slot.heads.length > 0) slot.heads = slot.heads.filter((t) => !sup.has(t.hash));
       }
-      if (slot.superseded === null || !slot.superseded.has(he.hash)) slot.heads.set(he.hash, { hash: he.hash, entry: he.entry, live });
+      if (slot.superseded === null || !slot.superseded.has(he.hash))
+        slot.heads.push({ hash: he.hash, author: he.entry.author, lamport: he.entry.lamport, wallTimeMs: he.entry.wallTimeMs, live });
       // Up to the root every time: a node created just now has no cache, its ancestors may.
       for (let n: TreeNode | null = slot.node; n !== null; n = n.parent) n.hash = null;
     }
@@ -138,7 +138,7 @@ export class FolderState {
   /** Heads of a path, best first (empty if nothing touched it). */
   heads(path: string): Touch[] {
     const slot = this.slots.get(path);
-    return slot ? [...slot.heads.values()].sort(compareHeads) : [];
+    return slot ? [...slot.heads].sort(compareHeads) : [];
   }
 
   resolve(path: string): PathResolution | undefined {
@@ -150,7 +150,7 @@ export class FolderState {
   /** Every path with more than one head, sorted by path. */
   conflicts(): PathResolution[] {
     const out: PathResolution[] = [];
-    for (const [path, slot] of this.slots) if (slot.heads.size > 1) out.push(this.resolve(path) as PathResolution);
+    for (const [path, slot] of this.slots) if (slot.heads.length > 1) out.push(this.resolve(path) as PathResolution);
     return out.sort((a, b) => compareUtf8(a.path, b.path));
   }
 
@@ -158,7 +158,7 @@ export class FolderState {
   livePaths(): string[] {
     const out: string[] = [];
     for (const [path, slot] of this.slots) {
-      for (const t of slot.heads.values())
+      for (const t of slot.heads)
         if (t.live) {
           out.push(path);
           break;
@@ -190,7 +190,7 @@ export class FolderState {
     if (n.hash !== null) return n.hash;
     const heads = n.slot ? n.slot.heads : null;
     // One head (the common case) needs no sorting.
-    const own = heads === null || heads.size === 0 ? [] : heads.size === 1 ? [heads.values().next().value as Touch] : [...heads.values()].sort(compareHeads);
+    const own = heads === null || heads.length <= 1 ? (heads ?? []) : [...heads].sort(compareHeads);
     const winner = own.length > 0 && own[0].live ? own[0] : null;
     const kids: [string, string][] = [];
     if (n.children !== null) {

@@ -120,7 +120,7 @@ function simulate(ops: Op[]): HashedEntry[] {
     }
     const p = PATHS[op.path];
     const q = PATHS[op.to];
-    const heads = (path: string) => know[i].heads(path).map((t) => ({ hash: t.hash, lamport: t.entry.lamport }));
+    const heads = (path: string) => know[i].heads(path).map((t) => ({ hash: t.hash, lamport: t.lamport }));
     const live = know[i].resolve(p)?.winner.live ?? false;
     let body: EntryBody;
     let parents = heads(p);
