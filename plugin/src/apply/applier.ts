@@ -10,13 +10,14 @@
  * Echo suppression: every path apply writes or adopts gets an exact local index record (the
  * lstat after the rename), so the scanner's "record matches disk" test skips it.
  */
-import { compareUtf8, FolderState, metaOf, type FileMeta, type PathResolution } from '../log';
+import { compareUtf8, FolderState, type FileMeta } from '../log';
 import { LocalNames, POSIX_TRAITS, type FsTraits } from '../scan';
 import type { LocalFileRecord, LocalIndexStore } from '../store';
 import { APPLIED_MODE_MASK, applyDelete, applyPut, type ApplyBlockIndex, type ApplyLocalIndex, type FileApplyContext, type LocalChangedConflict, type PathOutcome } from './apply-file';
 import type { BlockSource } from './blocks';
 import { conflictCopiesOf } from './conflicts';
 import { ApplyError, isApplyError, throwIfAborted } from './errors';
+import { resolveWith, type EntryLookup, type ResolvedPath } from './resolved';
 import { lexicalProblem } from './safe-path';
 import { cleanTemp } from './temp';
 import { Versions, type Retention } from './versions';
@@ -25,8 +26,10 @@ export interface ApplyStateOptions {
   readonly root: string;
   /** Folder id (the key of the local index rows). */
   readonly folder: string;
-  /** The folder's state, or the resolutions of the paths to look at. */
-  readonly state: FolderState | readonly PathResolution[];
+  /** The folder's state (with `entryOf`), or the resolved paths to look at. */
+  readonly state: FolderState | readonly ResolvedPath[];
+  /** Finds the entries of the state's heads (see `entryLookup` for the store's). */
+  readonly entryOf?: EntryLookup;
   readonly local: ApplyLocalIndex & Pick<LocalIndexStore, 'localFiles'>;
   readonly blockIndex?: ApplyBlockIndex;
   readonly blocks: BlockSource;
@@ -90,11 +93,11 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
 
   const local = new Map<string, LocalFileRecord>();
   for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);
-  const resolutions = resolutionsOf(o.state, local.keys());
+  const refused: Refusal[] = [];
+  const resolutions = await resolutionsOf(o, local.keys(), refused);
 
   const names = new LocalNames(o.fsTraits ?? POSIX_TRAITS);
   for (const p of local.keys()) names.add(p);
-  const refused: Refusal[] = [];
   /** Null when the path may be written here; otherwise reported and skipped. */
   const admit = (p: string): boolean => {
     const lexical = lexicalProblem(p);
@@ -116,13 +119,12 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const copies: Job[] = [];
   const deletes: Job[] = [];
   for (const res of resolutions) {
-    const meta = metaOf(res.winner);
+    const meta = res.winner.meta;
     const rec = local.get(res.path);
     if (meta === undefined) {
       if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
     } else if (!recordShows(rec, meta) && admit(res.path)) {
-      const body = res.winner.entry.body;
-      const moveFrom = body.op === 'move' && body.to === res.path && body.from !== body.to ? body.from : undefined;
+      const moveFrom = res.winner.moveFrom;
       (meta.type === 'dir' ? dirs : files).push({ path: res.path, run: () => applyPut(ctx, res.path, meta, moveFrom) });
     }
     for (const copy of conflictCopiesOf(res)) {
@@ -162,14 +164,23 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
 }
 
 /** Every path the state names live, plus every path the disk has (a deletion may be due there). */
-function resolutionsOf(state: FolderState | readonly PathResolution[], localPaths: Iterable<string>): PathResolution[] {
-  if (!(state instanceof FolderState)) return [...state];
+async function resolutionsOf(o: ApplyStateOptions, localPaths: Iterable<string>, refused: Refusal[]): Promise<ResolvedPath[]> {
+  if (!(o.state instanceof FolderState)) return [...o.state];
+  const { state, entryOf } = o;
+  if (entryOf === undefined) throw new ApplyError('APPLY_ENTRY_UNKNOWN', 'applyState needs entryOf to apply a FolderState');
   const paths = new Set(state.livePaths());
   for (const p of localPaths) paths.add(p);
-  const out: PathResolution[] = [];
+  const out: ResolvedPath[] = [];
   for (const p of paths) {
+    throwIfAborted(o.signal);
     const r = state.resolve(p);
-    if (r !== undefined) out.push(r);
+    if (r === undefined) continue;
+    try {
+      out.push(await resolveWith(r, entryOf));
+    } catch (e) {
+      if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;
+      refused.push({ path: p, code: e.code, message: e.message });
+    }
   }
   return out;
 }

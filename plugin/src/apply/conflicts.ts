@@ -6,9 +6,10 @@
  * resolves the conflict; only then, and only for the heads that entry supersedes, is the
  * copy moved to versions.
  */
-import { conflictCopyName, metaOf, type Entry, type FileMeta, type Hash, type PathResolution, type Touch } from '../log';
+import { conflictCopyName, type Entry, type FileMeta } from '../log';
 import { applyPut, matchesRecord, type FileApplyContext, type PathOutcome } from './apply-file';
 import { ioError } from './errors';
+import type { EntryLookup, ResolvedPath, ResolvedVersion } from './resolved';
 import { fsyncDir, lstatOrUndefined, safePath } from './safe-path';
 import * as path from 'node:path';
 
@@ -17,37 +18,37 @@ export interface ConflictCopy {
   readonly path: string;
   /** The path in conflict. */
   readonly of: string;
-  readonly loser: Touch;
+  readonly loser: ResolvedVersion;
   readonly meta: FileMeta;
 }
 
 /** The copies that should exist for a resolved path: one per losing file or link (pure). */
-export function conflictCopiesOf(res: PathResolution): ConflictCopy[] {
+export function conflictCopiesOf(res: ResolvedPath): ConflictCopy[] {
   const out: ConflictCopy[] = [];
   for (const loser of res.losers) {
-    const meta = metaOf(loser);
+    const meta = loser.meta;
     // A directory that lost to a file has nothing to copy: its children are paths of their own.
     if (meta === undefined || meta.type === 'dir') continue;
-    out.push({ path: conflictCopyName(res.path, loser.entry), of: res.path, loser, meta });
+    out.push({ path: conflictCopyName(res.path, loser), of: res.path, loser, meta });
   }
   return out;
 }
 
 /** Writes the missing copies of one path; copies already on disk with the right content are kept as they are. */
-export async function writeConflictCopies(ctx: FileApplyContext, res: PathResolution): Promise<{ copy: ConflictCopy; outcome: PathOutcome }[]> {
+export async function writeConflictCopies(ctx: FileApplyContext, res: ResolvedPath): Promise<{ copy: ConflictCopy; outcome: PathOutcome }[]> {
   const out: { copy: ConflictCopy; outcome: PathOutcome }[] = [];
   for (const copy of conflictCopiesOf(res)) out.push({ copy, outcome: await applyPut(ctx, copy.path, copy.meta) });
   return out;
 }
 
 /**
- * The copies a resolving entry makes stale: those of the heads it names as parents (pure).
+ * The copies a resolving entry makes stale: those of the heads it names as parents.
  * `entryOf` looks a parent up (undefined: not known here, nothing to remove for it).
  */
-export function resolvedCopies(of: string, resolution: Entry, entryOf: (hash: Hash) => Entry | undefined): string[] {
+export async function resolvedCopies(of: string, resolution: Entry, entryOf: EntryLookup): Promise<string[]> {
   const out: string[] = [];
   for (const p of resolution.parents) {
-    const e = entryOf(p);
+    const e = await entryOf(p);
     if (e === undefined || e.body.op === 'delete') continue;
     out.push(conflictCopyName(of, e));
   }
@@ -62,11 +63,11 @@ export async function removeResolvedCopies(
   ctx: FileApplyContext,
   of: string,
   resolution: Entry,
-  entryOf: (hash: Hash) => Entry | undefined,
+  entryOf: EntryLookup,
 ): Promise<{ removed: string[]; kept: string[] }> {
   const removed: string[] = [];
   const kept: string[] = [];
-  for (const rel of resolvedCopies(of, resolution, entryOf)) {
+  for (const rel of await resolvedCopies(of, resolution, entryOf)) {
     const abs = await safePath(ctx.root, rel);
     const st = await lstatOrUndefined(abs);
     if (st === undefined) continue;

@@ -6,6 +6,7 @@
  * - APPLY_HASH_MISMATCH: the built file does not hash to what the entry says.
  * - APPLY_NOT_EMPTY: a directory stands where a file must go and still holds files.
  * - APPLY_VERSION_NOT_FOUND: no such kept version of that path.
+ * - APPLY_ENTRY_UNKNOWN: a head of the path names an entry the lookup does not have.
  * - APPLY_ABORTED: the caller's AbortSignal fired; the target was left as it was.
  * - APPLY_IO: the filesystem refused; `cause` holds the errno error.
  */
@@ -16,6 +17,7 @@ export type ApplyErrorCode =
   | 'APPLY_HASH_MISMATCH'
   | 'APPLY_NOT_EMPTY'
   | 'APPLY_VERSION_NOT_FOUND'
+  | 'APPLY_ENTRY_UNKNOWN'
   | 'APPLY_ABORTED'
   | 'APPLY_IO';
 

@@ -18,4 +18,5 @@ export {
 } from './apply-file';
 export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions } from './versions';
 export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
+export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, type EntryLookup, type ResolvedVersion, type ResolvedPath } from './resolved';
 export { applyState, recordShows, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';

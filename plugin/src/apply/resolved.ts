@@ -1,0 +1,68 @@
+/**
+ * What apply needs to know about a path's resolution: the winner's and losers' metadata,
+ * looked up by entry hash. The log's path state keeps heads small (hash, clock, author), so
+ * the entries themselves come from the store through an `EntryLookup`.
+ */
+import { decodeEntry, type Entry, type FileMeta, type Hash } from '../log';
+import type { EntryStore } from '../store';
+import { ApplyError } from './errors';
+
+/** The part of a log head apply relies on. */
+export interface HeadRef {
+  readonly hash: Hash;
+  readonly live: boolean;
+}
+
+/** The part of a log `PathResolution` apply relies on. */
+export interface ResolutionRef {
+  readonly path: string;
+  readonly winner: HeadRef;
+  readonly losers: readonly HeadRef[];
+}
+
+export type EntryLookup = (hash: Hash) => Entry | undefined | Promise<Entry | undefined>;
+
+export interface ResolvedVersion {
+  readonly hash: Hash;
+  readonly author: string;
+  readonly wallTimeMs: number;
+  /** What the version puts at the path; undefined for a deletion. */
+  readonly meta?: FileMeta;
+  /** The winner is a move from this path (its content may be renamed instead of rebuilt). */
+  readonly moveFrom?: string;
+}
+
+export interface ResolvedPath {
+  readonly path: string;
+  readonly winner: ResolvedVersion;
+  /** Live heads that lost: each becomes a conflict copy. */
+  readonly losers: readonly ResolvedVersion[];
+}
+
+/** One entry as seen from `path` (pure). */
+export function versionAt(path: string, hash: Hash, entry: Entry): ResolvedVersion {
+  const b = entry.body;
+  const base = { hash, author: entry.author, wallTimeMs: entry.wallTimeMs };
+  if (b.op === 'put' && b.path === path) return { ...base, meta: b.meta };
+  if (b.op === 'move' && b.to === path) return { ...base, meta: b.meta, moveFrom: b.from !== b.to ? b.from : undefined };
+  return base;
+}
+
+/** Fills a resolution in with its entries; a head whose entry is unknown here is an error for that path. */
+export async function resolveWith(res: ResolutionRef, entryOf: EntryLookup): Promise<ResolvedPath> {
+  const one = async (h: HeadRef): Promise<ResolvedVersion> => {
+    const e = await entryOf(h.hash);
+    if (e === undefined) throw new ApplyError('APPLY_ENTRY_UNKNOWN', `${res.path}: head ${h.hash} is not in the store`);
+    const v = versionAt(res.path, h.hash, e);
+    return h.live ? v : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs };
+  };
+  return { path: res.path, winner: await one(res.winner), losers: await Promise.all(res.losers.filter((l) => l.live).map(one)) };
+}
+
+/** An EntryLookup over the store's entries (decoded from their canonical bytes). */
+export function entryLookup(store: Pick<EntryStore, 'entry'>): EntryLookup {
+  return async (hash) => {
+    const r = await store.entry(hash);
+    return r === undefined ? undefined : decodeEntry(r.bytes);
+  };
+}
