@@ -19,7 +19,7 @@ function generate(into: string): void {
   fs.mkdirSync(into, { recursive: true });
   execFileSync(
     path.join(root, 'node_modules', '.bin', 'proto-loader-gen-types'),
-    [...protos, ...PROTO_GEN_FLAGS, '--grpcLib=@grpc/grpc-js', `--outDir=${into}`, `--includeDirs=${protoDir}`],
+    [...protos, ...PROTO_GEN_FLAGS, '--grpcLib=@grpc/grpc-js', `--outDir=${into}`, `--includeDirs=.`],
     { cwd: protoDir, stdio: 'inherit' },
   );
 }

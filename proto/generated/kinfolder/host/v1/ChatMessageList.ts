@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { ChatMessage as _kinfolder_host_v1_ChatMessage, ChatMessage__Output as _kinfolder_host_v1_ChatMessage__Output } from '../../../kinfolder/host/v1/ChatMessage';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { ChatRoom as _kinfolder_host_v1_ChatRoom, ChatRoom__Output as _kinfolder_host_v1_ChatRoom__Output } from '../../../kinfolder/host/v1/ChatRoom';
 

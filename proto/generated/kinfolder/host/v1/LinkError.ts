@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { Long } from '@grpc/proto-loader';
 

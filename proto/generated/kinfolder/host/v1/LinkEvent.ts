@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { LinkReady as _kinfolder_host_v1_LinkReady, LinkReady__Output as _kinfolder_host_v1_LinkReady__Output } from '../../../kinfolder/host/v1/LinkReady';
 import type { LinkDelivery as _kinfolder_host_v1_LinkDelivery, LinkDelivery__Output as _kinfolder_host_v1_LinkDelivery__Output } from '../../../kinfolder/host/v1/LinkDelivery';

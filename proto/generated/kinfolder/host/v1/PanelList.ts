@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { Panel as _kinfolder_host_v1_Panel, Panel__Output as _kinfolder_host_v1_Panel__Output } from '../../../kinfolder/host/v1/Panel';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/host.proto
+// Original file: host.proto
 
 import type { PeerList as _kinfolder_host_v1_PeerList, PeerList__Output as _kinfolder_host_v1_PeerList__Output } from '../../../kinfolder/host/v1/PeerList';
 import type { Peer as _kinfolder_host_v1_Peer, Peer__Output as _kinfolder_host_v1_Peer__Output } from '../../../kinfolder/host/v1/Peer';
