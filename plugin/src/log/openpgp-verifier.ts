@@ -14,6 +14,11 @@ export interface OpenpgpVerifierOptions {
   readonly wrap?: (message: Uint8Array) => Uint8Array;
   /** Keys kept parsed; the least recently used are dropped beyond this. */
   readonly maxCachedKeys?: number;
+  /**
+   * openpgp settings for verification, e.g. to accept SHA-1 message signatures from an
+   * old host (openpgp 6 refuses them by default): `{ rejectMessageHashAlgorithms: new Set() }`.
+   */
+  readonly config?: Partial<openpgp.Config>;
 }
 
 export class OpenpgpVerifier implements SignatureVerifier {
@@ -44,6 +49,7 @@ export class OpenpgpVerifier implements SignatureVerifier {
         signature: await openpgp.readSignature({ binarySignature: signature }),
         verificationKeys: key,
         expectSigned: true,
+        config: this.opts.config,
       });
       // One signature packet, by this key: extra packets could smuggle in a second signer.
       if (result.signatures.length !== 1) return false;
