@@ -98,7 +98,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
 
   const names = new LocalNames(o.fsTraits ?? POSIX_TRAITS);
   for (const p of local.keys()) names.add(p);
-  /** Null when the path may be written here; otherwise reported and skipped. */
+  /** True when the path may be written here; otherwise it is reported and skipped. */
   const admit = (p: string): boolean => {
     const lexical = lexicalProblem(p);
     if (lexical) {
@@ -151,7 +151,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       kind = outcome.kind;
       if (outcome.kind === 'conflict') conflicts.push(outcome.conflict);
       else if (outcome.kind === 'kept-not-empty') keptNotEmpty.push(outcome.path);
-      else applied.push(outcome);
+      else if (outcome.kind !== 'unchanged') applied.push(outcome);
     } catch (e) {
       if (!isApplyError(e) || e.code === 'APPLY_ABORTED') throw e;
       refused.push({ path: job.path, code: e.code, message: e.message });

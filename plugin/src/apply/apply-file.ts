@@ -57,7 +57,9 @@ export type PathOutcome =
   | { readonly kind: 'deleted'; readonly path: string; readonly version?: string }
   /** A directory to delete still holds files nobody has announced: left in place. */
   | { readonly kind: 'kept-not-empty'; readonly path: string }
-  | { readonly kind: 'conflict'; readonly conflict: LocalChangedConflict };
+  /** Nothing to do: the path was already gone from disk and index (a move's source, say). */
+  | { readonly kind: 'unchanged'; readonly path: string }
+  | { readonly kind: 'conflict'; readonly path: string; readonly conflict: LocalChangedConflict };
 
 /** Mode bits apply writes: no setuid, setgid or sticky bit from a peer. */
 export const APPLIED_MODE_MASK = 0o777;
@@ -132,8 +134,7 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
     }
     throwIfAborted(ctx.signal);
     await h.chmod(meta.mode & APPLIED_MODE_MASK);
-    const mtime = new Date(meta.mtimeMs);
-    await h.utimes(mtime, mtime);
+    await h.utimes(utimesSeconds(meta.mtimeMs), utimesSeconds(meta.mtimeMs));
     await h.sync();
   } finally {
     await h.close();
@@ -170,7 +171,13 @@ async function record(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
   }
 }
 
-const conflict = (rel: string, rec?: LocalFileRecord): PathOutcome => ({ kind: 'conflict', conflict: { kind: 'local-changed', path: rel, recorded: rec } });
+const conflict = (rel: string, rec?: LocalFileRecord): PathOutcome => ({ kind: 'conflict', path: rel, conflict: { kind: 'local-changed', path: rel, recorded: rec } });
+
+/**
+ * utimes takes seconds as a double; 1600000000.123 lands a hair below .123 in nanoseconds and
+ * reads back as ...122 ms. Half a millisecond on top makes the whole-ms value read back exactly.
+ */
+export const utimesSeconds = (ms: number): number => (ms + 0.5) / 1000;
 
 /**
  * Puts `meta` at `rel`. `moveFrom`: the winner is a move from there; when that file is
@@ -258,7 +265,7 @@ async function tryMove(ctx: FileApplyContext, from: string, rel: string, abs: st
 async function fixMeta(abs: string, st: Stats, meta: FileMeta): Promise<void> {
   if (meta.type !== 'file') return;
   if ((st.mode & APPLIED_MODE_MASK) !== (meta.mode & APPLIED_MODE_MASK)) await fsp.chmod(abs, meta.mode & APPLIED_MODE_MASK);
-  if (Math.floor(st.mtimeMs) !== meta.mtimeMs) await fsp.utimes(abs, new Date(meta.mtimeMs), new Date(meta.mtimeMs));
+  if (Math.floor(st.mtimeMs) !== meta.mtimeMs) await fsp.utimes(abs, utimesSeconds(meta.mtimeMs), utimesSeconds(meta.mtimeMs));
 }
 
 /** Applies a winning deletion: the file goes to versions, an empty directory is removed. */
@@ -271,11 +278,12 @@ export async function applyDelete(ctx: FileApplyContext, rel: string): Promise<P
     await ctx.blockIndex?.removeBlockLocations(ctx.folder, rel);
   };
   try {
+    const rec = await ctx.local.localFile(ctx.folder, rel);
     if (st === undefined) {
+      if (rec === undefined) return { kind: 'unchanged', path: rel };
       await forget();
       return { kind: 'deleted', path: rel };
     }
-    const rec = await ctx.local.localFile(ctx.folder, rel);
     if (!matchesRecord(st, rec)) return conflict(rel, rec);
     if (st.isDirectory()) {
       try {

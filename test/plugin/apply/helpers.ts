@@ -3,7 +3,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { advance, nextEntry, type EntryBody, type FeedTip, type FileMeta, type HashedEntry } from '../../../plugin/src/log';
+import { advance, FolderState, nextEntry, type Entry, type EntryBody, type FeedTip, type FileMeta, type HashedEntry } from '../../../plugin/src/log';
 import { chunkBuffer, hashFile } from '../../../plugin/src/scan';
 import { Store } from '../../../plugin/src/store';
 import type { BlockSource } from '../../../plugin/src/apply';
@@ -142,3 +142,23 @@ export async function listTree(dir: string): Promise<string[]> {
 }
 
 export const read = (root: string, rel: string): Promise<Buffer> => fsp.readFile(path.join(root, ...rel.split('/')));
+
+/** A FolderState over `entries` and the lookup applyState needs to go with it. */
+export function stateOf(...entries: HashedEntry[]): { state: FolderState; entryOf: (h: string) => Entry | undefined } {
+  const state = new FolderState();
+  const byHash = new Map<string, Entry>();
+  for (const e of entries) {
+    state.apply(e);
+    byHash.set(e.hash, e.entry);
+  }
+  return { state, entryOf: (h) => byHash.get(h) };
+}
+
+/** Folder-relative names of apply's leftover temp files. */
+export async function tempFiles(root: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(path.join(root, '.kinfolder', 'tmp'))).filter((n) => n.startsWith('apply-'));
+  } catch {
+    return [];
+  }
+}
