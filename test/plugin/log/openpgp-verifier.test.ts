@@ -1,5 +1,7 @@
 import { pluginSignedMessage } from '../../../proto';
 import { OpenpgpVerifier } from '../../../plugin/src/log/openpgp-verifier';
+import { checkpointSigningBytes } from '../../../plugin/src/log';
+import { signDetached } from '../../../host-bridge/src/devhost/pgp';
 import { loadIdentities, signerFor, type Name, type TestIdentity } from '../../vectors/fixtures';
 
 let ids: Record<Name, TestIdentity>;
@@ -54,6 +56,12 @@ describe('OpenpgpVerifier', () => {
     expect(await new OpenpgpVerifier().verify(ids.bob.publicKeyArmored, msg, hostSig)).toBe(false);
     // A raw signature over the bytes is not a host-made one.
     expect(await new OpenpgpVerifier({ wrap }).verify(ids.bob.publicKeyArmored, msg, await ids.bob.signer.sign(msg))).toBe(false);
+  });
+
+  it('accepts a checkpoint signed the way the devhost signs for Identity.Sign (salted, plugin-bound)', async () => {
+    const bytes = checkpointSigningBytes({ folder: '00'.repeat(16), author: ids.bob.fingerprint, seq: 7, entryHash: 'ab'.repeat(32) });
+    const hostSig = await signDetached(ids.bob.privateKey, pluginSignedMessage('kinfolder', bytes));
+    expect(await new OpenpgpVerifier({ wrap: (b) => pluginSignedMessage('kinfolder', b) }).verify(ids.bob.publicKeyArmored, bytes, hostSig)).toBe(true);
   });
 
   it('reads fingerprints as the manifest writes them, and keeps a bounded key cache', async () => {
