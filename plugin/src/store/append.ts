@@ -178,6 +178,7 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   }
   checkAborted();
   const runs = feedRuns(entries, fids, aids);
+  await ctx.hashes.add(tx, runs, entriesInserted);
   // Superseded rows first, so a head superseded within this batch is never inserted; then the
   // delete removes heads stored by earlier batches that this batch supersedes.
   if (withParents) for (const run of runs) await tx.run(INSERT_SUPERSEDED, run);

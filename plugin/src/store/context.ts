@@ -1,5 +1,6 @@
 /** What every table module shares: the two connections and the folder-id map. */
 import type { Db } from './db';
+import type { HashIndex } from './hash-index';
 import type { Interner } from './interner';
 
 export interface StoreContext {
@@ -9,6 +10,7 @@ export interface StoreContext {
   reader: Db;
   folders: Interner;
   authors: Interner;
+  hashes: HashIndex;
   /** Rows per page when streaming. */
   pageSize: number;
 }

@@ -1,5 +1,6 @@
 /** The log tables: entries, heads per path, version vectors, checkpoints and fork evidence. */
 import { appender, hashKey } from './append';
+import { LOOKUP_KEYS } from './hash-index';
 import { blobToHash, checkHash, hashToBlob } from './codec';
 import type { StoreContext, StreamOptions } from './context';
 import type {
@@ -104,7 +105,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
     const r = await reader.get<EntryRow & { folder: string; author: string }>(
       `SELECT f.folder AS folder, a.author AS author, ${ENTRY_COLUMNS_E}
        FROM entries e JOIN folders f ON f.id = e.folder_id JOIN authors a ON a.id = e.author_id
-       WHERE e.hash_key = ? AND e.hash = ?`,
+       WHERE (e.folder_id, e.author_id, e.seq) IN (${LOOKUP_KEYS}) AND e.hash = ?2`,
       [hashKey(checkHash(hash, 'hash')), hashToBlob(hash, 'hash')],
     );
     return r && toEntry(r.folder, r.author, r);

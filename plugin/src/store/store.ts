@@ -5,6 +5,7 @@ import { Checkpointer } from './checkpointer';
 import { Db } from './db';
 import { entryStore, type EntryStore } from './entries';
 import { abortError, StoreError } from './errors';
+import { HashIndex } from './hash-index';
 import { Interner } from './interner';
 import { localIndexStore, type LocalIndexStore } from './local-index';
 import { manifestStore, type ManifestStore } from './manifests';
@@ -19,6 +20,8 @@ export interface StoreOptions {
   now?: () => number;
   /** Rows per page for streamed reads. */
   pageSize?: number;
+  /** Hash keys held in the small level of the by-hash index before a merge (tests make it tiny). */
+  recentHashLimit?: number;
   busyTimeoutMs?: number;
   /**
    * Page cache of the writer connection, in MB. Default 32: measured no slower than 64 for 100k
@@ -69,6 +72,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     );
     check();
     const applied = await migrate(writer, migrations, options.now ?? Date.now, signal);
+    const hashes = await HashIndex.open(writer, options.recentHashLimit);
     check();
     // Opened after migrations so the file and its WAL index exist for a read-only connection.
     const reader = await Db.open(path, { readonly: true, busyTimeoutMs: options.busyTimeoutMs });
@@ -83,6 +87,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       reader,
       folders: new Interner(reader, 'folders', 'folder'),
       authors: new Interner(reader, 'authors', 'author'),
+      hashes,
       pageSize: options.pageSize ?? 1000,
     };
     return {

@@ -45,6 +45,27 @@ describe('sqlite store specifics', () => {
     await again.close();
   });
 
+  test('entries stay findable by hash across merges of the two-level hash index, and after reopening', async () => {
+    const file = path.join(dir, 's.sqlite');
+    let store = await Store.open(file, { recentHashLimit: 100 });
+    const all = feed('A', 1, 330);
+    for (let i = 0; i < all.length; i += 60) await store.appendBatch({ entries: all.slice(i, i + 60) });
+    await store.appendBatch({ entries: all.slice(0, 60) }); // re-delivered duplicates
+    for (const e of all) expect((await store.entry(e.hash))?.seq).toBe(e.seq);
+    await store.close();
+    const levels = await rawAll<{ big: number; recent: number }>(
+      file,
+      'SELECT (SELECT count(*) FROM entry_hashes) AS big, (SELECT count(*) FROM entry_hashes_recent) AS recent',
+    );
+    // Merged at least once, and the small level holds less than the limit plus a batch.
+    expect(levels[0].big).toBeGreaterThanOrEqual(100);
+    expect(levels[0].recent).toBeLessThan(160);
+    expect(levels[0].big + levels[0].recent).toBeGreaterThanOrEqual(330);
+    store = await Store.open(file, { recentHashLimit: 100 });
+    for (const e of [all[0], all[150], all[329]]) expect((await store.entry(e.hash))?.hash).toBe(e.hash);
+    await store.close();
+  });
+
   test('a file that is not a database is STORE_CORRUPT, with sqlite’s message', async () => {
     const file = path.join(dir, 'garbage.sqlite');
     fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));

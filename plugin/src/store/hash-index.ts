@@ -1,0 +1,46 @@
+/** The two-level by-hash index of entries (see entry_hashes in 001_init.sql): add, merge, look up. */
+import type { Db, Transaction } from './db';
+
+/** Keys held in the recent level before it is merged: small enough that random inserts into it stay cheap. */
+export const DEFAULT_RECENT_LIMIT = 50_000;
+
+const ADD_RECENT = `
+INSERT OR IGNORE INTO entry_hashes_recent(hash_key, folder_id, author_id, seq)
+SELECT hash_key, folder_id, author_id, seq FROM entries WHERE folder_id = ?1 AND author_id = ?2 AND seq BETWEEN ?3 AND ?4`;
+
+// Read from a table keyed by hash_key, so the merge inserts in key order: each page of the
+// big level is touched once per merge, not once per batch.
+const MERGE = `
+INSERT OR IGNORE INTO entry_hashes(hash_key, folder_id, author_id, seq)
+SELECT hash_key, folder_id, author_id, seq FROM entry_hashes_recent;
+DELETE FROM entry_hashes_recent;`;
+
+/** (folder_id, author_id, seq) of the entries whose hash_key is ?1, from both levels. */
+export const LOOKUP_KEYS = `
+SELECT folder_id, author_id, seq FROM entry_hashes WHERE hash_key = ?1
+UNION ALL
+SELECT folder_id, author_id, seq FROM entry_hashes_recent WHERE hash_key = ?1`;
+
+export class HashIndex {
+  /** Rows committed to the recent level (approximate: duplicates re-delivered are counted too). */
+  private recent = 0;
+
+  private constructor(private readonly limit: number) {}
+
+  static async open(writer: Db, limit = DEFAULT_RECENT_LIMIT): Promise<HashIndex> {
+    const index = new HashIndex(limit);
+    index.recent = (await writer.get<{ n: number }>('SELECT count(*) AS n FROM entry_hashes_recent'))?.n ?? 0;
+    return index;
+  }
+
+  /** Indexes the entries stored in these runs ([folder, author, from, to]); merges when the recent level is full. */
+  async add(tx: Transaction, runs: ReadonlyArray<readonly [number, number, number, number]>, added: number): Promise<void> {
+    for (const run of runs) await tx.run(ADD_RECENT, [...run]);
+    if (this.recent + added < this.limit) {
+      tx.afterCommit(() => (this.recent += added));
+      return;
+    }
+    await tx.exec(MERGE);
+    tx.afterCommit(() => (this.recent = 0));
+  }
+}
