@@ -20,4 +20,4 @@ export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVector
 export { validateFeed, type FeedBatch, type ValidationContext, type FeedVerdict, type Refusal, type RefusalReason, type Deferral } from './validate';
 export { FolderState, compareHeads, conflictCopyName, touchesOf, type Touch, type PathResolution } from './state';
 export { signCheckpoint, appendBatch } from './sign';
-export { verifyForkEvidence, type ForkEvidenceVerdict } from './fork';
+export { verifyForkEvidence, encodeForkEvidence, decodeForkEvidence, KIND_FORK_EVIDENCE, type ForkEvidenceVerdict } from './fork';

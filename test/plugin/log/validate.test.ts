@@ -8,6 +8,9 @@ import {
   signCheckpoint,
   validateFeed,
   verifyForkEvidence,
+  encodeForkEvidence,
+  decodeForkEvidence,
+  DecodeError,
   type Checkpoint,
   type EntryBody,
   type FeedTip,
@@ -232,6 +235,12 @@ describe('validateFeed', () => {
     expect(reasons(v)).toEqual(['entry1:FORK', 'entry2:FORK', 'entry3:FORK']);
     // Anyone can re-check the evidence; cut out a checkpoint and it proves nothing.
     expect(await verifyForkEvidence(v.fork!, ids.carol.publicKeyArmored, verifier)).toEqual({ ok: true });
+    // As one canonical blob it round-trips and still proves the fork.
+    const blob = encodeForkEvidence(v.fork!);
+    const back = decodeForkEvidence(blob);
+    expect(encodeForkEvidence(back)).toEqual(blob);
+    expect(await verifyForkEvidence(back, ids.carol.publicKeyArmored, verifier)).toEqual({ ok: true });
+    for (let n = 0; n < blob.length; n += 7) expect(() => decodeForkEvidence(blob.subarray(0, n))).toThrow(DecodeError);
     expect((await verifyForkEvidence({ ...v.fork!, checkpoints: v.fork!.checkpoints.slice(1) }, ids.carol.publicKeyArmored, verifier)).ok).toBe(false);
     expect((await verifyForkEvidence(v.fork!, ids.alice.publicKeyArmored, verifier)).ok).toBe(false);
     expect((await verifyForkEvidence({ ...v.fork!, entries: v.fork!.entries.filter((e) => !Buffer.from(e).equals(b3.bytes)) }, ids.carol.publicKeyArmored, verifier)).ok).toBe(false);
