@@ -15,3 +15,4 @@ export {
 export { ManifestIndex, mayWrite, grantCovers, manifestChange, type ManifestChange } from './decide';
 export { ManifestChain, checkTransition, type ApplyResult, type Overruled, type KeyInspector, type ManifestChainOptions, type Refused } from './chain';
 export { signManifest } from './sign';
+export { genesis, nextVersion, canonicalManifest, type GenesisInput, type ManifestEdit } from './edit';
