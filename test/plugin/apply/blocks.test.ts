@@ -1,0 +1,62 @@
+// Block sources: local reads at the indexed offset, verified; stale or foreign locations skipped; the chain asks local first.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { ChainedBlockSource, LocalBlockSource } from '../../../plugin/src/apply';
+import { FOLDER, MemoryBlockSource, SOURCE_FOLDER, sandbox, seededBytes, sha256Hex, writeAndScan, type Sandbox } from './helpers';
+
+describe('block sources', () => {
+  let box: Sandbox;
+  let other: string;
+  beforeEach(async () => {
+    box = await sandbox();
+    other = path.join(box.base, 'other-folder');
+    await fsp.mkdir(other);
+  });
+  afterEach(async () => {
+    await box.close();
+  });
+
+  it('reads a block at its offset from a file of another folder on this node', async () => {
+    const data = seededBytes('other', 2 * 1024 * 1024);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'deep/file.bin', data);
+    const roots = new Map([[SOURCE_FOLDER, other]]);
+    const source = new LocalBlockSource(box.store, (f) => roots.get(f));
+    let offset = 0;
+    for (const b of meta.blocks) {
+      const got = await source.read(b.hash, b.size);
+      expect(got?.equals(data.subarray(offset, offset + b.size))).toBe(true);
+      offset += b.size;
+    }
+    // A folder not on this node is skipped; a size that does not match the index is not read.
+    expect(await new LocalBlockSource(box.store, () => undefined).read(meta.blocks[0].hash, meta.blocks[0].size)).toBeUndefined();
+    expect(await source.read(meta.blocks[0].hash, meta.blocks[0].size + 1)).toBeUndefined();
+  });
+
+  it('skips a stale location and finds the block at the next one', async () => {
+    const data = seededBytes('dup', 300_000);
+    const meta = await writeAndScan(box.store, FOLDER, box.root, 'a.bin', data);
+    await writeAndScan(box.store, FOLDER, box.root, 'b.bin', data);
+    // a.bin (listed first) changed since it was indexed; b.bin still holds the bytes.
+    await fsp.writeFile(path.join(box.root, 'a.bin'), seededBytes('changed', data.length));
+    const source = new LocalBlockSource(box.store, () => box.root);
+    const b = meta.blocks[0];
+    expect(sha256Hex((await source.read(b.hash, b.size)) as Buffer)).toBe(b.hash);
+    await fsp.rm(path.join(box.root, 'b.bin'));
+    expect(await source.read(b.hash, b.size)).toBeUndefined();
+  });
+
+  it('the chain asks the local source first and the next one only for what is missing', async () => {
+    const data = seededBytes('chain', 200_000);
+    const meta = await writeAndScan(box.store, FOLDER, box.root, 'here.bin', data);
+    const remoteOnly = seededBytes('remote', 10_000); // below the minimum block size: one block
+    const network = new MemoryBlockSource().addFile(data).addFile(remoteOnly);
+    const chain = new ChainedBlockSource(new LocalBlockSource(box.store, () => box.root));
+    chain.add(network);
+    expect((await chain.read(meta.blocks[0].hash, meta.blocks[0].size))?.length).toBe(meta.blocks[0].size);
+    expect(network.reads).toBe(0);
+    const h = sha256Hex(remoteOnly);
+    expect((await chain.read(h, remoteOnly.length))?.equals(remoteOnly)).toBe(true);
+    expect(network.reads).toBe(1);
+    expect(await chain.read(sha256Hex('nobody has this'), 15)).toBeUndefined();
+  });
+});
