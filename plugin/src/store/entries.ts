@@ -17,8 +17,10 @@ import type {
 /** What the log and sync need from the store. */
 export interface EntryStore {
   /**
-   * Stores entries, checkpoints and fork evidence in ONE transaction, with heads and feeds;
-   * duplicates by hash are ignored. An abort before the commit rolls the whole batch back.
+   * Stores entries, checkpoints and fork evidence, with heads and feeds, all or nothing;
+   * duplicates by hash are ignored. Batches that queue up while a transaction runs share the
+   * next commit, each in its own savepoint: one that fails is rejected alone. An abort seen
+   * before the batch's last statement rolls it back whole (STORE_ABORTED); after that it commits.
    */
   appendBatch(batch: AppendBatch, options?: { signal?: AbortSignal }): Promise<AppendResult>;
   /** author → highest contiguous stored seq (from FIRST_SEQ) and the hash of the entry there. */
