@@ -41,6 +41,11 @@ export interface ApplyStateOptions {
   readonly retention?: Retention;
   /** What probeFilesystem found; names this filesystem cannot hold are refused. Default: POSIX. */
   readonly fsTraits?: FsTraits;
+  /**
+   * Look only at these paths (those the new entries touch, say) instead of every live path
+   * and every indexed one: a large folder then costs what changed, not its size.
+   */
+  readonly paths?: Iterable<string>;
   /** Remove apply's leftover temp files first (default true; one applier per folder at a time). */
   readonly cleanTemp?: boolean;
 }
@@ -168,8 +173,8 @@ async function resolutionsOf(o: ApplyStateOptions, localPaths: Iterable<string>,
   if (!(o.state instanceof FolderState)) return [...o.state];
   const { state, entryOf } = o;
   if (entryOf === undefined) throw new ApplyError('APPLY_ENTRY_UNKNOWN', 'applyState needs entryOf to apply a FolderState');
-  const paths = new Set(state.livePaths());
-  for (const p of localPaths) paths.add(p);
+  const paths = new Set(o.paths ?? state.livePaths());
+  if (o.paths === undefined) for (const p of localPaths) paths.add(p);
   const out: ResolvedPath[] = [];
   for (const p of paths) {
     throwIfAborted(o.signal);

@@ -88,7 +88,8 @@ async function targetState(ctx: FileApplyContext, rel: string, abs: string, meta
   const st = await lstatOrUndefined(abs);
   if (st === undefined) return { kind: 'absent' };
   const rec = await ctx.local.localFile(ctx.folder, rel);
-  if (matchesRecord(st, rec)) {
+  // A file recorded without a hash was never announced: its bytes are not in any entry yet.
+  if (matchesRecord(st, rec) && !(rec?.type === 'file' && rec.contentHash === null)) {
     // The record vouches for the content: no need to read the file.
     return meta !== undefined && rec?.type === meta.type && (meta.type === 'dir' || rec.contentHash === meta.contentHash) ? { kind: 'same', st } : { kind: 'known', st };
   }

@@ -222,6 +222,25 @@ describe('applyState', () => {
     expect(await box.store.localFile(FOLDER, 'docs/latest')).toMatchObject({ type: 'symlink', contentHash: sha256Hex('sub') });
   });
 
+  it('a file the scanner recorded but never hashed is not overwritten', async () => {
+    await fsp.writeFile(path.join(box.root, 'pending.txt'), 'scanned, hash not yet known');
+    const st = await fsp.lstat(path.join(box.root, 'pending.txt'));
+    await box.store.upsertLocalFiles([{ folder: FOLDER, path: 'pending.txt', size: st.size, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash: null, type: 'file' }]);
+    const remote = Buffer.from('remote');
+    const report = await run(stateOf(new Author(BOB).put('pending.txt', metaOf(remote))), new MemoryBlockSource().addFile(remote));
+    expect(report.conflicts.map((c) => c.path)).toEqual(['pending.txt']);
+    expect((await read(box.root, 'pending.txt')).toString()).toBe('scanned, hash not yet known');
+  });
+
+  it('`paths` limits the run to the paths named', async () => {
+    const [x, y] = [Buffer.from('x'), Buffer.from('y')];
+    const alice = new Author(ALICE);
+    const s = stateOf(alice.put('x.txt', metaOf(x)), alice.put('y.txt', metaOf(y)));
+    const report = await applyState({ root: box.root, folder: FOLDER, ...s, paths: ['y.txt'], local: box.store, blocks: new MemoryBlockSource().addFile(x).addFile(y), clock: CLOCK });
+    expect(report.applied.map((o) => o.path)).toEqual(['y.txt']);
+    await expect(fsp.lstat(path.join(box.root, 'x.txt'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('an abort stops the run with APPLY_ABORTED and leaves no temp file', async () => {
     const bytes = seededBytes('abort', 2_000_000);
     const a1 = new Author(ALICE).put('big.bin', metaOf(bytes));
