@@ -1,0 +1,572 @@
+/**
+ * One folder's replica on this node: the pure log and acl wired to the sqlite store. Local
+ * changes become signed entries; entries and manifests from peers are verified, validated and
+ * stored; and it answers what sync asks (version vector, missing ranges, entries to send).
+ *
+ * Every operation that changes the replica runs alone (a queue), so feed tips in memory and
+ * in the store never disagree: tips are staged during an operation and kept only once the
+ * store has committed its one transaction.
+ */
+import {
+  ManifestChain,
+  ManifestIndex,
+  checkTransition,
+  decodeManifest,
+  encodeSignedManifest,
+  manifestChange,
+  signManifest,
+  type KeyInspector,
+  type ManifestChange,
+  type ManifestRefusalReason,
+  type ManifestVersion,
+  type Member,
+  type Overruled,
+  type SignedManifest,
+} from '../acl';
+import {
+  appendBatch,
+  decodeCheckpoint,
+  DecodeError,
+  missingFrom,
+  pathProblem,
+  pathsOf,
+  validateFeed,
+  type Checkpoint,
+  type FeedTip,
+  type Fingerprint,
+  type FolderId,
+  type ForkEvidence,
+  type Hash,
+  type HashedEntry,
+  type NewChange,
+  type ParentRef,
+  type RefusalReason,
+  type SeqRange,
+  type SignatureVerifier,
+  type Signer,
+  type VersionVector,
+  type WriteAuthority,
+} from '../log';
+import type { EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
+import { checkAborted, ReplicaError } from './errors';
+import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-edit';
+import { checkpointRecord, encodeCheckpointRecord, entryRecord, forkRecord, manifestRecord } from './records';
+import { ReplicaState } from './state';
+
+/** The store as the replica needs it: the log tables and the manifests. */
+export type ReplicaStore = EntryStore & ManifestStore;
+
+export interface ReplicaOptions {
+  readonly store: ReplicaStore;
+  readonly folder: FolderId;
+  /** The local identity's fingerprint: the author of local entries and manifest edits. */
+  readonly self: Fingerprint;
+  /** Signs through the host (`HostClient.sign` wraps the bytes in `pluginSignedMessage`). */
+  readonly signer: Signer;
+  /** Must accept what `signer` makes, e.g. `new OpenpgpVerifier({ wrap: (m) => pluginSignedMessage('kinfolder', m) })`. */
+  readonly verifier: SignatureVerifier;
+  /** Checks that a member's key is filed under its own fingerprint; defaults to `verifier` if it can. */
+  readonly keys?: KeyInspector;
+  /** Milliseconds since the epoch, for manifest times and fork evidence. */
+  readonly clock: () => number;
+  readonly signal?: AbortSignal;
+  /** Entries kept in memory while they wait for parents from feeds not received yet (default 10,000). */
+  readonly maxPendingEntries?: number;
+}
+
+export interface CreateOptions extends ReplicaOptions {
+  readonly name: string;
+  /** Members of the genesis; must include the local identity (with its public key), who becomes admin. */
+  readonly members: readonly Member[];
+}
+
+/** One refused input, with its feed and seq when known. */
+export interface IngestRefusal {
+  readonly kind: 'entry' | 'checkpoint';
+  readonly reason: RefusalReason;
+  readonly detail: string;
+  readonly author: Fingerprint;
+  readonly seq?: number;
+  readonly hash?: Hash;
+}
+
+export interface IngestDeferral {
+  readonly author: Fingerprint;
+  readonly seq: number;
+  readonly hash: Hash;
+  readonly missingParents: readonly Hash[];
+  /** False when the pending buffer was full: the entry was dropped and must be sent again. */
+  readonly kept: boolean;
+}
+
+export interface IngestInput {
+  /** Encoded signed manifests (encodeSignedManifest), any order. */
+  readonly manifests?: readonly Uint8Array[];
+  readonly entries?: readonly Uint8Array[];
+  readonly checkpoints?: readonly Uint8Array[];
+}
+
+export interface IngestResult {
+  /** Entries stored by this call. */
+  readonly accepted: number;
+  readonly refusals: IngestRefusal[];
+  /** Entries that wait for parents from another feed (kept in memory up to a bound). */
+  readonly deferred: IngestDeferral[];
+  readonly forks: ForkEvidence[];
+  /** Manifest versions that lost to a concurrent edit by this call. */
+  readonly overruledManifests: Overruled[];
+  readonly manifestsApplied: Hash[];
+  readonly manifestRefusals: { readonly hash: Hash | null; readonly reason: ManifestRefusalReason; readonly detail: string }[];
+  /**
+   * What the new current manifest means for entries already judged (present when the head
+   * moved). Stored entries are not removed: the store keeps the log append-only.
+   */
+  readonly manifestChange?: ManifestChange;
+}
+
+/** A batch for a peer: entries in seq order and the checkpoint that covers them. */
+export interface EntryBatch {
+  readonly author: Fingerprint;
+  readonly entries: Buffer[];
+  readonly checkpoints: Buffer[];
+}
+
+/** Authority when no manifest is known yet: nobody may write. */
+const NO_AUTHORITY: WriteAuthority = {
+  publicKeyOf: () => undefined,
+  mayWrite: (author) => ({ ok: false, reason: 'UNKNOWN_AUTHOR', detail: `${author}: no manifest yet` }),
+};
+
+// Byte offsets of the author in an encoded entry: kind, format version, 16-byte folder, 20-byte author.
+const AUTHOR_START = 18;
+const AUTHOR_END = 38;
+
+/** The author an encoded entry claims, without decoding it (validateFeed checks it again). */
+function claimedAuthor(bytes: Uint8Array): Fingerprint {
+  if (bytes.length < AUTHOR_END) return '';
+  return Buffer.from(bytes.buffer, bytes.byteOffset + AUTHOR_START, AUTHOR_END - AUTHOR_START).toString('hex').toUpperCase();
+}
+
+const MAX_REMEMBERED_REFUSALS = 100_000;
+
+export class FolderReplica {
+  readonly folder: FolderId;
+  readonly self: Fingerprint;
+  /** Heads, winners, conflicts and the state hash, read from the store (see state.ts). */
+  readonly state: ReplicaState;
+  private readonly store: ReplicaStore;
+  private readonly tips = new Map<Fingerprint, FeedTip>();
+  private readonly forkedAt = new Map<Fingerprint, number>();
+  private readonly storedOverruled = new Map<Hash, boolean>();
+  /** Entries waiting for parents from other feeds, by author, with their checkpoints. */
+  private readonly pending = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[] }>();
+  private pendingCount = 0;
+  /** Hashes refused here: naming one as a parent must not stall a feed (validateFeed gives it clock 0). */
+  private readonly refusedHashes = new Set<Hash>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: ReplicaOptions,
+    private readonly chain: ManifestChain,
+  ) {
+    this.folder = opts.folder;
+    this.self = opts.self;
+    this.store = opts.store;
+    this.state = new ReplicaState(opts.store, opts.folder);
+  }
+
+  private static chainFor(opts: ReplicaOptions): ManifestChain {
+    const v = opts.verifier as SignatureVerifier & Partial<KeyInspector>;
+    const keys = opts.keys ?? (typeof v.fingerprintOf === 'function' ? (v as unknown as KeyInspector) : undefined);
+    return new ManifestChain({ folder: opts.folder, verifier: opts.verifier, keys });
+  }
+
+  /** Opens the replica of a folder whose manifest is in the store; resumes tips, chain and forks. */
+  static async open(opts: ReplicaOptions): Promise<FolderReplica> {
+    checkAborted(opts.signal, 'open');
+    const records = await opts.store.manifestChain(opts.folder);
+    if (records.length === 0) throw new ReplicaError('NO_MANIFEST', `no manifest of folder ${opts.folder} in the store`);
+    const chain = FolderReplica.chainFor(opts);
+    const r = new FolderReplica(opts, chain);
+    // Versions were verified before they were stored; they are verified again, since the file may have been changed.
+    for (const rec of records) {
+      checkAborted(opts.signal, 'open');
+      const res = await chain.apply({ manifest: decodeManifest(rec.bytes), signature: rec.signature }, opts.signal);
+      if (res.status === 'refused') throw new ReplicaError('NO_MANIFEST', `stored manifest ${rec.hash} is refused: ${res.reason}: ${res.detail}`, res.reason);
+      r.storedOverruled.set(rec.hash, rec.overruled);
+    }
+    if (!chain.head()) throw new ReplicaError('NO_MANIFEST', `the stored manifests of ${opts.folder} hold no genesis`);
+    const vector = await opts.store.versionVector(opts.folder);
+    for (const [author, { seq, head }] of vector) {
+      const e = await opts.store.entry(head);
+      if (e) r.tips.set(author, { seq, hash: head, lamport: e.lamport });
+    }
+    for (const f of await opts.store.forks(opts.folder)) r.forkedAt.set(f.author, Math.min(f.seq, r.forkedAt.get(f.author) ?? Infinity));
+    return r;
+  }
+
+  /** Makes a new folder: a genesis signed by `self` (as admin), stored, then opened. */
+  static async create(opts: CreateOptions): Promise<FolderReplica> {
+    checkAborted(opts.signal, 'create');
+    if ((await opts.store.manifestChain(opts.folder)).length > 0) throw new ReplicaError('ALREADY_CREATED', `folder ${opts.folder} already has a manifest`);
+    const genesis = genesisManifest(opts.folder, opts.name, opts.self, opts.members, opts.clock());
+    const broken = checkTransition(null, genesis);
+    if (broken) throw new ReplicaError('MANIFEST_REFUSED', broken.detail, broken.reason);
+    const signed = await signManifest(opts.signer, genesis);
+    const chain = FolderReplica.chainFor(opts);
+    const res = await chain.apply(signed, opts.signal);
+    if (res.status !== 'applied') throw new ReplicaError('MANIFEST_REFUSED', `the signed genesis is ${res.status}${res.status === 'refused' ? `: ${res.detail}` : ''}`, res.status === 'refused' ? res.reason : undefined);
+    await opts.store.putManifest(manifestRecord(res.hash, signed, false));
+    return FolderReplica.open(opts);
+  }
+
+  /**
+   * Joins a folder made elsewhere: its manifest versions (from the invitation or a peer) are
+   * verified through the chain and stored, then the replica opens. Refused versions are left out;
+   * without a verified genesis it fails with NO_MANIFEST.
+   */
+  static async join(opts: ReplicaOptions & { readonly manifests: readonly Uint8Array[] }): Promise<FolderReplica> {
+    checkAborted(opts.signal, 'join');
+    const chain = FolderReplica.chainFor(opts);
+    for (const bytes of opts.manifests) await chain.apply(bytes, opts.signal);
+    if (!chain.head()) throw new ReplicaError('NO_MANIFEST', `no verified genesis of folder ${opts.folder} among ${opts.manifests.length} versions`);
+    const overruled = new Set(chain.overruled().map((o) => o.hash));
+    for (const v of chain.versions()) await opts.store.putManifest(manifestRecord(v.hash, v.signed, overruled.has(v.hash)));
+    return FolderReplica.open(opts);
+  }
+
+  /** Runs `op` after every earlier operation, alone. */
+  private exclusive<T>(what: string, signal: AbortSignal | undefined, op: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new ReplicaError('CLOSED', `${what}: the replica is closed`);
+      checkAborted(signal, what);
+      return op();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The current manifest version (the resolved head of the chain). */
+  manifest(): { hash: Hash; manifest: ManifestVersion; index: ManifestIndex } {
+    return this.chain.head() as { hash: Hash; manifest: ManifestVersion; index: ManifestIndex };
+  }
+
+  /** Every applied manifest version, encoded and signed, each after its prev: what a peer needs. */
+  manifestChain(): Buffer[] {
+    return this.chain.versions().map((v) => encodeSignedManifest(v.signed));
+  }
+
+  /** Versions that lost to a concurrent edit. */
+  overruledManifests(): Overruled[] {
+    return this.chain.overruled();
+  }
+
+  /** Where a feed stands on this node (null: nothing of it stored). */
+  tip(author: Fingerprint = this.self): FeedTip | null {
+    return this.tips.get(author) ?? null;
+  }
+
+  /** The seq at which an author's feed stopped because of a fork, if it did. */
+  forkedFeedAt(author: Fingerprint): number | undefined {
+    return this.forkedAt.get(author);
+  }
+
+  /** The heads of a path as parents of a new local change to it. */
+  async parentsOf(path: string): Promise<ParentRef[]> {
+    return (await this.store.heads(this.folder, path)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
+  }
+
+  /** A new manifest version with `edit`, signed by self (an active admin), applied and stored. */
+  editManifest(edit: ManifestEdit, signal?: AbortSignal): Promise<{ hash: Hash; manifest: ManifestVersion }> {
+    return this.exclusive('editManifest', signal, async () => {
+      const head = this.manifest();
+      if (!head.index.isActiveAdmin(this.self)) throw new ReplicaError('NOT_ADMIN', `${this.self} is not an admin of version ${head.manifest.version}`);
+      const next = editedManifest(head, edit, this.self, this.opts.clock());
+      const broken = checkTransition(head.index, next);
+      if (broken) throw new ReplicaError('MANIFEST_REFUSED', broken.detail, broken.reason);
+      const signed = await signManifest(this.opts.signer, next);
+      checkAborted(signal, 'editManifest');
+      const res = await this.chain.apply(signed, signal);
+      if (res.status !== 'applied') throw new ReplicaError('MANIFEST_REFUSED', `the signed version is ${res.status}${res.status === 'refused' ? `: ${res.detail}` : ''}`, res.status === 'refused' ? res.reason : undefined);
+      await this.storeManifests([res.hash]);
+      return { hash: res.hash, manifest: next };
+    });
+  }
+
+  /** Stores the given versions and every change of an overruled flag, as the chain now says. */
+  private async storeManifests(applied: readonly Hash[]): Promise<void> {
+    const overruled = new Set(this.chain.overruled().map((o) => o.hash));
+    const todo = new Set<Hash>(applied);
+    for (const [hash, was] of this.storedOverruled) if (was !== overruled.has(hash)) todo.add(hash);
+    for (const hash of todo) {
+      const signed = this.chain.get(hash) as SignedManifest;
+      await this.store.putManifest(manifestRecord(hash, signed, overruled.has(hash)));
+      this.storedOverruled.set(hash, overruled.has(hash));
+    }
+  }
+
+  /**
+   * Appends local changes to self's feed with one checkpoint for the batch, stored in one
+   * transaction. Refuses the whole batch (WRITE_REFUSED, BAD_CHANGE) if any change is not
+   * allowed under the current manifest: nothing is signed or stored then.
+   */
+  appendLocal(changes: readonly NewChange[], signal?: AbortSignal): Promise<{ entries: HashedEntry[]; checkpoint: Checkpoint | null }> {
+    return this.exclusive('appendLocal', signal, async () => {
+      if (changes.length === 0) return { entries: [], checkpoint: null };
+      const authority = this.manifest().index;
+      const forked = this.forkedAt.get(this.self);
+      if (forked !== undefined) throw new ReplicaError('WRITE_REFUSED', `self's feed stopped at a fork at seq ${forked}`, 'FORK');
+      const tip = this.tips.get(this.self) ?? null;
+      let seq = tip ? tip.seq : 0;
+      for (const c of changes) {
+        seq++;
+        if (c.folder !== this.folder || c.author !== this.self) throw new ReplicaError('BAD_CHANGE', `a change of ${c.author} in ${c.folder}, not of ${this.self} in ${this.folder}`);
+        for (const p of pathsOf(c.body)) {
+          const problem = pathProblem(p);
+          if (problem !== null) throw new ReplicaError('BAD_CHANGE', `path ${JSON.stringify(p)}: ${problem}`, 'BAD_PATH');
+          const d = authority.mayWrite(this.self, p, seq);
+          if (!d.ok) throw new ReplicaError('WRITE_REFUSED', d.detail, d.reason);
+        }
+      }
+      const made = await appendBatch(tip, changes, this.opts.signer, signal);
+      checkAborted(signal, 'appendLocal');
+      await this.store.appendBatch(
+        { entries: made.entries.map(entryRecord), checkpoints: made.checkpoint ? [checkpointRecord(made.checkpoint)] : [] },
+        { signal },
+      );
+      if (made.tip) this.tips.set(this.self, made.tip);
+      for (const e of made.entries) this.state.remember(e.hash, e.entry);
+      return { entries: made.entries, checkpoint: made.checkpoint };
+    });
+  }
+
+  /**
+   * Takes what a peer sent: manifests first (verified through the chain), then each feed's
+   * entries, validated under the current manifest; accepted entries, their checkpoints and
+   * fork evidence are stored in ONE transaction. Entries without a covering checkpoint are
+   * refused as UNCOVERED (not kept: the sender sends the checkpoint with the entries).
+   * Entries waiting for parents from another feed are retried within the call and then kept
+   * in memory (up to `maxPendingEntries`) for the next call.
+   */
+  ingest(input: IngestInput, signal?: AbortSignal): Promise<IngestResult> {
+    return this.exclusive('ingest', signal, () => this.ingestNow(input, signal));
+  }
+
+  private async ingestNow(input: IngestInput, signal: AbortSignal | undefined): Promise<IngestResult> {
+    // 1. Manifests.
+    const before = this.chain.head();
+    const manifestsApplied: Hash[] = [];
+    const manifestRefusals: IngestResult['manifestRefusals'] = [];
+    const overruledBefore = new Set(this.chain.overruled().map((o) => o.hash));
+    const collect = (res: Awaited<ReturnType<ManifestChain['apply']>>): void => {
+      if (res.status === 'applied') {
+        manifestsApplied.push(res.hash);
+        for (const u of res.unlocked) collect(u);
+      } else if (res.status === 'refused') manifestRefusals.push({ hash: res.hash, reason: res.reason, detail: res.detail });
+    };
+    for (const bytes of input.manifests ?? []) collect(await this.chain.apply(bytes, signal));
+    if (manifestsApplied.length > 0) await this.storeManifests(manifestsApplied);
+    const overruledManifests = this.chain.overruled().filter((o) => !overruledBefore.has(o.hash));
+    const after = this.chain.head();
+    const change = after && after.hash !== before?.hash ? manifestChange(before?.manifest, after.manifest) : undefined;
+
+    // 2. Entries and checkpoints, grouped by feed (with what waited from earlier calls).
+    const refusals: IngestRefusal[] = [];
+    const groups = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[] }>();
+    const group = (author: Fingerprint) => {
+      let g = groups.get(author);
+      if (!g) groups.set(author, (g = { entries: [], checkpoints: [] }));
+      return g;
+    };
+    for (const bytes of input.entries ?? []) group(claimedAuthor(bytes)).entries.push(bytes);
+    for (const bytes of input.checkpoints ?? []) {
+      let cp: Checkpoint;
+      try {
+        cp = decodeCheckpoint(bytes);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        refusals.push({ kind: 'checkpoint', reason: 'DECODE', detail: err.message, author: '' });
+        continue;
+      }
+      group(cp.author).checkpoints.push(bytes);
+    }
+    for (const [author, p] of this.pending) {
+      const g = group(author);
+      g.entries.push(...p.entries);
+      g.checkpoints.push(...p.checkpoints);
+    }
+    this.pending.clear();
+    this.pendingCount = 0;
+
+    const authority: WriteAuthority = after ? after.index : NO_AUTHORITY;
+    const staged = new Map<Fingerprint, FeedTip | null>();
+    const tipOf = (a: Fingerprint): FeedTip | null => (staged.has(a) ? (staged.get(a) as FeedTip | null) : (this.tips.get(a) ?? null));
+    const acceptedNow = new Map<Hash, HashedEntry>();
+    const records: EntryRecord[] = [];
+    const checkpoints: Checkpoint[] = [];
+    const forks: ForkEvidence[] = [];
+    const newForks = new Map<Fingerprint, number>();
+    const newlyRefused: Hash[] = [];
+    let deferredNow = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[]; deferrals: IngestDeferral[] }>();
+
+    const parentLamports = async (hashes: readonly Hash[]): Promise<Map<Hash, number>> => {
+      const out = new Map<Hash, number>();
+      const ask: Hash[] = [];
+      for (const h of hashes) {
+        const here = acceptedNow.get(h);
+        if (here) out.set(h, here.entry.lamport);
+        else if (this.refusedHashes.has(h)) out.set(h, 0);
+        else ask.push(h);
+      }
+      const rows = await Promise.all(ask.map((h) => this.store.entry(h)));
+      rows.forEach((r, i) => r && out.set(ask[i], r.lamport));
+      return out;
+    };
+
+    // 3. Validate feed by feed; retry what waited for parents as long as another feed moved on.
+    let round = [...groups.entries()];
+    for (;;) {
+      let progressed = false;
+      deferredNow = new Map();
+      for (const [author, g] of round) {
+        checkAborted(signal, 'ingest');
+        const tip = tipOf(author);
+        const verdict = await validateFeed(
+          {
+            folder: this.folder,
+            author,
+            tip,
+            forkedAt: newForks.get(author) ?? this.forkedAt.get(author) ?? null,
+            storedHashes: (seqs) => this.storedHashes(author, seqs),
+            entries: g.entries,
+            checkpoints: g.checkpoints,
+          },
+          { authority, verifier: this.opts.verifier, parentLamports, signal },
+        );
+        for (const r of verdict.refused) {
+          refusals.push({ kind: r.kind, reason: r.reason, detail: r.detail, author, seq: r.seq, hash: r.hash });
+          if (r.kind === 'entry' && r.hash && r.reason !== 'UNCOVERED' && r.reason !== 'TOO_MANY_CHECKPOINTS') newlyRefused.push(r.hash);
+        }
+        if (verdict.accepted.length > 0) {
+          progressed = true;
+          staged.set(author, verdict.tip);
+          for (const he of verdict.accepted) {
+            acceptedNow.set(he.hash, he);
+            records.push(entryRecord(he));
+          }
+          checkpoints.push(...verdict.checkpoints);
+        }
+        if (verdict.fork) {
+          forks.push(verdict.fork);
+          newForks.set(author, Math.min(verdict.fork.seq, newForks.get(author) ?? Infinity));
+        }
+        if (verdict.deferred.length > 0) {
+          const top = verdict.tip ? verdict.tip.seq : 0;
+          const keep = verdict.deferred.map((d) => g.entries[d.index]);
+          const cps = g.checkpoints.filter((b) => decodeCheckpoint(b).seq > top);
+          deferredNow.set(author, {
+            entries: keep,
+            checkpoints: cps,
+            deferrals: verdict.deferred.map((d) => ({ author, seq: d.seq, hash: d.hash, missingParents: d.missingParents, kept: true })),
+          });
+        }
+      }
+      if (!progressed || deferredNow.size === 0) break;
+      round = [...deferredNow.entries()].map(([a, d]) => [a, { entries: d.entries, checkpoints: d.checkpoints }]);
+    }
+
+    // 4. Fork evidence completed with the side already stored, then ONE transaction.
+    const forkRecords: ForkRecord[] = [];
+    for (const f of forks) {
+      const rec = await forkRecord(f, this.opts.clock(), async (h) => acceptedNow.get(h)?.bytes as Buffer | undefined ?? (await this.store.entry(h))?.bytes);
+      if (rec) forkRecords.push(rec);
+    }
+    checkAborted(signal, 'ingest');
+    if (records.length > 0 || checkpoints.length > 0 || forkRecords.length > 0)
+      await this.store.appendBatch({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, { signal });
+
+    // 5. Committed: keep the staged tips and what was learnt.
+    for (const [a, t] of staged) if (t) this.tips.set(a, t);
+    for (const [a, s] of newForks) this.forkedAt.set(a, Math.min(s, this.forkedAt.get(a) ?? Infinity));
+    for (const he of acceptedNow.values()) this.state.remember(he.hash, he.entry);
+    if (this.refusedHashes.size + newlyRefused.length > MAX_REMEMBERED_REFUSALS) this.refusedHashes.clear();
+    for (const h of newlyRefused) this.refusedHashes.add(h);
+    const deferred: IngestDeferral[] = [];
+    const max = this.opts.maxPendingEntries ?? 10_000;
+    for (const [author, d] of deferredNow) {
+      const kept = this.pendingCount + d.entries.length <= max;
+      if (kept) {
+        this.pending.set(author, { entries: d.entries, checkpoints: d.checkpoints });
+        this.pendingCount += d.entries.length;
+      }
+      for (const x of d.deferrals) deferred.push({ ...x, kept });
+    }
+    return { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change };
+  }
+
+  /** Hashes of stored entries of a feed at the given seqs (below its tip). */
+  private async storedHashes(author: Fingerprint, seqs: readonly number[]): Promise<Map<number, Hash>> {
+    const out = new Map<number, Hash>();
+    // Contiguous runs, each one ranged read.
+    for (let i = 0; i < seqs.length; ) {
+      let j = i;
+      while (j + 1 < seqs.length && seqs[j + 1] === seqs[j] + 1) j++;
+      for await (const e of this.store.entriesRange(this.folder, author, seqs[i], seqs[j])) out.set(e.seq, e.hash);
+      i = j + 1;
+    }
+    return out;
+  }
+
+  /** author → highest contiguous stored seq and its hash. */
+  versionVector(): Promise<VersionVector> {
+    return this.store.versionVector(this.folder);
+  }
+
+  /** What a peer with `peerVector` lacks from this node, as seq ranges; `divergent`: same seq, other head. */
+  async missingFor(peerVector: VersionVector): Promise<{ ranges: SeqRange[]; divergent: Fingerprint[] }> {
+    return missingFrom(peerVector, await this.versionVector());
+  }
+
+  /**
+   * Encoded entries of `ranges` with the checkpoints that cover them, streamed from the store
+   * in batches of about `batchEntries`. A batch ends at a stored checkpoint (the receiver
+   * verifies that one and the chain covers the rest), so a batch may run longer when
+   * checkpoints are far apart; a range is extended up to the checkpoint that covers its end.
+   */
+  async *entriesFor(ranges: readonly SeqRange[], options: { signal?: AbortSignal; batchEntries?: number } = {}): AsyncIterableIterator<EntryBatch> {
+    const target = options.batchEntries ?? 5000;
+    for (const range of ranges) {
+      checkAborted(options.signal, 'entriesFor');
+      const cps = await this.store.checkpointsCovering(this.folder, range.author, range.fromSeq, range.toSeq);
+      const cpAt = new Map(cps.map((c) => [c.seq, c]));
+      const end = Math.max(range.toSeq, cps.length > 0 ? cps[cps.length - 1].seq : 0);
+      let entries: Buffer[] = [];
+      let covering: Buffer[] = [];
+      for await (const e of this.store.entriesRange(this.folder, range.author, range.fromSeq, end, { signal: options.signal, pageSize: 2000 })) {
+        entries.push(e.bytes);
+        const cp = cpAt.get(e.seq);
+        if (cp) covering = [encodeCheckpointRecord(cp)];
+        if (cp && entries.length >= target) {
+          yield { author: range.author, entries, checkpoints: covering };
+          entries = [];
+          covering = [];
+        }
+      }
+      // A tail past the last stored checkpoint goes uncovered; the receiver refuses it as UNCOVERED.
+      if (entries.length > 0) yield { author: range.author, entries, checkpoints: covering };
+    }
+  }
+
+  /** Fork evidence stored for this folder. */
+  forks(): Promise<ForkRecord[]> {
+    return this.store.forks(this.folder);
+  }
+
+  /** Waits for running operations; later calls fail with CLOSED. The store stays open (its owner closes it). */
+  async close(): Promise<void> {
+    const last = this.queue;
+    this.closed = true;
+    await last;
+  }
+}

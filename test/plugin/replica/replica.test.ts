@@ -1,0 +1,257 @@
+import { Store } from '../../../plugin/src/store';
+import { appendBatch, encodeCheckpoint, nextEntry, signCheckpoint, type HashedEntry } from '../../../plugin/src/log';
+import { FolderReplica } from '../../../plugin/src/replica';
+import { FOLDER, Fixture, fileMeta, hostSigner, hostVerifier, put, referenceStateHash, sync, wire } from './helpers';
+import { signerFor } from '../../vectors/fixtures';
+
+const fx = new Fixture();
+beforeAll(() => fx.init());
+afterEach(() => fx.cleanup());
+
+const fp = (n: 'alice' | 'bob' | 'carol' | 'dave'): string => fx.ids[n].fingerprint;
+
+/** Alice (admin) and Bob (`bobRole`) in two stores; Bob has Alice's manifests. */
+async function pair(bobRole: 'writer' | 'reader' = 'writer', bobPrefixes?: string[]) {
+  const alice = await fx.create('alice', [fx.member('alice', 'admin'), fx.member('bob', bobRole, bobPrefixes), fx.member('carol', 'writer')]);
+  const bob = await fx.join('bob', alice);
+  return { alice, bob };
+}
+
+describe('FolderReplica', () => {
+  it('Bob catches up with Alice: same vector, same state hash, equal to the log’s own FolderState', async () => {
+    const { alice, bob } = await pair();
+    await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('docs/b.md')), fx.change('alice', put('docs/c.md'))]);
+    await alice.appendLocal([fx.change('alice', { op: 'delete', path: 'docs/c.md' }, await alice.parentsOf('docs/c.md'))]);
+    await alice.appendLocal([fx.change('alice', { op: 'move', from: 'a.txt', to: 'z/a.txt', meta: fileMeta('a.txt') }, await alice.parentsOf('a.txt'))]);
+    const results = await sync(alice, bob);
+    expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(5);
+    expect(results.flatMap((r) => r.refusals)).toEqual([]);
+    expect(await bob.versionVector()).toEqual(await alice.versionVector());
+    expect(bob.tip(fp('alice'))).toEqual(alice.tip());
+    const h = await alice.state.stateHash();
+    expect(await bob.state.stateHash()).toBe(h);
+    expect(await referenceStateHash(fx.stores[1], bob)).toBe(h);
+    expect((await bob.state.resolve('docs/c.md'))?.winner.live).toBe(false);
+    expect((await bob.state.resolve('z/a.txt'))?.winner.live).toBe(true);
+    expect((await bob.state.resolve('a.txt'))?.winner.live).toBe(false);
+    // Nothing more to send either way.
+    expect((await alice.missingFor(await bob.versionVector())).ranges).toEqual([]);
+  });
+
+  it('concurrent edits of one path are a conflict with the same winner on both, and a merge resolves it', async () => {
+    const { alice, bob } = await pair();
+    await alice.appendLocal([fx.change('alice', put('notes.txt', 'v1'))]);
+    await sync(alice, bob);
+    await alice.appendLocal([fx.change('alice', put('notes.txt', 'alice-v2'), await alice.parentsOf('notes.txt'))]);
+    await bob.appendLocal([fx.change('bob', put('notes.txt', 'bob-v2'), await bob.parentsOf('notes.txt'))]);
+    await sync(alice, bob);
+    await sync(bob, alice);
+    const [ra, rb] = [await alice.state.resolve('notes.txt'), await bob.state.resolve('notes.txt')];
+    expect(ra?.heads).toHaveLength(2);
+    expect(ra?.losers).toHaveLength(1);
+    expect(rb?.winner.hash).toBe(ra?.winner.hash);
+    const conflicts = [];
+    for await (const c of bob.state.conflicts()) conflicts.push(c.path);
+    expect(conflicts).toEqual(['notes.txt']);
+    const h = await alice.state.stateHash();
+    expect(await bob.state.stateHash()).toBe(h);
+    expect(await referenceStateHash(fx.stores[0], alice)).toBe(h);
+
+    // Bob merges: one entry naming both heads as parents.
+    await bob.appendLocal([fx.change('bob', put('notes.txt', 'merged'), await bob.parentsOf('notes.txt'))]);
+    await sync(bob, alice);
+    expect((await alice.state.resolve('notes.txt'))?.heads).toHaveLength(1);
+    expect(await alice.state.stateHash()).toBe(await bob.state.stateHash());
+    expect(await alice.state.stateHash()).not.toBe(h);
+  });
+
+  it('a reader’s entries are refused everywhere (NOT_A_WRITER), locally and at peers', async () => {
+    const { alice, bob } = await pair('reader');
+    await expect(bob.appendLocal([fx.change('bob', put('x.txt'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'NOT_A_WRITER' });
+    expect(bob.tip()).toBeNull();
+    expect(await bob.versionVector()).toEqual(new Map());
+    // Bob signs entries himself, bypassing his replica: Alice refuses them and stores nothing.
+    const forged = await appendBatch(null, [fx.change('bob', put('x.txt'))], hostSigner(fx.ids.bob));
+    const r = await alice.ingest(wire(forged.entries, forged.checkpoint));
+    expect(r.accepted).toBe(0);
+    expect(r.refusals.map((x) => [x.reason, x.author, x.seq])).toEqual([['NOT_A_WRITER', fp('bob'), 1]]);
+    expect((await alice.versionVector()).has(fp('bob'))).toBe(false);
+  });
+
+  it('a writer narrowed to docs/ may write only there; narrowing a full writer later needs a revocation', async () => {
+    const { alice, bob } = await pair('writer', ['docs']);
+    await expect(bob.appendLocal([fx.change('bob', put('docs/ok.md')), fx.change('bob', put('src/no.ts'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT' });
+    expect(bob.tip()).toBeNull(); // the whole batch was refused, nothing signed or stored
+    await bob.appendLocal([fx.change('bob', put('docs/ok.md'))]);
+    const forged = await appendBatch(bob.tip(), [fx.change('bob', put('src/no.ts'))], hostSigner(fx.ids.bob));
+    await sync(bob, alice);
+    const r = await alice.ingest(wire(forged.entries, forged.checkpoint));
+    expect(r.refusals.map((x) => [x.reason, x.seq])).toEqual([['OUTSIDE_PATH_GRANT', 2]]);
+    expect((await alice.versionVector()).get(fp('bob'))?.seq).toBe(1);
+    await expect(alice.editManifest({ kind: 'narrow', fingerprint: fp('carol'), pathPrefixes: ['docs'] })).rejects.toMatchObject({ code: 'MANIFEST_REFUSED', reason: 'REVOKE_FIRST' });
+  });
+
+  it('a revoked writer’s entries past the last valid seq are refused, earlier ones stay', async () => {
+    const { alice, bob } = await pair();
+    await bob.appendLocal([fx.change('bob', put('b1')), fx.change('bob', put('b2'))]);
+    const early = await bob.appendLocal([fx.change('bob', put('b3'))]);
+    // Alice revokes Bob after seq 2; Bob has not heard and writes on.
+    await alice.editManifest({ kind: 'revoke', fingerprint: fp('bob'), lastValidSeq: 2 });
+    const late = await bob.appendLocal([fx.change('bob', put('b4'))]);
+    const carol = await fx.join('carol', alice);
+    const results = await sync(bob, carol);
+    expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(2);
+    const refused = results.flatMap((r) => r.refusals).filter((x) => x.kind === 'entry');
+    expect(refused[0]).toMatchObject({ reason: 'REVOKED', author: fp('bob'), seq: 3, hash: early.entries[0].hash });
+    expect(refused.every((x) => x.seq === 3 ? x.reason === 'REVOKED' : x.seq === 4)).toBe(true);
+    expect(late.entries[0].entry.seq).toBe(4);
+    expect((await carol.versionVector()).get(fp('bob'))?.seq).toBe(2);
+    // Bob learns of the revocation: his replica refuses to write.
+    const r = await bob.ingest({ manifests: alice.manifestChain() });
+    expect(r.manifestChange?.cut).toEqual([{ author: fp('bob'), fromSeq: 3 }]);
+    await expect(bob.appendLocal([fx.change('bob', put('b5'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'REVOKED' });
+  });
+
+  it('a tampered entry byte is refused and nothing is stored', async () => {
+    const { alice, bob } = await pair();
+    const made = await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('b.txt'))]);
+    for (const [which, at] of [[0, 60], [1, 70], [1, 30]] as const) {
+      const w = wire(made.entries, made.checkpoint);
+      const bad = Buffer.from(w.entries[which]);
+      bad[at] ^= 1;
+      w.entries[which] = bad;
+      const r = await bob.ingest(w);
+      expect(r.accepted).toBe(0);
+      expect(r.refusals.length).toBeGreaterThan(0);
+      expect(await bob.versionVector()).toEqual(new Map());
+    }
+    expect(await fx.stores[1].entry(made.entries[0].hash)).toBeUndefined();
+  });
+
+  it('a checkpoint signed by another key is refused (BAD_SIGNATURE), and so are the entries it would cover', async () => {
+    const { alice, bob } = await pair();
+    const made = await alice.appendLocal([fx.change('alice', put('a.txt'))]);
+    const forged = await signCheckpoint(hostSigner(fx.ids.carol), made.entries[0]);
+    const r = await bob.ingest({ entries: [made.entries[0].bytes], checkpoints: [encodeCheckpoint(forged)] });
+    expect(r.accepted).toBe(0);
+    expect(r.refusals.map((x) => [x.kind, x.reason])).toEqual([['entry', 'UNCOVERED'], ['checkpoint', 'BAD_SIGNATURE']]);
+    // Alice's own key but without the host's wrapping: not what the host would sign, refused too.
+    const unwrapped = await signCheckpoint(signerFor(fx.ids.alice.privateKey), made.entries[0]);
+    const r2 = await bob.ingest({ entries: [made.entries[0].bytes], checkpoints: [encodeCheckpoint(unwrapped)] });
+    expect(r2.refusals.map((x) => x.reason)).toContain('BAD_SIGNATURE');
+    expect(await bob.versionVector()).toEqual(new Map());
+  });
+
+  it('a fork (two signed entries at one seq) keeps both as evidence and stops the feed', async () => {
+    const { alice, bob } = await pair();
+    const first = await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('b.txt'))]);
+    await sync(alice, bob);
+    // Alice's key signs another history from seq 1 (a restored backup, or malice).
+    const tip1 = { seq: 1, hash: first.entries[0].hash, lamport: first.entries[0].entry.lamport };
+    const other = await appendBatch(tip1, [fx.change('alice', put('evil.txt'))], hostSigner(fx.ids.alice));
+    const r = await bob.ingest(wire(other.entries, other.checkpoint));
+    expect(r.accepted).toBe(0);
+    expect(r.forks).toHaveLength(1);
+    expect(r.forks[0]).toMatchObject({ author: fp('alice'), seq: 2 });
+    const stored = await bob.forks();
+    expect(stored).toHaveLength(1);
+    expect(new Set([stored[0].hashA, stored[0].hashB])).toEqual(new Set([first.entries[1].hash, other.entries[0].hash]));
+    expect(Buffer.compare(stored[0].bytesA, stored[0].bytesA)).toBe(0);
+    expect(bob.forkedFeedAt(fp('alice'))).toBe(2);
+    // Alice's next real entry (seq 3) is refused: the feed stopped at the fork.
+    const next = await alice.appendLocal([fx.change('alice', put('c.txt'))]);
+    const r2 = await bob.ingest(wire(next.entries, next.checkpoint));
+    expect(r2.accepted).toBe(0);
+    expect(r2.refusals.map((x) => x.reason)).toEqual(['FORK']);
+    expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(2);
+  });
+
+  it('an entry waiting for a parent from another feed is deferred, then accepted when the parent arrives', async () => {
+    const { alice, bob } = await pair();
+    const a = await alice.appendLocal([fx.change('alice', put('p.txt', 'a'))]);
+    await sync(alice, bob);
+    const b = await bob.appendLocal([fx.change('bob', put('p.txt', 'b'), await bob.parentsOf('p.txt'))]);
+    const carol = await fx.join('carol', alice);
+    const r1 = await carol.ingest(wire(b.entries, b.checkpoint));
+    expect(r1.accepted).toBe(0);
+    expect(r1.deferred).toEqual([{ author: fp('bob'), seq: 1, hash: b.entries[0].hash, missingParents: [a.entries[0].hash], kept: true }]);
+    const r2 = await carol.ingest(wire(a.entries, a.checkpoint));
+    expect(r2.accepted).toBe(2);
+    expect(r2.deferred).toEqual([]);
+    expect(await carol.state.stateHash()).toBe(await bob.state.stateHash());
+    // Both feeds in one call, child first: retried within the call.
+    const dave = await fx.join('dave', alice);
+    const r3 = await dave.ingest({ entries: [b.entries[0].bytes, a.entries[0].bytes], checkpoints: [encodeCheckpoint(b.checkpoint!), encodeCheckpoint(a.checkpoint!)] });
+    expect(r3).toMatchObject({ accepted: 2, deferred: [], refusals: [] });
+  });
+
+  it('entriesFor streams batches that each end at a stored checkpoint', async () => {
+    const { alice, bob } = await pair();
+    for (let i = 0; i < 5; i++) await alice.appendLocal([1, 2, 3].map((k) => fx.change('alice', put(`f${i}-${k}`))));
+    const batches = [];
+    for await (const b of alice.entriesFor([{ author: fp('alice'), fromSeq: 4, toSeq: 15 }], { batchEntries: 4 })) batches.push(b);
+    expect(batches.map((b) => b.entries.length)).toEqual([6, 6]);
+    expect(batches.every((b) => b.checkpoints.length === 1)).toBe(true);
+    // Bob needs 1..3 first: the range from 4 does not link to his empty feed.
+    const r = await bob.ingest(batches[0]);
+    expect(r.accepted).toBe(0);
+    expect(r.refusals.every((x) => x.reason === 'BROKEN_CHAIN')).toBe(true);
+    await sync(alice, bob);
+    expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(15);
+  });
+
+  it('manifest edits: a non-admin is refused; concurrent admin edits resolve the same way and the loser is reported', async () => {
+    const alice = await fx.create('alice', [fx.member('alice', 'admin'), fx.member('carol', 'admin'), fx.member('bob', 'writer')]);
+    const carol = await fx.join('carol', alice);
+    const bob = await fx.join('bob', alice);
+    await expect(bob.editManifest({ kind: 'add', member: fx.member('dave', 'reader') })).rejects.toMatchObject({ code: 'NOT_ADMIN' });
+    const va = await alice.editManifest({ kind: 'add', member: fx.member('dave', 'reader') });
+    const vc = await carol.editManifest({ kind: 'role', fingerprint: fp('bob'), role: 'admin' });
+    const ra = await alice.ingest({ manifests: carol.manifestChain() });
+    const rc = await carol.ingest({ manifests: alice.manifestChain() });
+    expect(alice.manifest().hash).toBe(carol.manifest().hash);
+    const loser = alice.manifest().hash === va.hash ? vc.hash : va.hash;
+    // Each node reports the loser once: the one whose own edit lost, and the one that saw it lose.
+    expect(ra.overruledManifests.map((o) => o.hash)).toEqual([loser]);
+    expect(rc.overruledManifests.map((o) => o.hash)).toEqual([loser]);
+    expect(alice.overruledManifests().map((o) => o.hash)).toEqual([loser]);
+    // Stored with its flag: a reopened store says the same.
+    expect((await fx.stores[0].manifestChain(FOLDER)).find((m) => m.hash === loser)?.overruled).toBe(true);
+  });
+
+  it('reopen after close keeps the tip, the vector, the state hash and the manifest chain', async () => {
+    const { alice, bob } = await pair();
+    await alice.appendLocal([fx.change('alice', put('a')), fx.change('alice', put('d/b'))]);
+    await alice.editManifest({ kind: 'add', member: fx.member('dave', 'reader') });
+    await sync(alice, bob);
+    const before = { tip: bob.tip(fp('alice')), vector: await bob.versionVector(), hash: await bob.state.stateHash(), manifest: bob.manifest().hash };
+    const path = fx.stores[1].path;
+    await bob.close();
+    await expect(bob.versionVector()).resolves.toBeDefined(); // queries go to the store, which is still open
+    await expect(bob.appendLocal([fx.change('bob', put('x'))])).rejects.toMatchObject({ code: 'CLOSED' });
+    await fx.stores[1].close();
+    const store = await Store.open(path);
+    fx.stores.push(store);
+    const again = await FolderReplica.open({ store, folder: FOLDER, self: fp('bob'), signer: hostSigner(fx.ids.bob), verifier: hostVerifier, clock: fx.clock });
+    fx.replicas.push(again);
+    expect({ tip: again.tip(fp('alice')), vector: await again.versionVector(), hash: await again.state.stateHash(), manifest: again.manifest().hash }).toEqual(before);
+    // Bob's own feed resumes where it was, too.
+    await again.appendLocal([fx.change('bob', put('x'))]);
+    expect(again.tip()?.seq).toBe(1);
+    await expect(FolderReplica.open({ store: fx.stores[0], folder: 'ff'.repeat(16), self: fp('alice'), signer: hostSigner(fx.ids.alice), verifier: hostVerifier, clock: fx.clock })).rejects.toMatchObject({ code: 'NO_MANIFEST' });
+  });
+
+  it('appendLocal builds the entries nextEntry would, and an aborted append stores nothing', async () => {
+    const { alice } = await pair();
+    const c = fx.change('alice', put('first'));
+    const expected: HashedEntry = nextEntry(null, c);
+    const made = await alice.appendLocal([c]);
+    expect(made.entries[0].hash).toBe(expected.hash);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(alice.appendLocal([fx.change('alice', put('a'))], ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(alice.tip()?.seq).toBe(1);
+    expect((await alice.versionVector()).get(fp('alice'))?.seq).toBe(1);
+  });
+});
+
