@@ -22,7 +22,7 @@ export class DecodeError extends Error {
   }
 }
 
-export type LogErrorCode = 'ENCODE_INVALID' | 'FEED_NOT_NEXT' | 'FEED_BAD_LAMPORT';
+export type LogErrorCode = 'ENCODE_INVALID' | 'FEED_NOT_NEXT' | 'FEED_BAD_LAMPORT' | 'STATE_UNSORTED';
 
 /** A domain object that can not be encoded or appended as given (a caller's bug). */
 export class LogError extends Error {

@@ -167,6 +167,11 @@ export class FolderState {
     return out.sort(compareUtf8);
   }
 
+  /** Every path any entry touched, with its heads (unsorted): what a store would keep. */
+  *pathHeads(): IterableIterator<{ path: string; heads: readonly Touch[] }> {
+    for (const [path, slot] of this.slots) yield { path, heads: slot.heads };
+  }
+
   /** Merkle hash of the resolved tree; recomputes only what changed since the last call. */
   stateHash(): Hash {
     return this.hashNode(this.root);
@@ -191,7 +196,6 @@ export class FolderState {
     const heads = n.slot ? n.slot.heads : null;
     // One head (the common case) needs no sorting.
     const own = heads === null || heads.length <= 1 ? (heads ?? []) : [...heads].sort(compareHeads);
-    const winner = own.length > 0 && own[0].live ? own[0] : null;
     const kids: [string, string][] = [];
     if (n.children !== null) {
       for (const name of [...n.children.keys()].sort(compareUtf8)) {
@@ -199,24 +203,30 @@ export class FolderState {
         if (h.length > 0) kids.push([name, h]);
       }
     }
-    if (!winner && kids.length === 0 && n !== this.root) {
-      n.hash = '';
-      return n.hash;
-    }
-    const w = writer.reset().raw(NODE_TAG);
-    if (winner) {
-      w.u8(1).hash(winner.hash, 'winner');
-      if (own.length === 1) w.u8(0);
-      else {
-        const losers = own.slice(1).filter((t) => t.live).map((t) => t.hash).sort();
-        w.varint(losers.length, 'losers');
-        for (const l of losers) w.hash(l, 'loser');
-      }
-    } else w.u8(0);
-    w.varint(kids.length, 'children');
-    for (const [name, h] of kids) w.string(name, Infinity, 'name').hash(h, 'child');
-    // Hex, not a Buffer: a string digest costs a third of a Buffer one here.
-    n.hash = oneShotHash('sha256', w.view(), 'hex');
+    n.hash = nodeHash(own, kids, n === this.root);
     return n.hash;
   }
+}
+
+/**
+ * A tree node's Merkle hash from its heads (best first) and its children's non-empty hashes
+ * (sorted by name in UTF-8 order); '' when nothing live is here or below, except at the root.
+ */
+export function nodeHash(own: readonly Touch[], kids: readonly (readonly [string, string])[], isRoot: boolean): string {
+  const winner = own.length > 0 && own[0].live ? own[0] : null;
+  if (!winner && kids.length === 0 && !isRoot) return '';
+  const w = writer.reset().raw(NODE_TAG);
+  if (winner) {
+    w.u8(1).hash(winner.hash, 'winner');
+    if (own.length === 1) w.u8(0);
+    else {
+      const losers = own.slice(1).filter((t) => t.live).map((t) => t.hash).sort();
+      w.varint(losers.length, 'losers');
+      for (const l of losers) w.hash(l, 'loser');
+    }
+  } else w.u8(0);
+  w.varint(kids.length, 'children');
+  for (const [name, h] of kids) w.string(name, Infinity, 'name').hash(h, 'child');
+  // Hex, not a Buffer: a string digest costs a third of a Buffer one here.
+  return oneShotHash('sha256', w.view(), 'hex');
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FolderState, advance, conflictCopyName, hashEntry, nextEntry, type EntryBody, type FeedTip, type HashedEntry, type ParentRef } from '../../../plugin/src/log';
+import { FolderState, LogError, stateHashOfSorted, stateSortKey, compareUtf8, advance, conflictCopyName, hashEntry, nextEntry, type EntryBody, type FeedTip, type HashedEntry, type ParentRef } from '../../../plugin/src/log';
 import { FOLDER, fileMeta } from '../../vectors/fixtures';
 
 const A = 'A'.repeat(40);
@@ -170,6 +170,30 @@ describe('path state properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('the streamed state hash over (path, heads) rows sorted by stateSortKey equals FolderState\'s', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbOps, async (ops) => {
+        const s = stateOf(...simulate(ops));
+        const rows = [...s.pathHeads()].sort((a, b) => compareUtf8(stateSortKey(a.path), stateSortKey(b.path)));
+        async function* stream() {
+          yield* rows;
+        }
+        expect(await stateHashOfSorted(stream())).toBe(s.stateHash());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('streams paths where plain byte order and tree order differ (a.txt against a/b), and refuses unsorted rows', async () => {
+    const es = [one(A, put('a')), one(A, put('a.txt')), one(A, put('a/b')), one(A, put('a-b/c')), one(B, put('a/b c'))];
+    const s = stateOf(...es);
+    const rows = [...s.pathHeads()].sort((x, y) => compareUtf8(stateSortKey(x.path), stateSortKey(y.path)));
+    expect(rows.map((r) => r.path)).toEqual(['a', 'a/b', 'a/b c', 'a-b/c', 'a.txt']);
+    expect(await stateHashOfSorted(rows)).toBe(s.stateHash());
+    await expect(stateHashOfSorted([...rows].reverse())).rejects.toThrow(LogError);
+    expect(await stateHashOfSorted([])).toBe(new FolderState().stateHash());
   });
 
   it('the history generator does produce conflicts, moves and deletes (so the property above means something)', () => {
