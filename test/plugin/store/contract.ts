@@ -186,10 +186,12 @@ export function storeContract(name: string, open: StoreFactory): void {
           steps: fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 }),
           order: fc.array(fc.nat(), { minLength: 25, maxLength: 25 }),
           cuts: fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }),
+          // Submitted all at once, batches share transactions (group commit); one at a time, they do not.
+          concurrent: fc.boolean(),
         });
         let run = 0;
         await fc.assert(
-          fc.asyncProperty(arb, async ({ steps, order, cuts }) => {
+          fc.asyncProperty(arb, async ({ steps, order, cuts, concurrent }) => {
             const folder = `prop-${run++}`;
             const seqs = [0, 0, 0];
             const made: EntryRecord[] = [];
@@ -207,17 +209,21 @@ export function storeContract(name: string, open: StoreFactory): void {
               if (hs.length) expected.set(p, sortedHashes(hs));
             }
             const shuffled = made.map((e, i) => ({ e, k: order[i] ?? i })).sort((x, y) => x.k - y.k).map((x) => x.e);
-            let batch: EntryRecord[] = [];
+            const batches: EntryRecord[][] = [[]];
             for (let i = 0; i < shuffled.length; i++) {
-              batch.push(shuffled[i]);
-              if (cuts[i]) {
-                await store.appendBatch({ entries: batch });
-                batch = [];
-              }
+              batches[batches.length - 1].push(shuffled[i]);
+              if (cuts[i]) batches.push([]);
             }
-            await store.appendBatch({ entries: batch });
+            if (concurrent) await Promise.all(batches.map((entries) => store.appendBatch({ entries })));
+            else for (const entries of batches) await store.appendBatch({ entries });
             const got = new Map((await collect(store.pathsWithHeads(folder, { pageSize: 2 }))).map((p) => [p.path, p.heads.map((h) => h.hash)]));
             expect(got).toEqual(expected);
+            // Every feed arrived whole, so each author's vector is at its last entry.
+            const vv = await store.versionVector(folder);
+            for (const [a, n] of seqs.entries()) {
+              if (n) expect(vv.get(`A${a}`)).toEqual({ seq: n, head: made.filter((e) => e.author === `A${a}`)[n - 1].hash });
+              else expect(vv.has(`A${a}`)).toBe(false);
+            }
           }),
           { numRuns: 40 },
         );
