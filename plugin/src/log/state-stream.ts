@@ -37,7 +37,7 @@ export async function stateHashOfSorted(rows: Iterable<PathHeads> | AsyncIterabl
   };
   let prevKey: string | null = null;
   let n = 0;
-  for await (const row of rows) {
+  const take = (row: PathHeads): void => {
     if ((++n & 4095) === 0) signal?.throwIfAborted();
     const key = stateSortKey(row.path);
     if (prevKey !== null && !(compareUtf8(prevKey, key) < 0)) throw new LogError('STATE_UNSORTED', `path ${JSON.stringify(row.path)} comes out of order (or twice)`);
@@ -49,7 +49,10 @@ export async function stateHashOfSorted(rows: Iterable<PathHeads> | AsyncIterabl
     while (stack.length > common + 1) close();
     for (let i = common; i < segs.length; i++) stack.push({ name: segs[i], own: [], kids: [] });
     stack[stack.length - 1].own = row.heads.length <= 1 ? row.heads : [...row.heads].sort(compareHeads);
-  }
+  };
+  // A plain iterable is walked without a promise per row.
+  if (Symbol.asyncIterator in rows) for await (const row of rows as AsyncIterable<PathHeads>) take(row);
+  else for (const row of rows as Iterable<PathHeads>) take(row);
   while (stack.length > 1) close();
   return nodeHash([], stack[0].kids, true);
 }
