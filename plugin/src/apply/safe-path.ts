@@ -66,24 +66,28 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
  * folder paths of the directories it created.
  */
 export async function ensureParents(root: string, rel: string, options: SafePathOptions & { signal?: AbortSignal; mode?: number } = {}): Promise<string[]> {
-  await safePath(root, rel, options);
-  const base = path.resolve(root);
+  const reason = lexicalProblem(rel, options);
+  if (reason) throw unsafe(String(rel), reason);
   const parts = rel.split('/');
   const created: string[] = [];
-  let cur = base;
+  let cur = path.resolve(root);
   for (let i = 0; i < parts.length - 1; i++) {
     throwIfAborted(options.signal);
     cur = path.join(cur, parts[i]);
     const relDir = parts.slice(0, i + 1).join('/');
-    try {
-      await fsp.mkdir(cur, { mode: options.mode ?? 0o777 });
-      created.push(relDir);
-    } catch (e) {
-      if (errnoOf(e) !== 'EEXIST') throw ioError(`cannot create ${relDir}`, e);
-      const st = await fsp.lstat(cur);
-      if (st.isSymbolicLink()) throw unsafe(rel, `${relDir} is a symlink`);
-      if (!st.isDirectory()) throw unsafe(rel, `${relDir} is not a directory`);
+    let st = await lstatOrUndefined(cur);
+    if (st === undefined) {
+      try {
+        await fsp.mkdir(cur, { mode: options.mode ?? 0o777 });
+        created.push(relDir);
+        continue;
+      } catch (e) {
+        if (errnoOf(e) !== 'EEXIST') throw ioError(`cannot create ${relDir}`, e);
+        st = await fsp.lstat(cur); // Someone made it meanwhile: check what it is.
+      }
     }
+    if (st.isSymbolicLink()) throw unsafe(rel, `${relDir} is a symlink`);
+    if (!st.isDirectory()) throw unsafe(rel, `${relDir} is not a directory`);
   }
   return created;
 }
