@@ -65,15 +65,30 @@ export class Writer {
   varint(v: number, what: string): this {
     if (!Number.isSafeInteger(v) || v < 0) invalid(`${what} must be a non-negative safe integer, got ${v}`);
     this.ensure(8);
-    if (v < 0x80) {
-      this.buf[this.pos++] = v;
-      return this;
+    const buf = this.buf;
+    let pos = this.pos;
+    if (v < 0x80000000) {
+      // Bit operations are exact below 2^31 and much cheaper than % and / on doubles.
+      while (v >= 0x80) {
+        buf[pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[pos++] = v;
+    } else {
+      // Times in ms and sizes: split at 2^28, four 7-bit groups from the low part, then the rest.
+      let hi = Math.floor(v / 0x10000000);
+      let lo = v - hi * 0x10000000;
+      for (let i = 0; i < 4; i++) {
+        buf[pos++] = (lo & 0x7f) | 0x80;
+        lo >>>= 7;
+      }
+      while (hi >= 0x80) {
+        buf[pos++] = (hi & 0x7f) | 0x80;
+        hi >>>= 7;
+      }
+      buf[pos++] = hi;
     }
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = pos;
     return this;
   }
 

@@ -39,6 +39,13 @@ describe('entry encoding', () => {
     );
   });
 
+  it.each([0, 1, 127, 128, 16383, 16384, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 35 + 5, 1_750_000_000_123, Number.MAX_SAFE_INTEGER])('round-trips the varint %d', (v) => {
+    const e = { ...base, wallTimeMs: v };
+    expect(decodeEntry(encodeEntry(e)).wallTimeMs).toBe(v);
+    const len = encodeEntry(e).length - encodeEntry({ ...base, wallTimeMs: 0 }).length + 1;
+    expect(len).toBe(v === 0 ? 1 : Math.ceil(Math.log2(v + 1) / 7));
+  });
+
   it('starts with the entry kind and format version, and the hash is SHA-256 of the bytes', () => {
     const he = hashEntry(base);
     expect([he.bytes[0], he.bytes[1]]).toEqual([1, 1]);
