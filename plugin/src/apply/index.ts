@@ -10,13 +10,14 @@ export {
   matchesRecord,
   recordOf,
   APPLIED_MODE_MASK,
+  utimesSeconds,
   type FileApplyContext,
   type ApplyLocalIndex,
   type ApplyBlockIndex,
   type LocalChangedConflict,
   type PathOutcome,
 } from './apply-file';
-export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions } from './versions';
+export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions, type RestoredFile } from './versions';
 export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
 export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, type EntryLookup, type ResolvedVersion, type ResolvedPath } from './resolved';
 export { applyState, recordShows, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';

@@ -9,10 +9,13 @@
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { META_DIR } from '../scan';
+import type { FileMeta } from '../log';
+import { hashFile, isScanError, META_DIR } from '../scan';
+import { sha256 } from './blocks';
 import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
 import { ensureParents, fsyncDir, lstatOrUndefined, safePath } from './safe-path';
 import { newTempPath, removeQuietly } from './temp';
+import { utimesSeconds } from './apply-file';
 
 export const VERSIONS_REL = `${META_DIR}/versions`;
 const DAY_MS = 86_400_000;
@@ -72,6 +75,14 @@ export function parseVersionName(version: string): { path: string; keptAtMs: num
     keptAtMs: Date.UTC(+y, +mo - 1, +d, +h, +mi, +s),
     counter: n === undefined ? 0 : Number(n),
   };
+}
+
+/** What a restore put back: the entry's metadata, and the version kept of what it replaced. */
+export interface RestoredFile {
+  readonly path: string;
+  readonly absPath: string;
+  readonly meta: FileMeta;
+  readonly replaced?: string;
 }
 
 export interface VersionsOptions {
@@ -149,10 +160,11 @@ export class Versions {
 
   /**
    * Puts a kept version back at `rel` through the same atomic path as apply: copied into a
-   * temp file, fsynced, and renamed over the target, whose current bytes become a version
-   * first. Returns the absolute path written; the caller records the result as a new entry.
+   * temp file, hashed, fsynced, and renamed over the target, whose current bytes become a
+   * version first. Returns what now stands at `rel`, for the caller to record as a new entry
+   * (and as the local index row, with `recordOf`, so the scanner does not announce it twice).
    */
-  async restore(rel: string, version: string, signal?: AbortSignal): Promise<string> {
+  async restore(rel: string, version: string, signal?: AbortSignal): Promise<RestoredFile> {
     throwIfAborted(signal);
     if (parseVersionName(version)?.path !== rel) throw new ApplyError('APPLY_VERSION_NOT_FOUND', `${version} is not a version of ${rel}`);
     const vabs = await safePath(this.root, `${VERSIONS_REL}/${version}`, { meta: true });
@@ -162,25 +174,32 @@ export class Versions {
     const target = await safePath(this.root, rel);
     const tmp = await newTempPath(this.root);
     try {
-      if (vst.isSymbolicLink()) await fsp.symlink(await fsp.readlink(vabs), tmp);
-      else {
+      let meta: FileMeta;
+      if (vst.isSymbolicLink()) {
+        const linkTarget = await fsp.readlink(vabs);
+        await fsp.symlink(linkTarget, tmp);
+        meta = { type: 'symlink', size: 0, mode: vst.mode & 0o7777, mtimeMs: Math.floor(vst.mtimeMs), contentHash: sha256(Buffer.from(linkTarget, 'utf8')), blocks: [], linkTarget };
+      } else {
         await fsp.copyFile(vabs, tmp, fsc.COPYFILE_EXCL);
         const h = await fsp.open(tmp, 'r+');
         try {
           await h.chmod(vst.mode & 0o777);
-          await h.utimes(vst.atime, vst.mtime);
+          await h.utimes(utimesSeconds(Math.floor(vst.mtimeMs)), utimesSeconds(Math.floor(vst.mtimeMs)));
           await h.sync();
         } finally {
           await h.close();
         }
+        const hashed = await hashFile(tmp, { signal });
+        meta = { type: 'file', size: hashed.size, mode: hashed.mode, mtimeMs: hashed.mtimeMs, contentHash: hashed.contentHash, blocks: hashed.blocks };
       }
       throwIfAborted(signal);
-      await this.keep(rel, 'link', signal);
+      const replaced = await this.keep(rel, 'link', signal);
       await fsp.rename(tmp, target);
       await fsyncDir(path.dirname(target));
-      return target;
+      return { path: rel, absPath: target, meta, replaced };
     } catch (e) {
       await removeQuietly(tmp);
+      if (isScanError(e, 'ABORTED')) throw new ApplyError('APPLY_ABORTED', 'restore aborted', { cause: e });
       throw ioError(`cannot restore ${version}`, e);
     }
   }

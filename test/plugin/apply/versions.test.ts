@@ -63,11 +63,14 @@ describe('Versions', () => {
 
     // Restore the first draft: the bytes come back at the path.
     now += 60_000;
-    await versions.restore('docs/plan.md', 'docs/plan~20261121-101500.md');
+    const restored = await versions.restore('docs/plan.md', 'docs/plan~20261121-101500.md');
     expect((await read(box.root, 'docs/plan.md')).equals(v1)).toBe(true);
+    // What the caller needs to record the restore as a new entry.
+    expect(restored).toMatchObject({ path: 'docs/plan.md', replaced: undefined, meta: { type: 'file', size: v1.length, contentHash: metaOf(v1).contentHash, blocks: metaOf(v1).blocks } });
     // Restoring again over it keeps the restored copy as a version too: nothing is lost.
     now += 60_000;
-    await versions.restore('docs/plan.md', 'docs/plan~20261121-101600.md');
+    const again = await versions.restore('docs/plan.md', 'docs/plan~20261121-101600.md');
+    expect(again.replaced).toBe('docs/plan~20261121-101800.md');
     expect((await read(box.root, 'docs/plan.md')).equals(v2)).toBe(true);
     expect((await versions.list('docs/plan.md')).map((v) => v.version)).toContain('docs/plan~20261121-101800.md');
     await expect(versions.restore('docs/plan.md', 'docs/other~20261121-101500.md')).rejects.toMatchObject({ code: 'APPLY_VERSION_NOT_FOUND' });
