@@ -133,8 +133,17 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
     if (signal?.aborted) throw abortError(signal, 'appendBatch');
   };
   checkAborted();
-  const fids = await folders.ensureIn(tx, [...entries, ...checkpoints, ...forks].map((r) => r.folder));
-  const aids = await authors.ensureIn(tx, [...entries, ...checkpoints].map((r) => r.author));
+  const folderNames = new Set<string>();
+  const authorNames = new Set<string>();
+  for (const list of [entries, checkpoints]) {
+    for (const x of list) {
+      folderNames.add(x.folder);
+      authorNames.add(x.author);
+    }
+  }
+  for (const f of forks) folderNames.add(f.folder);
+  const fids = await folders.ensureIn(tx, folderNames);
+  const aids = await authors.ensureIn(tx, authorNames);
   let entriesInserted = 0;
   let withParents = false;
   // Chunk k+1's JSON is built while sqlite inserts chunk k on its worker thread.
