@@ -217,6 +217,8 @@ export class Reader {
   }
 
   varint(what: string): number {
+    // Most varints are one byte (counts, ops, small seqs).
+    if (this.pos < this.buf.length && this.buf[this.pos] < 0x80) return this.buf[this.pos++];
     let result = 0;
     let mul = 1;
     for (let i = 0; ; i++) {
