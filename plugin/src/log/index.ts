@@ -1,9 +1,13 @@
 /** The signed, append-only file-metadata log: encoding, feeds, validation and path state. Pure: no I/O. */
+// The openpgp-backed SignatureVerifier is imported from './openpgp-verifier' directly: it is
+// the one file that loads openpgp, and the pure core does not need it.
 export type * from './types';
 export { DecodeError, LogError, type DecodeErrorCode, type LogErrorCode } from './errors';
 export { isHash, isFingerprint, isFolderId, compareUtf8 } from './codec';
 export {
   FORMAT_VERSION,
+  KIND_ENTRY,
+  KIND_CHECKPOINT,
   CHECKPOINT_SIGNING_PREFIX,
   encodeEntry,
   decodeEntry,
