@@ -2,7 +2,8 @@
  * Applies a folder's resolved state to its disk: every path whose winner differs from what
  * the local index says is there. Directories first (parents before children), then files and
  * links, then conflict copies, then deletions (children before parents), so a move's source
- * is still there when its target is written and a directory is empty when its turn comes.
+ * is still there when its target is written and a directory is empty when its turn comes;
+ * last, files that replace a directory (which the deletions have emptied by then).
  *
  * One path's failure is reported (`refused`) and the run goes on; an abort stops the run
  * (what was committed stays committed, the current temp file is removed).
@@ -123,6 +124,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const files: Job[] = [];
   const copies: Job[] = [];
   const deletes: Job[] = [];
+  const late: Job[] = [];
   for (const res of resolutions) {
     const meta = res.winner.meta;
     const rec = local.get(res.path);
@@ -130,7 +132,10 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
     } else if (!recordShows(rec, meta) && admit(res.path)) {
       const moveFrom = res.winner.moveFrom;
-      (meta.type === 'dir' ? dirs : files).push({ path: res.path, run: () => applyPut(ctx, res.path, meta, moveFrom) });
+      const job = { path: res.path, run: () => applyPut(ctx, res.path, meta, moveFrom) };
+      // A file or link replacing a directory waits until the deletions have emptied it.
+      if (meta.type !== 'dir' && rec?.type === 'dir') late.push(job);
+      else (meta.type === 'dir' ? dirs : files).push(job);
     }
     for (const copy of conflictCopiesOf(res)) {
       if (recordShows(local.get(copy.path), copy.meta) || !admit(copy.path)) continue;
@@ -142,7 +147,8 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   files.sort(byPath);
   copies.sort(byPath);
   deletes.sort((a, b) => byPath(b, a));
-  const jobs = [...dirs, ...files, ...copies, ...deletes];
+  late.sort(byPath);
+  const jobs = [...dirs, ...files, ...copies, ...deletes, ...late];
 
   const applied: PathOutcome[] = [];
   const conflicts: LocalChangedConflict[] = [];

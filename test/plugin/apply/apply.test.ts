@@ -241,6 +241,22 @@ describe('applyState', () => {
     await expect(fsp.lstat(path.join(box.root, 'x.txt'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('a file replacing a directory is written once the deletions have emptied it', async () => {
+    const child = await writeAndScan(box.store, FOLDER, box.root, 'p/c.txt', Buffer.from('child'));
+    const dirMeta = await scanInto(box.store, FOLDER, box.root, 'p');
+    const alice = new Author(ALICE);
+    const pd = alice.put('p', dirMeta);
+    const pc = alice.put('p/c.txt', child);
+    const bob = new Author(BOB);
+    const file = Buffer.from('p is a file now');
+    const es = [pd, pc, bob.delete('p/c.txt', [pc]), bob.put('p', metaOf(file), [pd])];
+    const report = await run(stateOf(...es), new MemoryBlockSource().addFile(file));
+    expect(report.refused).toEqual([]);
+    expect(report.applied.map((o) => `${o.kind} ${o.path}`)).toEqual(['deleted p/c.txt', 'written p']);
+    expect((await read(box.root, 'p')).equals(file)).toBe(true);
+    expect(await fsp.readdir(path.join(box.root, '.kinfolder', 'versions', 'p'))).toEqual(['c~20261121-120000.txt']);
+  });
+
   it('an abort stops the run with APPLY_ABORTED and leaves no temp file', async () => {
     const bytes = seededBytes('abort', 2_000_000);
     const a1 = new Author(ALICE).put('big.bin', metaOf(bytes));
