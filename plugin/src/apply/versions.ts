@@ -9,7 +9,7 @@
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { FileMeta } from '../log';
+import { MAX_SEGMENT_BYTES, type FileMeta } from '../log';
 import { hashFile, isScanError, META_DIR } from '../scan';
 import { sha256 } from './blocks';
 import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
@@ -28,7 +28,7 @@ export interface Retention {
 }
 
 export interface KeptVersion {
-  /** The folder path the version belongs to. */
+  /** The folder path the version belongs to (as asked for in `list`). */
   readonly path: string;
   /** Its name relative to the versions directory (what restore and prune take and return). */
   readonly version: string;
@@ -51,11 +51,32 @@ function splitExt(base: string): [string, string] {
   return dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
 }
 
+/** Room a version suffix needs: `~YYYYMMDD-HHMMSS-NNNNN`. */
+const SUFFIX_BYTES = 22;
+
+/**
+ * Stem and extension as they appear in version names: a name near the 255-byte limit loses
+ * the end of its stem (never the extension), so its versions can still be written.
+ */
+function fittedParts(base: string): [string, string] {
+  let [stem, ext] = splitExt(base);
+  const room = MAX_SEGMENT_BYTES - SUFFIX_BYTES;
+  while (stem.length > 0 && Buffer.byteLength(stem + ext, 'utf8') > room) stem = [...stem].slice(0, -1).join('');
+  while (Buffer.byteLength(stem + ext, 'utf8') > room) ext = [...ext].slice(0, -1).join('');
+  return [stem, ext];
+}
+
 /** The version name of `rel` kept at `ms` (pure). Counter 0 means none. */
 export function versionName(rel: string, ms: number, counter = 0): string {
   const slash = rel.lastIndexOf('/');
-  const [stem, ext] = splitExt(rel.slice(slash + 1));
+  const [stem, ext] = fittedParts(rel.slice(slash + 1));
   return `${rel.slice(0, slash + 1)}${stem}~${stamp(ms)}${counter > 0 ? `-${counter}` : ''}${ext}`;
+}
+
+/** The path a version of `rel` parses back to: `rel` itself unless its name had to be shortened. */
+function versionedPath(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return rel.slice(0, slash + 1) + fittedParts(rel.slice(slash + 1)).join('');
 }
 
 // Greedy stem: a user file that already looks like a version gets the last stamp parsed.
@@ -147,10 +168,11 @@ export class Versions {
       throw ioError(`cannot list versions of ${rel}`, e);
     }
     const out: KeptVersion[] = [];
+    const want = versionedPath(rel);
     for (const name of names) {
       const version = rel.slice(0, slash + 1) + name;
       const parsed = parseVersionName(version);
-      if (parsed?.path !== rel) continue;
+      if (parsed?.path !== want) continue;
       const st = await lstatOrUndefined(path.join(dirAbs, name));
       if (st === undefined || st.isDirectory()) continue;
       out.push({ path: rel, version, keptAtMs: parsed.keptAtMs, counter: parsed.counter, size: st.size });
@@ -166,7 +188,7 @@ export class Versions {
    */
   async restore(rel: string, version: string, signal?: AbortSignal): Promise<RestoredFile> {
     throwIfAborted(signal);
-    if (parseVersionName(version)?.path !== rel) throw new ApplyError('APPLY_VERSION_NOT_FOUND', `${version} is not a version of ${rel}`);
+    if (parseVersionName(version)?.path !== versionedPath(rel)) throw new ApplyError('APPLY_VERSION_NOT_FOUND', `${version} is not a version of ${rel}`);
     const vabs = await safePath(this.root, `${VERSIONS_REL}/${version}`, { meta: true });
     const vst = await lstatOrUndefined(vabs);
     if (vst === undefined || vst.isDirectory()) throw new ApplyError('APPLY_VERSION_NOT_FOUND', `no version ${version} of ${rel}`);

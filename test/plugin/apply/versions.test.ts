@@ -16,6 +16,11 @@ describe('version names', () => {
     for (const [p, n] of [['docs/report.pdf', 0], ['report.tar.gz', 2], ['.bashrc', 0], ['a~20200101-000000.txt', 3]] as const) {
       expect(parseVersionName(versionName(p, T0, n))).toEqual({ path: p, keptAtMs: T0, counter: n });
     }
+    // A name near the 255-byte limit loses the end of its stem, never the extension.
+    const long = `${'é'.repeat(124)}.txt`;
+    const v = versionName(`d/${long}`, T0).slice(2);
+    expect(Buffer.byteLength(v)).toBeLessThanOrEqual(255);
+    expect(v.endsWith('~20261121-101500.txt')).toBe(true);
     expect(parseVersionName('notes.txt')).toBeUndefined();
     expect(parseVersionName('x~2026112-101500.txt')).toBeUndefined();
   });
@@ -84,6 +89,16 @@ describe('Versions', () => {
       await versions.keep('same.txt', 'move');
     }
     expect((await versions.list('same.txt')).map((v) => v.version)).toEqual(['same~20261121-101500-2.txt', 'same~20261121-101500-1.txt', 'same~20261121-101500.txt']);
+  });
+
+  it('keeps and lists versions of a name too long to take the suffix', async () => {
+    const rel = `${'n'.repeat(250)}.md`;
+    await fsp.writeFile(path.join(box.root, rel), 'long');
+    const versions = new Versions(box.root, { clock });
+    const kept = await versions.keep(rel, 'move');
+    expect((await versions.list(rel)).map((v) => v.version)).toEqual([kept]);
+    await versions.restore(rel, kept as string);
+    expect(await fsp.readFile(path.join(box.root, rel), 'utf8')).toBe('long');
   });
 
   async function keepAt(versions: Versions, rel: string, atMs: number): Promise<string> {
