@@ -65,6 +65,8 @@ export async function migrate(db: Db, migrations: readonly Migration[], now: () 
       });
     } catch (e) {
       const err = e as StoreError;
+      // A damaged file is not a broken migration: say what it is.
+      if (err.code === 'STORE_CORRUPT') throw err;
       throw new StoreError('STORE_MIGRATION_FAILED', `migration ${m.name} failed: ${err.message}`, err.sqliteCode, err.sqliteMessage, { cause: e });
     }
     applied.push(m.version);

@@ -75,6 +75,28 @@ describe('sqlite store specifics', () => {
     expect(err.sqliteMessage).toMatch(/not a database/);
   });
 
+  test('a database whose pages were overwritten is STORE_CORRUPT', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const store = await Store.open(file);
+    await store.appendBatch({ entries: feed('A', 1, 2000) });
+    await store.close();
+    // Keep page 1 (header and schema root), scribble over everything after it.
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(size - 4096, 0xa5), 0, size - 4096, 4096);
+    fs.closeSync(fd);
+    const err = await (async () => {
+      const again = await Store.open(file);
+      try {
+        for await (const _ of again.entriesRange('folder-1', 'A', 1, 2000)) void _;
+      } finally {
+        await again.close();
+      }
+    })().catch((e) => e);
+    expect(isStoreError(err, 'STORE_CORRUPT')).toBe(true);
+    expect(err.sqliteMessage).toMatch(/malformed|corrupt/i);
+  });
+
   test('a failing migration rolls back entirely and is not recorded', async () => {
     const migrations = path.join(dir, 'migrations');
     fs.mkdirSync(migrations);
