@@ -5,8 +5,9 @@
  * is still there when its target is written and a directory is empty when its turn comes;
  * last, files that replace a directory (which the deletions have emptied by then).
  *
- * One path's failure is reported (`refused`) and the run goes on; an abort stops the run
- * (what was committed stays committed, the current temp file is removed).
+ * Moves run before the other files, one by one and chained sources first, so a rename sees its
+ * source as the scanner recorded it. One path's failure is reported (`refused`) and the run
+ * goes on; an abort stops the run (what was committed stays committed, temp files are removed).
  *
  * Echo suppression: every path apply writes or adopts gets an exact local index record (the
  * lstat after the rename), so the scanner's "record matches disk" test skips it.
@@ -47,6 +48,8 @@ export interface ApplyStateOptions {
    * and every indexed one: a large folder then costs what changed, not its size.
    */
   readonly paths?: Iterable<string>;
+  /** Files written at once (default DEFAULT_CONCURRENCY); directories, moves and deletions run one by one. */
+  readonly concurrency?: number;
   /** Remove apply's leftover temp files first (default true; one applier per folder at a time). */
   readonly cleanTemp?: boolean;
 }
@@ -80,7 +83,44 @@ export interface ApplyReport {
 
 interface Job {
   readonly path: string;
+  readonly moveFrom?: string;
   readonly run: () => Promise<PathOutcome>;
+}
+
+/** Files written at once: enough to overlap fsync latency, few enough for a shared machine. */
+export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Moves whose target is another move's source go after that move (a→b waits for b→c), so a
+ * chain renames instead of rebuilding; a cycle (a swap) falls back to path order, where the
+ * second rename finds its source changed and builds from blocks.
+ */
+function orderMoves(moves: readonly Job[]): Job[] {
+  const pending = [...moves].sort((a, b) => compareUtf8(a.path, b.path));
+  const out: Job[] = [];
+  while (pending.length > 0) {
+    const sources = new Set(pending.map((m) => m.moveFrom));
+    const i = pending.findIndex((m) => !sources.has(m.path));
+    out.push(...pending.splice(i < 0 ? 0 : i, 1));
+  }
+  return out;
+}
+
+/** Runs `f` over `jobs` with at most `limit` at once; the first thrown error is rethrown once all have settled. */
+async function inParallel(jobs: readonly Job[], limit: number, f: (job: Job) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < jobs.length) {
+      try {
+        await f(jobs[next++]);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, jobs.length)) }, worker));
+  if (failure !== undefined) throw failure.e;
 }
 
 /** True when the local record already shows `meta` (type, content and, for files, mode). */
@@ -121,6 +161,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   };
 
   const dirs: Job[] = [];
+  const moves: Job[] = [];
   const files: Job[] = [];
   const copies: Job[] = [];
   const deletes: Job[] = [];
@@ -132,10 +173,11 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
     } else if (!recordShows(rec, meta) && admit(res.path)) {
       const moveFrom = res.winner.moveFrom;
-      const job = { path: res.path, run: () => applyPut(ctx, res.path, meta, moveFrom) };
+      const job = { path: res.path, moveFrom, run: () => applyPut(ctx, res.path, meta, moveFrom) };
       // A file or link replacing a directory waits until the deletions have emptied it.
       if (meta.type !== 'dir' && rec?.type === 'dir') late.push(job);
-      else (meta.type === 'dir' ? dirs : files).push(job);
+      else if (meta.type === 'dir') dirs.push(job);
+      else (moveFrom !== undefined ? moves : files).push(job);
     }
     for (const copy of conflictCopiesOf(res)) {
       if (recordShows(local.get(copy.path), copy.meta) || !admit(copy.path)) continue;
@@ -148,13 +190,13 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   copies.sort(byPath);
   deletes.sort((a, b) => byPath(b, a));
   late.sort(byPath);
-  const jobs = [...dirs, ...files, ...copies, ...deletes, ...late];
+  const total = dirs.length + moves.length + files.length + copies.length + deletes.length + late.length;
 
   const applied: PathOutcome[] = [];
   const conflicts: LocalChangedConflict[] = [];
   const keptNotEmpty: string[] = [];
   let done = 0;
-  for (const job of jobs) {
+  const runOne = async (job: Job): Promise<void> => {
     throwIfAborted(o.signal);
     let kind: ApplyProgress['outcome'];
     try {
@@ -168,8 +210,19 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       refused.push({ path: job.path, code: e.code, message: e.message });
       kind = 'refused';
     }
-    o.onProgress?.({ path: job.path, done: ++done, total: jobs.length, outcome: kind });
-  }
+    o.onProgress?.({ path: job.path, done: ++done, total, outcome: kind });
+  };
+  const inOrder = async (jobs: readonly Job[]): Promise<void> => {
+    for (const job of jobs) await runOne(job);
+  };
+  await inOrder(dirs);
+  await inOrder(orderMoves(moves));
+  // Files are independent of each other (each its own temp file and rename); running a few
+  // at once overlaps their fsyncs and block reads.
+  await inParallel(files, o.concurrency ?? DEFAULT_CONCURRENCY, runOne);
+  await inOrder(copies);
+  await inOrder(deletes);
+  await inOrder(late);
   const pruned = o.retention ? await versions.prune(o.clock(), o.signal) : [];
   return { applied, conflicts, refused, keptNotEmpty, pruned, tempCleaned };
 }

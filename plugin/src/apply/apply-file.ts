@@ -81,20 +81,20 @@ export function recordOf(folder: string, rel: string, st: Stats, contentHash: st
   return { folder, path: rel, size: type === 'file' ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash, type };
 }
 
-type TargetState = { kind: 'absent' } | { kind: 'known'; st: Stats } | { kind: 'same'; st: Stats } | { kind: 'changed'; st: Stats; rec?: LocalFileRecord };
+/** What stands at the target compared with the scanner's record (`rec`) and with the winner. */
+type TargetState = { rec?: LocalFileRecord } & ({ kind: 'absent' } | { kind: 'known'; st: Stats } | { kind: 'same'; st: Stats } | { kind: 'changed'; st: Stats });
 
-/** What stands at the target compared with the scanner's record and with the winner. */
 async function targetState(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta | undefined): Promise<TargetState> {
   const st = await lstatOrUndefined(abs);
-  if (st === undefined) return { kind: 'absent' };
   const rec = await ctx.local.localFile(ctx.folder, rel);
+  if (st === undefined) return { kind: 'absent', rec };
   // A file recorded without a hash was never announced: its bytes are not in any entry yet.
   if (matchesRecord(st, rec) && !(rec?.type === 'file' && rec.contentHash === null)) {
     // The record vouches for the content: no need to read the file.
-    return meta !== undefined && rec?.type === meta.type && (meta.type === 'dir' || rec.contentHash === meta.contentHash) ? { kind: 'same', st } : { kind: 'known', st };
+    return meta !== undefined && rec?.type === meta.type && (meta.type === 'dir' || rec.contentHash === meta.contentHash) ? { kind: 'same', st, rec } : { kind: 'known', st, rec };
   }
   // Unrecorded or different: maybe it already is the winner (a crash after the rename, before the record).
-  if (meta !== undefined && (await holdsWinner(abs, st, meta, ctx.signal))) return { kind: 'same', st };
+  if (meta !== undefined && (await holdsWinner(abs, st, meta, ctx.signal))) return { kind: 'same', st, rec };
   return { kind: 'changed', st, rec };
 }
 
@@ -158,14 +158,15 @@ async function makeRoom(ctx: FileApplyContext, rel: string, abs: string, st: Sta
 }
 
 /** Records what apply wrote: the index row first (that is what stops a re-announce), then the blocks. */
-async function record(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, createdDirs: readonly string[]): Promise<void> {
+async function record(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, createdDirs: readonly string[], hadRecord = true): Promise<void> {
   const st = await fsp.lstat(abs);
   const rows: LocalFileRecord[] = [];
   for (const d of createdDirs) rows.push(recordOf(ctx.folder, d, await fsp.lstat(await safePath(ctx.root, d)), EMPTY_SHA256));
   rows.push(recordOf(ctx.folder, rel, st, meta.contentHash));
   await ctx.local.upsertLocalFiles(rows);
   if (ctx.blockIndex) {
-    await ctx.blockIndex.removeBlockLocations(ctx.folder, rel);
+    // A path the index never held has no locations to forget: one transaction saved per new file.
+    if (hadRecord) await ctx.blockIndex.removeBlockLocations(ctx.folder, rel);
     let offset = 0;
     const locations = meta.type === 'file' ? meta.blocks.map((b) => ({ hash: b.hash, size: b.size, folder: ctx.folder, path: rel, offset: (offset += b.size) - b.size })) : [];
     await ctx.blockIndex.addBlockLocations(locations);
@@ -218,7 +219,7 @@ export async function applyPut(ctx: FileApplyContext, rel: string, meta: FileMet
     const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
     await fsp.rename(tmp, abs);
     await fsyncDir(path.dirname(abs));
-    await record(ctx, rel, abs, meta, created);
+    await record(ctx, rel, abs, meta, created, now.rec !== undefined);
     return { kind: 'written', path: rel, version };
   } catch (e) {
     throw ioError(`cannot write ${rel}`, e);
@@ -235,7 +236,7 @@ async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
     if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
     await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
     await fsyncDir(path.dirname(abs));
-    await record(ctx, rel, abs, meta, created);
+    await record(ctx, rel, abs, meta, created, before.rec !== undefined);
     return { kind: 'written', path: rel, version };
   } catch (e) {
     throw ioError(`cannot create directory ${rel}`, e);

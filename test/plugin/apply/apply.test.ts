@@ -257,6 +257,26 @@ describe('applyState', () => {
     expect(await fsp.readdir(path.join(box.root, '.kinfolder', 'versions', 'p'))).toEqual(['c~20261121-120000.txt']);
   });
 
+  it('a chain of moves (a→b, b→c) renames both files instead of rebuilding them', async () => {
+    const [ba, bb] = [seededBytes('chain-a', 200_000), seededBytes('chain-b', 300_000)];
+    const ma = await writeAndScan(box.store, FOLDER, box.root, 'a.bin', ba);
+    const mb = await writeAndScan(box.store, FOLDER, box.root, 'b.bin', bb);
+    const [inoA, inoB] = [(await fsp.lstat(path.join(box.root, 'a.bin'))).ino, (await fsp.lstat(path.join(box.root, 'b.bin'))).ino];
+    const alice = new Author(ALICE);
+    const pa = alice.put('a.bin', ma);
+    const pb = alice.put('b.bin', mb);
+    const bob = new Author(BOB);
+    const mbc = bob.move('b.bin', 'c.bin', mb, [pb]);
+    const mab = bob.move('a.bin', 'b.bin', ma, [pa, mbc]);
+    const report = await run(stateOf(pa, pb, mbc, mab), new MemoryBlockSource());
+    expect(report.refused).toEqual([]);
+    expect(report.conflicts).toEqual([]);
+    expect(report.applied.map((o) => (o.kind === 'written' ? `${o.movedFrom}->${o.path}` : o.kind))).toEqual(['b.bin->c.bin', 'a.bin->b.bin']);
+    expect((await fsp.lstat(path.join(box.root, 'c.bin'))).ino).toBe(inoB);
+    expect((await fsp.lstat(path.join(box.root, 'b.bin'))).ino).toBe(inoA);
+    await expect(fsp.lstat(path.join(box.root, 'a.bin'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('an abort stops the run with APPLY_ABORTED and leaves no temp file', async () => {
     const bytes = seededBytes('abort', 2_000_000);
     const a1 = new Author(ALICE).put('big.bin', metaOf(bytes));
