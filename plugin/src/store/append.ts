@@ -1,6 +1,6 @@
 /** appendBatch: one transaction that stores entries, checkpoints and fork evidence and keeps heads and version vectors in step. */
 import { insertChunks, valuesList } from './batch-sql';
-import { checkHash, checkSeq, checkText, hashToBlob } from './codec';
+import { checkHash, checkSeq, checkText, frame, hashToBlob } from './codec';
 import type { StoreContext } from './context';
 import type { RunResult, Transaction } from './db';
 import { abortError, StoreError } from './errors';
@@ -84,7 +84,7 @@ interface Job {
   forks: readonly ForkRecord[];
   /** [folder, author, seq, entryHash, signature]; folder and author become ids in the transaction. */
   checkpointRows: unknown[][];
-  /** [folder, author, seq, hashA, hashB, bytesA, bytesB, detectedAtMs]; folder becomes an id. */
+  /** [folder, author, seq, hashA, hashB, bytesA, bytesB, detectedAtMs, proofEntries, proofCheckpoints]; folder becomes an id. */
   forkRows: unknown[][];
   signal: AbortSignal | undefined;
 }
@@ -114,6 +114,8 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
       bufferOf(f.bytesA, 'fork.bytesA'),
       bufferOf(f.bytesB, 'fork.bytesB'),
       checkSeq(f.detectedAtMs, 'fork.detectedAtMs'),
+      f.proof ? frame(f.proof.entries, 'fork.proof.entries') : null,
+      f.proof ? frame(f.proof.checkpoints, 'fork.proof.checkpoints') : null,
     ];
   });
 
@@ -208,7 +210,8 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
     tx,
     forkRows,
     (n) =>
-      `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms) VALUES ${valuesList(n, 8)} ON CONFLICT DO NOTHING`,
+      `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms, proof_entries, proof_checkpoints)
+       VALUES ${valuesList(n, 10)} ON CONFLICT DO NOTHING`,
   );
   // The last moment to change our mind: after this the commit is on its way.
   checkAborted();

@@ -39,3 +39,25 @@ export function checkText(s: string, field: string): string {
   }
   return s;
 }
+
+/** Several byte strings in one blob: [u32 big-endian length, bytes]... (for evidence the store keeps but never reads). */
+export function frame(parts: readonly Buffer[], field: string): Buffer {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (!Buffer.isBuffer(p)) throw new StoreError('STORE_INVALID_ARGUMENT', `${field} must be Buffers`);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(p.length);
+    out.push(len, p);
+  }
+  return Buffer.concat(out);
+}
+
+export function unframe(blob: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < blob.length; ) {
+    const n = blob.readUInt32BE(i);
+    out.push(blob.subarray(i + 4, i + 4 + n));
+    i += 4 + n;
+  }
+  return out;
+}

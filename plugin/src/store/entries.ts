@@ -1,7 +1,7 @@
 /** The log tables: entries, heads per path, version vectors, checkpoints and fork evidence. */
 import { appender, hashKey } from './append';
 import { LOOKUP_KEYS } from './hash-index';
-import { blobToHash, checkHash, hashToBlob } from './codec';
+import { blobToHash, checkHash, hashToBlob, unframe } from './codec';
 import type { StoreContext, StreamOptions } from './context';
 import type {
   AppendBatch,
@@ -59,6 +59,18 @@ interface HeadRow {
   author: string;
   seq: number;
   lamport: number;
+}
+
+interface ForkRow {
+  author: string;
+  seq: number;
+  hash_a: Buffer;
+  hash_b: Buffer;
+  bytes_a: Buffer;
+  bytes_b: Buffer;
+  detected_at_ms: number;
+  proof_entries: Buffer | null;
+  proof_checkpoints: Buffer | null;
 }
 
 interface CheckpointRow {
@@ -178,8 +190,9 @@ export function entryStore(ctx: StoreContext): EntryStore {
   async function forks(folder: string): Promise<ForkRecord[]> {
     const fid = await folders.lookup(folder);
     if (fid === undefined) return [];
-    const rows = await reader.all<{ author: string; seq: number; hash_a: Buffer; hash_b: Buffer; bytes_a: Buffer; bytes_b: Buffer; detected_at_ms: number }>(
-      'SELECT author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms FROM forks WHERE folder_id = ? ORDER BY author, seq, hash_a, hash_b',
+    const rows = await reader.all<ForkRow>(
+      `SELECT author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms, proof_entries, proof_checkpoints
+       FROM forks WHERE folder_id = ? ORDER BY author, seq, hash_a, hash_b`,
       [fid],
     );
     return rows.map((r) => ({
@@ -191,6 +204,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
       bytesA: r.bytes_a,
       bytesB: r.bytes_b,
       detectedAtMs: r.detected_at_ms,
+      ...(r.proof_entries && r.proof_checkpoints ? { proof: { entries: unframe(r.proof_entries), checkpoints: unframe(r.proof_checkpoints) } } : {}),
     }));
   }
 

@@ -56,6 +56,8 @@ export interface ForkRecord {
   bytesA: Buffer;
   bytesB: Buffer;
   detectedAtMs: number;
+  /** What proves the fork to others: encoded entries from seq up to the checkpoints, and the encoded signed checkpoints. */
+  proof?: { entries: Buffer[]; checkpoints: Buffer[] };
 }
 
 export type LocalFileType = 'file' | 'dir' | 'symlink';

@@ -338,6 +338,13 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect((await store.appendBatch({ forks: [fork] })).forksInserted).toBe(0);
         expect(await store.forks('folder-1')).toEqual([fork]);
         expect(await store.forks('folder-2')).toEqual([]);
+        const proven = {
+          ...fork,
+          seq: 8,
+          proof: { entries: [Buffer.from('e8a'), Buffer.alloc(0), Buffer.from('e9a')], checkpoints: [Buffer.from('cp-a'), Buffer.from('cp-b')] },
+        };
+        await store.appendBatch({ forks: [proven] });
+        expect(await store.forks('folder-1')).toEqual([fork, proven]);
         const same = await store.appendBatch({ forks: [{ ...fork, hashB: fork.hashA }] }).catch((e) => e);
         expect(isStoreError(same, 'STORE_INVALID_ARGUMENT')).toBe(true);
       });

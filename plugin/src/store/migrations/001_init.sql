@@ -129,6 +129,10 @@ CREATE TABLE forks (
   bytes_a        BLOB    NOT NULL,
   bytes_b        BLOB    NOT NULL,
   detected_at_ms INTEGER NOT NULL,
+  -- What proves it (the log's encoded entries and signed checkpoints), framed as
+  -- [u32 big-endian length, bytes]...; NULL when none was given.
+  proof_entries     BLOB,
+  proof_checkpoints BLOB,
   PRIMARY KEY (folder_id, author, seq, hash_a, hash_b),
   CHECK (hash_a <> hash_b)
 ) WITHOUT ROWID;
