@@ -20,6 +20,7 @@ import type { BlockSource } from './blocks';
 import { conflictCopiesOf } from './conflicts';
 import { ApplyError, isApplyError, throwIfAborted } from './errors';
 import { resolveWith, type EntryLookup, type ResolvedPath } from './resolved';
+import { IndexRecorder } from './recorder';
 import { lexicalProblem } from './safe-path';
 import { cleanTemp } from './temp';
 import { Versions, type Retention } from './versions';
@@ -135,7 +136,8 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   throwIfAborted(o.signal);
   const tempCleaned = o.cleanTemp === false ? 0 : await cleanTemp(o.root);
   const versions = new Versions(o.root, { clock: o.clock, retention: o.retention });
-  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, signal: o.signal };
+  const recorder = new IndexRecorder(o.local, o.blockIndex);
+  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal };
 
   const local = new Map<string, LocalFileRecord>();
   for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);

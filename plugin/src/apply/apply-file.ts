@@ -23,6 +23,7 @@ import { sha256, type BlockSource } from './blocks';
 import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
 import { ensureParents, fsyncDir, lstatOrUndefined, safePath } from './safe-path';
 import { newTempPath, removeQuietly } from './temp';
+import type { IndexRecorder } from './recorder';
 import type { Versions } from './versions';
 
 /** What apply needs of the store: the scanner's records and the block locations. */
@@ -38,6 +39,8 @@ export interface FileApplyContext {
   readonly blocks: BlockSource;
   readonly versions: Versions;
   readonly signal?: AbortSignal;
+  /** Group commit for index writes (the applier's, shared by the files it writes at once). */
+  readonly recorder?: IndexRecorder;
   /** Bytes written so far for the current file (progress display). */
   readonly onBytes?: (bytes: number) => void;
 }
@@ -163,14 +166,14 @@ async function record(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
   const rows: LocalFileRecord[] = [];
   for (const d of createdDirs) rows.push(recordOf(ctx.folder, d, await fsp.lstat(await safePath(ctx.root, d)), EMPTY_SHA256));
   rows.push(recordOf(ctx.folder, rel, st, meta.contentHash));
+  // A path the index never held has no locations to forget: one transaction saved per new file.
+  // Forgotten before the new row lands, so a reader never pairs the new record with old blocks.
+  if (hadRecord) await ctx.blockIndex?.removeBlockLocations(ctx.folder, rel);
+  let offset = 0;
+  const locations = ctx.blockIndex && meta.type === 'file' ? meta.blocks.map((b) => ({ hash: b.hash, size: b.size, folder: ctx.folder, path: rel, offset: (offset += b.size) - b.size })) : [];
+  if (ctx.recorder) return ctx.recorder.write(rows, locations);
   await ctx.local.upsertLocalFiles(rows);
-  if (ctx.blockIndex) {
-    // A path the index never held has no locations to forget: one transaction saved per new file.
-    if (hadRecord) await ctx.blockIndex.removeBlockLocations(ctx.folder, rel);
-    let offset = 0;
-    const locations = meta.type === 'file' ? meta.blocks.map((b) => ({ hash: b.hash, size: b.size, folder: ctx.folder, path: rel, offset: (offset += b.size) - b.size })) : [];
-    await ctx.blockIndex.addBlockLocations(locations);
-  }
+  if (locations.length > 0) await ctx.blockIndex?.addBlockLocations(locations);
 }
 
 const conflict = (rel: string, rec?: LocalFileRecord): PathOutcome => ({ kind: 'conflict', path: rel, conflict: { kind: 'local-changed', path: rel, recorded: rec } });

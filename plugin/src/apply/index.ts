@@ -20,4 +20,5 @@ export {
 export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions, type RestoredFile } from './versions';
 export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
 export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, type EntryLookup, type ResolvedVersion, type ResolvedPath } from './resolved';
+export { IndexRecorder } from './recorder';
 export { applyState, recordShows, DEFAULT_CONCURRENCY, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';
