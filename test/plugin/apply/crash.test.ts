@@ -116,9 +116,10 @@ describe('apply survives SIGKILL at any point', () => {
     const kills: { after: number; delayMs: number; newFiles: number; progress: number; tempLeft: number }[] = [];
     // Each kill lands later in the same run of updates: every run re-applies what is left.
     let left = FILES;
-    for (let k = 0; k < 6 && left > 4; k++) {
-      // At least three files stay after the kill point, each several ms of hashing and fsync, so the kill lands mid-run.
-      const after = 1 + Math.floor(random() * Math.min(4, left - 3));
+    for (let k = 0; k < 6 && left > 8; k++) {
+      // Files stay well beyond the kill point (the applier writes up to four at once, each several
+      // ms of hashing and fsync), so the kill always lands mid-run.
+      const after = 1 + Math.floor(random() * Math.min(3, left - 6));
       const delayMs = Math.floor(random() * 15);
       const run = await runChild(planPath, after, delayMs);
       expect(run.stderr).toBe('');
