@@ -28,9 +28,9 @@ export interface Retention {
 }
 
 export interface KeptVersion {
-  /** The folder path the version belongs to (as asked for in `list`). */
+  /** The folder path the version belongs to (as asked for in `listVersions`). */
   readonly path: string;
-  /** Its name relative to the versions directory (what restore and prune take and return). */
+  /** Its name relative to the versions directory (what restoreVersion and prune take and return). */
   readonly version: string;
   /** When it was kept (from its name, second precision). */
   readonly keptAtMs: number;
@@ -155,7 +155,7 @@ export class Versions {
   }
 
   /** Kept versions of `rel`, newest first. */
-  async list(rel: string): Promise<KeptVersion[]> {
+  async listVersions(rel: string): Promise<KeptVersion[]> {
     await safePath(this.root, rel);
     const slash = rel.lastIndexOf('/');
     const dirRel = `${VERSIONS_REL}${slash >= 0 ? `/${rel.slice(0, slash)}` : ''}`;
@@ -186,7 +186,7 @@ export class Versions {
    * version first. Returns what now stands at `rel`, for the caller to record as a new entry
    * (and as the local index row, with `recordOf`, so the scanner does not announce it twice).
    */
-  async restore(rel: string, version: string, signal?: AbortSignal): Promise<RestoredFile> {
+  async restoreVersion(rel: string, version: string, signal?: AbortSignal): Promise<RestoredFile> {
     throwIfAborted(signal);
     if (parseVersionName(version)?.path !== versionedPath(rel)) throw new ApplyError('APPLY_VERSION_NOT_FOUND', `${version} is not a version of ${rel}`);
     const vabs = await safePath(this.root, `${VERSIONS_REL}/${version}`, { meta: true });

@@ -58,7 +58,7 @@ describe('conflict copies', () => {
     expect(done).toEqual({ removed: [aliceCopy], kept: [] });
     await expect(fsp.lstat(path.join(box.root, aliceCopy))).rejects.toThrow(/ENOENT/);
     expect((await read(box.root, bobCopy)).equals(vb)).toBe(true);
-    const kept = await ctx.versions.list(aliceCopy);
+    const kept = await ctx.versions.listVersions(aliceCopy);
     expect(kept).toHaveLength(1);
     expect(await box.store.localFile(FOLDER, aliceCopy)).toBeUndefined();
 

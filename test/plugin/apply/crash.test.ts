@@ -155,7 +155,7 @@ describe('apply survives SIGKILL at any point', () => {
     // Nothing lost: the old bytes of every file are among its kept versions.
     const versions = new Versions(box.root, { clock: Date.now });
     for (const rel of oldHash.keys()) {
-      const kept = await versions.list(rel);
+      const kept = await versions.listVersions(rel);
       const hashes = await Promise.all(kept.map(async (v) => sha256Hex(await fsp.readFile(path.join(box.root, '.kinfolder', 'versions', v.version)))));
       expect(hashes).toContain(oldHash.get(rel));
     }

@@ -52,7 +52,7 @@ describe('Versions', () => {
     const r1 = await apply(a1, b1);
     expect(r1.applied).toEqual([{ kind: 'written', path: 'docs/plan.md', version: 'docs/plan~20261121-101500.md' }]);
     const versions = new Versions(box.root, { clock });
-    expect((await versions.list('docs/plan.md')).map((v) => v.version)).toEqual(['docs/plan~20261121-101500.md']);
+    expect((await versions.listVersions('docs/plan.md')).map((v) => v.version)).toEqual(['docs/plan~20261121-101500.md']);
     expect((await fsp.readFile(path.join(box.root, '.kinfolder', 'versions', 'docs', 'plan~20261121-101500.md'))).equals(v1)).toBe(true);
 
     now += 60_000;
@@ -60,7 +60,7 @@ describe('Versions', () => {
     const r2 = await apply(a1, b1, d1);
     expect(r2.applied).toEqual([{ kind: 'deleted', path: 'docs/plan.md', version: 'docs/plan~20261121-101600.md' }]);
     await expect(fsp.lstat(path.join(box.root, 'docs', 'plan.md'))).rejects.toThrow(/ENOENT/);
-    const kept = await versions.list('docs/plan.md');
+    const kept = await versions.listVersions('docs/plan.md');
     expect(kept.map((v) => [v.version, v.size])).toEqual([
       ['docs/plan~20261121-101600.md', v2.length],
       ['docs/plan~20261121-101500.md', v1.length],
@@ -68,18 +68,18 @@ describe('Versions', () => {
 
     // Restore the first draft: the bytes come back at the path.
     now += 60_000;
-    const restored = await versions.restore('docs/plan.md', 'docs/plan~20261121-101500.md');
+    const restored = await versions.restoreVersion('docs/plan.md', 'docs/plan~20261121-101500.md');
     expect((await read(box.root, 'docs/plan.md')).equals(v1)).toBe(true);
     // What the caller needs to record the restore as a new entry.
     expect(restored).toMatchObject({ path: 'docs/plan.md', replaced: undefined, meta: { type: 'file', size: v1.length, contentHash: metaOf(v1).contentHash, blocks: metaOf(v1).blocks } });
     // Restoring again over it keeps the restored copy as a version too: nothing is lost.
     now += 60_000;
-    const again = await versions.restore('docs/plan.md', 'docs/plan~20261121-101600.md');
+    const again = await versions.restoreVersion('docs/plan.md', 'docs/plan~20261121-101600.md');
     expect(again.replaced).toBe('docs/plan~20261121-101800.md');
     expect((await read(box.root, 'docs/plan.md')).equals(v2)).toBe(true);
-    expect((await versions.list('docs/plan.md')).map((v) => v.version)).toContain('docs/plan~20261121-101800.md');
-    await expect(versions.restore('docs/plan.md', 'docs/other~20261121-101500.md')).rejects.toMatchObject({ code: 'APPLY_VERSION_NOT_FOUND' });
-    await expect(versions.restore('docs/plan.md', 'docs/plan~20991121-101500.md')).rejects.toMatchObject({ code: 'APPLY_VERSION_NOT_FOUND' });
+    expect((await versions.listVersions('docs/plan.md')).map((v) => v.version)).toContain('docs/plan~20261121-101800.md');
+    await expect(versions.restoreVersion('docs/plan.md', 'docs/other~20261121-101500.md')).rejects.toMatchObject({ code: 'APPLY_VERSION_NOT_FOUND' });
+    await expect(versions.restoreVersion('docs/plan.md', 'docs/plan~20991121-101500.md')).rejects.toMatchObject({ code: 'APPLY_VERSION_NOT_FOUND' });
   });
 
   it('two versions in the same second get a counter', async () => {
@@ -88,7 +88,7 @@ describe('Versions', () => {
       await fsp.writeFile(path.join(box.root, 'same.txt'), text);
       await versions.keep('same.txt', 'move');
     }
-    expect((await versions.list('same.txt')).map((v) => v.version)).toEqual(['same~20261121-101500-2.txt', 'same~20261121-101500-1.txt', 'same~20261121-101500.txt']);
+    expect((await versions.listVersions('same.txt')).map((v) => v.version)).toEqual(['same~20261121-101500-2.txt', 'same~20261121-101500-1.txt', 'same~20261121-101500.txt']);
   });
 
   it('keeps and lists versions of a name too long to take the suffix', async () => {
@@ -96,8 +96,8 @@ describe('Versions', () => {
     await fsp.writeFile(path.join(box.root, rel), 'long');
     const versions = new Versions(box.root, { clock });
     const kept = await versions.keep(rel, 'move');
-    expect((await versions.list(rel)).map((v) => v.version)).toEqual([kept]);
-    await versions.restore(rel, kept as string);
+    expect((await versions.listVersions(rel)).map((v) => v.version)).toEqual([kept]);
+    await versions.restoreVersion(rel, kept as string);
     expect(await fsp.readFile(path.join(box.root, rel), 'utf8')).toBe('long');
   });
 
@@ -117,8 +117,8 @@ describe('Versions', () => {
     await fsp.writeFile(stray, 'mine');
     const removed = await versions.prune(T0 + 100 * DAY);
     expect(removed).toEqual([a[0], a[1]].sort());
-    expect((await versions.list('a.txt')).map((v) => v.version)).toEqual([a[3], a[2]]);
-    expect((await versions.list('sub/b.txt')).map((v) => v.version)).toEqual([b[1], b[0]]);
+    expect((await versions.listVersions('a.txt')).map((v) => v.version)).toEqual([a[3], a[2]]);
+    expect((await versions.listVersions('sub/b.txt')).map((v) => v.version)).toEqual([b[1], b[0]]);
     expect(await fsp.readFile(stray, 'utf8')).toBe('mine');
     expect(await versions.prune(T0 + 100 * DAY)).toEqual([]);
   });
@@ -130,10 +130,10 @@ describe('Versions', () => {
     const young = await keepAt(versions, 'b.txt', T0 + 39 * DAY);
     // At T0 + 40 days: `old` is 40 days old, `edge` exactly 30 (kept: the rule is "older than"), `young` 1.
     expect(await versions.prune(T0 + 40 * DAY)).toEqual([old]);
-    expect((await versions.list('a.txt')).map((v) => v.version)).toEqual([edge]);
-    expect((await versions.list('b.txt')).map((v) => v.version)).toEqual([young]);
+    expect((await versions.listVersions('a.txt')).map((v) => v.version)).toEqual([edge]);
+    expect((await versions.listVersions('b.txt')).map((v) => v.version)).toEqual([young]);
     // No rule: prune removes nothing.
     expect(await new Versions(box.root, { clock }).prune(T0 + 1000 * DAY)).toEqual([]);
-    expect((await versions.list('b.txt')).length).toBe(1);
+    expect((await versions.listVersions('b.txt')).length).toBe(1);
   });
 });
