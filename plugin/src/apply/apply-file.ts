@@ -70,11 +70,16 @@ export const APPLIED_MODE_MASK = 0o777;
 const typeOf = (st: Stats): LocalFileRecord['type'] | 'other' =>
   st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
 
-/** True when the disk is exactly what the scanner recorded (the test the scanner itself uses). */
+/**
+ * True when the disk is what the scanner recorded: the scanner's own skip test (type, inode,
+ * mode; for files and links also whole-ms mtime, and size for files), so what it would not
+ * look at again is exactly what apply may replace.
+ */
 export function matchesRecord(st: Stats, rec: LocalFileRecord | undefined): boolean {
   if (rec === undefined || typeOf(st) !== rec.type) return false;
+  if (st.ino !== rec.inode || (st.mode & 0o7777) !== rec.mode) return false;
   if (rec.type === 'dir') return true;
-  return st.ino === rec.inode && Math.floor(st.mtimeMs) === rec.mtimeMs && (rec.type !== 'file' || st.size === rec.size);
+  return st.ino === rec.inode && Math.floor(st.mtimeMs) === Math.floor(rec.mtimeMs) && (rec.type !== 'file' || st.size === rec.size);
 }
 
 /** The local index row for what is on disk now, in the scanner's conventions. */

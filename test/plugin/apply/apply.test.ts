@@ -116,6 +116,14 @@ describe('applyState', () => {
     const r2 = await run(stateOf(c1), new MemoryBlockSource().addFile(newBytes));
     expect(r2.conflicts.map((c) => c.path)).toEqual(['fresh.txt']);
     expect((await read(box.root, 'fresh.txt')).toString()).toBe('mine');
+
+    // A chmod is a local change too (the scanner would announce it): not overwritten either.
+    const m3 = await writeAndScan(box.store, FOLDER, box.root, 'run.sh', Buffer.from('echo hi\n'));
+    const d1 = new Author(ALICE).put('run.sh', m3);
+    await fsp.chmod(path.join(box.root, 'run.sh'), 0o700);
+    const r3 = await run(stateOf(d1, new Author(BOB).put('run.sh', metaOf(newBytes), [d1])), new MemoryBlockSource().addFile(newBytes));
+    expect(r3.conflicts.map((c) => c.path)).toEqual(['run.sh']);
+    expect((await read(box.root, 'run.sh')).toString()).toBe('echo hi\n');
   });
 
   it('a local edit made while the remote version is being built is not overwritten', async () => {
