@@ -1,13 +1,14 @@
 /**
  * Applies a folder's resolved state to its disk: every path whose winner differs from what
- * the local index says is there. Directories first (parents before children), then files and
- * links, then conflict copies, then deletions (children before parents), so a move's source
- * is still there when its target is written and a directory is empty when its turn comes;
- * last, files that replace a directory (which the deletions have emptied by then).
- *
- * Moves run before the other files, one by one and chained sources first, so a rename sees its
- * source as the scanner recorded it. One path's failure is reported (`refused`) and the run
- * goes on; an abort stops the run (what was committed stays committed, temp files are removed).
+ * the local index says is there, in this order:
+ * 1. directories, parents first;
+ * 2. moves, one by one, a chain's last link first, so each rename finds its source as scanned;
+ * 3. other files and links, a few at once (each its own temp file and rename);
+ * 4. conflict copies;
+ * 5. deletions, children first, so a directory is empty when its turn comes;
+ * 6. files that replace a directory, which the deletions have emptied by then.
+ * One path's failure is reported (`refused`) and the run goes on; an abort stops the run
+ * (what was committed stays committed, temp files are removed).
  *
  * Echo suppression: every path apply writes or adopts gets an exact local index record (the
  * lstat after the rename), so the scanner's "record matches disk" test skips it.
