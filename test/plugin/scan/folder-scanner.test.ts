@@ -1,0 +1,400 @@
+/**
+ * FolderScanner end to end: real files in a temp folder, a real sqlite store, a sink that
+ * records batches (and keeps the heads the way the log would), chokidar watching for real.
+ */
+import { promises as fsp, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import type { NewChange, ParentRef } from '../../../plugin/src/log';
+import { chunkBuffer, EMPTY_SHA256, hashFileAuto, IgnoreRules, POSIX_TRAITS, type HashFileFn } from '../../../plugin/src/scan';
+import { FolderScanner, type ScanEvent } from '../../../plugin/src/scan/folder-scanner';
+import { Store } from '../../../plugin/src/store';
+import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
+
+const FOLDER = '6b696e666f6c6465722d7363616e2d31';
+const ME = 'C'.repeat(40);
+const WAIT_MS = 10_000;
+
+interface Harness {
+  readonly base: string;
+  readonly root: string;
+  readonly store: Store;
+  readonly batches: NewChange[][];
+  readonly events: ScanEvent[];
+  /** Heads per path as the log would hold them after the accepted batches. */
+  readonly heads: Map<string, ParentRef[]>;
+  scanner: FolderScanner | undefined;
+  refuse: Error | undefined;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn }): Promise<FolderScanner>;
+  stop(): Promise<void>;
+  /** The next batch the sink accepted, once the index has recorded it. */
+  nextBatch(): Promise<NewChange[]>;
+  event<T extends ScanEvent['type']>(type: T, pred?: (e: Extract<ScanEvent, { type: T }>) => boolean): Promise<Extract<ScanEvent, { type: T }>>;
+  abs(rel: string): string;
+  close(): Promise<void>;
+}
+
+async function harness(): Promise<Harness> {
+  const base = await makeTempDir('kinfolder-fscan-');
+  const root = path.join(base, 'folder');
+  await fsp.mkdir(root);
+  const store = await Store.open(path.join(base, 'store.sqlite'));
+  const batches: NewChange[][] = [];
+  const events: ScanEvent[] = [];
+  const heads = new Map<string, ParentRef[]>();
+  let lamport = 0;
+  let waiters: Array<(b: NewChange[]) => void> = [];
+  const h: Harness = {
+    base,
+    root,
+    store,
+    batches,
+    events,
+    heads,
+    scanner: undefined,
+    refuse: undefined,
+    async start(options = {}) {
+      const scanner = new FolderScanner({
+        root,
+        folder: FOLDER,
+        author: ME,
+        local: store,
+        blocks: store,
+        headsOf: async (p) => heads.get(p) ?? [],
+        ignore: options.ignore ?? new IgnoreRules(),
+        fsTraits: POSIX_TRAITS,
+        hashFile: options.hashFile,
+        rescanIntervalMs: 0,
+        clock: () => 1_800_000_000_000,
+        sink: async (changes) => {
+          if (h.refuse) throw h.refuse;
+          batches.push(changes);
+          for (const c of changes) {
+            const hash = sha256Hex(`${++lamport}:${JSON.stringify(c.body)}`);
+            const ref = { hash, lamport };
+            if (c.body.op === 'move') {
+              heads.set(c.body.from, [ref]);
+              heads.set(c.body.to, [ref]);
+            } else heads.set(c.body.path, [ref]);
+          }
+        },
+      });
+      scanner.events.subscribe((e) => {
+        events.push(e);
+        if (e.type !== 'scan:batch') return;
+        // After the index took the batch: tests may look at the store right away.
+        const w = waiters;
+        waiters = [];
+        for (const f of w) f(batches[batches.length - 1]);
+      });
+      h.scanner = scanner;
+      await scanner.start();
+      return scanner;
+    },
+    async stop() {
+      await h.scanner?.stop();
+      h.scanner = undefined;
+    },
+    nextBatch() {
+      return new Promise<NewChange[]>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no batch within the time limit')), WAIT_MS);
+        waiters.push((b) => {
+          clearTimeout(t);
+          resolve(b);
+        });
+      });
+    },
+    event(type, pred = () => true) {
+      return firstValueFrom(
+        h.scanner!.events.pipe(
+          filter((e): e is never => e.type === type && pred(e as never)),
+          timeout(WAIT_MS),
+        ),
+      );
+    },
+    abs: (rel) => path.join(root, ...rel.split('/')),
+    async close() {
+      await h.stop();
+      await store.close();
+      await removeDir(base);
+    },
+  };
+  return h;
+}
+
+/** A put's body, for compact assertions. */
+function bodies(changes: NewChange[]): string[] {
+  return changes.map((c) => (c.body.op === 'move' ? `move ${c.body.from} -> ${c.body.to}` : `${c.body.op} ${c.body.path}`)).sort();
+}
+
+function put(c: NewChange): Extract<NewChange['body'], { op: 'put' }> {
+  if (c.body.op !== 'put') throw new Error(`expected a put, got ${c.body.op}`);
+  return c.body;
+}
+
+let h: Harness;
+beforeEach(async () => {
+  h = await harness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** Starts the scanner on a folder holding `files`, and swallows the initial batch. */
+async function startWith(files: Record<string, string>): Promise<void> {
+  for (const [rel, text] of Object.entries(files)) {
+    await fsp.mkdir(path.dirname(h.abs(rel)), { recursive: true });
+    await fsp.writeFile(h.abs(rel), text);
+  }
+  const first = Object.keys(files).length > 0 ? h.nextBatch() : undefined;
+  await h.start();
+  if (first) await first;
+}
+
+describe('each kind of change', () => {
+  test('create a file: a put with its size, mode, mtime, hash and blocks', async () => {
+    await startWith({});
+    const data = seededBytes('create', 300_000);
+    const next = h.nextBatch();
+    await fsp.writeFile(h.abs('a.bin'), data, { mode: 0o640 });
+    const batch = await next;
+    expect(batch).toHaveLength(1);
+    const st = await fsp.lstat(h.abs('a.bin'));
+    const body = put(batch[0]);
+    const c = chunkBuffer(data);
+    expect(body).toEqual({
+      op: 'put',
+      path: 'a.bin',
+      meta: { type: 'file', size: data.length, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), contentHash: sha256Hex(data), blocks: c.blocks.map((b) => ({ ...b })) },
+    });
+    expect(batch[0].parents).toEqual([]);
+    expect(batch[0].author).toBe(ME);
+    expect(batch[0].folder).toBe(FOLDER);
+    expect(batch[0].wallTimeMs).toBe(1_800_000_000_000);
+    // Recorded after the sink took it: the index row and the block locations.
+    const rec = await h.store.localFile(FOLDER, 'a.bin');
+    expect(rec).toMatchObject({ size: data.length, inode: st.ino, contentHash: sha256Hex(data), type: 'file' });
+    const loc = await h.store.findBlock(c.blocks[0].hash);
+    expect(loc).toEqual([{ hash: c.blocks[0].hash, size: c.blocks[0].size, folder: FOLDER, path: 'a.bin', offset: 0 }]);
+  });
+
+  test('modify content: a put whose parents are the heads of the path', async () => {
+    await startWith({ 'doc.txt': 'one' });
+    const before = h.heads.get('doc.txt')!;
+    const next = h.nextBatch();
+    await fsp.writeFile(h.abs('doc.txt'), 'two, longer');
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['put doc.txt']);
+    expect(put(batch[0]).meta.contentHash).toBe(sha256Hex('two, longer'));
+    expect(batch[0].parents).toEqual(before);
+  });
+
+  test('chmod +x only: a put with the executable bit, same content, blocks included', async () => {
+    await startWith({ 'run.sh': '#!/bin/sh\necho hi\n' });
+    const next = h.nextBatch();
+    await fsp.chmod(h.abs('run.sh'), 0o755);
+    const batch = await next;
+    const meta = put(batch[0]).meta;
+    expect(meta.mode & 0o777).toBe(0o755);
+    expect(meta.contentHash).toBe(sha256Hex('#!/bin/sh\necho hi\n'));
+    expect(meta.blocks.reduce((n, b) => n + b.size, 0)).toBe(meta.size);
+    expect(meta.size).toBeGreaterThan(0);
+  });
+
+  test('touch (mtime only) is announced: a put with the new mtime and the same content', async () => {
+    await startWith({ 't.txt': 'same bytes' });
+    const next = h.nextBatch();
+    const when = new Date(1_750_000_000_000);
+    await fsp.utimes(h.abs('t.txt'), when, when);
+    const batch = await next;
+    const meta = put(batch[0]).meta;
+    expect(meta.mtimeMs).toBe(1_750_000_000_000);
+    expect(meta.contentHash).toBe(sha256Hex('same bytes'));
+  });
+
+  test('delete: a delete superseding the heads', async () => {
+    await startWith({ 'gone.txt': 'bye' });
+    const before = h.heads.get('gone.txt')!;
+    const next = h.nextBatch();
+    await fsp.rm(h.abs('gone.txt'));
+    const batch = await next;
+    expect(batch.map((c) => c.body)).toEqual([{ op: 'delete', path: 'gone.txt' }]);
+    expect(batch[0].parents).toEqual(before);
+    expect(await h.store.localFile(FOLDER, 'gone.txt')).toBeUndefined();
+  });
+
+  test('rename in place: one move, parents from the old path', async () => {
+    await startWith({ 'old.txt': 'content of old' });
+    const before = h.heads.get('old.txt')!;
+    const next = h.nextBatch();
+    await fsp.rename(h.abs('old.txt'), h.abs('new.txt'));
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['move old.txt -> new.txt']);
+    expect(batch[0].parents).toEqual(before);
+    expect(await h.store.localFile(FOLDER, 'old.txt')).toBeUndefined();
+    expect(await h.store.localFile(FOLDER, 'new.txt')).toMatchObject({ contentHash: sha256Hex('content of old') });
+  });
+
+  test('move across subfolders: one move', async () => {
+    await startWith({ 'a/b/file.txt': 'travelling', 'c/d/keep.txt': 'x' });
+    const next = h.nextBatch();
+    await fsp.rename(h.abs('a/b/file.txt'), h.abs('c/d/file.txt'));
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['move a/b/file.txt -> c/d/file.txt']);
+  });
+
+  test('move a whole directory: its files and the directory itself move', async () => {
+    await startWith({ 'src/one.txt': '1', 'src/sub/two.txt': '22', 'dst/.keep': '' });
+    const next = h.nextBatch();
+    await fsp.rename(h.abs('src'), h.abs('dst/moved'));
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['move src -> dst/moved', 'move src/one.txt -> dst/moved/one.txt', 'move src/sub -> dst/moved/sub', 'move src/sub/two.txt -> dst/moved/sub/two.txt']);
+  });
+
+  test('empty directory: create is a dir put, delete a dir delete', async () => {
+    await startWith({});
+    let next = h.nextBatch();
+    await fsp.mkdir(h.abs('empty'));
+    let batch = await next;
+    expect(batch.map((c) => c.body)).toEqual([{ op: 'put', path: 'empty', meta: expect.objectContaining({ type: 'dir', size: 0, contentHash: EMPTY_SHA256, blocks: [] }) }]);
+    next = h.nextBatch();
+    await fsp.rmdir(h.abs('empty'));
+    batch = await next;
+    expect(batch.map((c) => c.body)).toEqual([{ op: 'delete', path: 'empty' }]);
+  });
+
+  test('symlinks are recorded with their target and never followed', async () => {
+    const outside = path.join(h.base, 'outside');
+    await fsp.mkdir(outside);
+    await fsp.writeFile(path.join(outside, 'secret.txt'), 'not ours');
+    await startWith({});
+    const next = h.nextBatch();
+    await fsp.symlink(outside, h.abs('link-out'));
+    await fsp.symlink('sibling.txt', h.abs('link-in'));
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['put link-in', 'put link-out']);
+    const out = batch.map(put).find((b) => b.path === 'link-out')!;
+    expect(out.meta).toMatchObject({ type: 'symlink', size: 0, linkTarget: outside, contentHash: sha256Hex(outside), blocks: [] });
+    const inner = batch.map(put).find((b) => b.path === 'link-in')!;
+    expect(inner.meta).toMatchObject({ type: 'symlink', linkTarget: 'sibling.txt' });
+    // Nothing behind the link was looked at.
+    expect(h.batches.flat().some((c) => c.body.op === 'put' && c.body.path.includes('secret'))).toBe(false);
+  });
+
+  test('case-only rename: one move', async () => {
+    await startWith({ 'readme.md': 'hello' });
+    const next = h.nextBatch();
+    await fsp.rename(h.abs('readme.md'), h.abs('README.md'));
+    const batch = await next;
+    expect(bodies(batch)).toEqual(['move readme.md -> README.md']);
+  });
+});
+
+test('a burst of 1,000 file creations is one batch', async () => {
+  await startWith({ 'dir/.keep': '' });
+  const next = h.nextBatch();
+  const sinkCallsBefore = h.batches.length;
+  // Written without yielding, as another program would: the scanner shares this event loop.
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) writeFileSync(h.abs(`dir/f${String(i).padStart(4, '0')}.txt`), `file ${i}`);
+  const batch = await next;
+  // All 1,000 in the first call after the burst: no second call can carry any of them.
+  expect(batch).toHaveLength(1000);
+  expect(new Set(batch.map((c) => put(c).path)).size).toBe(1000);
+  expect(h.batches.length).toBe(sinkCallsBefore + 1);
+  console.log(`1,000 files: batch after ${Math.round(performance.now() - t0)} ms`);
+});
+
+test('a file written the way apply writes it (record first) is not announced', async () => {
+  await startWith({});
+  // Apply: build in .kinfolder/tmp (ignored), record the exact lstat, rename into place.
+  const tmp = path.join(h.root, '.kinfolder', 'tmp');
+  await fsp.mkdir(tmp, { recursive: true });
+  await fsp.writeFile(path.join(tmp, 'x'), 'from a friend');
+  const st = await fsp.lstat(path.join(tmp, 'x'));
+  await h.store.upsertLocalFiles([
+    { folder: FOLDER, path: 'applied.txt', size: st.size, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash: sha256Hex('from a friend'), type: 'file' },
+  ]);
+  const examined = h.event('scan:burst', (e) => e.examined.includes('applied.txt'));
+  await fsp.rename(path.join(tmp, 'x'), h.abs('applied.txt'));
+  const burst = await examined;
+  expect(burst.changes).toBe(0);
+  expect(h.batches.flat().some((c) => c.body.op === 'put' && c.body.path === 'applied.txt')).toBe(false);
+  // The watcher is alive and the next local edit of that file is announced.
+  const next = h.nextBatch();
+  await fsp.appendFile(h.abs('applied.txt'), ' and mine');
+  expect(bodies(await next)).toEqual(['put applied.txt']);
+});
+
+test('ignored files (.kinignore, built-ins, .kinfolder/) produce nothing', async () => {
+  await fsp.writeFile(h.abs('.kinignore'), '*.log\nbuild/\n');
+  await startWith({});
+  const first = h.batches.flat();
+  expect(bodies(first)).toEqual(['put .kinignore']);
+  const next = h.nextBatch();
+  await fsp.mkdir(h.abs('build'));
+  await fsp.writeFile(h.abs('build/out.o'), 'obj');
+  await fsp.writeFile(h.abs('debug.log'), 'log');
+  await fsp.writeFile(h.abs('.DS_Store'), 'mac');
+  await fsp.writeFile(h.abs('notes.txt.swp'), 'vim');
+  await fsp.writeFile(h.abs('Thumbs.db'), 'win');
+  await fsp.mkdir(h.abs('.kinfolder/versions'), { recursive: true });
+  await fsp.writeFile(h.abs('.kinfolder/versions/x~1'), 'old');
+  await fsp.writeFile(h.abs('keep.txt'), 'shared');
+  const batch = await next;
+  expect(bodies(batch)).toEqual(['put keep.txt']);
+});
+
+test('a refused batch leaves the index alone, is reported, and is tried again with the next burst', async () => {
+  await startWith({});
+  h.refuse = Object.assign(new Error('WRITE_REFUSED/NOT_A_WRITER: reader'), { code: 'WRITE_REFUSED', reason: 'NOT_A_WRITER' });
+  const refused = h.event('scan:refused', (e) => e.path === 'mine.txt');
+  await fsp.writeFile(h.abs('mine.txt'), 'local only');
+  const ev = await refused;
+  expect(ev).toMatchObject({ code: 'WRITE_REFUSED', reason: 'NOT_A_WRITER' });
+  expect(await h.store.localFile(FOLDER, 'mine.txt')).toBeUndefined();
+  expect(h.batches).toHaveLength(0);
+
+  h.refuse = undefined;
+  const next = h.nextBatch();
+  await fsp.writeFile(h.abs('other.txt'), 'another');
+  expect(bodies(await next)).toEqual(['put mine.txt', 'put other.txt']);
+  expect(await h.store.localFile(FOLDER, 'mine.txt')).toMatchObject({ contentHash: sha256Hex('local only') });
+});
+
+test('the rescan at start picks up what changed while nobody watched, deletes included', async () => {
+  await startWith({ 'keep.txt': 'k', 'edit.txt': 'v1', 'del.txt': 'd', 'dir/moveme.txt': 'moving', 'olddir/x.txt': 'x' });
+  await h.stop();
+  await fsp.writeFile(h.abs('edit.txt'), 'v2 is longer');
+  await fsp.rm(h.abs('del.txt'));
+  await fsp.rm(h.abs('olddir'), { recursive: true });
+  await fsp.mkdir(h.abs('other'));
+  await fsp.rename(h.abs('dir/moveme.txt'), h.abs('other/moveme.txt'));
+  await fsp.writeFile(h.abs('new.txt'), 'new');
+  const next = h.nextBatch();
+  await h.start();
+  const batch = await next;
+  expect(bodies(batch)).toEqual(['delete del.txt', 'delete olddir', 'delete olddir/x.txt', 'move dir/moveme.txt -> other/moveme.txt', 'put edit.txt', 'put new.txt', 'put other']);
+  // Deletes come deepest first, after the puts and moves.
+  const ops = batch.map((c) => (c.body.op === 'delete' ? c.body.path : '+'));
+  expect(ops.slice(ops.indexOf('olddir/x.txt'))).toContain('olddir');
+  expect(ops.indexOf('olddir/x.txt')).toBeLessThan(ops.indexOf('olddir'));
+});
+
+test('a rescan with nothing changed reads no file and sends nothing', async () => {
+  await startWith({ 'a.txt': 'a', 'b/c.txt': 'c' });
+  await h.stop();
+  let hashed = 0;
+  await h.start({
+    hashFile: (p, o) => {
+      hashed++;
+      return hashFileAuto(p, o);
+    },
+  });
+  // start() resolves once its rescan is done.
+  const rescans = h.events.filter((e) => e.type === 'scan:rescan' && e.phase === 'done');
+  expect(rescans).toHaveLength(2);
+  expect(rescans[1]).toMatchObject({ changes: 0, files: 3 });
+  expect(hashed).toBe(0);
+  expect(h.batches).toHaveLength(1);
+});
