@@ -193,7 +193,25 @@ export const utimesSeconds = (ms: number): number => (ms + 0.5) / 1000;
  * Puts `meta` at `rel`. `moveFrom`: the winner is a move from there; when that file is
  * unchanged and holds the content, it is renamed instead of rebuilt.
  */
-export async function applyPut(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
+export function applyPut(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
+  return fsErrorsAsApply(`cannot write ${rel}`, () => put(ctx, rel, meta, moveFrom));
+}
+
+/**
+ * A filesystem error (errno) becomes APPLY_IO for that path, so the run reports it and goes
+ * on; anything else (a store error, a bug) still stops the run.
+ */
+async function fsErrorsAsApply<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ApplyError) throw e;
+    if (typeof (e as NodeJS.ErrnoException)?.syscall === 'string') throw ioError(what, e);
+    throw e;
+  }
+}
+
+async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
   throwIfAborted(ctx.signal);
   const abs = await safePath(ctx.root, rel);
   if (meta.type === 'symlink' && (meta.linkTarget === undefined || linkEscapes(rel, meta.linkTarget))) {
@@ -229,26 +247,20 @@ export async function applyPut(ctx: FileApplyContext, rel: string, meta: FileMet
     await fsyncDir(path.dirname(abs));
     await record(ctx, rel, abs, meta, created, now.rec !== undefined);
     return { kind: 'written', path: rel, version };
-  } catch (e) {
-    throw ioError(`cannot write ${rel}`, e);
   } finally {
     await removeQuietly(tmp);
   }
 }
 
 async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, before: TargetState): Promise<PathOutcome> {
-  try {
-    const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
-    let version: string | undefined;
-    // A known file or link stands where the directory goes: it becomes a version.
-    if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
-    await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
-    await fsyncDir(path.dirname(abs));
-    await record(ctx, rel, abs, meta, created, before.rec !== undefined);
-    return { kind: 'written', path: rel, version };
-  } catch (e) {
-    throw ioError(`cannot create directory ${rel}`, e);
-  }
+  const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+  let version: string | undefined;
+  // A known file or link stands where the directory goes: it becomes a version.
+  if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
+  await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
+  await fsyncDir(path.dirname(abs));
+  await record(ctx, rel, abs, meta, created, before.rec !== undefined);
+  return { kind: 'written', path: rel, version };
 }
 
 /** Renames `from` to `rel` when `from` is unchanged since its scan and holds the content; undefined otherwise. */
@@ -279,38 +291,38 @@ async function fixMeta(abs: string, st: Stats, meta: FileMeta): Promise<void> {
 }
 
 /** Applies a winning deletion: the file goes to versions, an empty directory is removed. */
-export async function applyDelete(ctx: FileApplyContext, rel: string): Promise<PathOutcome> {
+export function applyDelete(ctx: FileApplyContext, rel: string): Promise<PathOutcome> {
+  return fsErrorsAsApply(`cannot delete ${rel}`, () => remove(ctx, rel));
+}
+
+async function remove(ctx: FileApplyContext, rel: string): Promise<PathOutcome> {
   throwIfAborted(ctx.signal);
   const abs = await safePath(ctx.root, rel);
   const st = await lstatOrUndefined(abs);
+  const rec = await ctx.local.localFile(ctx.folder, rel);
   const forget = async (): Promise<void> => {
     await ctx.local.deleteLocalFiles(ctx.folder, [rel]);
     await ctx.blockIndex?.removeBlockLocations(ctx.folder, rel);
   };
-  try {
-    const rec = await ctx.local.localFile(ctx.folder, rel);
-    if (st === undefined) {
-      if (rec === undefined) return { kind: 'unchanged', path: rel };
-      await forget();
-      return { kind: 'deleted', path: rel };
+  if (st === undefined) {
+    if (rec === undefined) return { kind: 'unchanged', path: rel };
+    await forget();
+    return { kind: 'deleted', path: rel };
+  }
+  if (!matchesRecord(st, rec)) return conflict(rel, rec);
+  if (st.isDirectory()) {
+    try {
+      await fsp.rmdir(abs);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') return { kind: 'kept-not-empty', path: rel };
+      throw e;
     }
-    if (!matchesRecord(st, rec)) return conflict(rel, rec);
-    if (st.isDirectory()) {
-      try {
-        await fsp.rmdir(abs);
-      } catch (e) {
-        if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') return { kind: 'kept-not-empty', path: rel };
-        throw e;
-      }
-      await fsyncDir(path.dirname(abs));
-      await forget();
-      return { kind: 'deleted', path: rel };
-    }
-    const version = await ctx.versions.keep(rel, 'move', ctx.signal);
     await fsyncDir(path.dirname(abs));
     await forget();
-    return { kind: 'deleted', path: rel, version };
-  } catch (e) {
-    throw ioError(`cannot delete ${rel}`, e);
+    return { kind: 'deleted', path: rel };
   }
+  const version = await ctx.versions.keep(rel, 'move', ctx.signal);
+  await fsyncDir(path.dirname(abs));
+  await forget();
+  return { kind: 'deleted', path: rel, version };
 }
