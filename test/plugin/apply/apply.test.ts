@@ -1,7 +1,8 @@
 // Applying one folder's state to real files: block reuse, refusals that leave the target untouched, local edits as conflicts, moves, deletes, echo suppression.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { applyState, ChainedBlockSource, LocalBlockSource, matchesRecord, type BlockSource } from '../../../plugin/src/apply';
+import { applyState, ChainedBlockSource, entryLookup, LocalBlockSource, matchesRecord, type BlockSource } from '../../../plugin/src/apply';
+import { pathsOf, type HashedEntry } from '../../../plugin/src/log';
 import { ALICE, Author, BOB, FOLDER, MemoryBlockSource, metaOf, read, sandbox, scanInto, seededBytes, sha256Hex, stateOf, tempFiles, writeAndScan, type Sandbox } from './helpers';
 
 const CLOCK = (): number => Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -283,6 +284,33 @@ describe('applyState', () => {
     expect((await fsp.lstat(path.join(box.root, 'c.bin'))).ino).toBe(inoB);
     expect((await fsp.lstat(path.join(box.root, 'b.bin'))).ino).toBe(inoA);
     await expect(fsp.lstat(path.join(box.root, 'a.bin'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('looks the heads up in the store (entryLookup), as the sidecar wires it', async () => {
+    const bytes = Buffer.from('from the store');
+    const alice = new Author(ALICE);
+    const e1 = alice.put('stored.txt', metaOf(Buffer.from('v1')));
+    const e2 = alice.put('stored.txt', metaOf(bytes), [e1]);
+    const record = (e: HashedEntry) => ({
+      folder: e.entry.folder,
+      author: e.entry.author,
+      seq: e.entry.seq,
+      hash: e.hash,
+      prev: e.entry.prev,
+      lamport: e.entry.lamport,
+      paths: pathsOf(e.entry.body),
+      parents: [...e.entry.parents],
+      bytes: Buffer.from(e.bytes),
+    });
+    await box.store.appendBatch({ entries: [record(e1), record(e2)] });
+    const { state } = stateOf(e1, e2);
+    const report = await applyState({ root: box.root, folder: FOLDER, state, entryOf: entryLookup(box.store), local: box.store, blocks: new MemoryBlockSource().addFile(bytes), clock: CLOCK });
+    expect(report.refused).toEqual([]);
+    expect((await read(box.root, 'stored.txt')).equals(bytes)).toBe(true);
+    // A head the store does not have is refused for its path, not guessed.
+    const e3 = new Author(BOB).put('unknown.txt', metaOf(bytes));
+    const r2 = await applyState({ root: box.root, folder: FOLDER, state: stateOf(e1, e2, e3).state, entryOf: entryLookup(box.store), local: box.store, blocks: new MemoryBlockSource(), clock: CLOCK });
+    expect(r2.refused).toEqual([expect.objectContaining({ path: 'unknown.txt', code: 'APPLY_ENTRY_UNKNOWN' })]);
   });
 
   it('an abort stops the run with APPLY_ABORTED and leaves no temp file', async () => {
