@@ -1,0 +1,178 @@
+/** FolderWatcher on real files: bursts, quiet period, max wait, settling, ignore rules. */
+import type { Stats } from 'node:fs';
+import { appendFileSync, promises as fsp, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { IgnoreRules } from '../../../plugin/src/scan';
+import { FolderWatcher, type FolderWatcherOptions } from '../../../plugin/src/scan/watcher';
+import { makeTempDir, removeDir } from './helpers';
+
+const WAIT_MS = 10_000;
+
+interface Burst {
+  readonly at: number;
+  readonly paths: ReadonlyMap<string, Stats | undefined>;
+}
+
+let root: string;
+let watcher: FolderWatcher | undefined;
+let bursts: Burst[];
+let waiters: Array<() => void>;
+
+beforeEach(async () => {
+  root = await makeTempDir('kinfolder-watch-');
+  bursts = [];
+  waiters = [];
+});
+afterEach(async () => {
+  await watcher?.stop();
+  watcher = undefined;
+  await removeDir(root);
+});
+
+async function startWatcher(options: Partial<FolderWatcherOptions> = {}): Promise<FolderWatcher> {
+  const ignore = new IgnoreRules(['*.log']);
+  watcher = new FolderWatcher({
+    root,
+    isIgnored: (rel, isDir) => ignore.isIgnored(rel, isDir),
+    onBurst: async (paths) => {
+      bursts.push({ at: performance.now(), paths });
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    },
+    onError: (e) => {
+      throw e;
+    },
+    ...options,
+  });
+  await watcher.start();
+  return watcher;
+}
+
+/** Waits until `pred` holds over the bursts so far, re-checking after each burst. */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + WAIT_MS;
+  while (!pred()) {
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), left);
+      waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+const seen = (rel: string): boolean => bursts.some((b) => b.paths.has(rel));
+
+test('a new file comes in a burst with its lstat, a quiet period after the event', async () => {
+  await startWatcher({ quietMs: 100 });
+  const t0 = performance.now();
+  await fsp.writeFile(path.join(root, 'a.txt'), 'hello');
+  await until(() => seen('a.txt'), 'a.txt');
+  const latency = bursts[0].at - t0;
+  const st = bursts[0].paths.get('a.txt');
+  expect(st?.isFile()).toBe(true);
+  expect(st?.size).toBe(5);
+  expect(latency).toBeGreaterThanOrEqual(100);
+  console.log(`watcher: one small file reached onBurst after ${Math.round(latency)} ms (quietMs 100)`);
+});
+
+test('a deleted file comes with undefined', async () => {
+  await fsp.writeFile(path.join(root, 'b.txt'), 'bye');
+  await startWatcher();
+  await fsp.rm(path.join(root, 'b.txt'));
+  await until(() => seen('b.txt'), 'b.txt');
+  const last = bursts.find((b) => b.paths.has('b.txt'))!;
+  expect(last.paths.get('b.txt')).toBeUndefined();
+});
+
+test('many events close together make one burst', async () => {
+  await fsp.mkdir(path.join(root, 'd'));
+  await startWatcher({ quietMs: 100, maxWaitMs: 5000 });
+  for (let i = 0; i < 300; i++) writeFileSync(path.join(root, 'd', `f${i}`), `${i}`);
+  await until(() => bursts.length > 0, 'a burst');
+  expect(bursts[0].paths.size).toBeGreaterThanOrEqual(300);
+  for (let i = 0; i < 300; i++) expect(bursts[0].paths.get(`d/f${i}`)?.isFile()).toBe(true);
+});
+
+test('a folder that never goes quiet still gets a burst after maxWaitMs', async () => {
+  await startWatcher({ quietMs: 200, maxWaitMs: 300 });
+  let writing = true;
+  let i = 0;
+  const timer = setInterval(() => writeFileSync(path.join(root, `busy-${i++}.txt`), 'x'), 20);
+  try {
+    await until(() => bursts.length > 0, 'a burst while writing');
+    // Files keep coming every 20 ms, far inside the 200 ms quiet period: only maxWaitMs ended it.
+    expect(writing).toBe(true);
+  } finally {
+    clearInterval(timer);
+    writing = false;
+  }
+});
+
+test('a file still being written is held back until it stops changing', async () => {
+  const file = path.join(root, 'growing.bin');
+  writeFileSync(file, '');
+  await startWatcher({ quietMs: 20, maxWaitMs: 40, settleMs: 50 });
+  let appends = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      appendFileSync(file, Buffer.alloc(1000, 1));
+      if (++appends === 60) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+  });
+  const finalSize = 60 * 1000;
+  await until(() => bursts.some((b) => b.paths.get('growing.bin')?.size === finalSize), 'the settled file');
+  // Never delivered half-written.
+  for (const b of bursts) {
+    const st = b.paths.get('growing.bin');
+    if (b.paths.has('growing.bin')) expect(st?.size).toBe(finalSize);
+  }
+});
+
+test('ignored paths and .kinfolder/ never reach a burst', async () => {
+  await startWatcher();
+  await fsp.mkdir(path.join(root, '.kinfolder', 'tmp'), { recursive: true });
+  await fsp.writeFile(path.join(root, '.kinfolder', 'tmp', 'x'), 'temp');
+  await fsp.writeFile(path.join(root, 'debug.log'), 'log');
+  await fsp.writeFile(path.join(root, 'real.txt'), 'real');
+  await until(() => seen('real.txt'), 'real.txt');
+  const all = bursts.flatMap((b) => [...b.paths.keys()]);
+  expect(all.filter((p) => p.startsWith('.kinfolder') || p.endsWith('.log'))).toEqual([]);
+});
+
+test('stop() drops the pending burst and ends watching', async () => {
+  const w = await startWatcher({ quietMs: 20 });
+  await fsp.writeFile(path.join(root, 'pending.txt'), 'pending');
+  await w.stop();
+  await fsp.writeFile(path.join(root, 'late.txt'), 'late');
+  // A second watcher sees a later write after its own (equal) quiet period: by then the
+  // stopped one would have reported, had it kept going.
+  const seenByB: string[] = [];
+  let resolveB!: () => void;
+  const gotB = new Promise<void>((r) => (resolveB = r));
+  const b = new FolderWatcher({
+    root,
+    isIgnored: () => false,
+    quietMs: 20,
+    onBurst: async (paths) => {
+      seenByB.push(...paths.keys());
+      if (paths.has('after.txt')) resolveB();
+    },
+  });
+  try {
+    await b.start();
+    await fsp.writeFile(path.join(root, 'after.txt'), 'after');
+    await gotB;
+  } finally {
+    await b.stop();
+  }
+  expect(seenByB).toContain('after.txt');
+  expect(bursts).toEqual([]);
+});
