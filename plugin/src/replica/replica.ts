@@ -169,11 +169,19 @@ export class FolderReplica {
   private constructor(
     private readonly opts: ReplicaOptions,
     private readonly chain: ManifestChain,
+    emptyStore: boolean,
   ) {
     this.folder = opts.folder;
     this.self = opts.self;
     this.store = opts.store;
-    this.state = new ReplicaState(opts.store, opts.folder);
+    this.state = new ReplicaState(opts.store, opts.folder, (signal) => this.scanEntries(signal), emptyStore);
+  }
+
+  /** Every stored entry of the folder, feed by feed, streamed. */
+  private async *scanEntries(signal?: AbortSignal): AsyncIterableIterator<EntryRecord> {
+    for (const [author, { seq }] of await this.store.versionVector(this.folder)) {
+      yield* this.store.entriesRange(this.folder, author, 1, seq, { signal, pageSize: 2000 });
+    }
   }
 
   private static chainFor(opts: ReplicaOptions): ManifestChain {
@@ -188,7 +196,8 @@ export class FolderReplica {
     const records = await opts.store.manifestChain(opts.folder);
     if (records.length === 0) throw new ReplicaError('NO_MANIFEST', `no manifest of folder ${opts.folder} in the store`);
     const chain = FolderReplica.chainFor(opts);
-    const r = new FolderReplica(opts, chain);
+    const vector = await opts.store.versionVector(opts.folder);
+    const r = new FolderReplica(opts, chain, vector.size === 0);
     // Versions were verified before they were stored; they are verified again, since the file may have been changed.
     for (const rec of records) {
       checkAborted(opts.signal, 'open');
@@ -197,7 +206,6 @@ export class FolderReplica {
       r.storedOverruled.set(rec.hash, rec.overruled);
     }
     if (!chain.head()) throw new ReplicaError('NO_MANIFEST', `the stored manifests of ${opts.folder} hold no genesis`);
-    const vector = await opts.store.versionVector(opts.folder);
     for (const [author, { seq, head }] of vector) {
       const e = await opts.store.entry(head);
       if (e) r.tips.set(author, { seq, hash: head, lamport: e.lamport });

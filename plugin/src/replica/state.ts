@@ -2,17 +2,21 @@
  * The folder's resolved state read from the store, never held whole in memory.
  *
  * Why not the log's FolderState: it keeps every entry hash and a tree node per path in
- * memory (~0.64 KB per path), which for a 1M-entry folder is far beyond the 200 MB budget.
- * The store already keeps, per path, exactly the heads FolderState would (same rule: entries
- * touching the path that no entry touching it names as a parent), with author and Lamport.
- * What the store's heads lack is whether a head is live (put, move target) or a deletion (delete,
- * move source) and its wall time; those come from the entry itself, through a bounded cache
- * filled as entries are appended or ingested, else from the store by hash.
+ * memory (~0.64 KB per path), far beyond the 200 MB budget for a 1M-entry folder. The store
+ * already keeps, per path, exactly the heads FolderState would (same rule: entries touching the
+ * path that no entry touching it names as a parent), with author and Lamport clock. What the
+ * store's heads lack is whether a head is live (put, move target) or a deletion (delete, move
+ * source). A put is by far the most common entry, so the state keeps in memory only the
+ * entries that can be dead somewhere: deletes, and moves with their target (~100 bytes each).
+ * That set must be complete: a replica that opened on a store already holding entries builds
+ * it once, on the first state query, by streaming every feed (`scan`); after that every
+ * stored entry passes through `remember`. Wall times (for conflict-copy names) are read from
+ * the store per head, only for `resolve` and `conflicts`.
  *
  * The state hash is the same Merkle hash as FolderState.stateHash() (PROTOCOL.md, "State
- * hash"; a test checks both agree), computed in one pass over `pathsWithHeads` in path order.
- * Every directory's paths are contiguous in that order (they share the prefix "dir/"), so a
- * stack of open directories is enough; memory is O(depth x entries per directory).
+ * hash"; a property test checks both agree), computed in one pass over `pathsWithHeads` in path
+ * order. Every directory's paths are contiguous in that order (they share the prefix "dir/"),
+ * so a stack of open directories is enough; memory is O(depth x entries per directory).
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { compareHeads, compareUtf8, decodeEntry, type Entry, type Hash, type PathResolution, type Touch } from '../log';
@@ -27,18 +31,11 @@ export interface HeadSource {
   entry(hash: string): Promise<{ bytes: Buffer } | undefined>;
 }
 
-/** What a head's entry says about its paths: live where it puts, dead where it deletes. */
-interface EntryFacts {
-  readonly wallTimeMs: number;
-  /** 'put' entries are live on their one path; 'delete' dead; a move dead at `from`, live at `to`. */
-  readonly op: 'put' | 'delete' | 'move';
-  readonly to?: string;
-}
+/** Every stored entry of the folder, encoded, for building the set of deletions once. */
+export type EntryScan = (signal?: AbortSignal) => AsyncIterable<{ hash: Hash; paths: readonly string[]; bytes: Buffer }>;
 
-const factsOf = (e: Entry): EntryFacts =>
-  e.body.op === 'move' ? { wallTimeMs: e.wallTimeMs, op: 'move', to: e.body.to } : { wallTimeMs: e.wallTimeMs, op: e.body.op };
-
-const liveAt = (f: EntryFacts, path: string): boolean => (f.op === 'put' ? true : f.op === 'delete' ? false : path === f.to);
+/** null: a delete (dead on its path); a string: a move's target (dead at its source, live there). */
+type Dead = null | string;
 
 const NODE_TAG = Buffer.from('KINFOLDER-STATE-NODE-V1\0', 'ascii');
 const EMPTY = '';
@@ -56,71 +53,97 @@ interface Frame {
   readonly kids: Map<string, { own: Own } | { hash: string }>;
 }
 
-export class ReplicaState {
-  /** Facts of recently stored entries by hash; cleared whole when full (simple, bounded). */
-  private readonly facts = new Map<Hash, EntryFacts>();
+interface Ranked {
+  readonly hash: Hash;
+  readonly author: string;
+  readonly lamport: number;
+  readonly live: boolean;
+}
 
+/** compareHeads without wall times (they do not rank). */
+const rank = (a: Ranked, b: Ranked): number => compareHeads(a as Touch, b as Touch);
+
+export class ReplicaState {
+  private readonly dead = new Map<Hash, Dead>();
+  private complete: boolean;
+  private building: Promise<void> | null = null;
+
+  /** `empty`: the store held no entry of the folder when the replica opened, so nothing needs scanning. */
   constructor(
     private readonly store: HeadSource,
     private readonly folder: string,
-    private readonly maxCachedEntries = 200_000,
-  ) {}
+    private readonly scan: EntryScan,
+    empty: boolean,
+  ) {
+    this.complete = empty;
+  }
 
-  /** Remember what a stored entry says, so resolving its paths needs no store read. */
+  /** Called for every entry stored (after its commit), so the set of deletions stays complete. */
   remember(hash: Hash, entry: Entry): void {
-    if (this.facts.size >= this.maxCachedEntries) this.facts.clear();
-    this.facts.set(hash, factsOf(entry));
+    const b = entry.body;
+    if (b.op === 'delete') this.dead.set(hash, null);
+    else if (b.op === 'move' && b.from !== b.to) this.dead.set(hash, b.to);
   }
 
-  private async factsFor(hashes: readonly Hash[]): Promise<Map<Hash, EntryFacts>> {
-    const out = new Map<Hash, EntryFacts>();
-    const missing: Hash[] = [];
-    for (const h of hashes) {
-      const f = this.facts.get(h);
-      if (f) out.set(h, f);
-      else missing.push(h);
-    }
-    // Asked together: node-sqlite3 queues them on the reader without a round trip each.
-    const rows = await Promise.all(missing.map((h) => this.store.entry(h)));
-    rows.forEach((r, i) => {
-      if (!r) return; // a head names a stored entry by the store's invariant; be lenient anyway
-      const f = factsOf(decodeEntry(r.bytes));
-      out.set(missing[i], f);
+  /** Deletes and moves held in memory. */
+  get deadEntries(): number {
+    return this.dead.size;
+  }
+
+  private async ensureComplete(signal?: AbortSignal): Promise<void> {
+    if (this.complete) return;
+    this.building ??= (async () => {
+      let n = 0;
+      for await (const e of this.scan(signal)) {
+        if ((++n & 4095) === 0) checkAborted(signal, 'state');
+        // Two paths: a move (from, to); one path: a put or a delete (or a move onto itself, live).
+        if (e.paths.length === 2) this.dead.set(e.hash, e.paths[1]);
+        else if (decodeEntry(e.bytes).body.op === 'delete') this.dead.set(e.hash, null);
+      }
+      this.complete = true;
+    })().finally(() => {
+      this.building = null;
     });
-    return out;
+    await this.building;
   }
 
-  private touches(path: string, heads: readonly HeadRef[], facts: Map<Hash, EntryFacts>): Touch[] {
-    const out: Touch[] = [];
-    for (const h of heads) {
-      const f = facts.get(h.hash);
-      if (f) out.push({ hash: h.hash, author: h.author, lamport: h.lamport, wallTimeMs: f.wallTimeMs, live: liveAt(f, path) });
-    }
-    return out.sort(compareHeads);
+  private ranked(path: string, heads: readonly HeadRef[]): Ranked[] {
+    const out: Ranked[] = heads.map((h) => {
+      const d = this.dead.get(h.hash);
+      return { hash: h.hash, author: h.author, lamport: h.lamport, live: d === undefined || (d !== null && d === path) };
+    });
+    return out.length > 1 ? out.sort(rank) : out;
+  }
+
+  /** Wall times of the heads, read from the store (only for resolutions shown to users). */
+  private async touches(ranked: readonly Ranked[]): Promise<Touch[]> {
+    const rows = await Promise.all(ranked.map((r) => this.store.entry(r.hash)));
+    return ranked.map((r, i) => ({ ...r, wallTimeMs: rows[i] ? decodeEntry(rows[i].bytes).wallTimeMs : 0 }));
   }
 
   /** Heads of one path, best first, with the winner and the conflict copies; undefined if no head. */
-  async resolve(path: string): Promise<PathResolution | undefined> {
+  async resolve(path: string, signal?: AbortSignal): Promise<PathResolution | undefined> {
+    await this.ensureComplete(signal);
     const heads = await this.store.heads(this.folder, path);
     if (heads.length === 0) return undefined;
-    const touches = this.touches(path, heads, await this.factsFor(heads.map((h) => h.hash)));
-    return { path, heads: touches, winner: touches[0], losers: touches.slice(1).filter((t) => t.live) };
+    const t = await this.touches(this.ranked(path, heads));
+    return { path, heads: t, winner: t[0], losers: t.slice(1).filter((x) => x.live) };
   }
 
   /** Every path with more than one head, in path order, streamed. */
   async *conflicts(signal?: AbortSignal): AsyncIterableIterator<PathResolution> {
+    await this.ensureComplete(signal);
     for await (const group of this.groups(signal)) {
-      const facts = await this.factsFor(group.filter((g) => g.heads.length > 1).flatMap((g) => g.heads.map((h) => h.hash)));
       for (const g of group) {
         if (g.heads.length < 2) continue;
-        const t = this.touches(g.path, g.heads, facts);
+        const t = await this.touches(this.ranked(g.path, g.heads));
         yield { path: g.path, heads: t, winner: t[0], losers: t.slice(1).filter((x) => x.live) };
       }
     }
   }
 
-  /** Pages of paths with their heads, a few hundred at a time. */
-  private async *groups(signal?: AbortSignal, size = 1000): AsyncIterableIterator<PathHeads[]> {
+  /** Pages of paths with their heads. */
+  private async *groups(signal?: AbortSignal, size = 2000): AsyncIterableIterator<PathHeads[]> {
     let group: PathHeads[] = [];
     for await (const ph of this.store.pathsWithHeads(this.folder, { signal, pageSize: 2000 })) {
       group.push(ph);
@@ -159,10 +182,10 @@ export class ReplicaState {
       const f = stack.pop() as Frame;
       stack[stack.length - 1].kids.set(f.name, { hash: hashNode(f.own, f.kids, false) });
     };
+    await this.ensureComplete(signal);
     for await (const group of this.groups(signal)) {
-      const facts = await this.factsFor(group.flatMap((g) => g.heads.map((h) => h.hash)));
       for (const g of group) {
-        const t = this.touches(g.path, g.heads, facts);
+        const t = this.ranked(g.path, g.heads);
         const winner = t.length > 0 && t[0].live ? t[0].hash : null;
         const own: Own = { winner, losers: winner === null ? [] : t.slice(1).filter((x) => x.live).map((x) => x.hash).sort() };
         const segs = g.path.split('/');

@@ -221,7 +221,9 @@ describe('FolderReplica', () => {
 
   it('reopen after close keeps the tip, the vector, the state hash and the manifest chain', async () => {
     const { alice, bob } = await pair();
-    await alice.appendLocal([fx.change('alice', put('a')), fx.change('alice', put('d/b'))]);
+    await alice.appendLocal([fx.change('alice', put('a')), fx.change('alice', put('d/b')), fx.change('alice', put('keep'))]);
+    await alice.appendLocal([fx.change('alice', { op: 'delete', path: 'a' }, await alice.parentsOf('a'))]);
+    await alice.appendLocal([fx.change('alice', { op: 'move', from: 'd/b', to: 'e/b', meta: fileMeta('d/b') }, await alice.parentsOf('d/b'))]);
     await alice.editManifest({ kind: 'add', member: fx.member('dave', 'reader') });
     await sync(alice, bob);
     const before = { tip: bob.tip(fp('alice')), vector: await bob.versionVector(), hash: await bob.state.stateHash(), manifest: bob.manifest().hash };
@@ -235,6 +237,9 @@ describe('FolderReplica', () => {
     const again = await FolderReplica.open({ store, folder: FOLDER, self: fp('bob'), signer: hostSigner(fx.ids.bob), verifier: hostVerifier, clock: fx.clock });
     fx.replicas.push(again);
     expect({ tip: again.tip(fp('alice')), vector: await again.versionVector(), hash: await again.state.stateHash(), manifest: again.manifest().hash }).toEqual(before);
+    // The deletion and the move were found again by the one scan on the first state query.
+    expect(again.state.deadEntries).toBe(2);
+    expect(before.hash).toBe(await referenceStateHash(store, again));
     // Bob's own feed resumes where it was, too.
     await again.appendLocal([fx.change('bob', put('x'))]);
     expect(again.tip()?.seq).toBe(1);

@@ -32,7 +32,7 @@ describe('ReplicaState (streamed from the store)', () => {
             for (const o of batch) {
               // Parents as a scanner would name them: the heads it sees (some ops name none: concurrent-looking).
               const body: EntryBody =
-                o.kind === 'put' ? put(o.path, `v${n++}`) : o.kind === 'delete' ? { op: 'delete', path: o.path } : { op: 'move', from: o.from, to: o.to, meta: fileMeta(`m${n++}`) };
+                o.kind === 'move' ? { op: 'move', from: o.from, to: o.to, meta: fileMeta(`m${n++}`) } : o.kind === 'delete' ? { op: 'delete', path: o.path } : put(o.path, `v${n++}`);
               const parents = n % 3 === 0 ? [] : await alice.parentsOf(o.kind === 'move' ? o.from : o.path);
               changes.push(fx.change('alice', body, parents));
             }
