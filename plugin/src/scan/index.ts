@@ -26,3 +26,19 @@ export {
   type ScanProblemCode,
 } from './types';
 export { HashPool, type HashPoolOptions } from './hash-pool';
+export {
+  detectChanges,
+  fileMeta,
+  pathsOfChange,
+  statUnchanged,
+  toNewChanges,
+  type ChangeContext,
+  type ChangeSet,
+  type DetectOptions,
+  type KnownFile,
+  type LocalChange,
+  type Observation,
+  type UnannounceablePath,
+} from './changes';
+export { DEFAULT_MAX_WAIT_MS, DEFAULT_QUIET_MS, DEFAULT_SETTLE_MS, FolderWatcher, type FolderWatcherOptions } from './watcher';
+export { DEFAULT_RESCAN_INTERVAL_MS, FolderScanner, type FolderScannerOptions, type ScanEvent, type ScanEventProblemCode } from './folder-scanner';

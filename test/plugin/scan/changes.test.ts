@@ -1,6 +1,5 @@
 /** Change detection and log changes, as pure functions over records and scanned files. */
-import { EMPTY_SHA256, POSIX_TRAITS, type ScannedFile } from '../../../plugin/src/scan';
-import { detectChanges, fileMeta, toNewChanges, type KnownFile, type LocalChange, type Observation } from '../../../plugin/src/scan/changes';
+import { detectChanges, EMPTY_SHA256, fileMeta, POSIX_TRAITS, toNewChanges, type KnownFile, type LocalChange, type Observation, type ScannedFile } from '../../../plugin/src/scan';
 import { sha256Hex } from './helpers';
 
 const CTX = { folder: 'f'.repeat(32), author: 'A'.repeat(40), wallTimeMs: 1_700_000_000_000 };

@@ -2,8 +2,7 @@
 import type { Stats } from 'node:fs';
 import { appendFileSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { IgnoreRules } from '../../../plugin/src/scan';
-import { FolderWatcher, type FolderWatcherOptions } from '../../../plugin/src/scan/watcher';
+import { FolderWatcher, IgnoreRules, type FolderWatcherOptions } from '../../../plugin/src/scan';
 import { makeTempDir, removeDir } from './helpers';
 
 const WAIT_MS = 10_000;
