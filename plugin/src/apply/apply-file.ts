@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import type { FileMeta } from '../log';
+import { contentHashOf, type FileMeta } from '../log';
 import { EMPTY_SHA256, hashFile, isScanError, linkEscapes } from '../scan';
 import type { BlockIndex, LocalFileRecord, LocalIndexStore } from '../store';
 import { sha256, type BlockSource } from './blocks';
@@ -125,7 +125,6 @@ async function holdsWinner(abs: string, st: Stats, meta: FileMeta, signal?: Abor
 export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, tmp: string, rel: string, meta: FileMeta): Promise<void> {
   const h = await fsp.open(tmp, 'wx', 0o600);
   try {
-    const whole = createHash('sha256');
     let written = 0;
     for (const b of meta.blocks) {
       throwIfAborted(ctx.signal);
@@ -134,11 +133,10 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
       // Sources are checked here again: the file must not depend on every source being honest.
       if (data.length !== b.size || sha256(data) !== b.hash) throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: block ${b.hash} at ${written} does not match its hash`);
       await h.write(data, 0, data.length, written);
-      whole.update(data);
       written += data.length;
       ctx.onBytes?.(written);
     }
-    if (written !== meta.size || whole.digest('hex') !== meta.contentHash) {
+    if (written !== meta.size || contentHashOf(meta.blocks) !== meta.contentHash) {
       throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: built ${written} bytes that do not hash to the entry's content hash`);
     }
     throwIfAborted(ctx.signal);

@@ -18,6 +18,7 @@ export {
   checkpointSigningBytes,
   canonicalParents,
   sha256Hex,
+  contentHashOf,
 } from './encoding';
 export { pathProblem, isCleanPath, isUnder, pathsOf, type PathProblem, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENTS, RESERVED_DIR } from './path';
 export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVectors, forkBetween, type FeedTip, type ParentRef, type NewChange } from './feed';

@@ -31,7 +31,7 @@ export interface FileMeta {
   readonly mode: number;
   /** Modification time in ms since the epoch; for display and change detection only. */
   readonly mtimeMs: number;
-  /** SHA-256 of the whole content (of the empty string for dirs, of the target for symlinks). */
+  /** Files: `contentHashOf(blocks)` (SHA-256 over the block hashes); dirs: SHA-256 of ''; symlinks: SHA-256 of the target. */
   readonly contentHash: Hash;
   readonly blocks: readonly BlockRef[];
   readonly linkTarget?: string;

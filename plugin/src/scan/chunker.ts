@@ -9,6 +9,7 @@
  * so memory stays constant whatever the file size. Pure: no I/O, no clock.
  */
 import { createHash, type Hash as NodeHash } from 'node:crypto';
+import { contentHashOf } from '../log/encoding';
 import { ScanError, throwIfAborted } from './errors';
 import { findCut, GEAR_STATE } from './gear';
 import type { HashedContent, ScannedBlock } from './types';
@@ -45,7 +46,6 @@ export class BlockChunker {
   private readonly maxSize: number;
   private readonly maskS: number;
   private readonly maskL: number;
-  private readonly fileHash: NodeHash = createHash('sha256');
   private blockHash: NodeHash = createHash('sha256');
   /** Bytes of the current (unfinished) block seen so far. */
   private pos = 0;
@@ -72,7 +72,6 @@ export class BlockChunker {
     if (this.finished) throw new ScanError('INVALID_OPTIONS', 'update after finish');
     const len = data.length;
     if (len === 0) return [];
-    this.fileHash.update(data);
     this.total += len;
     const done: ScannedBlock[] = [];
     let i = 0; // next unexamined index in data
@@ -111,12 +110,12 @@ export class BlockChunker {
     return done;
   }
 
-  /** Closes the last block and returns the whole file's size, SHA-256 and block list. */
+  /** Closes the last block and returns the file's size, content hash (over the block hashes) and block list. */
   finish(): HashedContent {
     if (this.finished) throw new ScanError('INVALID_OPTIONS', 'finish called twice');
     this.finished = true;
     if (this.pos > 0) this.blocks.push({ hash: this.blockHash.digest('hex'), size: this.pos });
-    return { size: this.total, contentHash: this.fileHash.digest('hex'), blocks: this.blocks };
+    return { size: this.total, contentHash: contentHashOf(this.blocks), blocks: this.blocks };
   }
 }
 

@@ -6,6 +6,7 @@ import * as readline from 'node:readline';
 import { FolderState } from '../../../plugin/src/log';
 import { Store } from '../../../plugin/src/store';
 import { TMP_REL, Versions } from '../../../plugin/src/apply';
+import { fileContentHash } from '../scan/helpers';
 import { ALICE, Author, BOB, FOLDER, SOURCE_FOLDER, sandbox, scanInto, seededBytes, sha256Hex, type Sandbox } from './helpers';
 
 const CHILD = path.join(__dirname, 'fixtures', 'crash-applier.ts');
@@ -64,6 +65,7 @@ describe('apply survives SIGKILL at any point', () => {
   let planPath: string;
   const oldHash = new Map<string, string>();
   const newHash = new Map<string, string>();
+  const newContentHash = new Map<string, string>();
 
   beforeAll(async () => {
     box = await sandbox();
@@ -80,6 +82,7 @@ describe('apply survives SIGKILL at any point', () => {
       const newBytes = seededBytes(`new-${i}`, size + 4096);
       oldHash.set(rel, sha256Hex(oldBytes));
       newHash.set(rel, sha256Hex(newBytes));
+      newContentHash.set(rel, fileContentHash(newBytes));
       await fsp.mkdir(path.join(box.root, `dir${i % 4}`), { recursive: true });
       await fsp.writeFile(path.join(box.root, rel), oldBytes);
       const oldMeta = await scanInto(box.store, FOLDER, box.root, rel);
@@ -166,7 +169,7 @@ describe('apply survives SIGKILL at any point', () => {
       for (const rel of oldHash.keys()) {
         const st = await fsp.lstat(path.join(box.root, rel));
         const rec = await store.localFile(FOLDER, rel);
-        expect(rec).toMatchObject({ size: st.size, inode: st.ino, mtimeMs: Math.floor(st.mtimeMs), contentHash: newHash.get(rel), mode: 0o640 });
+        expect(rec).toMatchObject({ size: st.size, inode: st.ino, mtimeMs: Math.floor(st.mtimeMs), contentHash: newContentHash.get(rel), mode: 0o640 });
       }
     } finally {
       await store.close();

@@ -7,6 +7,7 @@ import { GEAR_WORDS } from '../../../plugin/src/scan/gear-table';
 import { EMPTY_SHA256, type HashedContent } from '../../../plugin/src/scan/types';
 import { seededBytes, sha256Hex } from './helpers';
 import vectors from './vectors/chunker.json';
+import { contentHashOf } from '../../../plugin/src/log';
 
 const SMALL: ChunkerOptions = { minSize: 256, avgSize: 1024, maxSize: 4096 };
 
@@ -111,10 +112,11 @@ describe('BlockChunker', () => {
     expect(blockSizes(data, c.options)).toEqual(referenceSizes(data, c.options));
   });
 
-  it('hashes each block and the whole file with SHA-256', () => {
+  it('hashes each block with SHA-256, and the content as the hash of the block list', () => {
     const data = seededBytes('hashes', 3 * 1024 * 1024);
     const r = chunkBuffer(data);
-    expect(r.contentHash).toBe(sha256Hex(data));
+    expect(r.contentHash).toBe(contentHashOf(r.blocks));
+    expect(r.contentHash).not.toBe(sha256Hex(data));
     let offset = 0;
     for (const b of r.blocks) {
       expect(b.hash).toBe(sha256Hex(data.subarray(offset, offset + b.size)));
@@ -125,7 +127,7 @@ describe('BlockChunker', () => {
 
   it('gives an empty file zero blocks and the SHA-256 of nothing', () => {
     const r = chunkBuffer(new Uint8Array(0));
-    expect(r).toEqual({ size: 0, contentHash: EMPTY_SHA256, blocks: [] });
+    expect(r).toEqual({ size: 0, contentHash: contentHashOf([]), blocks: [] });
     expect(EMPTY_SHA256).toBe(sha256Hex(''));
   });
 

@@ -1,3 +1,5 @@
+import { contentHashOf } from '../../../plugin/src/log';
+import { chunkBuffer } from '../../../plugin/src/scan/chunker';
 /** Shared test helpers: deterministic bytes from a seed, temp folders that clean up. */
 import { createCipheriv, createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -21,4 +23,10 @@ export async function removeDir(dir: string): Promise<void> {
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The content hash the scanner gives these bytes (over their block list, see contentHashOf). */
+export function fileContentHash(data: Uint8Array | string): string {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return contentHashOf(chunkBuffer(bytes).blocks);
 }

@@ -6,7 +6,7 @@ import { hashFile, type HashFileFn } from '../../../plugin/src/scan/hash-file';
 import { IgnoreRules } from '../../../plugin/src/scan/ignore';
 import { EMPTY_SHA256, type LocalFileRecord, type ScannedFile, type ScanProblem } from '../../../plugin/src/scan/types';
 import { linkEscapes, walkFolder, type WalkOptions } from '../../../plugin/src/scan/walk';
-import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
+import { fileContentHash, makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
 
 interface WalkResult {
   files: Map<string, ScannedFile>;
@@ -60,9 +60,9 @@ describe('walkFolder', () => {
     const { files, problems } = await walk(root);
     expect(problems).toEqual([]);
     expect([...files.keys()].sort()).toEqual(['a.txt', 'empty', 'empty/nested-empty', 'sub', 'sub/deeper', 'sub/deeper/big.bin', 'tool.sh']);
-    expect(files.get('a.txt')).toMatchObject({ type: 'file', size: 5, mode: 0o644, contentHash: sha256Hex('hello'), blocks: [{ hash: sha256Hex('hello'), size: 5 }] });
+    expect(files.get('a.txt')).toMatchObject({ type: 'file', size: 5, mode: 0o644, contentHash: fileContentHash('hello'), blocks: [{ hash: sha256Hex('hello'), size: 5 }] });
     expect(files.get('tool.sh')!.mode).toBe(0o755);
-    expect(files.get('sub/deeper/big.bin')).toMatchObject({ type: 'file', size: big.length, contentHash: sha256Hex(big), blocks: chunkBuffer(big).blocks });
+    expect(files.get('sub/deeper/big.bin')).toMatchObject({ type: 'file', size: big.length, contentHash: fileContentHash(big), blocks: chunkBuffer(big).blocks });
     expect(files.get('empty/nested-empty')).toMatchObject({ type: 'dir', size: 0, contentHash: EMPTY_SHA256, blocks: [] });
     const st = await fsp.lstat(path.join(root, 'a.txt'));
     expect(files.get('a.txt')).toMatchObject({ inode: st.ino, mtimeMs: Math.floor(st.mtimeMs) });
@@ -123,10 +123,10 @@ describe('walkFolder', () => {
 
     const third = await walk(root, { known: knownFrom(second.files) });
     expect(third.hashed).toEqual(['edited.txt', 'replaced.txt', 'touched.txt']);
-    expect(third.files.get('edited.txt')!.contentHash).toBe(sha256Hex('version 2 is longer'));
-    expect(third.files.get('replaced.txt')!.contentHash).toBe(sha256Hex('ORIGINAL'));
+    expect(third.files.get('edited.txt')!.contentHash).toBe(fileContentHash('version 2 is longer'));
+    expect(third.files.get('replaced.txt')!.contentHash).toBe(fileContentHash('ORIGINAL'));
     expect(third.files.get('touched.txt')!.mtimeMs).toBe(t.getTime());
-    expect(third.files.get('same.txt')).toMatchObject({ mode: 0o600, contentHash: sha256Hex('unchanged') });
+    expect(third.files.get('same.txt')).toMatchObject({ mode: 0o600, contentHash: fileContentHash('unchanged') });
   });
 
   it('skips ignored paths: built-ins, .kinfolder, nested .kinignore rules and manifest rules', async () => {
@@ -183,9 +183,9 @@ describe('walkFolder', () => {
     await write(`twin-${nfc}`, 'nfc twin');
     const { files, problems } = await walk(root, { fsTraits: { caseInsensitive: true, normalizationInsensitive: true, windowsNames: false } });
     expect([...files.keys()].sort()).toEqual([`${nfc}-dir`, `${nfc}-dir/inner.txt`, `${nfc}.txt`, `twin-${nfc}`].sort());
-    expect(files.get(`${nfc}.txt`)!.contentHash).toBe(sha256Hex('accent'));
-    expect(files.get(`${nfc}-dir/inner.txt`)!.contentHash).toBe(sha256Hex('inside'));
-    expect(files.get(`twin-${nfc}`)!.contentHash).toBe(sha256Hex('nfc twin'));
+    expect(files.get(`${nfc}.txt`)!.contentHash).toBe(fileContentHash('accent'));
+    expect(files.get(`${nfc}-dir/inner.txt`)!.contentHash).toBe(fileContentHash('inside'));
+    expect(files.get(`twin-${nfc}`)!.contentHash).toBe(fileContentHash('nfc twin'));
     expect(problems).toEqual([expect.objectContaining({ path: `twin-${nfc}`, code: 'NON_NFC_NAME' })]);
   });
 
