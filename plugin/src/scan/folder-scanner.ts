@@ -383,8 +383,9 @@ export class FolderScanner {
     for (let i = 0; i < changes.length; i += Math.min(maxBatch, changes.length)) {
       throwIfAborted(this.signal);
       const batch = changes.slice(i, i + maxBatch);
-      const heads = new Map<string, readonly ParentRef[]>();
-      for (const c of batch) for (const p of pathsOfChange(c)) if (!heads.has(p)) heads.set(p, await this.options.headsOf(p));
+      const touchedPaths = [...new Set(batch.flatMap(pathsOfChange))];
+      const headLists = await mapLimit(touchedPaths, 64, (p) => this.options.headsOf(p));
+      const heads = new Map(touchedPaths.map((p, i) => [p, headLists[i]]));
       const entries = toNewChanges(batch, { folder: this.options.folder, author: this.options.author, wallTimeMs: this.clock() }, (p) => heads.get(p) ?? []);
       const touched = batch.flatMap(pathsOfChange);
       if (entries.length > 0) {
