@@ -26,7 +26,7 @@ interface Harness {
   readonly heads: Map<string, ParentRef[]>;
   scanner: FolderScanner | undefined;
   refuse: Error | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -65,7 +65,7 @@ async function harness(): Promise<Harness> {
         ignore: options.ignore ?? new IgnoreRules(),
         fsTraits: POSIX_TRAITS,
         hashFile: options.hashFile,
-        rescanIntervalMs: 0,
+        rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
           if (h.refuse) throw h.refuse;
@@ -440,4 +440,43 @@ test('latency: a small file reaches the sink well inside the 300 ms budget', asy
   console.log(`scanner: write → batch recorded, median ${Math.round(median)} ms (min ${Math.round(times[0])}, max ${Math.round(times.at(-1)!)})`);
   // quietMs (100) is the floor; the rest of the 300 ms budget belongs to signing and the network.
   expect(median).toBeLessThan(250);
+});
+
+test('a chmod made while nobody watched: the rescan re-reads the file for its blocks', async () => {
+  await startWith({ 'tool.sh': 'echo tool' });
+  await h.stop();
+  await fsp.chmod(h.abs('tool.sh'), 0o755);
+  const next = h.nextBatch();
+  await h.start();
+  const meta = put((await next)[0]).meta;
+  expect(meta.mode & 0o777).toBe(0o755);
+  expect(meta.contentHash).toBe(contentHashOf('echo tool'));
+  expect(meta.blocks.reduce((n, b) => n + b.size, 0)).toBe(meta.size);
+});
+
+test('the periodic rescan catches what the watcher missed', async () => {
+  await fsp.writeFile(h.abs('missed.txt'), 'the watcher never saw me');
+  const first = h.nextBatch();
+  await h.start({ rescanIntervalMs: 200 });
+  await first;
+  // Forget the file behind the scanner's back, as if an event had been lost: no event comes now.
+  await h.store.deleteLocalFiles(FOLDER, ['missed.txt']);
+  const next = h.nextBatch();
+  const rescanned = h.event('scan:rescan', (e) => e.phase === 'done' && e.changes > 0);
+  const batch = await next;
+  expect(bodies(batch)).toEqual(['put missed.txt']);
+  expect((await rescanned).changes).toBe(1);
+});
+
+test('stop() during a long rescan returns promptly and sends nothing', async () => {
+  for (let i = 0; i < 3000; i++) writeFileSync(h.abs(`many-${i}.txt`), `${i}`);
+  const started = h.start().catch((e: unknown) => e);
+  await h.event('scan:rescan', (e) => e.phase === 'start');
+  const t0 = performance.now();
+  await h.stop();
+  const stopMs = performance.now() - t0;
+  const outcome = await started;
+  expect((outcome as { code?: string }).code).toBe('ABORTED');
+  expect(h.batches).toEqual([]);
+  expect(stopMs).toBeLessThan(2000);
 });
