@@ -12,6 +12,8 @@ export type ReplicaErrorCode =
   /** A change names another folder or author, or an unclean path. */
   | 'BAD_CHANGE'
   | 'UNKNOWN_MEMBER'
+  /** The batch before this one failed to commit, so this one was not stored either (tips are reloaded). */
+  | 'PREVIOUS_COMMIT_FAILED'
   | 'ABORTED'
   | 'CLOSED';
 

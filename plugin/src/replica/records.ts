@@ -28,16 +28,36 @@ export function manifestRecord(hash: Hash, signed: SignedManifest, overruled: bo
   return { folder: m.folder, version: m.version, hash, prev: m.prev, author: m.author, bytes: encodeManifest(m), signature: asBuffer(signed.signature), overruled };
 }
 
+/** One side of a fork as this node holds it: the entry's bytes and what proves it was signed. */
+export interface ForkSide {
+  readonly bytes: Buffer;
+  /** Entries from the fork's seq up to `checkpoints`, and the stored checkpoint whose chain reaches the entry. */
+  readonly entries: readonly Buffer[];
+  readonly checkpoints: readonly Buffer[];
+}
+
 /**
- * Fork evidence as the store keeps it: the two entries' bytes. `storedBytes` completes a side
- * that was already stored here (the validator's evidence then carries only the new side).
+ * Fork evidence as the store keeps it: the two entries' bytes, and a proof anyone can check
+ * (verifyForkEvidence). `storedSide` completes a side that was stored here before (the
+ * validator's evidence then carries only the new side and its checkpoints).
  */
-export async function forkRecord(f: ForkEvidence, detectedAtMs: number, storedBytes: (hash: Hash) => Promise<Buffer | undefined>): Promise<ForkRecord | null> {
+export async function forkRecord(f: ForkEvidence, detectedAtMs: number, storedSide: (hash: Hash) => Promise<ForkSide | undefined>): Promise<ForkRecord | null> {
   const byHash = new Map<Hash, Buffer>();
   for (const b of f.entries) byHash.set(sha256Hex(b), asBuffer(b));
+  const entries = f.entries.map(asBuffer);
+  const checkpoints = f.checkpoints.map(asBuffer);
+  const side = async (h: Hash): Promise<Buffer | undefined> => {
+    const here = byHash.get(h);
+    if (here) return here;
+    const s = await storedSide(h);
+    if (!s) return undefined;
+    entries.push(...s.entries.filter((e) => !byHash.has(sha256Hex(e))));
+    checkpoints.push(...s.checkpoints);
+    return s.bytes;
+  };
   const [a, b] = f.hashes;
-  const bytesA = byHash.get(a) ?? (await storedBytes(a));
-  const bytesB = byHash.get(b) ?? (await storedBytes(b));
+  const bytesA = await side(a);
+  const bytesB = await side(b);
   if (!bytesA || !bytesB) return null;
-  return { folder: f.folder, author: f.author, seq: f.seq, hashA: a, hashB: b, bytesA, bytesB, detectedAtMs };
+  return { folder: f.folder, author: f.author, seq: f.seq, hashA: a, hashB: b, bytesA, bytesB, detectedAtMs, proof: { entries, checkpoints } };
 }

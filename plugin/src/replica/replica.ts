@@ -47,10 +47,10 @@ import {
   type VersionVector,
   type WriteAuthority,
 } from '../log';
-import type { EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
+import type { AppendBatch, EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
 import { checkAborted, ReplicaError } from './errors';
 import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-edit';
-import { checkpointRecord, encodeCheckpointRecord, entryRecord, forkRecord, manifestRecord } from './records';
+import { checkpointRecord, encodeCheckpointRecord, entryRecord, forkRecord, manifestRecord, type ForkSide } from './records';
 import { ReplicaState } from './state';
 
 /** The store as the replica needs it: the log tables and the manifests. */
@@ -165,6 +165,11 @@ export class FolderReplica {
   private readonly refusedHashes = new Set<Hash>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Batches handed to the store and not committed yet (see `pipelined`). */
+  private readonly inflight = new Set<readonly HashedEntry[]>();
+  private lastCommit: Promise<void> | null = null;
+  /** A commit failed: tips must be read again from the store before the next operation. */
+  private stale = false;
 
   private constructor(
     private readonly opts: ReplicaOptions,
@@ -246,13 +251,78 @@ export class FolderReplica {
 
   /** Runs `op` after every earlier operation, alone. */
   private exclusive<T>(what: string, signal: AbortSignal | undefined, op: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => {
+    return this.pipelined(what, signal, async () => ({ value: await op() }));
+  }
+
+  /**
+   * Runs `op` alone, up to the moment it hands its batch to the store: the next operation
+   * validates or signs while sqlite commits this one (on its own thread). The caller's promise
+   * settles only after the commit. A batch is handed over only once the one before it has
+   * committed, so the store never holds a batch whose predecessor failed (no gap in a feed, and
+   * no second history of our own feed). Tips move on at hand-over; after a failed commit the
+   * next batch is refused (PREVIOUS_COMMIT_FAILED) and the operation after it reloads tips.
+   */
+  private pipelined<T>(what: string, signal: AbortSignal | undefined, op: () => Promise<{ value: T; commit?: Promise<unknown> }>): Promise<T> {
+    const staged = this.queue.then(async () => {
       if (this.closed) throw new ReplicaError('CLOSED', `${what}: the replica is closed`);
       checkAborted(signal, what);
+      if (this.stale) await this.reload();
       return op();
     });
-    this.queue = run.catch(() => undefined);
-    return run;
+    this.queue = staged.catch(() => undefined);
+    return staged.then(async ({ value, commit }) => {
+      if (commit) await commit;
+      return value;
+    });
+  }
+
+  /**
+   * Hands a batch to the store once the previous one committed; returns its commit. Lookups
+   * see its entries (through `inflight`) until the reader does.
+   */
+  private async submit(batch: AppendBatch, entries: readonly HashedEntry[], signal: AbortSignal | undefined): Promise<{ commit: Promise<void> }> {
+    const previous = this.lastCommit;
+    if (previous) {
+      try {
+        await previous;
+      } catch (err) {
+        throw new ReplicaError('PREVIOUS_COMMIT_FAILED', 'the batch before this one failed to commit; this one was not stored', undefined, { cause: err });
+      }
+    }
+    checkAborted(signal, 'store');
+    this.inflight.add(entries);
+    const commit = this.store.appendBatch(batch, { signal }).then(
+      () => void this.inflight.delete(entries),
+      (err: unknown) => {
+        this.inflight.delete(entries);
+        this.stale = true;
+        throw err;
+      },
+    );
+    this.lastCommit = commit;
+    void commit.catch(() => undefined);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { commit };
+  }
+
+  /** Tips and forks as the store has them, after a failed commit. */
+  private async reload(): Promise<void> {
+    await this.lastCommit?.catch(() => undefined);
+    this.lastCommit = null;
+    this.tips.clear();
+    for (const [author, { seq, head }] of await this.store.versionVector(this.folder)) {
+      const e = await this.store.entry(head);
+      if (e) this.tips.set(author, { seq, hash: head, lamport: e.lamport });
+    }
+    this.forkedAt.clear();
+    for (const f of await this.store.forks(this.folder)) this.forkedAt.set(f.author, Math.min(f.seq, this.forkedAt.get(f.author) ?? Infinity));
+    this.stale = false;
+  }
+
+  /** An entry handed to the store but maybe not committed yet. */
+  private inflightEntry(hash: Hash): HashedEntry | undefined {
+    for (const batch of this.inflight) for (const he of batch) if (he.hash === hash) return he;
+    return undefined;
   }
 
   /** The current manifest version (the resolved head of the chain). */
@@ -320,8 +390,8 @@ export class FolderReplica {
    * allowed under the current manifest: nothing is signed or stored then.
    */
   appendLocal(changes: readonly NewChange[], signal?: AbortSignal): Promise<{ entries: HashedEntry[]; checkpoint: Checkpoint | null }> {
-    return this.exclusive('appendLocal', signal, async () => {
-      if (changes.length === 0) return { entries: [], checkpoint: null };
+    return this.pipelined('appendLocal', signal, async () => {
+      if (changes.length === 0) return { value: { entries: [], checkpoint: null } };
       const authority = this.manifest().index;
       const forked = this.forkedAt.get(this.self);
       if (forked !== undefined) throw new ReplicaError('WRITE_REFUSED', `self's feed stopped at a fork at seq ${forked}`, 'FORK');
@@ -339,13 +409,14 @@ export class FolderReplica {
       }
       const made = await appendBatch(tip, changes, this.opts.signer, signal);
       checkAborted(signal, 'appendLocal');
-      await this.store.appendBatch(
+      const { commit } = await this.submit(
         { entries: made.entries.map(entryRecord), checkpoints: made.checkpoint ? [checkpointRecord(made.checkpoint)] : [] },
-        { signal },
+        made.entries,
+        signal,
       );
       if (made.tip) this.tips.set(this.self, made.tip);
       for (const e of made.entries) this.state.remember(e.hash, e.entry);
-      return { entries: made.entries, checkpoint: made.checkpoint };
+      return { value: { entries: made.entries, checkpoint: made.checkpoint }, commit };
     });
   }
 
@@ -358,10 +429,10 @@ export class FolderReplica {
    * in memory (up to `maxPendingEntries`) for the next call.
    */
   ingest(input: IngestInput, signal?: AbortSignal): Promise<IngestResult> {
-    return this.exclusive('ingest', signal, () => this.ingestNow(input, signal));
+    return this.pipelined('ingest', signal, () => this.ingestNow(input, signal));
   }
 
-  private async ingestNow(input: IngestInput, signal: AbortSignal | undefined): Promise<IngestResult> {
+  private async ingestNow(input: IngestInput, signal: AbortSignal | undefined): Promise<{ value: IngestResult; commit?: Promise<unknown> }> {
     // 1. Manifests.
     const before = this.chain.head();
     const manifestsApplied: Hash[] = [];
@@ -422,7 +493,7 @@ export class FolderReplica {
       const out = new Map<Hash, number>();
       const ask: Hash[] = [];
       for (const h of hashes) {
-        const here = acceptedNow.get(h);
+        const here = acceptedNow.get(h) ?? (this.inflight.size > 0 ? this.inflightEntry(h) : undefined);
         if (here) out.set(h, here.entry.lamport);
         else if (this.refusedHashes.has(h)) out.set(h, 0);
         else ask.push(h);
@@ -487,14 +558,16 @@ export class FolderReplica {
     // 4. Fork evidence completed with the side already stored, then ONE transaction.
     const forkRecords: ForkRecord[] = [];
     for (const f of forks) {
-      const rec = await forkRecord(f, this.opts.clock(), async (h) => acceptedNow.get(h)?.bytes as Buffer | undefined ?? (await this.store.entry(h))?.bytes);
+      const rec = await forkRecord(f, this.opts.clock(), (h) => this.forkSide(f, h, acceptedNow));
       if (rec) forkRecords.push(rec);
     }
     checkAborted(signal, 'ingest');
-    if (records.length > 0 || checkpoints.length > 0 || forkRecords.length > 0)
-      await this.store.appendBatch({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, { signal });
+    const commit =
+      records.length > 0 || checkpoints.length > 0 || forkRecords.length > 0
+        ? (await this.submit({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, [...acceptedNow.values()], signal)).commit
+        : undefined;
 
-    // 5. Committed: keep the staged tips and what was learnt.
+    // 5. Handed over: keep the staged tips and what was learnt (see `pipelined` for a failed commit).
     for (const [a, t] of staged) if (t) this.tips.set(a, t);
     for (const [a, s] of newForks) this.forkedAt.set(a, Math.min(s, this.forkedAt.get(a) ?? Infinity));
     for (const he of acceptedNow.values()) this.state.remember(he.hash, he.entry);
@@ -510,12 +583,27 @@ export class FolderReplica {
       }
       for (const x of d.deferrals) deferred.push({ ...x, kept });
     }
-    return { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change };
+    return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change }, commit };
+  }
+
+  /** A side of a fork that this node held before: its bytes, and the stored checkpoint and entries that prove it. */
+  private async forkSide(f: ForkEvidence, hash: Hash, acceptedNow: ReadonlyMap<Hash, HashedEntry>): Promise<ForkSide | undefined> {
+    const here = acceptedNow.get(hash) ?? this.inflightEntry(hash);
+    if (here) return { bytes: Buffer.from(here.bytes), entries: [], checkpoints: [] };
+    const stored = await this.store.entry(hash);
+    if (!stored) return undefined;
+    const cps = await this.store.checkpointsCovering(this.folder, f.author, f.seq, f.seq);
+    const cp = cps.find((c) => c.seq >= f.seq);
+    if (!cp) return { bytes: stored.bytes, entries: [], checkpoints: [] };
+    const entries: Buffer[] = [];
+    for await (const e of this.store.entriesRange(this.folder, f.author, f.seq, cp.seq)) entries.push(e.bytes);
+    return { bytes: stored.bytes, entries, checkpoints: [encodeCheckpointRecord(cp)] };
   }
 
   /** Hashes of stored entries of a feed at the given seqs (below its tip). */
   private async storedHashes(author: Fingerprint, seqs: readonly number[]): Promise<Map<number, Hash>> {
     const out = new Map<number, Hash>();
+    for (const batch of this.inflight) for (const he of batch) if (he.entry.author === author) out.set(he.entry.seq, he.hash);
     // Contiguous runs, each one ranged read.
     for (let i = 0; i < seqs.length; ) {
       let j = i;
@@ -576,5 +664,6 @@ export class FolderReplica {
     const last = this.queue;
     this.closed = true;
     await last;
+    await this.lastCommit?.catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import { Store } from '../../../plugin/src/store';
-import { appendBatch, encodeCheckpoint, nextEntry, signCheckpoint, type HashedEntry } from '../../../plugin/src/log';
-import { FolderReplica } from '../../../plugin/src/replica';
+import { appendBatch, encodeCheckpoint, nextEntry, signCheckpoint, verifyForkEvidence, type HashedEntry } from '../../../plugin/src/log';
+import { FolderReplica, type ReplicaStore } from '../../../plugin/src/replica';
 import { FOLDER, Fixture, fileMeta, hostSigner, hostVerifier, put, referenceStateHash, sync, wire } from './helpers';
 import { signerFor } from '../../vectors/fixtures';
 
@@ -156,7 +156,11 @@ describe('FolderReplica', () => {
     const stored = await bob.forks();
     expect(stored).toHaveLength(1);
     expect(new Set([stored[0].hashA, stored[0].hashB])).toEqual(new Set([first.entries[1].hash, other.entries[0].hash]));
-    expect(Buffer.compare(stored[0].bytesA, stored[0].bytesA)).toBe(0);
+    // The stored record carries a proof anyone can check, both sides' signed chains included.
+    const proof = stored[0].proof!;
+    const evidence = { folder: FOLDER, author: fp('alice'), seq: 2, hashes: [stored[0].hashA, stored[0].hashB] as [string, string], entries: proof.entries, checkpoints: proof.checkpoints };
+    await expect(verifyForkEvidence(evidence, fx.ids.alice.publicKeyArmored, hostVerifier)).resolves.toEqual({ ok: true });
+    await expect(verifyForkEvidence({ ...evidence, checkpoints: proof.checkpoints.slice(0, 1) }, fx.ids.alice.publicKeyArmored, hostVerifier)).resolves.toMatchObject({ ok: false });
     expect(bob.forkedFeedAt(fp('alice'))).toBe(2);
     // Alice's next real entry (seq 3) is refused: the feed stopped at the fork.
     const next = await alice.appendLocal([fx.change('alice', put('c.txt'))]);
@@ -258,5 +262,42 @@ describe('FolderReplica', () => {
     expect(alice.tip()?.seq).toBe(1);
     expect((await alice.versionVector()).get(fp('alice'))?.seq).toBe(1);
   });
-});
+  it('batches handed over back to back: the next validates while the previous commits, and sees its entries', async () => {
+    const { alice, bob } = await pair();
+    const made = await Promise.all([1, 2, 3].map((k) => alice.appendLocal([fx.change('alice', put(`f${k}`))])));
+    expect(made.map((m) => m.entries[0].entry.seq)).toEqual([1, 2, 3]);
+    const child = await alice.appendLocal([fx.change('alice', put('f1', 'again'), await alice.parentsOf('f1'))]);
+    const results = await Promise.all([...made, child].map((m) => bob.ingest(wire(m.entries, m.checkpoint))));
+    expect(results.map((r) => [r.accepted, r.refusals.length, r.deferred.length])).toEqual([[1, 0, 0], [1, 0, 0], [1, 0, 0], [1, 0, 0]]);
+    expect(await bob.state.stateHash()).toBe(await alice.state.stateHash());
+  });
 
+  it('a failed commit: the batch queued behind it is refused, nothing is half stored, and the feed goes on from the store', async () => {
+    const real = await fx.store();
+    let failNext = false;
+    let failFirst: (e: Error) => void = () => undefined;
+    const store: ReplicaStore = {
+      ...real,
+      appendBatch: (b, o) => {
+        if (!failNext) return real.appendBatch(b, o);
+        failNext = false;
+        return new Promise((_, reject) => (failFirst = reject));
+      },
+    };
+    // The commit of the first batch fails while the second batch is being signed (past its start).
+    let signs = 0;
+    const inner = hostSigner(fx.ids.alice);
+    const signer = { sign: (m: Uint8Array) => (++signs === 3 && failFirst(new Error('disk full')), inner.sign(m)) };
+    const alice = await FolderReplica.create({ store, folder: FOLDER, self: fp('alice'), signer, verifier: hostVerifier, clock: fx.clock, name: 'x', members: [fx.member('alice', 'admin')] });
+    fx.replicas.push(alice);
+    failNext = true;
+    const first = alice.appendLocal([fx.change('alice', put('a'))]);
+    const second = alice.appendLocal([fx.change('alice', put('b'))]);
+    await expect(first).rejects.toThrow('disk full');
+    await expect(second).rejects.toMatchObject({ code: 'PREVIOUS_COMMIT_FAILED' });
+    expect(await alice.versionVector()).toEqual(new Map());
+    const third = await alice.appendLocal([fx.change('alice', put('c'))]);
+    expect(third.entries[0].entry.seq).toBe(1);
+    expect((await alice.versionVector()).get(fp('alice'))).toEqual({ seq: 1, head: third.entries[0].hash });
+  });
+});
