@@ -276,7 +276,12 @@ export class FolderScanner {
         }
       }
     }
-    for (const p of observed.keys()) await known(p);
+    // Apply renames a file into place and records it right after. A burst that came in between
+    // saw an unrecorded file; by now (hashing took longer than apply's gap) the row is there.
+    // Change detection then compares with the fresh row.
+    const appeared = [...observed].filter(([, o]) => o !== 'gone').map(([p]) => p);
+    for (const p of appeared) cache.delete(p);
+    await mapLimit([...observed.keys()], 64, known);
     const changes = await this.commit((p) => cache.get(p), observed, 'watch');
     this.emit({ type: 'scan:burst', examined, changes });
     if (rulesChanged) {

@@ -328,6 +328,31 @@ test('a file written the way apply writes it (record first) is not announced', a
   expect(bodies(await next)).toEqual(['put applied.txt']);
 });
 
+test('a file apply records while the scanner is hashing it is not announced (rename first, record after)', async () => {
+  let recordNow: (() => Promise<void>) | undefined;
+  await h.start({
+    hashFile: async (p, o) => {
+      const hashed = await hashFileAuto(p, o);
+      // Apply's record lands between the burst's first look at the index and its decision.
+      if (p.endsWith('late-record.txt') && recordNow) await recordNow();
+      return hashed;
+    },
+  });
+  const file = h.abs('late-record.txt');
+  recordNow = async () => {
+    recordNow = undefined;
+    const st = await fsp.lstat(file);
+    await h.store.upsertLocalFiles([
+      { folder: FOLDER, path: 'late-record.txt', size: st.size, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash: contentHashOf('applied'), type: 'file' },
+    ]);
+  };
+  const examined = h.event('scan:burst', (e) => e.examined.includes('late-record.txt'));
+  await fsp.writeFile(file, 'applied');
+  expect((await examined).changes).toBe(0);
+  expect(recordNow).toBeUndefined();
+  expect(h.batches).toEqual([]);
+});
+
 test('ignored files (.kinignore, built-ins, .kinfolder/) produce nothing', async () => {
   await fsp.writeFile(h.abs('.kinignore'), '*.log\nbuild/\n');
   await startWith({});
