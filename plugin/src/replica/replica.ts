@@ -141,10 +141,22 @@ const NO_AUTHORITY: WriteAuthority = {
 const AUTHOR_START = 18;
 const AUTHOR_END = 38;
 
-/** The author an encoded entry claims, without decoding it (validateFeed checks it again). */
-function claimedAuthor(bytes: Uint8Array): Fingerprint {
-  if (bytes.length < AUTHOR_END) return '';
-  return Buffer.from(bytes.buffer, bytes.byteOffset + AUTHOR_START, AUTHOR_END - AUTHOR_START).toString('hex').toUpperCase();
+/**
+ * The author an encoded entry claims, without decoding it (validateFeed checks it again).
+ * Entries come in runs of one author: the last one's bytes are compared, not re-hexed.
+ */
+function authorReader(): (bytes: Uint8Array) => Fingerprint {
+  let last: Buffer | null = null;
+  let lastAuthor = '';
+  return (bytes) => {
+    if (bytes.length < AUTHOR_END) return '';
+    const b = Buffer.from(bytes.buffer, bytes.byteOffset + AUTHOR_START, AUTHOR_END - AUTHOR_START);
+    if (last === null || !last.equals(b)) {
+      last = Buffer.from(b);
+      lastAuthor = b.toString('hex').toUpperCase();
+    }
+    return lastAuthor;
+  };
 }
 
 const MAX_REMEMBERED_REFUSALS = 100_000;
@@ -458,6 +470,7 @@ export class FolderReplica {
       if (!g) groups.set(author, (g = { entries: [], checkpoints: [] }));
       return g;
     };
+    const claimedAuthor = authorReader();
     for (const bytes of input.entries ?? []) group(claimedAuthor(bytes)).entries.push(bytes);
     for (const bytes of input.checkpoints ?? []) {
       let cp: Checkpoint;
@@ -481,7 +494,16 @@ export class FolderReplica {
     const authority: WriteAuthority = after ? after.index : NO_AUTHORITY;
     const staged = new Map<Fingerprint, FeedTip | null>();
     const tipOf = (a: Fingerprint): FeedTip | null => (staged.has(a) ? (staged.get(a) as FeedTip | null) : (this.tips.get(a) ?? null));
-    const acceptedNow = new Map<Hash, HashedEntry>();
+    const acceptedList: HashedEntry[] = [];
+    // By hash only when someone asks (a parent or a fork side): a first catch-up never does.
+    let byHash: Map<Hash, HashedEntry> | null = null;
+    const acceptedNow = (h: Hash): HashedEntry | undefined => {
+      if (byHash === null || byHash.size < acceptedList.length) {
+        byHash ??= new Map();
+        for (let i = byHash.size; i < acceptedList.length; i++) byHash.set(acceptedList[i].hash, acceptedList[i]);
+      }
+      return byHash.get(h);
+    };
     const records: EntryRecord[] = [];
     const checkpoints: Checkpoint[] = [];
     const forks: ForkEvidence[] = [];
@@ -493,7 +515,7 @@ export class FolderReplica {
       const out = new Map<Hash, number>();
       const ask: Hash[] = [];
       for (const h of hashes) {
-        const here = acceptedNow.get(h) ?? (this.inflight.size > 0 ? this.inflightEntry(h) : undefined);
+        const here = acceptedNow(h) ?? (this.inflight.size > 0 ? this.inflightEntry(h) : undefined);
         if (here) out.set(h, here.entry.lamport);
         else if (this.refusedHashes.has(h)) out.set(h, 0);
         else ask.push(h);
@@ -531,7 +553,7 @@ export class FolderReplica {
           progressed = true;
           staged.set(author, verdict.tip);
           for (const he of verdict.accepted) {
-            acceptedNow.set(he.hash, he);
+            acceptedList.push(he);
             records.push(entryRecord(he));
           }
           checkpoints.push(...verdict.checkpoints);
@@ -564,13 +586,13 @@ export class FolderReplica {
     checkAborted(signal, 'ingest');
     const commit =
       records.length > 0 || checkpoints.length > 0 || forkRecords.length > 0
-        ? (await this.submit({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, [...acceptedNow.values()], signal)).commit
+        ? (await this.submit({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, acceptedList, signal)).commit
         : undefined;
 
     // 5. Handed over: keep the staged tips and what was learnt (see `pipelined` for a failed commit).
     for (const [a, t] of staged) if (t) this.tips.set(a, t);
     for (const [a, s] of newForks) this.forkedAt.set(a, Math.min(s, this.forkedAt.get(a) ?? Infinity));
-    for (const he of acceptedNow.values()) this.state.remember(he.hash, he.entry);
+    for (const he of acceptedList) this.state.remember(he.hash, he.entry);
     if (this.refusedHashes.size + newlyRefused.length > MAX_REMEMBERED_REFUSALS) this.refusedHashes.clear();
     for (const h of newlyRefused) this.refusedHashes.add(h);
     const deferred: IngestDeferral[] = [];
@@ -587,8 +609,8 @@ export class FolderReplica {
   }
 
   /** A side of a fork that this node held before: its bytes, and the stored checkpoint and entries that prove it. */
-  private async forkSide(f: ForkEvidence, hash: Hash, acceptedNow: ReadonlyMap<Hash, HashedEntry>): Promise<ForkSide | undefined> {
-    const here = acceptedNow.get(hash) ?? this.inflightEntry(hash);
+  private async forkSide(f: ForkEvidence, hash: Hash, acceptedNow: (h: Hash) => HashedEntry | undefined): Promise<ForkSide | undefined> {
+    const here = acceptedNow(hash) ?? this.inflightEntry(hash);
     if (here) return { bytes: Buffer.from(here.bytes), entries: [], checkpoints: [] };
     const stored = await this.store.entry(hash);
     if (!stored) return undefined;
