@@ -3,7 +3,7 @@
  * and for each burst one batch of log changes handed to the sink (so the replica signs one
  * checkpoint per batch). The local index is updated only after the sink accepted a batch:
  * a change the sink refused stays a local change, is reported, and is tried again with the
- * next burst.
+ * next burst. A refused batch is split to find the changes refused (see `send`).
  *
  * Rescans and bursts never overlap: they run one after the other, and events that arrive
  * meanwhile wait for the next burst.
@@ -390,26 +390,40 @@ export class FolderScanner {
       const batch = changes.slice(i, i + maxBatch);
       const touchedPaths = [...new Set(batch.flatMap(pathsOfChange))];
       const headLists = await mapLimit(touchedPaths, 64, (p) => this.options.headsOf(p));
-      const heads = new Map(touchedPaths.map((p, i) => [p, headLists[i]]));
-      const entries = toNewChanges(batch, { folder: this.options.folder, author: this.options.author, wallTimeMs: this.clock() }, (p) => heads.get(p) ?? []);
-      const touched = batch.flatMap(pathsOfChange);
-      if (entries.length > 0) {
-        try {
-          await this.options.sink(entries, this.signal);
-        } catch (e) {
-          if (this.signal.aborted) throw new ScanError('ABORTED', 'scan aborted', { cause: e });
-          this.refused(touched, e);
-          continue;
-        }
-      }
-      await this.record(batch);
-      if (entries.length > 0) {
-        accepted += entries.length;
-        this.emit({ type: 'scan:batch', origin, count: entries.length, paths: touched });
-      }
+      const heads = new Map(touchedPaths.map((p, k) => [p, headLists[k]]));
+      accepted += await this.send(batch, (p) => heads.get(p) ?? [], origin);
     }
     await this.options.local.upsertLocalFiles(set.refreshed.map((f) => this.recordOf(f)));
     return accepted;
+  }
+
+  /**
+   * One sink call for the batch. A refused batch of several changes is split in halves and
+   * each half offered again, so that one path outside a writer's grant does not hold back the
+   * rest: k refused changes among n cost about 2k·log2(n) calls, every one refused before any
+   * signing. Each path is visited by one change only, so the heads stay right across halves.
+   */
+  private async send(batch: readonly LocalChange[], headsOf: (p: string) => readonly ParentRef[], origin: 'rescan' | 'watch'): Promise<number> {
+    throwIfAborted(this.signal);
+    const entries = toNewChanges(batch, { folder: this.options.folder, author: this.options.author, wallTimeMs: this.clock() }, headsOf);
+    const touched = batch.flatMap(pathsOfChange);
+    if (entries.length > 0) {
+      try {
+        await this.options.sink(entries, this.signal);
+      } catch (e) {
+        if (this.signal.aborted) throw new ScanError('ABORTED', 'scan aborted', { cause: e });
+        if (batch.length > 1) {
+          const mid = batch.length >> 1;
+          return (await this.send(batch.slice(0, mid), headsOf, origin)) + (await this.send(batch.slice(mid), headsOf, origin));
+        }
+        this.refused(touched, e);
+        return 0;
+      }
+    }
+    await this.record(batch);
+    if (entries.length === 0) return 0;
+    this.emit({ type: 'scan:batch', origin, count: entries.length, paths: touched });
+    return entries.length;
   }
 
   private refused(paths: readonly string[], e: unknown): void {

@@ -25,7 +25,8 @@ interface Harness {
   /** Heads per path as the log would hold them after the accepted batches. */
   readonly heads: Map<string, ParentRef[]>;
   scanner: FolderScanner | undefined;
-  refuse: Error | undefined;
+  /** Refuse every batch (an Error), or those a function picks. */
+  refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
   start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
@@ -68,7 +69,8 @@ async function harness(): Promise<Harness> {
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
-          if (h.refuse) throw h.refuse;
+          const refusal = typeof h.refuse === 'function' ? h.refuse(changes) : h.refuse;
+          if (refusal) throw refusal;
           batches.push(changes);
           for (const c of changes) {
             const hash = sha256Hex(`${++lamport}:${JSON.stringify(c.body)}`);
@@ -387,6 +389,25 @@ test('a refused batch leaves the index alone, is reported, and is tried again wi
   await fsp.writeFile(h.abs('other.txt'), 'another');
   expect(bodies(await next)).toEqual(['put mine.txt', 'put other.txt']);
   expect(await h.store.localFile(FOLDER, 'mine.txt')).toMatchObject({ contentHash: contentHashOf('local only') });
+});
+
+test('one refused path does not hold back the rest of its burst', async () => {
+  await startWith({ 'secret/.keep': '' });
+  h.refuse = (changes) =>
+    changes.some((c) => c.body.op === 'put' && c.body.path.startsWith('secret/'))
+      ? Object.assign(new Error('OUTSIDE_PATH_GRANT'), { code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT' })
+      : undefined;
+  const refused = h.event('scan:refused', (e) => e.path === 'secret/plan.txt');
+  const before = h.batches.length;
+  for (const name of ['a.txt', 'b.txt', 'secret/plan.txt', 'c.txt', 'd.txt']) writeFileSync(h.abs(name), name);
+  // The refusal of the last half left is reported after every accepted half was recorded.
+  expect((await refused).reason).toBe('OUTSIDE_PATH_GRANT');
+  const accepted = h.batches.slice(before);
+  expect(bodies(accepted.flat())).toEqual(['put a.txt', 'put b.txt', 'put c.txt', 'put d.txt']);
+  // Halves: [a b] [c] [d] accepted, [secret/plan] refused alone.
+  expect(accepted.map((b) => b.length)).toEqual([2, 1, 1]);
+  expect(await h.store.localFile(FOLDER, 'secret/plan.txt')).toBeUndefined();
+  expect(await h.store.localFile(FOLDER, 'c.txt')).toBeDefined();
 });
 
 test('the rescan at start picks up what changed while nobody watched, deletes included', async () => {
