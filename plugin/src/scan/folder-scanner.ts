@@ -264,13 +264,15 @@ export class FolderScanner {
       const scanned = await this.observe(rel, diskRel, now, known);
       if (scanned === 'unchanged') continue;
       if (scanned !== undefined) observed.set(rel, scanned);
+      // A directory replaced by a file or link took its subtree with it.
+      if (!now.isDirectory() && (await known(rel))?.type === 'dir') goneDirs.push(rel);
     }
 
     if (goneDirs.length > 0) {
       // A directory that went away takes its subtree with it, whatever events came for it.
       for await (const r of this.options.local.localFiles(this.options.folder, { signal: this.signal })) {
         if (observed.has(r.path) || paths.has(r.path)) continue;
-        if (goneDirs.some((d) => isUnder(r.path, d))) {
+        if (goneDirs.some((d) => r.path !== d && isUnder(r.path, d))) {
           cache.set(r.path, knownOf(r));
           observed.set(r.path, 'gone');
         }

@@ -293,6 +293,19 @@ describe('each kind of change', () => {
   });
 });
 
+test('a directory replaced by a file: the file is put, the old subtree deleted', async () => {
+  await startWith({ 'thing/inner.txt': 'inside', 'thing/deeper/more.txt': 'more' });
+  const next = h.nextBatch();
+  await fsp.rm(h.abs('thing'), { recursive: true });
+  await fsp.writeFile(h.abs('thing'), 'now a file');
+  const got = [await next];
+  while (!got.flat().some((c) => c.body.op === 'put' && c.body.path === 'thing' && c.body.meta.type === 'file')) got.push(await h.nextBatch());
+  const all = bodies(got.flat());
+  expect(all).toEqual(expect.arrayContaining(['delete thing/inner.txt', 'delete thing/deeper', 'delete thing/deeper/more.txt', 'put thing']));
+  expect(await h.store.localFile(FOLDER, 'thing/deeper/more.txt')).toBeUndefined();
+  expect(await h.store.localFile(FOLDER, 'thing')).toMatchObject({ type: 'file' });
+});
+
 test('a burst of 1,000 file creations is one batch', async () => {
   await startWith({ 'dir/.keep': '' });
   const next = h.nextBatch();
