@@ -5,7 +5,7 @@
 import { promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import type { NewChange, ParentRef } from '../../../plugin/src/log';
+import { advance, nextEntry, type FeedTip, type NewChange, type ParentRef } from '../../../plugin/src/log';
 import { chunkBuffer, EMPTY_SHA256, FolderScanner, hashFileAuto, IgnoreRules, POSIX_TRAITS, type HashFileFn, type ScanEvent } from '../../../plugin/src/scan';
 import { Store } from '../../../plugin/src/store';
 import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
@@ -44,7 +44,7 @@ async function harness(): Promise<Harness> {
   const batches: NewChange[][] = [];
   const events: ScanEvent[] = [];
   const heads = new Map<string, ParentRef[]>();
-  let lamport = 0;
+  let tip: FeedTip | null = null;
   let waiters: Array<(b: NewChange[]) => void> = [];
   const h: Harness = {
     base,
@@ -71,10 +71,11 @@ async function harness(): Promise<Harness> {
         sink: async (changes) => {
           const refusal = typeof h.refuse === 'function' ? h.refuse(changes) : h.refuse;
           if (refusal) throw refusal;
+          // Through the log's own encoder: a change it cannot encode fails the test as a refusal.
+          const made = changes.map((c) => (tip = advanceWith(tip, c)));
           batches.push(changes);
-          for (const c of changes) {
-            const hash = sha256Hex(`${++lamport}:${JSON.stringify(c.body)}`);
-            const ref = { hash, lamport };
+          for (const [i, c] of changes.entries()) {
+            const ref = { hash: made[i].hash, lamport: made[i].lamport };
             if (c.body.op === 'move') {
               heads.set(c.body.from, [ref]);
               heads.set(c.body.to, [ref]);
@@ -133,6 +134,10 @@ function bodies(changes: NewChange[]): string[] {
 function put(c: NewChange): Extract<NewChange['body'], { op: 'put' }> {
   if (c.body.op !== 'put') throw new Error(`expected a put, got ${c.body.op}`);
   return c.body;
+}
+
+function advanceWith(tip: FeedTip | null, c: NewChange): FeedTip {
+  return advance(tip, nextEntry(tip, c));
 }
 
 let h: Harness;
