@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { advance, nextEntry, type FeedTip, type NewChange, type ParentRef } from '../../../plugin/src/log';
 import { chunkBuffer, EMPTY_SHA256, FolderScanner, hashFileAuto, IgnoreRules, POSIX_TRAITS, type HashFileFn, type ScanEvent } from '../../../plugin/src/scan';
+import type { FolderReplica } from '../../../plugin/src/replica';
 import { Store } from '../../../plugin/src/store';
+import { Fixture, FOLDER as REPLICA_FOLDER } from '../replica/helpers';
 import { makeTempDir, removeDir, seededBytes, sha256Hex } from './helpers';
 
 const FOLDER = '6b696e666f6c6465722d7363616e2d31';
@@ -543,4 +545,77 @@ test('stop() during a long rescan returns promptly and sends nothing', async () 
   expect((outcome as { code?: string }).code).toBe('ABORTED');
   expect(h.batches).toEqual([]);
   expect(stopMs).toBeLessThan(2000);
+});
+
+describe('with a real replica as the sink', () => {
+  const fx = new Fixture();
+  const dirs: string[] = [];
+  const scanners: FolderScanner[] = [];
+  beforeAll(() => fx.init());
+  afterEach(async () => {
+    for (const s of scanners.splice(0)) await s.stop();
+    await fx.cleanup();
+    for (const d of dirs.splice(0)) await removeDir(d);
+  });
+
+  async function scannerFor(replica: FolderReplica, store: Store, who: 'alice' | 'bob'): Promise<{ root: string; scanner: FolderScanner }> {
+    const root = await makeTempDir('kinfolder-fscan-replica-');
+    dirs.push(root);
+    const scanner = new FolderScanner({
+      root,
+      folder: REPLICA_FOLDER,
+      author: fx.ids[who].fingerprint,
+      local: store,
+      blocks: store,
+      headsOf: (p) => store.heads(REPLICA_FOLDER, p),
+      ignore: new IgnoreRules(),
+      fsTraits: POSIX_TRAITS,
+      rescanIntervalMs: 0,
+      sink: async (changes, signal) => {
+        await replica.appendLocal(changes, signal);
+      },
+    });
+    scanners.push(scanner);
+    await scanner.start();
+    return { root, scanner };
+  }
+
+  const nextEvent = <T extends ScanEvent['type']>(s: FolderScanner, type: T, pred: (e: Extract<ScanEvent, { type: T }>) => boolean = () => true) =>
+    firstValueFrom(s.events.pipe(filter((e): e is never => e.type === type && pred(e as never)), timeout(WAIT_MS))) as Promise<Extract<ScanEvent, { type: T }>>;
+
+  test('entries are signed into the feed, and the next change names the last one as parent', async () => {
+    const alice = await fx.create('alice', [fx.member('alice', 'admin')]);
+    const store = fx.stores[0];
+    const { root, scanner } = await scannerFor(alice, store, 'alice');
+    let batch = nextEvent(scanner, 'scan:batch');
+    await fsp.writeFile(path.join(root, 'a.txt'), 'one');
+    await batch;
+    const [first] = await store.heads(REPLICA_FOLDER, 'a.txt');
+    expect(first.author).toBe(fx.ids.alice.fingerprint);
+    batch = nextEvent(scanner, 'scan:batch');
+    await fsp.writeFile(path.join(root, 'a.txt'), 'two, longer');
+    await batch;
+    const heads = await store.heads(REPLICA_FOLDER, 'a.txt');
+    expect(heads).toHaveLength(1);
+    expect(heads[0].hash).not.toBe(first.hash);
+    expect((await store.entry(heads[0].hash))?.parents).toEqual([first.hash]);
+    expect((await store.latestCheckpoint(REPLICA_FOLDER, fx.ids.alice.fingerprint))?.seq).toBe(heads[0].seq);
+  });
+
+  test('a writer outside its path grant: the manifest refuses, the scanner reports and keeps the file local', async () => {
+    const alice = await fx.create('alice', [fx.member('alice', 'admin'), fx.member('bob', 'writer', ['docs'])]);
+    const bob = await fx.join('bob', alice);
+    const store = fx.stores[1];
+    const { root, scanner } = await scannerFor(bob, store, 'bob');
+    await fsp.mkdir(path.join(root, 'docs'));
+    const accepted = nextEvent(scanner, 'scan:batch', (e) => e.paths.includes('docs/plan.txt'));
+    const refused = nextEvent(scanner, 'scan:refused', (e) => e.path === 'notes.txt');
+    await fsp.writeFile(path.join(root, 'docs', 'plan.txt'), 'in my grant');
+    await fsp.writeFile(path.join(root, 'notes.txt'), 'outside it');
+    expect(await refused).toMatchObject({ code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT' });
+    await accepted;
+    expect(await store.heads(REPLICA_FOLDER, 'docs/plan.txt')).toHaveLength(1);
+    expect(await store.heads(REPLICA_FOLDER, 'notes.txt')).toEqual([]);
+    expect(await store.localFile(REPLICA_FOLDER, 'notes.txt')).toBeUndefined();
+  });
 });
