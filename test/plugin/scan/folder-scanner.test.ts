@@ -602,6 +602,23 @@ describe('with a real replica as the sink', () => {
     expect((await store.latestCheckpoint(REPLICA_FOLDER, fx.ids.alice.fingerprint))?.seq).toBe(heads[0].seq);
   });
 
+  test('latency with signing: a small file is a signed entry in the store within the budget', async () => {
+    const alice = await fx.create('alice', [fx.member('alice', 'admin')]);
+    const { root, scanner } = await scannerFor(alice, fx.stores[0], 'alice');
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const batch = nextEvent(scanner, 'scan:batch');
+      const t0 = performance.now();
+      await fsp.writeFile(path.join(root, `s${i}.txt`), `small ${i}`);
+      await batch;
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[3];
+    console.log(`scanner + replica (openpgp checkpoint): write → stored signed entry, median ${Math.round(median)} ms (min ${Math.round(times[0])}, max ${Math.round(times[6])})`);
+    expect(median).toBeLessThan(300);
+  });
+
   test('a writer outside its path grant: the manifest refuses, the scanner reports and keeps the file local', async () => {
     const alice = await fx.create('alice', [fx.member('alice', 'admin'), fx.member('bob', 'writer', ['docs'])]);
     const bob = await fx.join('bob', alice);
