@@ -13,7 +13,7 @@
  * Data lives under os.tmpdir() and is removed at the end.
  * Run: npm run bench -- log   (or node --import tsx bench/log.bench.ts [--quick])
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,12 +23,14 @@ import { pluginSignedMessage } from '../proto';
 import type { Member } from '../plugin/src/acl';
 import type { BlockRef, EntryBody, NewChange, Signer } from '../plugin/src/log';
 import { OpenpgpVerifier } from '../plugin/src/log/openpgp-verifier';
-import { FolderReplica } from '../plugin/src/replica';
+import { FolderReplica, type IngestResult } from '../plugin/src/replica';
 import { Store } from '../plugin/src/store';
 
 const FOLDER = '6b696e666f6c6465722d62656e636831';
 const BLOCK = 128 * 1024;
 const wrap = (m: Uint8Array): Uint8Array => pluginSignedMessage('kinfolder', m);
+/** tsx's CommonJS hook only: its ESM loader runs a worker thread (~30 MB RSS) a compiled sidecar would not have. */
+const CHILD_FLAGS = ['--require', 'tsx/cjs'];
 
 interface KeyFile {
   armored: string[];
@@ -45,6 +47,8 @@ interface Task {
   source?: string;
   /** catchup: compute the state hash at the end (and time it apart). */
   stateHash?: boolean;
+  /** catchup: only seqs up to this (profiling runs). */
+  limit?: number;
 }
 
 interface Result {
@@ -78,9 +82,10 @@ async function identities(keysFile: string, n: number): Promise<{ fp: string; pu
   return out;
 }
 
-/** Pseudo block hashes: the scanner would have hashed the content; here only the log's work is measured. */
+/** Pseudo block hashes (the scanner would have hashed the content; here only the log's work is measured). */
+const HASH_PREFIX = 'b10c'.repeat(12);
 function fakeHash(a: number, b: number): string {
-  return (a.toString(16).padStart(16, '0') + b.toString(16).padStart(16, '0')).repeat(2);
+  return HASH_PREFIX + (a * 8 + b).toString(16).padStart(16, '0');
 }
 
 function putBody(writer: number, i: number): EntryBody {
@@ -95,7 +100,7 @@ function putBody(writer: number, i: number): EntryBody {
   return {
     op: 'put',
     path: `w${writer}/d${Math.floor(i / 1000)}/file-${i}.bin`,
-    meta: { type: 'file', size, mode: 0o644, mtimeMs: 1_750_000_000_000 + i, contentHash: fakeHash(writer * 1e9 + i, 0xffff), blocks },
+    meta: { type: 'file', size, mode: 0o644, mtimeMs: 1_750_000_000_000 + i, contentHash: fakeHash(writer * 1e9 + i, 7), blocks },
   };
 }
 
@@ -113,11 +118,16 @@ async function runTask(t: Task): Promise<Result> {
     const cpu0 = cpuNow();
     await Promise.all(
       replicas.map(async (r, k) => {
+        // One batch in flight, as a scanner with the next batch ready would: it is signed while the previous commits.
+        let inFlight: Promise<unknown> | null = null;
         for (let i = 0; i < t.perWriter; i += t.batch) {
           const changes: NewChange[] = [];
           for (let j = i; j < Math.min(i + t.batch, t.perWriter); j++) changes.push({ folder: FOLDER, author: ids[k].fp, wallTimeMs: 1_750_000_000_000 + j, body: putBody(k, j), parents: [] });
-          await r.appendLocal(changes);
+          const next = r.appendLocal(changes);
+          if (inFlight) await inFlight;
+          inFlight = next;
         }
+        await inFlight;
       }),
     );
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -125,19 +135,37 @@ async function runTask(t: Task): Promise<Result> {
     await store.close();
     return { seconds, cpuSeconds, entries: t.writers * t.perWriter, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   }
-  const source = await Store.open(t.source as string);
-  const from = await FolderReplica.open({ store: source, folder: FOLDER, self: ids[0].fp, signer: ids[0].signer, verifier, clock });
+  // The sender is another process, as a peer would be: the receiver's RSS and CPU are its own.
+  const sender = spawn(process.execPath, [...CHILD_FLAGS, __filename, '--serve', JSON.stringify(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const frames = readFrames(sender.stdout);
+  const first = await frames.next();
+  if (first.done) throw new Error('the sender sent nothing');
   const store = await Store.open(path.join(t.dir, 'catchup.sqlite'));
-  const to = await FolderReplica.join({ store, folder: FOLDER, self: ids[0].fp, signer: ids[0].signer, verifier, clock, manifests: from.manifestChain() });
+  const to = await FolderReplica.join({ store, folder: FOLDER, self: ids[0].fp, signer: ids[0].signer, verifier, clock, manifests: first.value.manifests });
+  const memory = { rss: 0, heap: 0, external: 0, arrayBuffers: 0 };
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    memory.rss = Math.max(memory.rss, m.rss);
+    memory.heap = Math.max(memory.heap, m.heapTotal);
+    memory.external = Math.max(memory.external, m.external);
+    memory.arrayBuffers = Math.max(memory.arrayBuffers, m.arrayBuffers);
+  }, 50);
   const start = process.hrtime.bigint();
   const cpu0 = cpuNow();
-  const { ranges } = await from.missingFor(await to.versionVector());
   let entries = 0;
-  for await (const b of from.entriesFor(ranges, { batchEntries: t.batch })) {
-    const r = await to.ingest({ entries: b.entries, checkpoints: b.checkpoints });
+  const check = (r: IngestResult): void => {
     if (r.refusals.length > 0 || r.deferred.length > 0) throw new Error(`refused: ${JSON.stringify(r.refusals.slice(0, 3))}`);
     entries += r.accepted;
+  };
+  // One ingest in flight while the next batch is read: the replica validates it while sqlite commits the previous one.
+  let inFlight: Promise<IngestResult> | null = null;
+  for await (const b of frames) {
+    const next = to.ingest({ entries: b.entries, checkpoints: b.checkpoints });
+    if (inFlight) check(await inFlight);
+    inFlight = next;
+    if (process.env.KF_BENCH_SNAPSHOT && entries >= 150_000 && entries < 150_000 + t.batch) require('node:v8').writeHeapSnapshot(process.env.KF_BENCH_SNAPSHOT);
   }
+  if (inFlight) check(await inFlight);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuSeconds = cpuNow() - cpu0;
   let stateHashSeconds: number | undefined;
@@ -147,15 +175,90 @@ async function runTask(t: Task): Promise<Result> {
     stateHashSeconds = Number(process.hrtime.bigint() - s) / 1e9;
     if (!/^[0-9a-f]{64}$/.test(h)) throw new Error('no state hash');
   }
+  clearInterval(sample);
+  if (process.env.KF_BENCH_MEMORY) console.error(`memory peaks (MB): ${JSON.stringify(Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, Math.round(v / 2 ** 20)])))}`);
   await store.close();
-  await source.close();
+  await new Promise((resolve) => (sender.exitCode !== null ? resolve(null) : sender.once('exit', resolve)));
+  if (sender.exitCode !== 0) throw new Error(`the sender failed (${sender.exitCode})`);
   return { seconds, cpuSeconds, entries, stateHashSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+interface Frame {
+  manifests: Buffer[];
+  entries: Buffer[];
+  checkpoints: Buffer[];
+}
+
+/** Frame: u32 byte length, then u32 counts of manifests, entries, checkpoints, then each item as u32 length + bytes. */
+function encodeFrame(f: Frame): Buffer {
+  const items = [...f.manifests, ...f.entries, ...f.checkpoints];
+  const body = 12 + items.reduce((n, b) => n + 4 + b.length, 0);
+  const out = Buffer.allocUnsafe(4 + body);
+  out.writeUInt32BE(body, 0);
+  out.writeUInt32BE(f.manifests.length, 4);
+  out.writeUInt32BE(f.entries.length, 8);
+  out.writeUInt32BE(f.checkpoints.length, 12);
+  let o = 16;
+  for (const b of items) {
+    out.writeUInt32BE(b.length, o);
+    b.copy(out, o + 4);
+    o += 4 + b.length;
+  }
+  return out;
+}
+
+async function* readFrames(stream: NodeJS.ReadableStream): AsyncGenerator<Frame> {
+  // Chunks are kept in a list until a whole frame is there: concatenating per chunk would copy a frame many times.
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let need = -1;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    have += chunk.length;
+    for (;;) {
+      if (need < 0 && have >= 4) need = 4 + (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).readUInt32BE(0);
+      if (need < 0 || have < need) break;
+      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, have);
+      const frame = all.subarray(4, need);
+      const rest = all.subarray(need);
+      chunks.length = 0;
+      if (rest.length > 0) chunks.push(rest);
+      have = rest.length;
+      need = -1;
+      const counts = [frame.readUInt32BE(0), frame.readUInt32BE(4), frame.readUInt32BE(8)];
+      const lists: Buffer[][] = [[], [], []];
+      let o = 12;
+      counts.forEach((n, k) => {
+        for (let i = 0; i < n; i++) {
+          const l = frame.readUInt32BE(o);
+          lists[k].push(frame.subarray(o + 4, o + 4 + l));
+          o += 4 + l;
+        }
+      });
+      yield { manifests: lists[0], entries: lists[1], checkpoints: lists[2] };
+    }
+  }
+}
+
+/** The sending peer: the source store's manifests, then its entries as entriesFor streams them, on stdout. */
+async function serve(t: Task): Promise<void> {
+  const ids = await identities(t.keys, 1);
+  const source = await Store.open(t.source as string);
+  const from = await FolderReplica.open({ store: source, folder: FOLDER, self: ids[0].fp, signer: ids[0].signer, verifier: new OpenpgpVerifier({ wrap }), clock: () => 0 });
+  const write = (f: Frame): Promise<void> | void => {
+    if (!process.stdout.write(encodeFrame(f))) return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+  };
+  await write({ manifests: from.manifestChain(), entries: [], checkpoints: [] });
+  const ranges = (await from.missingFor(new Map())).ranges.map((r) => ({ ...r, toSeq: Math.min(r.toSeq, t.limit ?? Infinity) }));
+  for await (const b of from.entriesFor(ranges, { batchEntries: t.batch })) await write({ manifests: [], entries: b.entries, checkpoints: b.checkpoints });
+  await source.close();
+  await new Promise<void>((resolve) => process.stdout.end(resolve));
 }
 
 // ---------- parent side ----------
 
 function child(task: Task, extraArgs: string[] = []): Result {
-  const r = spawnSync(process.execPath, [...extraArgs, '--import', 'tsx', __filename, '--child', JSON.stringify(task)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [...extraArgs, ...CHILD_FLAGS, __filename, '--child', JSON.stringify(task)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`child ${task.kind} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(line.slice(7)) as Result;
@@ -241,7 +344,13 @@ async function main(): Promise<void> {
 }
 
 const at = process.argv.indexOf('--child');
-if (at >= 0) {
+const serving = process.argv.indexOf('--serve');
+if (serving >= 0) {
+  serve(JSON.parse(process.argv[serving + 1]) as Task).catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (at >= 0) {
   runTask(JSON.parse(process.argv[at + 1]) as Task).then(
     (r) => {
       console.log(`RESULT ${JSON.stringify(r)}`);

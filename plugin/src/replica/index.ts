@@ -9,6 +9,7 @@ export {
   type IngestRefusal,
   type IngestDeferral,
   type EntryBatch,
+  type LocalBatch,
 } from './replica';
 export { ReplicaState, type HeadSource } from './state';
 export { editedManifest, genesisManifest, normalMember, type ManifestEdit } from './manifest-edit';

@@ -300,4 +300,17 @@ describe('FolderReplica', () => {
     expect(third.entries[0].entry.seq).toBe(1);
     expect((await alice.versionVector()).get(fp('alice'))).toEqual({ seq: 1, head: third.entries[0].hash });
   });
+  it('a large local batch gets a checkpoint every checkpointEvery entries, so peers catch up in bounded batches', async () => {
+    const alice = await FolderReplica.create({ store: await fx.store(), folder: FOLDER, self: fp('alice'), signer: hostSigner(fx.ids.alice), verifier: hostVerifier, clock: fx.clock, name: 'x', members: [fx.member('alice', 'admin'), fx.member('bob', 'writer')], checkpointEvery: 2 });
+    fx.replicas.push(alice);
+    const made = await alice.appendLocal([1, 2, 3, 4, 5].map((k) => fx.change('alice', put(`f${k}`))));
+    expect(made.checkpoints.map((c) => c.seq)).toEqual([2, 4, 5]);
+    expect(made.checkpoint?.seq).toBe(5);
+    const batches = [];
+    for await (const b of alice.entriesFor([{ author: fp('alice'), fromSeq: 1, toSeq: 5 }], { batchEntries: 1 })) batches.push(b.entries.length);
+    expect(batches).toEqual([2, 2, 1]);
+    const bob = await fx.join('bob', alice);
+    await sync(alice, bob);
+    expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(5);
+  });
 });
