@@ -3,6 +3,7 @@ export { Store, type StoreOptions } from './store';
 export type { EntryStore } from './entries';
 export type { ManifestStore } from './manifests';
 export type { LocalIndexStore } from './local-index';
+export type { LocalBaseStore, LocalBaseRecord } from './local-base';
 export type { BlockIndex } from './blocks';
 export type { PeerVectorStore } from './peer-vectors';
 export type { StreamOptions } from './context';

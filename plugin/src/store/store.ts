@@ -8,6 +8,7 @@ import { abortError, StoreError } from './errors';
 import { HashIndex } from './hash-index';
 import { Interner } from './interner';
 import { localIndexStore, type LocalIndexStore } from './local-index';
+import { localBaseStore, type LocalBaseStore } from './local-base';
 import { manifestStore, type ManifestStore } from './manifests';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from './migrate';
 import { peerVectorStore, type PeerVectorStore } from './peer-vectors';
@@ -35,6 +36,7 @@ export interface StoreOptions {
 export type Store = EntryStore &
   ManifestStore &
   LocalIndexStore &
+  LocalBaseStore &
   BlockIndex &
   PeerVectorStore & {
     readonly path: string;
@@ -94,6 +96,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       ...entryStore(ctx),
       ...manifestStore(ctx),
       ...localIndexStore(ctx),
+      ...localBaseStore(ctx),
       ...blockIndex(ctx),
       ...peerVectorStore(ctx),
       path,

@@ -1,0 +1,530 @@
+/**
+ * One shared folder on this node: the scanner turns local edits into entries of the replica,
+ * and every local append or remote ingest is followed by an apply of the paths it touched.
+ * Applies, restores and resolutions run one at a time (a queue); paths that arrive while an
+ * apply runs are gathered into the next one.
+ *
+ * Base versions: a local change names as parents the entries the local file was BASED on (what
+ * apply last wrote at the path, or what the scanner last announced there), kept per path in
+ * the store's `local_base`. Naming the path's current heads instead would let a local edit made
+ * while a remote version arrived (apply refused to overwrite it) supersede that version without
+ * anyone having seen it; with the base, the two are concurrent heads: a conflict, both kept.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Subject, type Observable } from 'rxjs';
+import { conflictCopyName, decodeEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import type { FolderReplica, IngestInput, IngestResult } from '../replica';
+import {
+  applyState,
+  ChainedBlockSource,
+  entryLookup,
+  LocalBlockSource,
+  parseVersionName,
+  removeResolvedCopies,
+  resolvedCopies,
+  resolveWith,
+  Versions,
+  VERSIONS_REL,
+  isApplyError,
+  type ApplyReport,
+  type BlockSource,
+  type EntryLookup,
+  type KeptVersion,
+  type ResolvedPath,
+  type ResolvedVersion,
+  type Retention,
+} from '../apply';
+import { FolderScanner, IgnoreRules, type FsTraits, type ScanEvent } from '../scan';
+import type { BlockIndex, BlockLocation, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
+import { FolderError, throwIfAborted } from './errors';
+
+/** What the engine needs of the store. */
+export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex;
+
+export interface FolderEngineOptions {
+  readonly root: string;
+  readonly store: EngineStore;
+  readonly replica: FolderReplica;
+  /** This node's fingerprint (the replica's `self`). */
+  readonly self: Fingerprint;
+  /** Blocks not found in local files (the sync layer's source, later). */
+  readonly blocks?: BlockSource;
+  /** Wall clock (ms) for entries' display time, version stamps and retention. */
+  readonly clock: () => number;
+  readonly retention?: Retention;
+  readonly signal?: AbortSignal;
+  readonly log?: (message: string, detail?: unknown) => void;
+  readonly fsTraits?: FsTraits;
+  /** Scanner timing (tests shorten or lengthen them). */
+  readonly scan?: { readonly rescanIntervalMs?: number; readonly quietMs?: number; readonly maxWaitMs?: number; readonly settleMs?: number };
+}
+
+export type FolderEvent =
+  /** Entries were added to the log: by the scanner here ('local') or received from a peer. */
+  | { readonly type: 'folder:changed'; readonly origin: 'local' | 'peer'; readonly peer?: string; readonly entries: number; readonly paths: readonly string[] }
+  /** An apply run finished: what it wrote, adopted or deleted (conflict copies included). */
+  | { readonly type: 'folder:applied'; readonly paths: readonly string[]; readonly report: ApplyReport }
+  /**
+   * `heads`: the path has several live heads (winner at the path, losers as copies);
+   * `local-changed`: a local edit nobody has announced yet was left alone (the scanner announces it).
+   */
+  | { readonly type: 'folder:conflict'; readonly path: string; readonly kind: 'heads' | 'local-changed' }
+  /** A path apply, the scanner or ingest refused, with the reason. */
+  | { readonly type: 'folder:refused'; readonly path: string; readonly source: 'apply' | 'scan' | 'ingest'; readonly code?: string; readonly message: string }
+  /** Something went wrong outside one path's rules (a store error, an unreadable name). */
+  | { readonly type: 'folder:problem'; readonly path?: string; readonly code?: string; readonly message: string; readonly error?: unknown };
+
+/** One version of a path in conflict, for display and for `resolve`. */
+export interface ConflictVersion {
+  readonly hash: Hash;
+  readonly author: Fingerprint;
+  readonly wallTimeMs: number;
+  readonly size: number;
+  readonly contentHash: Hash;
+  readonly type: FileMeta['type'];
+  /** Where the losing version stands on disk (undefined for the winner). */
+  readonly copyPath?: string;
+}
+
+export interface FolderConflict {
+  readonly path: string;
+  readonly winner: ConflictVersion;
+  readonly losers: readonly ConflictVersion[];
+}
+
+/** A deleted file that can be brought back: its newest kept version. */
+export interface DeletedFile {
+  readonly path: string;
+  readonly version: string;
+  readonly keptAtMs: number;
+  readonly size: number;
+}
+
+export type Keep = 'winner' | 'both' | Hash;
+
+export class FolderEngine {
+  readonly events: Observable<FolderEvent>;
+  readonly folder: string;
+  private readonly subject = new Subject<FolderEvent>();
+  private readonly stopper = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly root: string;
+  private readonly store: EngineStore;
+  private readonly replica: FolderReplica;
+  private readonly entryOf: EntryLookup;
+  private readonly blocks: ChainedBlockSource;
+  private readonly versionsDir: Versions;
+  private scanner: FolderScanner | undefined;
+  private ignoreRules: readonly string[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly pending = new Set<string>();
+  private queued: Promise<void> | null = null;
+  /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
+  private readonly deferredPaths = new Set<string>();
+  private running = false;
+
+  private constructor(private readonly opts: FolderEngineOptions) {
+    this.root = path.resolve(opts.root);
+    this.store = opts.store;
+    this.replica = opts.replica;
+    this.folder = opts.replica.folder;
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
+    this.entryOf = entryLookup(opts.store);
+    this.blocks = new ChainedBlockSource(new LocalBlockSource(opts.store, (f) => (f === this.folder ? this.root : undefined)));
+    if (opts.blocks) this.blocks.add(opts.blocks);
+    this.versionsDir = new Versions(this.root, { clock: opts.clock, retention: opts.retention });
+    this.events = this.subject.asObservable();
+  }
+
+  /** Scans the folder (local edits made while stopped become entries), then applies the whole state; watches from then on. */
+  static async start(opts: FolderEngineOptions): Promise<FolderEngine> {
+    const e = new FolderEngine(opts);
+    await fsp.mkdir(e.root, { recursive: true });
+    e.running = true;
+    await e.startScanner();
+    const all: string[] = [];
+    for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
+    await e.schedule(all);
+    return e;
+  }
+
+  /** Stops the scanner and waits for the apply in progress; no event after this. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopper.abort();
+    await this.scanner?.stop();
+    await this.queue.catch(() => undefined);
+    this.subject.complete();
+  }
+
+  /** Waits until every apply queued so far has run. */
+  async idle(): Promise<void> {
+    await this.queue.catch(() => undefined);
+  }
+
+  private emit(e: FolderEvent): void {
+    if (!this.subject.closed) this.subject.next(e);
+  }
+
+  private async startScanner(): Promise<void> {
+    this.ignoreRules = [...this.replica.manifest().manifest.ignoreRules];
+    const s = this.opts.scan ?? {};
+    const scanner = new FolderScanner({
+      root: this.root,
+      folder: this.folder,
+      author: this.opts.self,
+      local: this.store,
+      blocks: this.store,
+      headsOf: (p) => this.baseOf(p),
+      ignore: new IgnoreRules(this.ignoreRules),
+      sink: (changes, signal) => this.sinkLocal(changes, signal),
+      clock: this.opts.clock,
+      fsTraits: this.opts.fsTraits,
+      rescanIntervalMs: s.rescanIntervalMs,
+      quietMs: s.quietMs,
+      maxWaitMs: s.maxWaitMs,
+      settleMs: s.settleMs,
+      signal: this.signal,
+    });
+    scanner.events.subscribe((e) => this.onScan(e));
+    this.scanner = scanner;
+    await scanner.start();
+  }
+
+  private onScan(e: ScanEvent): void {
+    switch (e.type) {
+      case 'scan:batch':
+        // After the scanner recorded the batch: a change that made a conflict gets its copies now.
+        void this.schedule(e.paths);
+        break;
+      case 'scan:refused':
+        this.emit({ type: 'folder:refused', path: e.path, source: 'scan', code: e.reason ?? e.code, message: e.message });
+        break;
+      case 'scan:problem':
+        this.emit({ type: 'folder:problem', path: e.path, code: e.code, message: e.message });
+        break;
+      case 'scan:error':
+        this.emit({ type: 'folder:problem', message: `scanner: ${String((e.error as Error)?.message ?? e.error)}`, error: e.error });
+        break;
+    }
+  }
+
+  /** The parents a local change at `p` supersedes: its base, or the current heads for a path never seen here. */
+  private async baseOf(p: string): Promise<ParentRef[]> {
+    const base = await this.store.localBase(this.folder, p);
+    if (base === undefined) return (await this.store.heads(this.folder, p)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
+    const out: ParentRef[] = [];
+    for (const h of base) {
+      const e = await this.store.entry(h);
+      if (e) out.push({ hash: h, lamport: e.lamport });
+    }
+    return out;
+  }
+
+  private async sinkLocal(changes: NewChange[], signal: AbortSignal): Promise<void> {
+    const { entries } = await this.replica.appendLocal(changes, signal);
+    // Each path's file is now based on the entry that announced it (a move's source: on the move).
+    await this.store.setLocalBases(
+      this.folder,
+      entries.flatMap((e) => pathsOf(e.entry.body).map((p) => ({ path: p, hashes: [e.hash] }))),
+    );
+    this.emit({ type: 'folder:changed', origin: 'local', entries: entries.length, paths: [...new Set(entries.flatMap((e) => pathsOf(e.entry.body)))] });
+  }
+
+  /**
+   * Takes what a peer sent (through the replica's checks), then applies the paths it touched.
+   * Resolves after that apply ran.
+   */
+  async ingest(input: IngestInput, from?: { peer?: string }): Promise<IngestResult> {
+    this.checkRunning();
+    const result = await this.replica.ingest(input, this.signal);
+    const paths = new Set(this.deferredPaths);
+    this.deferredPaths.clear();
+    for (const bytes of input.entries ?? []) {
+      try {
+        for (const p of pathsOf(decodeEntry(bytes).body)) paths.add(p);
+      } catch {
+        // Refused by the replica as well (and reported there); nothing to apply for it.
+      }
+    }
+    // Entries waiting for parents are taken by a later call, whose input may not name their paths.
+    if (result.deferred.length > 0) for (const p of paths) this.deferredPaths.add(p);
+    for (const r of result.refusals) {
+      this.emit({ type: 'folder:refused', path: '', source: 'ingest', code: r.reason, message: `${r.kind} ${r.author}${r.seq !== undefined ? ` seq ${r.seq}` : ''}: ${r.detail}` });
+    }
+    if (result.accepted > 0) this.emit({ type: 'folder:changed', origin: 'peer', peer: from?.peer, entries: result.accepted, paths: [...paths] });
+    if (result.manifestsApplied.length > 0) await this.manifestMoved();
+    await this.schedule(paths);
+    return result;
+  }
+
+  /** New folder-wide ignore rules take a new scanner (the rules are fixed per IgnoreRules). */
+  private async manifestMoved(): Promise<void> {
+    const rules = this.replica.manifest().manifest.ignoreRules;
+    if (rules.length === this.ignoreRules.length && rules.every((r, i) => r === this.ignoreRules[i])) return;
+    await this.scanner?.stop();
+    await this.startScanner();
+  }
+
+  private checkRunning(): void {
+    if (!this.running) throw new FolderError('FOLDER_NOT_STARTED', 'the folder engine is stopped');
+    throwIfAborted(this.signal);
+  }
+
+  /** Runs `f` after every earlier apply, restore or resolution, alone. */
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      throwIfAborted(this.signal);
+      return f();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Applies these paths after what runs now; paths added before that run starts go with it. */
+  private schedule(paths: Iterable<string>): Promise<void> {
+    for (const p of paths) this.pending.add(p);
+    if (this.pending.size === 0) return Promise.resolve();
+    this.queued ??= this.exclusive(async () => {
+      this.queued = null;
+      const ps = [...this.pending];
+      this.pending.clear();
+      await this.applyNow(ps);
+    }).catch((error: unknown) => {
+      if (!this.signal.aborted) this.emit({ type: 'folder:problem', message: `apply: ${String((error as Error)?.message ?? error)}`, error });
+    });
+    return this.queued;
+  }
+
+  private async applyNow(paths: readonly string[]): Promise<void> {
+    const resolved: ResolvedPath[] = [];
+    const winners = new Map<string, ResolvedVersion>();
+    for (const p of paths) {
+      const r = await this.replica.state.resolve(p, this.signal);
+      if (r === undefined) continue;
+      try {
+        const res = await resolveWith(r, this.entryOf);
+        resolved.push(res);
+        winners.set(p, res.winner);
+      } catch (e) {
+        if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;
+        this.emit({ type: 'folder:refused', path: p, source: 'apply', code: e.code, message: e.message });
+      }
+    }
+    if (resolved.length === 0) return;
+    const report = await applyState({
+      root: this.root,
+      folder: this.folder,
+      state: resolved,
+      local: this.recordingIndex(winners),
+      blockIndex: this.store,
+      blocks: this.blocks,
+      clock: this.opts.clock,
+      retention: this.opts.retention,
+      fsTraits: this.opts.fsTraits,
+      signal: this.signal,
+    });
+    await this.removeStaleCopies(resolved);
+    for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
+    for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
+    for (const res of resolved) if (res.losers.length > 0) this.emit({ type: 'folder:conflict', path: res.path, kind: 'heads' });
+    this.emit({ type: 'folder:applied', paths: resolved.map((r) => r.path), report });
+  }
+
+  /**
+   * The local index as apply writes it, recording each path's base in the same step: a row
+   * that shows a path's winner means the file is now based on that winner; a row removed from
+   * a path whose winner is a deletion (or a move away) is based on that.
+   */
+  private recordingIndex(winners: ReadonlyMap<string, ResolvedVersion>): LocalIndexStore {
+    const { store, folder } = this;
+    return {
+      localFile: (f, p) => store.localFile(f, p),
+      localFiles: (f, o) => store.localFiles(f, o),
+      upsertLocalFiles: async (rows: readonly LocalFileRecord[]) => {
+        await store.upsertLocalFiles(rows);
+        const bases = rows.flatMap((r) => {
+          const w = winners.get(r.path);
+          return w?.meta !== undefined && w.meta.type === r.type && (r.type === 'dir' || w.meta.contentHash === r.contentHash) ? [{ path: r.path, hashes: [w.hash] }] : [];
+        });
+        await store.setLocalBases(folder, bases);
+      },
+      deleteLocalFiles: async (f: string, ps: readonly string[]) => {
+        const n = await store.deleteLocalFiles(f, ps);
+        const bases = ps.flatMap((p) => {
+          const w = winners.get(p);
+          return w !== undefined && w.meta === undefined ? [{ path: p, hashes: [w.hash] }] : [];
+        });
+        await store.setLocalBases(folder, bases);
+        return n;
+      },
+    };
+  }
+
+  /**
+   * Conflict copies of heads a winner supersedes go to versions. A copy that has become a path
+   * of the log itself (a "keep both" resolution made it one) stays.
+   */
+  private async removeStaleCopies(resolved: readonly ResolvedPath[]): Promise<void> {
+    const ctx = {
+      root: this.root,
+      folder: this.folder,
+      local: this.store,
+      blockIndex: this.store,
+      blocks: this.blocks,
+      versions: this.versionsDir,
+      signal: this.signal,
+    };
+    for (const res of resolved) {
+      const entry = await this.entryOf(res.winner.hash);
+      if (entry === undefined || entry.parents.length === 0) continue;
+      const keep = new Set<Hash>();
+      for (const parent of entry.parents) {
+        const pe = await this.entryOf(parent);
+        if (pe === undefined || pe.body.op === 'delete') continue;
+        const copy = conflictCopyName(res.path, pe);
+        if ((await this.store.heads(this.folder, copy)).length > 0) keep.add(parent);
+      }
+      const resolution: Entry = keep.size === 0 ? entry : { ...entry, parents: entry.parents.filter((p) => !keep.has(p)) };
+      if ((await resolvedCopies(res.path, resolution, this.entryOf)).length === 0) continue;
+      const { removed, kept } = await removeResolvedCopies(ctx, res.path, resolution, this.entryOf);
+      if (removed.length > 0) this.opts.log?.(`resolved copies of ${res.path} kept as versions`, removed);
+      for (const k of kept) this.emit({ type: 'folder:problem', path: k, code: 'COPY_EDITED', message: `${k} was edited after it was written; left in place` });
+    }
+  }
+
+  /** Kept versions of a path, newest first. */
+  versions(p: string): Promise<KeptVersion[]> {
+    return this.versionsDir.listVersions(p);
+  }
+
+  /**
+   * Puts a kept version back at `p` and announces it as a new entry superseding the path's
+   * current heads, so every member gets it back.
+   */
+  restore(p: string, version: string): Promise<Hash> {
+    this.checkRunning();
+    return this.exclusive(async () => {
+      const restored = await this.versionsDir.restoreVersion(p, version, this.signal);
+      const st = await fsp.lstat(restored.absPath);
+      const meta = restored.meta;
+      if (meta.type === 'dir') throw new FolderError('FOLDER_NOTHING_TO_RESTORE', `${version} is a directory`);
+      // The row first: the scanner then sees its record match the disk and announces nothing.
+      await this.store.upsertLocalFiles([
+        { folder: this.folder, path: p, size: meta.type === 'file' ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash: meta.contentHash, type: meta.type },
+      ]);
+      await this.store.removeBlockLocations(this.folder, p);
+      await this.store.addBlockLocations(locationsOf(this.folder, p, meta));
+      const parents = (await this.store.heads(this.folder, p)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
+      const hash = await this.appendOne(p, meta, parents);
+      return hash;
+    });
+  }
+
+  private async appendOne(p: string, meta: FileMeta, parents: readonly ParentRef[]): Promise<Hash> {
+    const change: NewChange = { folder: this.folder, author: this.opts.self, wallTimeMs: this.opts.clock(), body: { op: 'put', path: p, meta }, parents };
+    const { entries } = await this.replica.appendLocal([change], this.signal);
+    const hash = entries[0].hash;
+    await this.store.setLocalBases(this.folder, [{ path: p, hashes: [hash] }]);
+    this.emit({ type: 'folder:changed', origin: 'local', entries: 1, paths: [p] });
+    return hash;
+  }
+
+  /** Files deleted from the folder whose bytes are still kept, newest version of each. */
+  async deleted(): Promise<DeletedFile[]> {
+    const base = path.join(this.root, ...VERSIONS_REL.split('/'));
+    const newest = new Map<string, DeletedFile>();
+    const walk = async (dirAbs: string, dirRel: string): Promise<void> => {
+      let ents;
+      try {
+        ents = await fsp.readdir(dirAbs, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const d of ents) {
+        const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
+        if (d.isDirectory()) {
+          await walk(path.join(dirAbs, d.name), rel);
+          continue;
+        }
+        const parsed = parseVersionName(rel);
+        if (!parsed) continue;
+        const had = newest.get(parsed.path);
+        if (had && had.keptAtMs >= parsed.keptAtMs) continue;
+        const st = await fsp.lstat(path.join(dirAbs, d.name));
+        newest.set(parsed.path, { path: parsed.path, version: rel, keptAtMs: parsed.keptAtMs, size: st.size });
+      }
+    };
+    await walk(base, '');
+    const out: DeletedFile[] = [];
+    for (const d of newest.values()) {
+      const r = await this.replica.state.resolve(d.path, this.signal);
+      // Deleted: the log says so (no live head), and nothing stands there on disk.
+      if (r !== undefined && r.winner.live) continue;
+      if ((await fsp.lstat(path.join(this.root, ...d.path.split('/'))).catch(() => undefined)) !== undefined) continue;
+      out.push(d);
+    }
+    return out.sort((a, b) => b.keptAtMs - a.keptAtMs);
+  }
+
+  /** Paths with several live heads: the winner at the path and the losers as copies. */
+  async conflicts(): Promise<FolderConflict[]> {
+    const out: FolderConflict[] = [];
+    for await (const r of this.replica.state.conflicts(this.signal)) {
+      if (r.losers.length === 0) continue;
+      const res = await resolveWith(r, this.entryOf);
+      const version = (v: ResolvedVersion, copy: boolean): ConflictVersion | undefined =>
+        v.meta === undefined
+          ? undefined
+          : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs, size: v.meta.size, contentHash: v.meta.contentHash, type: v.meta.type, copyPath: copy ? conflictCopyName(r.path, v) : undefined };
+      const winner = version(res.winner, false);
+      if (winner === undefined) continue;
+      out.push({ path: r.path, winner, losers: res.losers.map((l) => version(l, true)).filter((v): v is ConflictVersion => v !== undefined) });
+    }
+    return out;
+  }
+
+  /**
+   * Resolves a conflict with an entry superseding every head of the path:
+   * - `winner` or a loser's hash: a put of that version;
+   * - `both`: each loser becomes a path of its own under its conflict-copy name, and the winner
+   *   supersedes the heads.
+   * Applies it (the stale copies go to versions); returns the entry hashes appended.
+   */
+  async resolve(p: string, how: { keep: Keep }): Promise<Hash[]> {
+    this.checkRunning();
+    const r = await this.replica.state.resolve(p, this.signal);
+    if (r === undefined || r.losers.length === 0) throw new FolderError('FOLDER_NO_CONFLICT', `${p} has no conflict`);
+    const res = await resolveWith(r, this.entryOf);
+    const parents = r.heads.map((h) => ({ hash: h.hash, lamport: h.lamport }));
+    const keepOne = how.keep === 'both' || how.keep === 'winner' ? res.winner : [res.winner, ...res.losers].find((v) => v.hash === how.keep);
+    if (keepOne?.meta === undefined) throw new FolderError('FOLDER_UNKNOWN_VERSION', `${String(how.keep)} is not a live head of ${p}`);
+    const changes: NewChange[] = [];
+    const wallTimeMs = this.opts.clock();
+    if (how.keep === 'both') {
+      for (const l of res.losers) {
+        if (l.meta === undefined || l.meta.type === 'dir') continue;
+        const copy = conflictCopyName(p, l);
+        const copyParents = (await this.store.heads(this.folder, copy)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
+        changes.push({ folder: this.folder, author: this.opts.self, wallTimeMs, body: { op: 'put', path: copy, meta: l.meta }, parents: copyParents });
+      }
+    }
+    changes.push({ folder: this.folder, author: this.opts.self, wallTimeMs, body: { op: 'put', path: p, meta: keepOne.meta }, parents });
+    const { entries } = await this.replica.appendLocal(changes, this.signal);
+    this.emit({ type: 'folder:changed', origin: 'local', entries: entries.length, paths: changes.map((c) => pathsOf(c.body)[0]) });
+    await this.schedule(changes.map((c) => pathsOf(c.body)[0]));
+    return entries.map((e) => e.hash);
+  }
+}
+
+function locationsOf(folder: string, p: string, meta: FileMeta): BlockLocation[] {
+  const out: BlockLocation[] = [];
+  let offset = 0;
+  for (const b of meta.blocks) {
+    out.push({ hash: b.hash, size: b.size, folder, path: p, offset });
+    offset += b.size;
+  }
+  return out;
+}
