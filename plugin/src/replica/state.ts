@@ -39,6 +39,8 @@ type Dead = null | string;
 
 const NODE_TAG = Buffer.from('KINFOLDER-STATE-NODE-V1\0', 'ascii');
 const EMPTY = '';
+const NONE: readonly Hash[] = [];
+const NO_WINNER = { winner: null, losers: NONE } as const;
 
 /** A resolved path's contribution to its node: the live winner and the sorted live losers. */
 interface Own {
@@ -185,9 +187,17 @@ export class ReplicaState {
     await this.ensureComplete(signal);
     for await (const group of this.groups(signal)) {
       for (const g of group) {
-        const t = this.ranked(g.path, g.heads);
-        const winner = t.length > 0 && t[0].live ? t[0].hash : null;
-        const own: Own = { winner, losers: winner === null ? [] : t.slice(1).filter((x) => x.live).map((x) => x.hash).sort() };
+        let own: Own;
+        if (g.heads.length === 1) {
+          // The common case: one head, no ranking, no objects.
+          const h = g.heads[0].hash;
+          const d = this.dead.get(h);
+          own = d === undefined || (d !== null && d === g.path) ? { winner: h, losers: NONE } : NO_WINNER;
+        } else {
+          const t = this.ranked(g.path, g.heads);
+          const winner = t.length > 0 && t[0].live ? t[0].hash : null;
+          own = { winner, losers: winner === null ? NONE : t.slice(1).filter((x) => x.live).map((x) => x.hash).sort() };
+        }
         const segs = g.path.split('/');
         // Keep the open directories that are ancestors of this path; close the rest.
         let k = 0;
