@@ -36,11 +36,12 @@ import {
   type Retention,
 } from '../apply';
 import { FolderScanner, IgnoreRules, type FsTraits, type ScanEvent } from '../scan';
-import type { BlockIndex, BlockLocation, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
+import type { BlockIndex, BlockLocation, BlockPaths, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
 import { FolderError, throwIfAborted } from './errors';
+import { KeptBlockSource, keptFolder } from './kept-blocks';
 
 /** What the engine needs of the store. */
-export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex;
+export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
 
 export interface FolderEngineOptions {
   readonly root: string;
@@ -114,6 +115,10 @@ export class FolderEngine {
   private readonly replica: FolderReplica;
   private readonly entryOf: EntryLookup;
   private readonly blocks: ChainedBlockSource;
+  /** This node's blocks: local files and kept versions (what the sync layer serves to peers). */
+  readonly localBlocks: BlockSource;
+  /** Paths whose apply lacked blocks: tried again with the next run. */
+  private readonly retry = new Set<string>();
   private readonly versionsDir: Versions;
   private scanner: FolderScanner | undefined;
   private ignoreRules: readonly string[] = [];
@@ -131,9 +136,13 @@ export class FolderEngine {
     this.folder = opts.replica.folder;
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
     this.entryOf = entryLookup(opts.store);
-    this.blocks = new ChainedBlockSource(new LocalBlockSource(opts.store, (f) => (f === this.folder ? this.root : undefined)));
-    if (opts.blocks) this.blocks.add(opts.blocks);
     this.versionsDir = new Versions(this.root, { clock: opts.clock, retention: opts.retention });
+    this.localBlocks = new ChainedBlockSource(
+      new LocalBlockSource(opts.store, (f) => (f === this.folder ? this.root : undefined)),
+      new KeptBlockSource(this.root, this.folder, opts.store),
+    );
+    this.blocks = new ChainedBlockSource(this.localBlocks);
+    if (opts.blocks) this.blocks.add(opts.blocks);
     this.events = this.subject.asObservable();
   }
 
@@ -286,6 +295,8 @@ export class FolderEngine {
   /** Applies these paths after what runs now; paths added before that run starts go with it. */
   private schedule(paths: Iterable<string>): Promise<void> {
     for (const p of paths) this.pending.add(p);
+    for (const p of this.retry) this.pending.add(p);
+    this.retry.clear();
     if (this.pending.size === 0) return Promise.resolve();
     this.queued ??= this.exclusive(async () => {
       this.queued = null;
@@ -319,7 +330,7 @@ export class FolderEngine {
       folder: this.folder,
       state: resolved,
       local: this.recordingIndex(winners),
-      blockIndex: this.store,
+      blockIndex: this.keepingBlockIndex,
       blocks: this.blocks,
       clock: this.opts.clock,
       retention: this.opts.retention,
@@ -327,6 +338,9 @@ export class FolderEngine {
       signal: this.signal,
     });
     await this.removeStaleCopies(resolved);
+    for (const v of report.pruned) await this.store.removeBlockLocations(keptFolder(this.folder), v);
+    const missing = new Set(report.refused.filter((r) => r.code === 'APPLY_BLOCK_UNAVAILABLE').map((r) => r.path));
+    for (const res of resolved) if (missing.has(res.path) || res.losers.some((l) => missing.has(conflictCopyName(res.path, l)))) this.retry.add(res.path);
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
     for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
     for (const res of resolved) if (res.losers.length > 0) this.emit({ type: 'folder:conflict', path: res.path, kind: 'heads' });
@@ -364,6 +378,23 @@ export class FolderEngine {
   }
 
   /**
+   * The block index as apply uses it: when apply forgets a file's blocks, it has just kept that
+   * file as a version (or the file is gone), so the blocks are filed under the newest version.
+   */
+  private readonly keepingBlockIndex: Pick<BlockIndex, 'addBlockLocations' | 'removeBlockLocations'> = {
+    addBlockLocations: (locs) => this.store.addBlockLocations(locs),
+    removeBlockLocations: async (folder, p) => {
+      const locs = await this.store.blockLocationsOf(folder, p);
+      if (locs.length > 0) {
+        const [newest] = await this.versionsDir.listVersions(p).catch(() => []);
+        // A guess checked on every read: a wrong one costs a failed read, never wrong bytes.
+        if (newest) await this.store.addBlockLocations(locs.map((l) => ({ ...l, folder: keptFolder(folder), path: newest.version })));
+      }
+      return this.store.removeBlockLocations(folder, p);
+    },
+  };
+
+  /**
    * Conflict copies of heads a winner supersedes go to versions. A copy that has become a path
    * of the log itself (a "keep both" resolution made it one) stays.
    */
@@ -372,7 +403,7 @@ export class FolderEngine {
       root: this.root,
       folder: this.folder,
       local: this.store,
-      blockIndex: this.store,
+      blockIndex: this.keepingBlockIndex,
       blocks: this.blocks,
       versions: this.versionsDir,
       signal: this.signal,

@@ -5,6 +5,7 @@ export type { ManifestStore } from './manifests';
 export type { LocalIndexStore } from './local-index';
 export type { LocalBaseStore, LocalBaseRecord } from './local-base';
 export type { BlockIndex } from './blocks';
+export type { BlockPaths } from './block-paths';
 export type { PeerVectorStore } from './peer-vectors';
 export type { StreamOptions } from './context';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors';

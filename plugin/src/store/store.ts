@@ -1,5 +1,6 @@
 /** Opens the sqlite file (WAL, migrations) and assembles the per-consumer stores over it. */
 import { blockIndex, type BlockIndex } from './blocks';
+import { blockPaths, type BlockPaths } from './block-paths';
 import type { StoreContext } from './context';
 import { Checkpointer } from './checkpointer';
 import { Db } from './db';
@@ -38,6 +39,7 @@ export type Store = EntryStore &
   LocalIndexStore &
   LocalBaseStore &
   BlockIndex &
+  BlockPaths &
   PeerVectorStore & {
     readonly path: string;
     /** Versions applied by this open (empty when the schema was already current). */
@@ -98,6 +100,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       ...localIndexStore(ctx),
       ...localBaseStore(ctx),
       ...blockIndex(ctx),
+      ...blockPaths(ctx),
       ...peerVectorStore(ctx),
       path,
       migrationsApplied: applied,

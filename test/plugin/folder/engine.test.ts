@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { decodeEntry } from '../../../plugin/src/log';
+import { carry, Cluster, converged, eventsDuring, exchange, holds, liveAt, snapshot, until, type Node } from './helpers';
+
+jest.setTimeout(60_000);
+
+const cluster = new Cluster();
+beforeAll(() => cluster.init());
+afterEach(() => cluster.cleanup());
+
+const write = (n: Node, p: string, data: string | Buffer) => fsp.mkdir(path.dirname(path.join(n.root, p)), { recursive: true }).then(() => fsp.writeFile(path.join(n.root, p), data));
+const read = (n: Node, p: string) => fsp.readFile(path.join(n.root, p), 'utf8');
+const engines = (...ns: Node[]) => ns.map((n) => n.engine);
+
+/** Alice and Bob, both started, with `files` made on Alice and carried to Bob. */
+async function pair(files: Record<string, string> = {}, bobScan?: { quietMs?: number; maxWaitMs?: number }): Promise<{ alice: Node; bob: Node }> {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice, bobScan);
+  alice.peer = bob;
+  bob.peer = alice;
+  for (const [p, data] of Object.entries(files)) await write(alice, p, data);
+  await until(engines(alice), async () => {
+    for (const [p, data] of Object.entries(files)) if (!(await holds(alice, p, data))) return false;
+    return true;
+  }, 'alice announcing her files');
+  if (Object.keys(files).length > 0) {
+    await carry(alice, bob);
+    await until(engines(alice, bob), () => converged(alice, bob), 'bob getting alice’s files');
+  }
+  return { alice, bob };
+}
+
+/** The conflict copy beside `p` on a node's disk (the one file named `stem.sync-conflict-*`). */
+async function copiesOf(n: Node, p: string): Promise<string[]> {
+  const dir = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p);
+  const stem = path.posix.basename(p).replace(/\.[^.]*$/, '');
+  const names = await fsp.readdir(path.join(n.root, dir));
+  return names.filter((x) => x.startsWith(`${stem}.sync-conflict-`)).map((x) => (dir ? `${dir}/${x}` : x));
+}
+
+test('create, edit, delete, rename, move across subfolders and an empty directory reach Bob byte for byte', async () => {
+  const big = randomBytes(3 * 1024 * 1024);
+  const { alice, bob } = await pair({ 'a.txt': 'first', 'sub/b.txt': 'bee', 'c.txt': 'sea', 'd.txt': 'dee' });
+  await write(alice, 'big.bin', big);
+  await until(engines(alice), () => holds(alice, 'big.bin', big), 'big.bin announced');
+
+  await write(alice, 'a.txt', 'first, then edited');
+  await fsp.rm(path.join(alice.root, 'd.txt'));
+  await fsp.rename(path.join(alice.root, 'c.txt'), path.join(alice.root, 'c2.txt'));
+  await fsp.mkdir(path.join(alice.root, 'sub', 'deep'), { recursive: true });
+  await fsp.rename(path.join(alice.root, 'big.bin'), path.join(alice.root, 'sub', 'deep', 'big.bin'));
+  await fsp.mkdir(path.join(alice.root, 'empty'));
+  await until(
+    engines(alice),
+    async () =>
+      (await holds(alice, 'a.txt', 'first, then edited')) &&
+      (await liveAt(alice, 'd.txt', false)) &&
+      (await holds(alice, 'c2.txt', 'sea')) &&
+      (await liveAt(alice, 'c.txt', false)) &&
+      (await holds(alice, 'sub/deep/big.bin', big)) &&
+      (await liveAt(alice, 'big.bin', false)) &&
+      (await liveAt(alice, 'empty')),
+    'alice announcing the edits',
+  );
+  // The rename and the move are one entry each, not a delete and a put.
+  const moveOf = async (p: string) => decodeEntry((await alice.store.entry((await alice.replica.state.resolve(p))!.winner.hash))!.bytes).body.op;
+  expect(await moveOf('c2.txt')).toBe('move');
+  expect(await moveOf('sub/deep/big.bin')).toBe('move');
+
+  await carry(alice, bob);
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob converging');
+  const snap = await snapshot(bob.root);
+  expect([...snap.keys()]).toEqual(['a.txt', 'c2.txt', 'empty', 'sub', 'sub/b.txt', 'sub/deep', 'sub/deep/big.bin']);
+  expect(Buffer.compare(await fsp.readFile(path.join(bob.root, 'sub/deep/big.bin')), big)).toBe(0);
+  expect(await read(bob, 'a.txt')).toBe('first, then edited');
+  expect(await bob.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
+  // The replaced and deleted files were kept on Bob's side.
+  expect((await bob.engine.versions('a.txt')).length).toBe(1);
+  expect((await bob.engine.deleted()).map((d) => d.path)).toEqual(['d.txt']);
+  // Bob's scanner did not announce what apply wrote: his feed is empty.
+  await bob.engine.idle();
+  expect((await bob.replica.versionVector()).has(bob.id.fingerprint)).toBe(false);
+});
+
+test('concurrent edits of one file: the same winner at the path on both sides, the loser as a conflict copy, no bytes lost', async () => {
+  const { alice, bob } = await pair({ 'notes.txt': 'v1' });
+  await write(alice, 'notes.txt', 'alice was here');
+  await write(bob, 'notes.txt', 'bob was here, longer');
+  await until(engines(alice), () => holds(alice, 'notes.txt', 'alice was here'), 'alice announcing');
+  await until(engines(bob), () => holds(bob, 'notes.txt', 'bob was here, longer'), 'bob announcing');
+  await exchange(alice, bob);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await copiesOf(alice, 'notes.txt')).length === 1, 'both converging on a conflict');
+
+  const winnerA = await read(alice, 'notes.txt');
+  expect(await read(bob, 'notes.txt')).toBe(winnerA);
+  const [copy] = await copiesOf(bob, 'notes.txt');
+  expect(await copiesOf(alice, 'notes.txt')).toEqual([copy]);
+  expect(new Set([winnerA, await read(bob, copy)])).toEqual(new Set(['alice was here', 'bob was here, longer']));
+  for (const n of [alice, bob]) {
+    const conflicts = await n.engine.conflicts();
+    expect(conflicts.map((c) => c.path)).toEqual(['notes.txt']);
+    expect(conflicts[0].losers).toHaveLength(1);
+    expect(conflicts[0].losers[0].copyPath).toBe(copy);
+    expect(new Set([conflicts[0].winner.author, conflicts[0].losers[0].author])).toEqual(new Set([alice.id.fingerprint, bob.id.fingerprint]));
+  }
+});
+
+test('a local edit made while a remote version arrives becomes a conflict on both sides; Bob’s bytes are kept', async () => {
+  // Bob's scanner waits long enough for the remote version to arrive before it announces his edit.
+  const { alice, bob } = await pair({ 'plan.txt': 'v1' }, { quietMs: 1500, maxWaitMs: 3000 });
+  const [e1] = await bob.store.heads(bob.replica.folder, 'plan.txt');
+  await write(alice, 'plan.txt', 'v2 from alice');
+  await until(engines(alice), () => holds(alice, 'plan.txt', 'v2 from alice'), 'alice announcing v2');
+
+  await write(bob, 'plan.txt', 'bob edits v1 locally');
+  const { events } = await eventsDuring(bob.engine, () => carry(alice, bob));
+  // Apply refused to overwrite the unannounced edit.
+  expect(events).toContainEqual({ type: 'folder:conflict', path: 'plan.txt', kind: 'local-changed' });
+  expect(await read(bob, 'plan.txt')).toBe('bob edits v1 locally');
+
+  // The edit is announced based on v1, not on alice's v2: two heads.
+  await until(engines(bob), async () => (await bob.replica.versionVector()).has(bob.id.fingerprint) && (await copiesOf(bob, 'plan.txt')).length === 1, 'bob announcing his edit as a conflict');
+  const bobs = (await bob.store.heads(bob.replica.folder, 'plan.txt')).find((h) => h.author === bob.id.fingerprint)!;
+  expect((await bob.store.entry(bobs.hash))!.parents).toEqual([e1.hash]);
+  expect(await bob.store.heads(bob.replica.folder, 'plan.txt')).toHaveLength(2);
+
+  await carry(bob, alice);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await copiesOf(alice, 'plan.txt')).length === 1, 'both showing the conflict');
+  for (const n of [alice, bob]) {
+    const texts = new Set([await read(n, 'plan.txt'), await read(n, (await copiesOf(n, 'plan.txt'))[0])]);
+    expect(texts).toEqual(new Set(['v2 from alice', 'bob edits v1 locally']));
+    expect((await n.engine.conflicts()).map((c) => c.path)).toEqual(['plan.txt']);
+  }
+});
+
+test('restoring a deleted file on Alice brings it back on Bob', async () => {
+  const { alice, bob } = await pair({ 'keep/r.txt': 'precious bytes' });
+  await fsp.rm(path.join(alice.root, 'keep/r.txt'));
+  await until(engines(alice), () => liveAt(alice, 'keep/r.txt', false), 'alice announcing the delete');
+  await carry(alice, bob);
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob deleting');
+  await expect(fsp.stat(path.join(bob.root, 'keep/r.txt'))).rejects.toThrow();
+
+  const deleted = await alice.engine.deleted();
+  expect(deleted.map((d) => d.path)).toEqual(['keep/r.txt']);
+  expect((await alice.engine.versions('keep/r.txt')).map((v) => v.version)).toEqual([deleted[0].version]);
+  const hash = await alice.engine.restore('keep/r.txt', deleted[0].version);
+  expect(await read(alice, 'keep/r.txt')).toBe('precious bytes');
+  expect(await alice.engine.deleted()).toEqual([]);
+  await carry(alice, bob);
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob getting it back');
+  expect(await read(bob, 'keep/r.txt')).toBe('precious bytes');
+  expect((await bob.replica.state.resolve('keep/r.txt'))!.winner.hash).toBe(hash);
+  // Restored through the engine, not announced a second time by the scanner.
+  await alice.engine.idle();
+  expect((await alice.store.heads(alice.replica.folder, 'keep/r.txt')).map((h) => h.hash)).toEqual([hash]);
+});
+
+async function conflictOn(alice: Node, bob: Node, p: string): Promise<{ aliceText: string; bobText: string }> {
+  const aliceText = `alice’s take on ${p}`;
+  const bobText = `bob’s longer take on ${p}`;
+  await write(alice, p, aliceText);
+  await write(bob, p, bobText);
+  await until(engines(alice), () => holds(alice, p, aliceText), 'alice announcing');
+  await until(engines(bob), () => holds(bob, p, bobText), 'bob announcing');
+  await exchange(alice, bob);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await copiesOf(bob, p)).length === 1, `a conflict on ${p}`);
+  return { aliceText, bobText };
+}
+
+test('resolving a conflict by keeping the loser converges on both sides and removes the copies', async () => {
+  const { alice, bob } = await pair({ 'doc.txt': 'v1' });
+  await conflictOn(alice, bob, 'doc.txt');
+  const [c] = await alice.engine.conflicts();
+  const loserText = await read(alice, c.losers[0].copyPath!);
+  await expect(alice.engine.resolve('other.txt', { keep: 'winner' })).rejects.toMatchObject({ code: 'FOLDER_NO_CONFLICT' });
+  await expect(alice.engine.resolve('doc.txt', { keep: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'FOLDER_UNKNOWN_VERSION' });
+
+  await alice.engine.resolve('doc.txt', { keep: c.losers[0].hash });
+  expect(await read(alice, 'doc.txt')).toBe(loserText);
+  expect(await copiesOf(alice, 'doc.txt')).toEqual([]);
+  await carry(alice, bob);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await copiesOf(bob, 'doc.txt')).length === 0, 'bob taking the resolution');
+  expect(await read(bob, 'doc.txt')).toBe(loserText);
+  expect(await bob.engine.conflicts()).toEqual([]);
+  expect(await alice.engine.conflicts()).toEqual([]);
+});
+
+test('resolving a conflict by keeping both: the loser becomes a file of its own, on both sides', async () => {
+  const { alice, bob } = await pair({ 'both.txt': 'v1' });
+  await conflictOn(alice, bob, 'both.txt');
+  const [c] = await bob.engine.conflicts();
+  const copy = c.losers[0].copyPath!;
+  const winnerText = await read(bob, 'both.txt');
+  const loserText = await read(bob, copy);
+
+  await bob.engine.resolve('both.txt', { keep: 'both' });
+  await carry(bob, alice);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await alice.engine.conflicts()).length === 0, 'alice taking the resolution');
+  for (const n of [alice, bob]) {
+    expect(await read(n, 'both.txt')).toBe(winnerText);
+    expect(await read(n, copy)).toBe(loserText);
+    expect(await liveAt(n, copy)).toBe(true);
+    expect(await n.engine.conflicts()).toEqual([]);
+  }
+});

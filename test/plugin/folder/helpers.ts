@@ -1,0 +1,196 @@
+/** Folder-engine fixtures: nodes with a real root, sqlite store, replica and openpgp signer, and entries carried between them by hand. */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FolderEngine, type FolderEvent } from '../../../plugin/src/folder';
+import { decodeEntry } from '../../../plugin/src/log';
+import { FolderReplica, type IngestResult } from '../../../plugin/src/replica';
+import { POSIX_TRAITS } from '../../../plugin/src/scan';
+import { Store } from '../../../plugin/src/store';
+import type { BlockSource } from '../../../plugin/src/apply';
+import { FOLDER, hostSigner, hostVerifier, loadIdentities, member, type Name, type TestIdentity } from '../replica/helpers';
+
+export { FOLDER };
+export const WAIT_MS = 20_000;
+
+export interface Node {
+  readonly name: Name;
+  readonly root: string;
+  readonly store: Store;
+  readonly replica: FolderReplica;
+  readonly engine: FolderEngine;
+  readonly id: TestIdentity;
+  /** The node whose blocks this one fetches (what the sync layer will do over the network). */
+  peer?: Node;
+}
+
+export class Cluster {
+  readonly nodes: Node[] = [];
+  private readonly dirs: string[] = [];
+  ids!: Record<Name, TestIdentity>;
+
+  async init(): Promise<void> {
+    this.ids = await loadIdentities();
+  }
+
+  /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
+  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}): Promise<Node> {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `kf-folder-${name}-`));
+    this.dirs.push(dir);
+    const root = path.join(dir, 'root');
+    await fsp.mkdir(root);
+    const store = await Store.open(path.join(dir, 'store.sqlite'));
+    const id = this.ids[name];
+    const base = { store, folder: FOLDER, self: id.fingerprint, signer: hostSigner(id), verifier: hostVerifier, clock: () => Date.now() };
+    const replica = from
+      ? await FolderReplica.join({ ...base, manifests: from.replica.manifestChain() })
+      : await FolderReplica.create({ ...base, name: 'shared', members: [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')] });
+    const holder: { node?: Node } = {};
+    // Blocks this node lacks come from its peer's folder, through the peer's block index.
+    const network: BlockSource = { read: (h, size, signal) => holder.node?.peer?.engine.localBlocks.read(h, size, signal) ?? Promise.resolve(undefined) };
+    const engine = await FolderEngine.start({
+      root,
+      store,
+      replica,
+      self: id.fingerprint,
+      blocks: network,
+      clock: () => Date.now(),
+      fsTraits: POSIX_TRAITS,
+      scan: { rescanIntervalMs: 0, quietMs: scan.quietMs ?? 40, maxWaitMs: scan.maxWaitMs, settleMs: 20 },
+    });
+    if (process.env.DEBUG_FOLDER) engine.events.subscribe((e) => console.log(name, JSON.stringify(e, (k, v) => (k === 'error' ? String(v) : v))));
+    const node: Node = { name, root, store, replica, engine, id };
+    holder.node = node;
+    this.nodes.push(node);
+    return node;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const n of this.nodes.splice(0)) {
+      await n.engine.stop();
+      await n.replica.close();
+      await n.store.close().catch(() => undefined);
+    }
+    await Promise.all(this.dirs.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })));
+  }
+}
+
+/** Everything `from` has that `to` lacks (manifests too), handed to `to`'s engine as a peer would. */
+export async function carry(from: Node, to: Node): Promise<IngestResult> {
+  const { ranges } = await from.replica.missingFor(await to.replica.versionVector());
+  const entries: Uint8Array[] = [];
+  const checkpoints: Uint8Array[] = [];
+  for await (const b of from.replica.entriesFor(ranges)) {
+    entries.push(...b.entries);
+    checkpoints.push(...b.checkpoints);
+  }
+  const res = await to.engine.ingest({ manifests: from.replica.manifestChain(), entries, checkpoints }, { peer: from.id.fingerprint });
+  expect(res.refusals).toEqual([]);
+  return res;
+}
+
+/** Both ways, then waits until both show one state hash. */
+export async function exchange(a: Node, b: Node): Promise<void> {
+  await carry(a, b);
+  await carry(b, a);
+}
+
+/** Resolves once `check` holds, checked now and after every event of the engines; fails after `ms`. */
+export async function until(engines: readonly FolderEngine[], check: () => Promise<boolean>, what: string, ms = WAIT_MS): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let done = false;
+    let busy = false;
+    let again = false;
+    const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const s of subs) s.unsubscribe();
+      if (err) reject(err);
+      else resolve();
+    };
+    const probe = (): void => {
+      if (done) return;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      check().then(
+        (ok) => {
+          busy = false;
+          if (ok) finish();
+          else if (again) {
+            again = false;
+            probe();
+          }
+        },
+        (e: unknown) => finish(e as Error),
+      );
+    };
+    const timer = setTimeout(() => {
+      if (process.env.DEBUG_FOLDER) console.log('timeout', what);
+      finish(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const subs = engines.map((e) => e.events.subscribe(() => probe()));
+    probe();
+  });
+}
+
+/** The events of an engine gathered while `f` runs. */
+export async function eventsDuring<T>(engine: FolderEngine, f: () => Promise<T>): Promise<{ value: T; events: FolderEvent[] }> {
+  const events: FolderEvent[] = [];
+  const sub = engine.events.subscribe((e) => events.push(e));
+  try {
+    return { value: await f(), events };
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+/** The folder as a map of path → 'dir' | 'link:<target>' | sha256 of the bytes, without `.kinfolder`. */
+export async function snapshot(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (rel: string): Promise<void> => {
+    for (const d of await fsp.readdir(path.join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (r === '.kinfolder') continue;
+      if (d.isDirectory()) {
+        out.set(r, 'dir');
+        await walk(r);
+      } else if (d.isSymbolicLink()) out.set(r, `link:${await fsp.readlink(path.join(root, r))}`);
+      else out.set(r, createHash('sha256').update(await fsp.readFile(path.join(root, r))).digest('hex'));
+    }
+  };
+  await walk('');
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+/** True when the path's winner is live (or not, for `live` false) in the node's log. */
+export async function liveAt(n: Node, p: string, live = true): Promise<boolean> {
+  const r = await n.replica.state.resolve(p);
+  return live ? r?.winner.live === true : r !== undefined && !r.winner.live;
+}
+
+/** True when the node's log has a live winner at `p` whose content is `bytes`. */
+export async function holds(n: Node, p: string, bytes: string | Buffer): Promise<boolean> {
+  const r = await n.replica.state.resolve(p);
+  if (!r?.winner.live) return false;
+  const e = await n.store.entry(r.winner.hash);
+  if (!e) return false;
+  const body = decodeEntry(e.bytes).body;
+  if (body.op === 'delete') return false;
+  const onDisk = await fsp.readFile(path.join(n.root, p)).catch(() => undefined);
+  return onDisk !== undefined && Buffer.compare(onDisk, Buffer.from(bytes)) === 0 && body.meta.size === Buffer.byteLength(bytes);
+}
+
+/** Both nodes show the same files and the same state hash. */
+export async function converged(a: Node, b: Node): Promise<boolean> {
+  const [ha, hb] = await Promise.all([a.replica.state.stateHash(), b.replica.state.stateHash()]);
+  if (ha !== hb) return false;
+  const [sa, sb] = await Promise.all([snapshot(a.root), snapshot(b.root)]);
+  return JSON.stringify([...sa]) === JSON.stringify([...sb]);
+}
