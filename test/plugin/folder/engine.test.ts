@@ -135,17 +135,20 @@ test('a local edit made while a remote version arrives becomes a conflict on bot
   }
 });
 
-test('restoring a deleted file on Alice brings it back on Bob', async () => {
+test('a file Bob deleted is restored on Alice (from the version her apply kept) and comes back on Bob', async () => {
   const { alice, bob } = await pair({ 'keep/r.txt': 'precious bytes' });
-  await fsp.rm(path.join(alice.root, 'keep/r.txt'));
-  await until(engines(alice), () => liveAt(alice, 'keep/r.txt', false), 'alice announcing the delete');
-  await carry(alice, bob);
-  await until(engines(alice, bob), () => converged(alice, bob), 'bob deleting');
-  await expect(fsp.stat(path.join(bob.root, 'keep/r.txt'))).rejects.toThrow();
+  await fsp.rm(path.join(bob.root, 'keep/r.txt'));
+  await until(engines(bob), () => liveAt(bob, 'keep/r.txt', false), 'bob announcing the delete');
+  // A delete made by the user is not kept; the one apply makes is.
+  expect(await bob.engine.deleted()).toEqual([]);
+  await carry(bob, alice);
+  await until(engines(alice, bob), () => converged(alice, bob), 'alice deleting');
+  await expect(fsp.stat(path.join(alice.root, 'keep/r.txt'))).rejects.toThrow();
 
   const deleted = await alice.engine.deleted();
   expect(deleted.map((d) => d.path)).toEqual(['keep/r.txt']);
   expect((await alice.engine.versions('keep/r.txt')).map((v) => v.version)).toEqual([deleted[0].version]);
+  const [deletion] = await alice.store.heads(alice.replica.folder, 'keep/r.txt');
   const hash = await alice.engine.restore('keep/r.txt', deleted[0].version);
   expect(await read(alice, 'keep/r.txt')).toBe('precious bytes');
   expect(await alice.engine.deleted()).toEqual([]);
@@ -153,9 +156,10 @@ test('restoring a deleted file on Alice brings it back on Bob', async () => {
   await until(engines(alice, bob), () => converged(alice, bob), 'bob getting it back');
   expect(await read(bob, 'keep/r.txt')).toBe('precious bytes');
   expect((await bob.replica.state.resolve('keep/r.txt'))!.winner.hash).toBe(hash);
-  // Restored through the engine, not announced a second time by the scanner.
+  // The restore superseded the delete; the scanner did not announce the restored file again.
   await alice.engine.idle();
   expect((await alice.store.heads(alice.replica.folder, 'keep/r.txt')).map((h) => h.hash)).toEqual([hash]);
+  expect((await alice.store.entry(hash))!.parents).toEqual([deletion.hash]);
 });
 
 async function conflictOn(alice: Node, bob: Node, p: string): Promise<{ aliceText: string; bobText: string }> {
