@@ -135,6 +135,28 @@ test('a local edit made while a remote version arrives becomes a conflict on bot
   }
 });
 
+test('the base survives a restart: an edit made while stopped, after a remote version was stored but not applied, is a conflict', async () => {
+  const { alice, bob } = await pair({ 'offline.txt': 'v1' });
+  const [e1] = await bob.store.heads(bob.replica.folder, 'offline.txt');
+  await write(alice, 'offline.txt', 'v2 from alice');
+  await until(engines(alice), () => holds(alice, 'offline.txt', 'v2 from alice'), 'alice announcing v2');
+  await bob.engine.stop();
+  // Stored by the replica, never applied (as if the engine had died right after the ingest).
+  const { ranges } = await alice.replica.missingFor(await bob.replica.versionVector());
+  for await (const b of alice.replica.entriesFor(ranges)) expect((await bob.replica.ingest({ entries: b.entries, checkpoints: b.checkpoints })).accepted).toBe(1);
+  await write(bob, 'offline.txt', 'bob edited v1 while stopped');
+  bob.engine = await bob.startEngine();
+  // The start-up rescan announced the edit, based on v1; the apply after it made the conflict.
+  const heads = await bob.store.heads(bob.replica.folder, 'offline.txt');
+  expect(heads).toHaveLength(2);
+  const mine = heads.find((h) => h.author === bob.id.fingerprint)!;
+  expect((await bob.store.entry(mine.hash))!.parents).toEqual([e1.hash]);
+  await carry(bob, alice);
+  await until(engines(alice, bob), async () => (await converged(alice, bob)) && (await copiesOf(alice, 'offline.txt')).length === 1, 'both showing the conflict');
+  const texts = new Set([await read(bob, 'offline.txt'), await read(bob, (await copiesOf(bob, 'offline.txt'))[0])]);
+  expect(texts).toEqual(new Set(['v2 from alice', 'bob edited v1 while stopped']));
+});
+
 test('a file Bob deleted is restored on Alice (from the version her apply kept) and comes back on Bob', async () => {
   const { alice, bob } = await pair({ 'keep/r.txt': 'precious bytes' });
   await fsp.rm(path.join(bob.root, 'keep/r.txt'));

@@ -19,8 +19,10 @@ export interface Node {
   readonly root: string;
   readonly store: Store;
   readonly replica: FolderReplica;
-  readonly engine: FolderEngine;
+  engine: FolderEngine;
   readonly id: TestIdentity;
+  /** A new engine over the same root, store and replica (the old one must be stopped). */
+  readonly startEngine: () => Promise<FolderEngine>;
   /** The node whose blocks this one fetches (what the sync layer will do over the network). */
   peer?: Node;
 }
@@ -49,18 +51,21 @@ export class Cluster {
     const holder: { node?: Node } = {};
     // Blocks this node lacks come from its peer's folder, through the peer's block index.
     const network: BlockSource = { read: (h, size, signal) => holder.node?.peer?.engine.localBlocks.read(h, size, signal) ?? Promise.resolve(undefined) };
-    const engine = await FolderEngine.start({
-      root,
-      store,
-      replica,
-      self: id.fingerprint,
-      blocks: network,
-      clock: () => Date.now(),
-      fsTraits: POSIX_TRAITS,
-      scan: { rescanIntervalMs: 0, quietMs: scan.quietMs ?? 40, maxWaitMs: scan.maxWaitMs, settleMs: 20 },
-    });
-    if (process.env.DEBUG_FOLDER) engine.events.subscribe((e) => console.log(name, JSON.stringify(e, (k, v) => (k === 'error' ? String(v) : v))));
-    const node: Node = { name, root, store, replica, engine, id };
+    const startEngine = async (): Promise<FolderEngine> => {
+      const engine = await FolderEngine.start({
+        root,
+        store,
+        replica,
+        self: id.fingerprint,
+        blocks: network,
+        clock: () => Date.now(),
+        fsTraits: POSIX_TRAITS,
+        scan: { rescanIntervalMs: 0, quietMs: scan.quietMs ?? 40, maxWaitMs: scan.maxWaitMs, settleMs: 20 },
+      });
+      if (process.env.DEBUG_FOLDER) engine.events.subscribe((e) => console.log(name, JSON.stringify(e, (k, v) => (k === 'error' ? String(v) : v))));
+      return engine;
+    };
+    const node: Node = { name, root, store, replica, engine: await startEngine(), id, startEngine };
     holder.node = node;
     this.nodes.push(node);
     return node;
