@@ -264,13 +264,17 @@ export class FolderEngine {
       this.emit({ type: 'folder:refused', path: '', source: 'ingest', code: r.reason, message: `${r.kind} ${r.author}${r.seq !== undefined ? ` seq ${r.seq}` : ''}: ${r.detail}` });
     }
     if (result.accepted > 0) this.emit({ type: 'folder:changed', origin: 'peer', peer: from?.peer, entries: result.accepted, paths: [...paths] });
-    if (result.manifestsApplied.length > 0) await this.manifestMoved();
+    if (result.manifestsApplied.length > 0) await this.manifestChanged();
     await this.schedule(paths);
     return result;
   }
 
-  /** New folder-wide ignore rules take a new scanner (the rules are fixed per IgnoreRules). */
-  private async manifestMoved(): Promise<void> {
+  /**
+   * Call after the manifest moved on here (ingest does it for received versions): new
+   * folder-wide ignore rules take a new scanner, whose first rescan applies them.
+   */
+  async manifestChanged(): Promise<void> {
+    this.checkRunning();
     const rules = this.replica.manifest().manifest.ignoreRules;
     if (rules.length === this.ignoreRules.length && rules.every((r, i) => r === this.ignoreRules[i])) return;
     await this.scanner?.stop();

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { decodeEntry } from '../../../plugin/src/log';
+import { encodeSignedManifest, nextVersion, signManifest } from '../../../plugin/src/acl';
+import { hostSigner } from '../replica/helpers';
 import { carry, Cluster, converged, eventsDuring, exchange, holds, liveAt, snapshot, until, type Node } from './helpers';
 
 jest.setTimeout(60_000);
@@ -231,4 +233,23 @@ test('resolving a conflict by keeping both: the loser becomes a file of its own,
     expect(await liveAt(n, copy)).toBe(true);
     expect(await n.engine.conflicts()).toEqual([]);
   }
+});
+
+test('folder-wide ignore rules from the manifest reach every member’s scanner', async () => {
+  const { alice, bob } = await pair({ 'seed.txt': 'seed' });
+  const head = alice.replica.manifest();
+  const next = nextVersion(head.manifest, alice.id.fingerprint, Date.now(), { ignoreRules: ['*.log'] });
+  const signed = encodeSignedManifest(await signManifest(hostSigner(alice.id), next));
+  expect((await alice.engine.ingest({ manifests: [signed] })).manifestsApplied).toHaveLength(1);
+  await carry(alice, bob);
+  expect(bob.replica.manifest().manifest.ignoreRules).toEqual(['*.log']);
+
+  await write(bob, 'debug.log', 'noise');
+  await write(bob, 'keep.txt', 'signal');
+  await until(engines(bob), () => holds(bob, 'keep.txt', 'signal'), 'bob announcing keep.txt');
+  expect(await bob.store.heads(bob.replica.folder, 'debug.log')).toEqual([]);
+  await write(alice, 'alice.log', 'noise');
+  await write(alice, 'alice.txt', 'signal');
+  await until(engines(alice), () => holds(alice, 'alice.txt', 'signal'), 'alice announcing alice.txt');
+  expect(await alice.store.heads(alice.replica.folder, 'alice.log')).toEqual([]);
 });
