@@ -176,6 +176,12 @@ function authorReader(): (bytes: Uint8Array) => Fingerprint {
 
 const MAX_REMEMBERED_REFUSALS = 100_000;
 
+/**
+ * Refusals that stay true under the current manifest (the set is cleared when it changes):
+ * an entry refused so will never be stored. Not UNCOVERED or BROKEN_CHAIN, which the next batch may cure.
+ */
+const FINAL_REFUSALS = new Set<RefusalReason>(['DECODE', 'WRONG_FEED', 'UNKNOWN_AUTHOR', 'NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', 'FORK', 'BAD_PATH', 'BAD_LAMPORT']);
+
 export class FolderReplica {
   readonly folder: FolderId;
   readonly self: Fingerprint;
@@ -482,6 +488,7 @@ export class FolderReplica {
     const overruledManifests = this.chain.overruled().filter((o) => !overruledBefore.has(o.hash));
     const after = this.chain.head();
     const change = after && after.hash !== before?.hash ? manifestChange(before?.manifest, after.manifest) : undefined;
+    if (change) this.refusedHashes.clear(); // what the old manifest refused, the new one may allow
 
     // 2. Entries and checkpoints, grouped by feed (with what waited from earlier calls).
     const refusals: IngestRefusal[] = [];
@@ -538,11 +545,13 @@ export class FolderReplica {
       for (const h of hashes) {
         const here = acceptedNow(h) ?? (this.inflight.size > 0 ? this.inflightEntry(h) : undefined);
         if (here) out.set(h, here.entry.lamport);
-        else if (this.refusedHashes.has(h)) out.set(h, 0);
         else ask.push(h);
       }
       const rows = await Promise.all(ask.map((h) => this.store.entry(h)));
-      rows.forEach((r, i) => r && out.set(ask[i], r.lamport));
+      rows.forEach((r, i) => {
+        if (r) out.set(ask[i], r.lamport);
+        else if (this.refusedHashes.has(ask[i])) out.set(ask[i], 0);
+      });
       return out;
     };
 
@@ -568,7 +577,7 @@ export class FolderReplica {
         );
         for (const r of verdict.refused) {
           refusals.push({ kind: r.kind, reason: r.reason, detail: r.detail, author, seq: r.seq, hash: r.hash });
-          if (r.kind === 'entry' && r.hash && r.reason !== 'UNCOVERED' && r.reason !== 'TOO_MANY_CHECKPOINTS') newlyRefused.push(r.hash);
+          if (r.kind === 'entry' && r.hash && FINAL_REFUSALS.has(r.reason)) newlyRefused.push(r.hash);
         }
         if (verdict.accepted.length > 0) {
           progressed = true;
