@@ -150,7 +150,7 @@ async function runTask(t: Task): Promise<Result> {
     memory.heap = Math.max(memory.heap, m.heapTotal);
     memory.external = Math.max(memory.external, m.external);
     memory.arrayBuffers = Math.max(memory.arrayBuffers, m.arrayBuffers);
-  }, 50);
+  }, 100);
   const start = process.hrtime.bigint();
   const cpu0 = cpuNow();
   let entries = 0;

@@ -313,4 +313,22 @@ describe('FolderReplica', () => {
     await sync(alice, bob);
     expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(5);
   });
+  it('manifests in the same call are applied first: a writer added by them is accepted at once', async () => {
+    const { alice, bob } = await pair();
+    await alice.editManifest({ kind: 'add', member: fx.member('dave', 'writer') });
+    const dave = await fx.join('dave', alice);
+    const made = await dave.appendLocal([fx.change('dave', put('from-dave'))]);
+    // Bob still has the version without Dave; this call brings both.
+    const r = await bob.ingest({ manifests: alice.manifestChain(), ...wire(made.entries, made.checkpoint) });
+    expect(r).toMatchObject({ accepted: 1, refusals: [], manifestsApplied: [alice.manifest().hash] });
+    expect(bob.manifest().hash).toBe(alice.manifest().hash);
+    // A tampered manifest is refused and changes nothing.
+    const bad = Buffer.from(alice.manifestChain()[1]);
+    bad[bad.length - 5] ^= 1;
+    const carol = await fx.join('carol', { manifestChain: () => alice.manifestChain().slice(0, 1) } as FolderReplica);
+    const rc = await carol.ingest({ manifests: [bad] });
+    expect(rc.manifestsApplied).toEqual([]);
+    expect(rc.manifestRefusals.length).toBe(1);
+    expect(carol.manifest().manifest.version).toBe(1);
+  });
 });
