@@ -413,6 +413,8 @@ export class FolderEngine {
       signal: this.signal,
     };
     for (const res of resolved) {
+      // Most winners supersede nothing (a new file) or a directory: no copy can be stale.
+      if (res.winner.meta?.type === 'dir' || (await this.store.entry(res.winner.hash))?.parents.length === 0) continue;
       const entry = await this.entryOf(res.winner.hash);
       if (entry === undefined || entry.parents.length === 0) continue;
       const keep = new Set<Hash>();
@@ -453,7 +455,10 @@ export class FolderEngine {
       await this.store.removeBlockLocations(this.folder, p);
       await this.store.addBlockLocations(locationsOf(this.folder, p, meta));
       const parents = (await this.store.heads(this.folder, p)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
-      const hash = await this.appendOne(p, meta, parents);
+      return this.appendOne(p, meta, parents);
+    }).then(async (hash) => {
+      // The restore superseded every head: conflict copies of the path are stale now.
+      await this.schedule([p]);
       return hash;
     });
   }

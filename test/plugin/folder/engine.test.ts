@@ -253,3 +253,24 @@ test('folder-wide ignore rules from the manifest reach every member’s scanner'
   await until(engines(alice), () => holds(alice, 'alice.txt', 'signal'), 'alice announcing alice.txt');
   expect(await alice.store.heads(alice.replica.folder, 'alice.log')).toEqual([]);
 });
+
+test('300 new files on Alice: a few signed batches, carried and applied on Bob (timings logged)', async () => {
+  const { alice, bob } = await pair();
+  const files = Array.from({ length: 300 }, (_, i) => [`many/d${i % 10}/f${i}.bin`, randomBytes(4096)] as const);
+  const t0 = performance.now();
+  for (const [p, data] of files) await write(alice, p, data);
+  const tWritten = performance.now();
+  await until(engines(alice), async () => (await alice.replica.versionVector()).get(alice.id.fingerprint)?.seq === 300 + 11, 'alice announcing 300 files and 11 directories');
+  const tAnnounced = performance.now();
+  // A checkpoint per burst, not per file: a handful of signatures (the writes span a few quiet periods).
+  const checkpoints = (await alice.store.checkpointsCovering(alice.replica.folder, alice.id.fingerprint, 1, 311)).length;
+  expect(checkpoints).toBeLessThanOrEqual(10);
+  await carry(alice, bob);
+  const tApplied = performance.now();
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob converging');
+  for (const [p, data] of files.slice(0, 20)) expect(Buffer.compare(await fsp.readFile(path.join(bob.root, p)), data)).toBe(0);
+  console.log(
+    `300 files x 4 KiB: written in ${Math.round(tWritten - t0)} ms, announced ${Math.round(tAnnounced - tWritten)} ms after the last write, ` +
+      `${checkpoints} checkpoints; carried + verified + applied on Bob in ${Math.round(tApplied - tAnnounced)} ms`,
+  );
+});
