@@ -331,4 +331,17 @@ describe('FolderReplica', () => {
     expect(rc.manifestRefusals.length).toBe(1);
     expect(carol.manifest().manifest.version).toBe(1);
   });
+  it('editManifest: promote a reader, remove a reader; removing a writer or the last admin is refused with the acl reason', async () => {
+    const alice = await fx.create('alice', [fx.member('alice', 'admin'), fx.member('bob', 'writer'), fx.member('dave', 'reader'), fx.member('carol', 'reader')]);
+    const v2 = await alice.editManifest({ kind: 'role', fingerprint: fp('dave'), role: 'writer' });
+    expect(v2.manifest.members.find((m) => m.fingerprint === fp('dave'))?.role).toBe('writer');
+    await alice.editManifest({ kind: 'remove', fingerprint: fp('carol') });
+    expect(alice.manifest().manifest.members.map((m) => m.fingerprint)).not.toContain(fp('carol'));
+    await expect(alice.editManifest({ kind: 'remove', fingerprint: fp('bob') })).rejects.toMatchObject({ code: 'MANIFEST_REFUSED', reason: 'REVOKE_FIRST' });
+    await expect(alice.editManifest({ kind: 'role', fingerprint: fp('alice'), role: 'writer' })).rejects.toMatchObject({ code: 'MANIFEST_REFUSED', reason: 'LAST_ADMIN' });
+    await expect(alice.editManifest({ kind: 'remove', fingerprint: fp('carol') })).rejects.toMatchObject({ code: 'UNKNOWN_MEMBER' });
+    // Refused edits left nothing behind: version 3 is current and stored, nothing after it.
+    expect(alice.manifest().manifest.version).toBe(3);
+    expect((await fx.stores[0].manifestChain(FOLDER)).map((m) => m.version)).toEqual([1, 2, 3]);
+  });
 });
