@@ -151,10 +151,15 @@ export class FolderEngine {
     const e = new FolderEngine(opts);
     await fsp.mkdir(e.root, { recursive: true });
     e.running = true;
-    await e.startScanner();
-    const all: string[] = [];
-    for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
-    await e.schedule(all);
+    try {
+      await e.startScanner();
+      const all: string[] = [];
+      for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
+      await e.schedule(all);
+    } catch (err) {
+      await e.stop();
+      throw err;
+    }
     return e;
   }
 
