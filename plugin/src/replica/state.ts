@@ -38,7 +38,6 @@ export type EntryScan = (signal?: AbortSignal) => AsyncIterable<{ hash: Hash; pa
 type Dead = null | string;
 
 const NODE_TAG = Buffer.from('KINFOLDER-STATE-NODE-V1\0', 'ascii');
-const EMPTY = '';
 const NONE: readonly Hash[] = [];
 const NO_WINNER = { winner: null, losers: NONE } as const;
 
@@ -48,11 +47,14 @@ interface Own {
   readonly losers: readonly Hash[];
 }
 
+/** A finished child: a leaf's own resolution (it may still get children), a subtree hash, or null (nothing live). */
+type Kid = Own | Buffer | null;
+const isOwn = (k: Kid): k is Own => k !== null && !(k instanceof Uint8Array);
+
 interface Frame {
   readonly name: string;
   own: Own | null;
-  /** Finished children: a leaf's own resolution (it may still get children) or a subtree hash. */
-  readonly kids: Map<string, { own: Own } | { hash: string }>;
+  readonly kids: Map<string, Kid>;
 }
 
 interface Ranked {
@@ -162,27 +164,38 @@ export class ReplicaState {
   async stateHash(signal?: AbortSignal): Promise<Hash> {
     const w = new Writer(4096);
     const stack: Frame[] = [{ name: '', own: null, kids: new Map() }];
-    const hashNode = (own: Own | null, kids: Map<string, { own: Own } | { hash: string }>, root: boolean): string => {
-      const list: [string, string][] = [];
-      for (const name of [...kids.keys()].sort(compareUtf8)) {
-        const k = kids.get(name) as { own: Own } | { hash: string };
-        const h = 'hash' in k ? k.hash : hashNode(k.own, new Map(), false);
-        if (h.length > 0) list.push([name, h]);
+    // Subtree hashes stay binary (no hex round trip per node); null: nothing live here or below.
+    const hashNode = (own: Own | null, kids: Map<string, Kid> | null, root: boolean): Buffer | null => {
+      let names: string[] = [];
+      if (kids !== null && kids.size > 0) {
+        names = [...kids.keys()];
+        // Siblings mostly arrive in order (a subdirectory is inserted when it closes): sort only if needed.
+        for (let i = 1; i < names.length; i++)
+          if (compareUtf8(names[i - 1], names[i]) > 0) {
+            names.sort(compareUtf8);
+            break;
+          }
+      }
+      const list: [string, Buffer][] = [];
+      for (const name of names) {
+        const k = (kids as Map<string, Kid>).get(name) as Kid;
+        const h = isOwn(k) ? hashNode(k, null, false) : k;
+        if (h !== null) list.push([name, h]);
       }
       const winner = own?.winner ?? null;
-      if (winner === null && list.length === 0 && !root) return EMPTY;
+      if (winner === null && list.length === 0 && !root) return null;
       w.reset().raw(NODE_TAG);
       if (winner !== null) {
         w.u8(1).hash(winner, 'winner').varint((own as Own).losers.length, 'losers');
         for (const l of (own as Own).losers) w.hash(l, 'loser');
       } else w.u8(0);
       w.varint(list.length, 'children');
-      for (const [name, h] of list) w.string(name, Infinity, 'name').hash(h, 'child');
-      return sha256(w.view());
+      for (const [name, h] of list) w.string(name, Infinity, 'name').raw(h);
+      return oneShotHash('sha256', w.view(), 'buffer') as Buffer;
     };
     const pop = (): void => {
       const f = stack.pop() as Frame;
-      stack[stack.length - 1].kids.set(f.name, { hash: hashNode(f.own, f.kids, false) });
+      stack[stack.length - 1].kids.set(f.name, hashNode(f.own, f.kids, false));
     };
     await this.ensureComplete(signal);
     for await (const group of this.groups(signal)) {
@@ -208,14 +221,13 @@ export class ReplicaState {
           // A path seen earlier as a leaf (a file, or a deletion) that now has children.
           const earlier = parent.kids.get(segs[i]);
           parent.kids.delete(segs[i]);
-          stack.push({ name: segs[i], own: earlier && 'own' in earlier ? earlier.own : null, kids: new Map() });
+          stack.push({ name: segs[i], own: earlier !== undefined && isOwn(earlier) ? earlier : null, kids: new Map() });
         }
-        stack[stack.length - 1].kids.set(segs[segs.length - 1], { own });
+        stack[stack.length - 1].kids.set(segs[segs.length - 1], own);
       }
     }
     while (stack.length > 1) pop();
-    return hashNode(null, stack[0].kids, true);
+    return (hashNode(null, stack[0].kids, true) as Buffer).toString('hex');
   }
 }
 
-const sha256 = (b: Uint8Array): string => oneShotHash('sha256', b, 'hex');
