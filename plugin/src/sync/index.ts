@@ -1,0 +1,18 @@
+/** Sync between friends: the protocol's messages, one session per (peer, folder), and blocks fetched from peers. */
+export { SyncError, isSyncError, type SyncErrorCode } from './errors';
+export {
+  encodeMessage,
+  decodeMessage,
+  isBlockMessage,
+  isBlockBytes,
+  vectorEntries,
+  vectorOf,
+  PROTOCOL_VERSION,
+  MAX_MESSAGE_BYTES,
+  MAX_BLOCK_BYTES,
+  type SyncMessage,
+  type SyncKind,
+  type VectorEntry,
+} from './messages';
+export { SyncSession, type SessionOptions, type SessionEvent } from './session';
+export { BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';

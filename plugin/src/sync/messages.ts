@@ -1,0 +1,222 @@
+/**
+ * The sync protocol's messages and their strict binary encoding (documented in proto/sync.proto):
+ * one kind byte, then the fields in order, with the log's canonical primitives. Decoding
+ * refuses anything a peer could send wrong with SyncError('SYNC_MALFORMED') and nothing else;
+ * encoding refuses what decoding would refuse, so every encoded message decodes back to itself.
+ */
+import type { FeedHead, Fingerprint, FolderId, Hash, VersionVector } from '../log';
+import { Reader, Writer } from '../log/codec';
+import { SyncError } from './errors';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** A block reply's data must fit one message with its header. */
+export const MAX_BLOCK_BYTES = MAX_MESSAGE_BYTES - 64;
+export const MAX_FOLDERS = 1024;
+export const MAX_CHAIN = 4096;
+export const MAX_VECTOR = 65_536;
+export const MAX_BATCH_ITEMS = 100_000;
+export const MAX_CODE_BYTES = 64;
+export const MAX_TEXT_BYTES = 1024;
+
+export interface VectorEntry {
+  readonly author: Fingerprint;
+  readonly seq: number;
+  readonly head: Hash;
+}
+
+export type SyncMessage =
+  | { readonly kind: 'hello'; readonly protocolVersion: number; readonly folders: readonly FolderId[] }
+  | { readonly kind: 'manifest'; readonly folder: FolderId; readonly head: Hash; readonly chain: readonly Uint8Array[] }
+  | { readonly kind: 'vector'; readonly folder: FolderId; readonly entries: readonly VectorEntry[] }
+  | { readonly kind: 'entries'; readonly folder: FolderId; readonly entries: readonly Uint8Array[]; readonly checkpoints: readonly Uint8Array[] }
+  | { readonly kind: 'caught-up'; readonly folder: FolderId; readonly vector: readonly VectorEntry[] }
+  | { readonly kind: 'block-request'; readonly id: number; readonly hash: Hash; readonly size: number }
+  | { readonly kind: 'block-reply'; readonly id: number; readonly hash: Hash; readonly data?: Uint8Array }
+  | { readonly kind: 'refusal'; readonly folder: FolderId; readonly code: string; readonly message: string };
+
+export type SyncKind = SyncMessage['kind'];
+
+const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal'];
+const CODE_OF = new Map(KINDS.map((k, i) => [k, i + 1]));
+
+/** Block messages go on their own lane (see proto/sync.proto). */
+export const isBlockMessage = (m: SyncMessage): boolean => m.kind === 'block-request' || m.kind === 'block-reply';
+/** The same question on encoded bytes (a transport routes without decoding). */
+export const isBlockBytes = (b: Uint8Array): boolean => b.length > 0 && (b[0] === CODE_OF.get('block-request') || b[0] === CODE_OF.get('block-reply'));
+
+/** A version vector as the wire carries it: authors ascending. */
+export function vectorEntries(v: VersionVector): VectorEntry[] {
+  return [...v].map(([author, h]) => ({ author, seq: h.seq, head: h.head })).sort((a, b) => (a.author < b.author ? -1 : a.author > b.author ? 1 : 0));
+}
+
+export function vectorOf(entries: readonly VectorEntry[]): Map<Fingerprint, FeedHead> {
+  return new Map(entries.map((e) => [e.author, { seq: e.seq, head: e.head }]));
+}
+
+function bad(message: string): never {
+  throw new SyncError('SYNC_ENCODE_INVALID', message);
+}
+
+function count(w: Writer, n: number, max: number, what: string): void {
+  if (n > max) bad(`${what}: ${n} items, more than ${max}`);
+  w.varint(n, what);
+}
+
+function writeVector(w: Writer, entries: readonly VectorEntry[]): void {
+  count(w, entries.length, MAX_VECTOR, 'vector');
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (i > 0 && !(entries[i - 1].author < e.author)) bad('vector authors must be strictly ascending');
+    if (e.seq < 1) bad('vector seq must be at least 1');
+    w.fingerprint(e.author, 'author').varint(e.seq, 'seq').hash(e.head, 'head');
+  }
+}
+
+function writeList(w: Writer, items: readonly Uint8Array[], max: number, what: string): void {
+  count(w, items.length, max, what);
+  for (const b of items) w.bytes(b, MAX_MESSAGE_BYTES, what);
+}
+
+export function encodeMessage(m: SyncMessage): Buffer {
+  const code = CODE_OF.get(m.kind);
+  if (code === undefined) bad(`unknown kind ${String((m as { kind: unknown }).kind)}`);
+  const w = new Writer(256);
+  try {
+    w.u8(code);
+    switch (m.kind) {
+      case 'hello':
+        w.varint(m.protocolVersion, 'protocolVersion');
+        count(w, m.folders.length, MAX_FOLDERS, 'folders');
+        m.folders.forEach((f, i) => {
+          if (i > 0 && !(m.folders[i - 1] < f)) bad('folders must be strictly ascending');
+          w.folder(f);
+        });
+        break;
+      case 'manifest':
+        w.folder(m.folder).hash(m.head, 'head');
+        writeList(w, m.chain, MAX_CHAIN, 'chain');
+        break;
+      case 'vector':
+        w.folder(m.folder);
+        writeVector(w, m.entries);
+        break;
+      case 'entries':
+        w.folder(m.folder);
+        writeList(w, m.entries, MAX_BATCH_ITEMS, 'entries');
+        writeList(w, m.checkpoints, MAX_BATCH_ITEMS, 'checkpoints');
+        break;
+      case 'caught-up':
+        w.folder(m.folder);
+        writeVector(w, m.vector);
+        break;
+      case 'block-request':
+        w.varint(m.id, 'id').hash(m.hash, 'hash');
+        if (m.size > MAX_BLOCK_BYTES) bad(`block size ${m.size} over ${MAX_BLOCK_BYTES}`);
+        w.varint(m.size, 'size');
+        break;
+      case 'block-reply':
+        w.varint(m.id, 'id').hash(m.hash, 'hash');
+        if (m.data === undefined) w.u8(0);
+        else w.u8(1).bytes(m.data, MAX_BLOCK_BYTES, 'data');
+        break;
+      case 'refusal':
+        w.folder(m.folder).string(m.code, MAX_CODE_BYTES, 'code').string(m.message, MAX_TEXT_BYTES, 'message');
+        break;
+    }
+  } catch (e) {
+    if (e instanceof SyncError) throw e;
+    bad((e as Error).message);
+  }
+  const out = w.finish();
+  if (out.length > MAX_MESSAGE_BYTES) bad(`${m.kind} is ${out.length} bytes, more than ${MAX_MESSAGE_BYTES}`);
+  return out;
+}
+
+function malformed(message: string, cause?: unknown): never {
+  throw new SyncError('SYNC_MALFORMED', message, { cause });
+}
+
+function readCount(r: Reader, max: number, what: string): number {
+  const n = r.varint(what);
+  if (n > max) malformed(`${what}: ${n} items, more than ${max}`);
+  // Each item takes at least one byte: a count beyond what is left is a lie, refused before allocating.
+  if (n > r.remaining) malformed(`${what}: ${n} items in ${r.remaining} bytes`);
+  return n;
+}
+
+function readVector(r: Reader): VectorEntry[] {
+  const n = readCount(r, MAX_VECTOR, 'vector');
+  const out: VectorEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const author = r.fingerprint('author');
+    if (i > 0 && !(out[i - 1].author < author)) malformed('vector authors not strictly ascending');
+    out.push({ author, seq: r.int('seq', 1), head: r.hash('head') });
+  }
+  return out;
+}
+
+function readList(r: Reader, max: number, what: string): Buffer[] {
+  const n = readCount(r, max, what);
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) out.push(r.bytes(MAX_MESSAGE_BYTES, what));
+  return out;
+}
+
+/** Decodes one message; throws SyncError('SYNC_MALFORMED') and nothing else. */
+export function decodeMessage(bytes: Uint8Array): SyncMessage {
+  if (!(bytes instanceof Uint8Array)) malformed('not bytes');
+  if (bytes.length > MAX_MESSAGE_BYTES) malformed(`${bytes.length} bytes, more than ${MAX_MESSAGE_BYTES}`);
+  if (bytes.length === 0) malformed('empty message');
+  try {
+    const r = new Reader(bytes);
+    const kind = KINDS[r.u8('kind') - 1];
+    let m: SyncMessage;
+    switch (kind) {
+      case 'hello': {
+        const protocolVersion = r.int('protocolVersion', 0, 0xffff);
+        const n = readCount(r, MAX_FOLDERS, 'folders');
+        const folders: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const f = r.folder();
+          if (i > 0 && !(folders[i - 1] < f)) malformed('folders not strictly ascending');
+          folders.push(f);
+        }
+        m = { kind, protocolVersion, folders };
+        break;
+      }
+      case 'manifest':
+        m = { kind, folder: r.folder(), head: r.hash('head'), chain: readList(r, MAX_CHAIN, 'chain') };
+        break;
+      case 'vector':
+        m = { kind, folder: r.folder(), entries: readVector(r) };
+        break;
+      case 'entries':
+        m = { kind, folder: r.folder(), entries: readList(r, MAX_BATCH_ITEMS, 'entries'), checkpoints: readList(r, MAX_BATCH_ITEMS, 'checkpoints') };
+        break;
+      case 'caught-up':
+        m = { kind, folder: r.folder(), vector: readVector(r) };
+        break;
+      case 'block-request':
+        m = { kind, id: r.varint('id'), hash: r.hash('hash'), size: r.int('size', 0, MAX_BLOCK_BYTES) };
+        break;
+      case 'block-reply': {
+        const id = r.varint('id');
+        const hash = r.hash('hash');
+        const has = r.int('answer', 0, 1);
+        m = has === 1 ? { kind, id, hash, data: r.bytes(MAX_BLOCK_BYTES, 'data') } : { kind, id, hash };
+        break;
+      }
+      case 'refusal':
+        m = { kind, folder: r.folder(), code: r.string(MAX_CODE_BYTES, 'code'), message: r.string(MAX_TEXT_BYTES, 'message') };
+        break;
+      default:
+        return malformed(`unknown message kind ${bytes[0]}`);
+    }
+    r.end(kind);
+    return m;
+  } catch (e) {
+    if (e instanceof SyncError) throw e;
+    return malformed((e as Error)?.message ?? String(e), e);
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * One folder's sync with one peer, driven by messages: `receive(bytes)` for what arrives,
+ * the `send` callback (awaited: the link's backpressure) for what leaves.
+ *
+ * Three independent paths, so none can wait on another in a cycle:
+ * - the ordered path handles the peer's folder messages one at a time (ingest never sends much);
+ * - the push path sends what the peer lacks (after its Vector, after every change here that did
+ *   not come from this peer), then CaughtUp;
+ * - the block path answers and matches block messages at once, so an apply that waits for a
+ *   block never waits behind the ingest that started it.
+ *
+ * Permissions: the folder's manifest, entries and blocks go only to a current member; a
+ * non-member gets one Refusal and nothing else, and whatever it sends is dropped.
+ */
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { FolderEngine, FolderEvent } from '../folder';
+import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type VersionVector } from '../log';
+import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
+import { BlockRequester, DEFAULT_MAX_IN_FLIGHT, type PeerBlockSource } from './blocks';
+import { isSyncError, SyncError } from './errors';
+import { decodeMessage, PROTOCOL_VERSION, vectorEntries, vectorOf, type SyncMessage } from './messages';
+
+export interface SessionOptions {
+  readonly engine: FolderEngine;
+  readonly replica: FolderReplica;
+  /** The peer's fingerprint, as the host's link authenticated it. */
+  readonly peer: Fingerprint;
+  readonly send: (m: SyncMessage) => Promise<void>;
+  /** The engine's network block source: this session's requester joins it while the session runs. */
+  readonly blocks?: PeerBlockSource;
+  /** Entries per EntryBatch (about; a batch ends at a checkpoint). */
+  readonly batchEntries?: number;
+  readonly maxInFlight?: number;
+  readonly signal?: AbortSignal;
+  readonly log?: (message: string, detail?: unknown) => void;
+}
+
+export type SessionEvent =
+  /** The peer sent everything it had up to `vector`, and all of it went through our ingest. */
+  | { readonly type: 'sync:caught-up'; readonly vector: VersionVector }
+  /** We sent the peer everything we had up to `vector`. */
+  | { readonly type: 'sync:sent-caught-up'; readonly vector: VersionVector; readonly entries: number }
+  | { readonly type: 'sync:ingested'; readonly result: IngestResult }
+  /** Entries or manifests the peer sent that our validation refused (reported to the peer too). */
+  | { readonly type: 'sync:refused-input'; readonly refusals: readonly IngestRefusal[]; readonly manifestRefusals: number }
+  /** The peer refused us. */
+  | { readonly type: 'sync:refusal'; readonly code: string; readonly message: string }
+  /** We refused the peer: not a member. */
+  | { readonly type: 'sync:refused-peer'; readonly code: string }
+  | { readonly type: 'sync:malformed'; readonly error: SyncError }
+  | { readonly type: 'sync:problem'; readonly message: string; readonly error?: unknown };
+
+const MAX_SERVING = DEFAULT_MAX_IN_FLIGHT;
+
+export class SyncSession {
+  readonly events: Observable<SessionEvent>;
+  readonly folder: string;
+  readonly peer: Fingerprint;
+  private readonly subject = new Subject<SessionEvent>();
+  private readonly stopper = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly requester: BlockRequester;
+  private sub: Subscription | undefined;
+  private ordered: Promise<unknown> = Promise.resolve();
+  /** What we know the peer has: its Vector, what it sent us, what we sent it. */
+  private peerVector: Map<Fingerprint, FeedHead> | undefined;
+  private peerManifestHead: string | undefined;
+  private chainSentFor: string | undefined;
+  private owesCaughtUp = false;
+  private pushWanted = false;
+  private pushing: Promise<void> | null = null;
+  private refusedPeer = false;
+  private serving = 0;
+  private readonly servingWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.folder = opts.replica.folder;
+    this.peer = opts.peer;
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
+    this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight);
+    this.events = this.subject.asObservable();
+  }
+
+  /** The peer is a member of the folder in the current manifest. */
+  private isMember(): boolean {
+    return this.opts.replica.manifest().index.isActiveMember(this.peer);
+  }
+
+  /** Says Hello, our manifest head and our vector (to members only); watches for changes to push. */
+  async start(): Promise<void> {
+    this.sub = this.opts.engine.events.subscribe((e) => this.onEngine(e));
+    if (!this.isMember()) return;
+    this.opts.blocks?.add(this.requester);
+    await this.sendChecked({ kind: 'hello', protocolVersion: PROTOCOL_VERSION, folders: [this.folder] });
+    await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: [] });
+    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(await this.opts.replica.versionVector()) });
+  }
+
+  /** Stops pushing and fails block requests in flight; waits for what runs. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopper.abort();
+    this.sub?.unsubscribe();
+    this.opts.blocks?.remove(this.requester);
+    this.requester.close();
+    await this.ordered.catch(() => undefined);
+    await this.pushing?.catch(() => undefined);
+    this.subject.complete();
+  }
+
+  /** Something changed here that the events do not show (a manifest edit): push what the peer lacks. */
+  nudge(): void {
+    this.kickPush();
+  }
+
+  private emit(e: SessionEvent): void {
+    if (!this.subject.closed) this.subject.next(e);
+  }
+
+  private async sendChecked(m: SyncMessage): Promise<void> {
+    if (this.closed) throw new SyncError('SYNC_CLOSED', `session with ${this.peer} is closed`);
+    await this.opts.send(m);
+  }
+
+  private onEngine(e: FolderEvent): void {
+    // What this peer sent us is not sent back to it; everything else it may lack is pushed.
+    if (e.type !== 'folder:changed' || (e.origin === 'peer' && e.peer === this.peer)) return;
+    this.kickPush();
+  }
+
+  /**
+   * One message from the peer. Resolves once it was handled (folder messages) or taken in
+   * (block messages); bytes that are not a message reject with SYNC_MALFORMED and change nothing.
+   */
+  async receive(bytes: Uint8Array): Promise<void> {
+    let m: SyncMessage;
+    try {
+      m = decodeMessage(bytes);
+    } catch (e) {
+      const err = isSyncError(e) ? e : new SyncError('SYNC_MALFORMED', String(e));
+      this.opts.log?.(`malformed message from ${this.peer}`, err.message);
+      this.emit({ type: 'sync:malformed', error: err });
+      throw err;
+    }
+    if (this.closed) return;
+    if (m.kind === 'block-reply') return this.requester.onReply(m);
+    if (m.kind === 'block-request') return this.takeBlockRequest(m);
+    const run = this.ordered.then(() => this.handle(m));
+    this.ordered = run.catch(() => undefined);
+    return run;
+  }
+
+  private async refuse(code: string, message: string): Promise<void> {
+    // One refusal per session: a non-member learns that, and nothing from how it keeps asking.
+    if (this.refusedPeer) return;
+    this.refusedPeer = true;
+    this.emit({ type: 'sync:refused-peer', code });
+    await this.sendChecked({ kind: 'refusal', folder: this.folder, code, message });
+  }
+
+  private async handle(m: SyncMessage): Promise<void> {
+    try {
+      if (m.kind === 'refusal') {
+        this.emit({ type: 'sync:refusal', code: m.code, message: m.message });
+        return;
+      }
+      if (!this.isMember()) return await this.refuse('NOT_A_MEMBER', 'not a member of this folder');
+      if (m.kind === 'hello') {
+        if (m.protocolVersion !== PROTOCOL_VERSION) await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'PROTOCOL_VERSION', message: `this node speaks version ${PROTOCOL_VERSION}` });
+        return;
+      }
+      if ('folder' in m && m.folder !== this.folder) {
+        this.opts.log?.(`${m.kind} for folder ${m.folder} on the session of ${this.folder}: dropped`);
+        return;
+      }
+      switch (m.kind) {
+        case 'manifest':
+          if (m.chain.length > 0) await this.ingest({ manifests: m.chain });
+          this.peerManifestHead = m.head;
+          if (m.head !== this.opts.replica.manifest().hash) this.kickPush();
+          return;
+        case 'vector':
+          this.peerVector = mergeVectors(vectorOf(m.entries), this.peerVector ?? new Map());
+          this.owesCaughtUp = true;
+          this.kickPush();
+          return;
+        case 'entries':
+          if (m.entries.length + m.checkpoints.length === 0) return;
+          await this.ingest({ entries: m.entries, checkpoints: m.checkpoints });
+          this.peerHas(m.entries);
+          return;
+        case 'caught-up':
+          this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
+          this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
+          return;
+      }
+    } catch (e) {
+      if (this.closed || this.signal.aborted) return;
+      this.opts.log?.(`handling ${m.kind} from ${this.peer}`, e);
+      this.emit({ type: 'sync:problem', message: `${m.kind}: ${String((e as Error)?.message ?? e)}`, error: e });
+    }
+  }
+
+  private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }): Promise<void> {
+    // The engine's ingest runs the log's and the manifest's validation: nothing is taken on trust.
+    const result = await this.opts.engine.ingest(input, { peer: this.peer });
+    this.emit({ type: 'sync:ingested', result });
+    if (result.refusals.length > 0 || result.manifestRefusals.length > 0) {
+      this.opts.log?.(`refused from ${this.peer}`, { refusals: result.refusals, manifestRefusals: result.manifestRefusals });
+      this.emit({ type: 'sync:refused-input', refusals: result.refusals, manifestRefusals: result.manifestRefusals.length });
+      const first = result.refusals[0];
+      const what = first ? `${first.reason}: ${first.detail}` : `${result.manifestRefusals[0].reason}: ${result.manifestRefusals[0].detail}`;
+      await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'ENTRIES_REFUSED', message: `${result.refusals.length + result.manifestRefusals.length} refused; ${what}`.slice(0, 1000) });
+    }
+    if (result.manifestsApplied.length > 0) this.kickPush();
+  }
+
+  /** The peer holds the feed up to the last of these entries (it sent them, or we did). */
+  private peerHas(entries: readonly Uint8Array[]): void {
+    if (entries.length === 0) return;
+    try {
+      const last = decodeHashedEntry(entries[entries.length - 1]);
+      this.peerVector ??= new Map();
+      const had = this.peerVector.get(last.entry.author);
+      if (!had || had.seq < last.entry.seq) this.peerVector.set(last.entry.author, { seq: last.entry.seq, head: last.hash });
+    } catch {
+      // Refused by ingest as well; it tells us nothing about the peer's feed.
+    }
+  }
+
+  private kickPush(): void {
+    this.pushWanted = true;
+    if (this.pushing || this.closed) return;
+    this.pushing = (async () => {
+      while (this.pushWanted && !this.closed) {
+        this.pushWanted = false;
+        try {
+          await this.pushOnce();
+        } catch (e) {
+          if (this.closed || this.signal.aborted) return;
+          this.opts.log?.(`pushing to ${this.peer}`, e);
+          this.emit({ type: 'sync:problem', message: `push: ${String((e as Error)?.message ?? e)}`, error: e });
+        }
+      }
+    })().finally(() => {
+      this.pushing = null;
+    });
+  }
+
+  private async pushOnce(): Promise<void> {
+    if (!this.isMember()) return;
+    const { replica } = this.opts;
+    const head = replica.manifest().hash;
+    if (this.peerManifestHead !== undefined && this.peerManifestHead !== head && this.chainSentFor !== head) {
+      this.chainSentFor = head;
+      await this.sendChecked({ kind: 'manifest', folder: this.folder, head, chain: replica.manifestChain() });
+    }
+    if (this.peerVector === undefined) return;
+    const ours = await replica.versionVector();
+    const { ranges } = await replica.missingFor(this.peerVector);
+    let sent = 0;
+    for await (const b of replica.entriesFor(ranges, { signal: this.signal, batchEntries: this.opts.batchEntries })) {
+      await this.sendChecked({ kind: 'entries', folder: this.folder, entries: b.entries, checkpoints: b.checkpoints });
+      this.peerHas(b.entries);
+      sent += b.entries.length;
+    }
+    if (sent === 0 && !this.owesCaughtUp) return;
+    this.owesCaughtUp = false;
+    await this.sendChecked({ kind: 'caught-up', folder: this.folder, vector: vectorEntries(ours) });
+    this.emit({ type: 'sync:sent-caught-up', vector: ours, entries: sent });
+  }
+
+  /** Takes a block request in once a serving slot is free; answers it in the background. */
+  private async takeBlockRequest(m: Extract<SyncMessage, { kind: 'block-request' }>): Promise<void> {
+    if (!this.isMember()) return this.refuse('NOT_A_MEMBER', 'not a member of this folder');
+    while (this.serving >= MAX_SERVING) await new Promise<void>((r) => this.servingWaiters.push(r));
+    this.serving++;
+    void (async () => {
+      try {
+        const data = await this.opts.engine.localBlocks.read(m.hash, m.size, this.signal).catch(() => undefined);
+        await this.sendChecked({ kind: 'block-reply', id: m.id, hash: m.hash, data });
+      } catch (e) {
+        if (!this.closed) this.opts.log?.(`serving block ${m.hash} to ${this.peer}`, e);
+      } finally {
+        this.serving--;
+        this.servingWaiters.shift()?.();
+      }
+    })();
+  }
+}
