@@ -21,7 +21,8 @@ import { KINIGNORE_FILE, type IgnoreRules } from './ignore';
 import { probeFilesystem, type FsTraits } from './local-names';
 import { EMPTY_SHA256, type LocalFileRecord as WalkRecord, type ScannedFile, type ScanProblemCode } from './types';
 import { walkFolder } from './walk';
-import { FolderWatcher, mapLimit } from './watcher';
+import { mapLimit } from './map-limit';
+import { FolderWatcher } from './watcher';
 
 export type ScanEventProblemCode = ScanProblemCode | 'UNANNOUNCEABLE_PATH';
 

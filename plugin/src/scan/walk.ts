@@ -17,6 +17,7 @@ import { hashFileAuto, type HashFileFn, type HashedFile } from './hash-file';
 import { KINIGNORE_FILE, type IgnoreRules } from './ignore';
 import type { FsTraits } from './local-names';
 import { EMPTY_SHA256, type LocalFileRecord, type ScannedFile, type ScanProblem } from './types';
+import { mapLimit } from './map-limit';
 
 export interface WalkOptions {
   readonly ignore: IgnoreRules;
@@ -360,19 +361,6 @@ export function linkEscapes(rel: string, target: string): boolean {
     }
   }
   return false;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function wrapIo(e: unknown, root: string): unknown {

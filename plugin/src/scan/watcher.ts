@@ -17,6 +17,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { lstatSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { ScanError } from './errors';
+import { mapLimit } from './map-limit';
 
 export interface FolderWatcherOptions {
   readonly root: string;
@@ -280,15 +281,3 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
