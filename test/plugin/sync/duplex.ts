@@ -62,7 +62,7 @@ class Lane {
 
 export class End {
   /** Every message this end sent, as encoded. */
-  readonly sent: { kind: SyncKind | 'raw'; bytes: number }[] = [];
+  readonly sent: { kind: SyncKind | 'raw'; bytes: number; message?: SyncMessage }[] = [];
   /** Errors the receiver on the OTHER end threw for what this end sent. */
   readonly errors: unknown[] = [];
   readonly lanes: { ordered: Lane; blocks: Lane };
@@ -80,9 +80,14 @@ export class End {
     return this.sent.map((s) => s.kind);
   }
 
+  /** The messages of one kind this end sent. */
+  messages<K extends SyncKind>(kind: K): Extract<SyncMessage, { kind: K }>[] {
+    return this.sent.flatMap((s) => (s.message?.kind === kind ? [s.message as Extract<SyncMessage, { kind: K }>] : []));
+  }
+
   readonly send = (m: SyncMessage): Promise<void> => {
     const b = encodeMessage(m);
-    this.sent.push({ kind: m.kind, bytes: b.length });
+    this.sent.push({ kind: m.kind, bytes: b.length, message: m });
     return this.laneOf(b).push(b);
   };
 

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { appendBatch, decodeEntry, encodeCheckpoint, type BlockRef } from '../../../plugin/src/log';
+import { vectorEntries } from '../../../plugin/src/sync';
+import { hostSigner } from '../replica/helpers';
+import { fileMeta } from '../../vectors/fixtures';
+import { snapshot } from '../folder/helpers';
+import { caughtUp, FOLDER, nextEvent, SyncCluster, until, type SyncNode } from './helpers';
+
+jest.setTimeout(60_000);
+
+const cluster = new SyncCluster();
+beforeAll(() => cluster.init());
+afterEach(() => cluster.cleanup());
+
+const write = (n: SyncNode, p: string, data: string | Buffer) => fsp.mkdir(path.dirname(path.join(n.root, p)), { recursive: true }).then(() => fsp.writeFile(path.join(n.root, p), data));
+
+/** The node's log has a live winner at `p` and the disk holds exactly `bytes` there. */
+async function holds(n: SyncNode, p: string, bytes: string | Buffer): Promise<boolean> {
+  const r = await n.replica.state.resolve(p);
+  if (!r?.winner.live) return false;
+  const onDisk = await fsp.readFile(path.join(n.root, p)).catch(() => undefined);
+  return onDisk !== undefined && Buffer.compare(onDisk, Buffer.from(bytes)) === 0;
+}
+
+/** The blocks of the file the node's log has at `p`. */
+async function blocksOf(n: SyncNode, p: string): Promise<readonly BlockRef[]> {
+  const r = await n.replica.state.resolve(p);
+  const body = decodeEntry((await n.store.entry(r!.winner.hash))!.bytes).body;
+  return body.op === 'delete' ? [] : body.meta.blocks;
+}
+
+async function converged(a: SyncNode, b: SyncNode): Promise<boolean> {
+  if ((await a.replica.state.stateHash()) !== (await b.replica.state.stateHash())) return false;
+  return JSON.stringify([...(await snapshot(a.root))]) === JSON.stringify([...(await snapshot(b.root))]);
+}
+
+async function files(n: SyncNode, fs: Record<string, string | Buffer>): Promise<void> {
+  for (const [p, d] of Object.entries(fs)) await write(n, p, d);
+  await until([n], async () => {
+    for (const [p, d] of Object.entries(fs)) if (!(await holds(n, p, d))) return false;
+    return true;
+  }, `${n.name} announcing ${Object.keys(fs).join(', ')}`);
+}
+
+
+test('Alice’s files reach Bob byte for byte over the protocol, blocks fetched from her; then Bob’s edits reach Alice', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const big = randomBytes(600 * 1024); // several 128 KiB blocks, fetched with BlockRequests
+  await files(alice, { 'a.txt': 'from alice', 'sub/big.bin': big });
+
+  const link = await cluster.connect(alice, bob);
+  await until([alice, bob], () => converged(alice, bob), 'bob getting alice’s files');
+  expect(Buffer.compare(await fsp.readFile(path.join(bob.root, 'sub/big.bin')), big)).toBe(0);
+  expect(await bob.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
+  const [ea, eb] = link.ends;
+  const needed = (await blocksOf(alice, 'sub/big.bin')).length + (await blocksOf(alice, 'a.txt')).length;
+  expect(needed).toBeGreaterThan(1);
+  expect(eb.kinds().filter((k) => k === 'block-request').length).toBe(needed);
+  expect(ea.kinds().filter((k) => k === 'block-reply').length).toBe(eb.kinds().filter((k) => k === 'block-request').length);
+  expect(ea.errors).toEqual([]);
+  expect(eb.errors).toEqual([]);
+
+  // Bob edits while connected: pushed to Alice as it happens.
+  await files(bob, { 'a.txt': 'bob edited this', 'new/from-bob.txt': 'hello alice' });
+  await until([alice, bob], async () => (await holds(alice, 'new/from-bob.txt', 'hello alice')) && (await holds(alice, 'a.txt', 'bob edited this')) && (await converged(alice, bob)), 'alice getting bob’s edits');
+  // What Alice received from Bob was not sent back to him: every EntryBatch Alice sent is before his edits.
+  const bobFeed = bob.id.fingerprint;
+  expect((await alice.replica.versionVector()).get(bobFeed)?.seq).toBeGreaterThan(0);
+});
+
+test('two nodes already in sync exchange a few hundred bytes, the same for 10 and 1,000 entries', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const measure = async (): Promise<{ a: number; b: number; kinds: string[] }> => {
+    const link = await cluster.connect(alice, bob);
+    await Promise.all([caughtUp(link.a, 'alice caught up'), caughtUp(link.b, 'bob caught up')]);
+    await Promise.all([alice.engine.idle(), bob.engine.idle()]);
+    const [ea, eb] = link.ends;
+    const out = { a: ea.bytesSent, b: eb.bytesSent, kinds: [...ea.kinds(), ...eb.kinds()] };
+    await link.close();
+    return out;
+  };
+  const append = async (from: number, n: number): Promise<void> => {
+    const changes = Array.from({ length: n }, (_, i) => ({ folder: FOLDER, author: alice.id.fingerprint, wallTimeMs: Date.now(), body: { op: 'delete' as const, path: `gone/${from + i}` }, parents: [] }));
+    await alice.replica.appendLocal(changes);
+  };
+
+  await append(0, 10);
+  const first = await cluster.connect(alice, bob);
+  await caughtUp(first.b, 'bob getting 10 entries');
+  await first.close();
+  const small = await measure();
+
+  await append(10, 990);
+  const second = await cluster.connect(alice, bob);
+  await caughtUp(second.b, 'bob getting 1,000 entries');
+  await bob.engine.idle();
+  await second.close();
+  expect((await bob.replica.versionVector()).get(alice.id.fingerprint)?.seq).toBe(1000);
+  expect(await bob.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
+  const large = await measure();
+
+  for (const m of [small, large]) {
+    expect(new Set(m.kinds)).toEqual(new Set(['hello', 'manifest', 'vector', 'caught-up']));
+    expect(m.kinds).toHaveLength(8);
+    expect(m.a + m.b).toBeLessThan(600);
+  }
+  // Only seq 10 → 1000 grows a varint by one byte, in each side's Vector and CaughtUp.
+  expect(Math.abs(large.a + large.b - (small.a + small.b))).toBeLessThanOrEqual(4);
+  console.log(`in sync: ${small.a + small.b} bytes at 10 entries, ${large.a + large.b} bytes at 1,000 entries`);
+});
+
+test('offline catch-up: after a reconnect only the entries Bob missed travel', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  await files(alice, { 'one.txt': '1', 'two.txt': '2', 'three.txt': '3' });
+  const link = await cluster.connect(alice, bob);
+  await until([alice, bob], () => converged(alice, bob), 'first sync');
+  await link.close();
+  const seqBefore = (await bob.replica.versionVector()).get(alice.id.fingerprint)!.seq;
+
+  await files(alice, { 'four.txt': '4', 'two.txt': 'two, edited' });
+  const seqAfter = (await alice.replica.versionVector()).get(alice.id.fingerprint)!.seq;
+  expect(seqAfter).toBeGreaterThan(seqBefore);
+  expect(await holds(bob, 'four.txt', '4')).toBe(false);
+
+  const again = await cluster.connect(alice, bob);
+  await until([alice, bob], () => converged(alice, bob), 'catch-up');
+  const [ea] = again.ends;
+  // Every entry carried is one Bob lacked: seqs seqBefore+1 .. seqAfter, each once.
+  const seqs = ea.messages('entries').flatMap((m) => m.entries.map((e) => decodeEntry(e).seq));
+  expect(seqs).toEqual(Array.from({ length: seqAfter - seqBefore }, (_, i) => seqBefore + 1 + i));
+  expect(ea.kinds().filter((k) => k === 'entries').length).toBeGreaterThan(0);
+  expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('two, edited');
+});
+
+test('a friend who is not a member gets one Refusal and nothing else, whatever it sends', async () => {
+  const alice = await cluster.node('alice');
+  await files(alice, { 'secret.txt': 'for members only' });
+  const { peer, got, session, arrived } = await cluster.raw(alice, 'dave');
+  const [block] = await blocksOf(alice, 'secret.txt');
+  await peer.send({ kind: 'hello', protocolVersion: 1, folders: [FOLDER] });
+  await peer.send({ kind: 'manifest', folder: FOLDER, head: '0'.repeat(64), chain: [] });
+  await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await peer.send({ kind: 'block-request', id: 1, hash: block.hash, size: block.size });
+  const forged = await appendBatch(null, [{ folder: FOLDER, author: cluster.ids.dave.fingerprint, wallTimeMs: Date.now(), body: { op: 'put', path: 'x', meta: fileMeta('x') }, parents: [] }], hostSigner(cluster.ids.dave));
+  const ingested = nextEvent(session, (e) => e.type === 'sync:ingested', 'an ingest', 1500).then(() => true, () => false);
+  await peer.send({ kind: 'entries', folder: FOLDER, entries: forged.entries.map((e) => e.bytes), checkpoints: [encodeCheckpoint(forged.checkpoint!)] });
+  // A valid vector after everything: answered (by a refusal) only once all of the above were handled.
+  await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await arrived(() => true, 'the refusal');
+  await alice.engine.idle();
+  expect(await ingested).toBe(false);
+  expect(got).toEqual([{ kind: 'refusal', folder: FOLDER, code: 'NOT_A_MEMBER', message: expect.any(String) }]);
+  expect((await alice.replica.versionVector()).has(cluster.ids.dave.fingerprint)).toBe(false);
+});
+
+test('a reader’s entries are refused by Alice’s ingest, reported, and never served to Bob; the session goes on', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  await files(alice, { 'doc.txt': 'v1' });
+  const { peer, got, session, arrived } = await cluster.raw(alice, 'carol');
+  const carol = cluster.ids.carol;
+  const forged = await appendBatch(null, [{ folder: FOLDER, author: carol.fingerprint, wallTimeMs: Date.now(), body: { op: 'put', path: 'doc.txt', meta: fileMeta('carol') }, parents: [] }], hostSigner(carol));
+  const refused = nextEvent(session, (e) => e.type === 'sync:refused-input', 'alice refusing carol');
+  await peer.send({ kind: 'entries', folder: FOLDER, entries: forged.entries.map((e) => e.bytes), checkpoints: [encodeCheckpoint(forged.checkpoint!)] });
+  const ev = await refused;
+  expect(ev.type === 'sync:refused-input' && ev.refusals.map((r) => r.reason)).toContain('NOT_A_WRITER');
+  await arrived((m) => m.kind === 'refusal' && m.code === 'ENTRIES_REFUSED', 'carol told');
+  expect((await alice.replica.versionVector()).has(carol.fingerprint)).toBe(false);
+
+  // Carol is a member (a reader): her Vector is answered with what she lacks, then CaughtUp.
+  await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await arrived((m) => m.kind === 'caught-up', 'carol served');
+  expect(got.filter((m) => m.kind === 'entries').flatMap((m) => (m.kind === 'entries' ? m.entries.map((e) => decodeEntry(e).author) : []))).toEqual([alice.id.fingerprint]);
+
+  const link = await cluster.connect(alice, bob);
+  await until([alice, bob], () => converged(alice, bob), 'bob syncing');
+  expect((await bob.replica.versionVector()).has(carol.fingerprint)).toBe(false);
+  expect(await fsp.readFile(path.join(bob.root, 'doc.txt'), 'utf8')).toBe('v1');
+});
+
+test('a malformed message is a typed error and the session survives: the next valid message works', async () => {
+  const alice = await cluster.node('alice');
+  await files(alice, { 'a.txt': 'x' });
+  const { peer, mine, got, session, arrived } = await cluster.raw(alice, 'bob');
+  const malformed = nextEvent(session, (e) => e.type === 'sync:malformed', 'malformed event');
+  await peer.sendRaw(Buffer.from([3, 1, 2, 3]));
+  await peer.sendRaw(Buffer.from([42]));
+  const ev = await malformed;
+  expect(ev.type === 'sync:malformed' && ev.error.code).toBe('SYNC_MALFORMED');
+    expect(peer.errors.map((e) => (e as { code?: string }).code)).toEqual(['SYNC_MALFORMED', 'SYNC_MALFORMED']);
+  // Nothing was answered to the garbage: only the start messages so far.
+  expect(got.map((m) => m.kind)).toEqual(['hello', 'manifest', 'vector']);
+
+  await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await arrived((m) => m.kind === 'caught-up', 'served after the garbage');
+  const vector = vectorEntries(await alice.replica.versionVector());
+  expect(got[got.length - 1]).toEqual({ kind: 'caught-up', folder: FOLDER, vector });
+  expect(mine.errors).toEqual([]);
+});
