@@ -4,8 +4,8 @@
  *
  * Three independent paths, so none can wait on another in a cycle:
  * - the ordered path handles the peer's folder messages one at a time (ingest never sends much);
- * - the push path sends what the peer lacks (after its Vector, after every change here that did
- *   not come from this peer), then CaughtUp;
+ * - the push path sends what the peer lacks (after its Vector, after a local change, after an
+ *   apply of what another peer sent), then CaughtUp;
  * - the block path answers and matches block messages at once, so an apply that waits for a
  *   block never waits behind the ingest that started it.
  *
@@ -125,9 +125,10 @@ export class SyncSession {
   }
 
   private onEngine(e: FolderEvent): void {
-    // What this peer sent us is not sent back to it; everything else it may lack is pushed.
-    if (e.type !== 'folder:changed' || (e.origin === 'peer' && e.peer === this.peer)) return;
-    this.kickPush();
+    // Local entries go at once (their files are on disk). Entries from other peers go once
+    // applied here, so this peer finds their blocks on this node when it asks. What this peer
+    // sent us is never sent back: its vector already shows it.
+    if ((e.type === 'folder:changed' && e.origin === 'local') || e.type === 'folder:applied') this.kickPush();
   }
 
   /**

@@ -13,6 +13,7 @@ class Lane {
   private readonly spaceWaiters: (() => void)[] = [];
   private receiver: Receiver | undefined;
   private pumping = false;
+  private readonly idleWaiters: (() => void)[] = [];
   closed = false;
 
   constructor(
@@ -50,7 +51,14 @@ class Lane {
       }
     } finally {
       this.pumping = false;
+      if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /** Resolves once everything pushed so far was handed to the receiver and the receiver finished with it. */
+  drained(): Promise<void> {
+    if (!this.pumping && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   close(): void {
@@ -113,6 +121,11 @@ export class End {
     this.onReceive(async (b) => {
       into.push(decodeMessage(b));
     });
+  }
+
+  /** Everything this end sent so far was handled by the other end's receiver. */
+  async drained(): Promise<void> {
+    await Promise.all([this.lanes.ordered.drained(), this.lanes.blocks.drained()]);
   }
 
   close(): void {

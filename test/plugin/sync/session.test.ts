@@ -66,9 +66,10 @@ test('Alice’s files reach Bob byte for byte over the protocol, blocks fetched 
   // Bob edits while connected: pushed to Alice as it happens.
   await files(bob, { 'a.txt': 'bob edited this', 'new/from-bob.txt': 'hello alice' });
   await until([alice, bob], async () => (await holds(alice, 'new/from-bob.txt', 'hello alice')) && (await holds(alice, 'a.txt', 'bob edited this')) && (await converged(alice, bob)), 'alice getting bob’s edits');
-  // What Alice received from Bob was not sent back to him: every EntryBatch Alice sent is before his edits.
-  const bobFeed = bob.id.fingerprint;
-  expect((await alice.replica.versionVector()).get(bobFeed)?.seq).toBeGreaterThan(0);
+  // What Alice received from Bob was not sent back to him: Alice only ever sent Bob her own feed.
+  const authorsSentToBob = new Set(ea.messages('entries').flatMap((m) => m.entries.map((e) => decodeEntry(e).author)));
+  expect(authorsSentToBob).toEqual(new Set([alice.id.fingerprint]));
+  expect((await alice.replica.versionVector()).get(bob.id.fingerprint)?.seq).toBeGreaterThan(0);
 });
 
 test('two nodes already in sync exchange a few hundred bytes, the same for 10 and 1,000 entries', async () => {
@@ -142,18 +143,22 @@ test('a friend who is not a member gets one Refusal and nothing else, whatever i
   await files(alice, { 'secret.txt': 'for members only' });
   const { peer, got, session, arrived } = await cluster.raw(alice, 'dave');
   const [block] = await blocksOf(alice, 'secret.txt');
+  const events: string[] = [];
+  session.events.subscribe((e) => events.push(e.type));
   await peer.send({ kind: 'hello', protocolVersion: 1, folders: [FOLDER] });
   await peer.send({ kind: 'manifest', folder: FOLDER, head: '0'.repeat(64), chain: [] });
   await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
   await peer.send({ kind: 'block-request', id: 1, hash: block.hash, size: block.size });
   const forged = await appendBatch(null, [{ folder: FOLDER, author: cluster.ids.dave.fingerprint, wallTimeMs: Date.now(), body: { op: 'put', path: 'x', meta: fileMeta('x') }, parents: [] }], hostSigner(cluster.ids.dave));
-  const ingested = nextEvent(session, (e) => e.type === 'sync:ingested', 'an ingest', 1500).then(() => true, () => false);
   await peer.send({ kind: 'entries', folder: FOLDER, entries: forged.entries.map((e) => e.bytes), checkpoints: [encodeCheckpoint(forged.checkpoint!)] });
   // A valid vector after everything: answered (by a refusal) only once all of the above were handled.
   await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await peer.drained();
   await arrived(() => true, 'the refusal');
   await alice.engine.idle();
-  expect(await ingested).toBe(false);
+  // Handled, all of it (the duplex waited for each receive), and none of it reached the engine.
+  expect(events).toEqual(['sync:refused-peer']);
+  expect(peer.errors).toEqual([]);
   expect(got).toEqual([{ kind: 'refusal', folder: FOLDER, code: 'NOT_A_MEMBER', message: expect.any(String) }]);
   expect((await alice.replica.versionVector()).has(cluster.ids.dave.fingerprint)).toBe(false);
 });
@@ -201,4 +206,22 @@ test('a malformed message is a typed error and the session survives: the next va
   const vector = vectorEntries(await alice.replica.versionVector());
   expect(got[got.length - 1]).toEqual({ kind: 'caught-up', folder: FOLDER, vector });
   expect(mine.errors).toEqual([]);
+});
+
+test('three nodes: Bob relays Alice’s files to Carol (a reader), never back to Alice; Carol fetches blocks from Bob', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const carol = await cluster.node('carol', alice);
+  const ab = await cluster.connect(alice, bob);
+  const bc = await cluster.connect(bob, carol);
+  const data = randomBytes(300 * 1024);
+  await files(alice, { 'shared/report.bin': data, 'note.txt': 'for everyone' });
+  await until([alice, bob, carol], async () => (await converged(alice, bob)) && (await converged(bob, carol)) && (await holds(carol, 'shared/report.bin', data)), 'carol getting alice’s files through bob');
+  const [bobToAlice] = [ab.ends[1]];
+  expect(bobToAlice.messages('entries')).toEqual([]);
+  // Carol asked Bob for the blocks (she has no link to Alice) and got every one of them.
+  const [bobToCarol, carolToBob] = bc.ends;
+  expect(carolToBob.kinds().filter((k) => k === 'block-request').length).toBe((await blocksOf(alice, 'shared/report.bin')).length + (await blocksOf(alice, 'note.txt')).length);
+  expect(bobToCarol.messages('block-reply').every((r) => r.data !== undefined)).toBe(true);
+  expect(await carol.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
 });
