@@ -18,7 +18,7 @@ import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type 
 import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
 import { BlockRequester, DEFAULT_MAX_IN_FLIGHT, type PeerBlockSource } from './blocks';
 import { isSyncError, SyncError } from './errors';
-import { decodeMessage, PROTOCOL_VERSION, vectorEntries, vectorOf, type SyncMessage } from './messages';
+import { decodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, vectorEntries, vectorOf, type SyncMessage } from './messages';
 
 export interface SessionOptions {
   readonly engine: FolderEngine;
@@ -28,8 +28,13 @@ export interface SessionOptions {
   readonly send: (m: SyncMessage) => Promise<void>;
   /** The engine's network block source: this session's requester joins it while the session runs. */
   readonly blocks?: PeerBlockSource;
-  /** Entries per EntryBatch (about; a batch ends at a checkpoint). */
+  /** Entries per batch of the replica (about; a batch ends at a checkpoint). */
   readonly batchEntries?: number;
+  /**
+   * Encoded entries per EntryBatch message, in bytes: a longer batch goes as several messages,
+   * the checkpoints with the last; the receiver holds the first ones until then.
+   */
+  readonly maxMessageEntryBytes?: number;
   readonly maxInFlight?: number;
   readonly signal?: AbortSignal;
   readonly log?: (message: string, detail?: unknown) => void;
@@ -51,6 +56,9 @@ export type SessionEvent =
   | { readonly type: 'sync:problem'; readonly message: string; readonly error?: unknown };
 
 const MAX_SERVING = DEFAULT_MAX_IN_FLIGHT;
+const DEFAULT_ENTRY_BYTES = MAX_MESSAGE_BYTES - 512 * 1024;
+/** Entries held waiting for the message with their checkpoints: a peer can make us hold no more. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
 
 export class SyncSession {
   readonly events: Observable<SessionEvent>;
@@ -73,6 +81,9 @@ export class SyncSession {
   private serving = 0;
   private readonly servingWaiters: (() => void)[] = [];
   private closed = false;
+  /** Entries of a long batch received before the message that carries its checkpoints. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
 
   constructor(private readonly opts: SessionOptions) {
     this.folder = opts.replica.folder;
@@ -187,11 +198,26 @@ export class SyncSession {
           this.owesCaughtUp = true;
           this.kickPush();
           return;
-        case 'entries':
-          if (m.entries.length + m.checkpoints.length === 0) return;
-          await this.ingest({ entries: m.entries, checkpoints: m.checkpoints });
-          this.peerHas(m.entries);
+        case 'entries': {
+          if (m.checkpoints.length === 0) {
+            // The front of a batch too long for one message: validated with its checkpoints.
+            const bytes = m.entries.reduce((n, e) => n + e.length, 0);
+            if (this.heldBytes + bytes > MAX_HELD_BYTES) {
+              this.held = [];
+              this.heldBytes = 0;
+              throw new SyncError('SYNC_MALFORMED', `more than ${MAX_HELD_BYTES} bytes of entries without a checkpoint`);
+            }
+            this.held.push(...m.entries);
+            this.heldBytes += bytes;
+            return;
+          }
+          const entries = this.held.length > 0 ? [...this.held, ...m.entries] : m.entries;
+          this.held = [];
+          this.heldBytes = 0;
+          await this.ingest({ entries, checkpoints: m.checkpoints });
+          this.peerHas(entries);
           return;
+        }
         case 'caught-up':
           this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
           this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
@@ -262,8 +288,20 @@ export class SyncSession {
     const ours = await replica.versionVector();
     const { ranges } = await replica.missingFor(this.peerVector);
     let sent = 0;
+    const limit = this.opts.maxMessageEntryBytes ?? DEFAULT_ENTRY_BYTES;
     for await (const b of replica.entriesFor(ranges, { signal: this.signal, batchEntries: this.opts.batchEntries })) {
-      await this.sendChecked({ kind: 'entries', folder: this.folder, entries: b.entries, checkpoints: b.checkpoints });
+      let chunk: Uint8Array[] = [];
+      let bytes = 0;
+      for (const e of b.entries) {
+        if (chunk.length > 0 && bytes + e.length > limit) {
+          await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: [] });
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(e);
+        bytes += e.length + 4;
+      }
+      await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints });
       this.peerHas(b.entries);
       sent += b.entries.length;
     }

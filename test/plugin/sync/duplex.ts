@@ -10,6 +10,9 @@ export type Receiver = (bytes: Uint8Array) => Promise<void>;
 class Lane {
   private readonly queue: Buffer[] = [];
   private queued = 0;
+  /** The most bytes this lane ever held, and the largest single message. */
+  peak = 0;
+  largest = 0;
   private readonly spaceWaiters: (() => void)[] = [];
   private receiver: Receiver | undefined;
   private pumping = false;
@@ -32,6 +35,8 @@ class Lane {
     if (this.closed) throw new Error('link closed');
     this.queue.push(b);
     this.queued += b.length;
+    this.peak = Math.max(this.peak, this.queued);
+    this.largest = Math.max(this.largest, b.length);
     void this.pump();
   }
 

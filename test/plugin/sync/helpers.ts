@@ -6,7 +6,7 @@ import { FolderEngine } from '../../../plugin/src/folder';
 import { FolderReplica } from '../../../plugin/src/replica';
 import { POSIX_TRAITS } from '../../../plugin/src/scan';
 import { Store } from '../../../plugin/src/store';
-import { decodeMessage, PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../../../plugin/src/sync';
+import { decodeMessage, PeerBlockSource, SyncSession, type SessionEvent, type SessionOptions, type SyncMessage } from '../../../plugin/src/sync';
 import { FOLDER, hostSigner, hostVerifier, loadIdentities, member, type Name, type TestIdentity } from '../replica/helpers';
 import { cut, duplex, type End } from './duplex';
 import { until as folderUntil } from '../folder/helpers';
@@ -72,8 +72,9 @@ export class SyncCluster {
   }
 
   /** A session on `n` with `peer`, sending through `end`. */
-  session(n: SyncNode, peer: Name, end: End): SyncSession {
+  session(n: SyncNode, peer: Name, end: End, extra: Partial<SessionOptions> = {}): SyncSession {
     const s = new SyncSession({
+      ...extra,
       engine: n.engine,
       replica: n.replica,
       peer: this.ids[peer].fingerprint,
@@ -88,10 +89,10 @@ export class SyncCluster {
   }
 
   /** Connects two nodes: a session on each side, both started. */
-  async connect(a: SyncNode, b: SyncNode, maxBytes?: number): Promise<Link> {
-    const [ea, eb] = duplex(maxBytes);
-    const sa = this.session(a, b.name, ea);
-    const sb = this.session(b, a.name, eb);
+  async connect(a: SyncNode, b: SyncNode, opts: { maxBytes?: number; session?: Partial<SessionOptions> } = {}): Promise<Link> {
+    const [ea, eb] = duplex(opts.maxBytes);
+    const sa = this.session(a, b.name, ea, opts.session);
+    const sb = this.session(b, a.name, eb, opts.session);
     await Promise.all([sa.start(), sb.start()]);
     const link: Link = {
       a: sa,

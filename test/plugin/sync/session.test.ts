@@ -225,3 +225,22 @@ test('three nodes: Bob relays Alice’s files to Carol (a reader), never back to
   expect(bobToCarol.messages('block-reply').every((r) => r.data !== undefined)).toBe(true);
   expect(await carol.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
 });
+
+test('tight bounds: 16 KiB per lane, 2 KiB of entries per message; 1,000 entries and a multi-block file still converge, no queue over its bound', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const data = randomBytes(400 * 1024);
+  await files(alice, { 'big.bin': data });
+  await alice.replica.appendLocal(Array.from({ length: 1000 }, (_, i) => ({ folder: FOLDER, author: alice.id.fingerprint, wallTimeMs: Date.now(), body: { op: 'delete' as const, path: `gone/${i}` }, parents: [] })));
+  const link = await cluster.connect(alice, bob, { maxBytes: 16 * 1024, session: { maxMessageEntryBytes: 2048 } });
+  await until([alice, bob], async () => (await holds(bob, 'big.bin', data)) && (await bob.replica.state.stateHash()) === (await alice.replica.state.stateHash()), 'bob converging through narrow pipes');
+  const [ea, eb] = link.ends;
+  // The long batch went in many messages, only the last of each batch with checkpoints.
+  const batches = ea.messages('entries');
+  expect(batches.length).toBeGreaterThan(20);
+  expect(batches.reduce((n, m) => n + m.entries.length, 0)).toBe((await alice.replica.versionVector()).get(alice.id.fingerprint)!.seq);
+  for (const end of [ea, eb]) for (const lane of [end.lanes.ordered, end.lanes.blocks]) expect(lane.peak).toBeLessThanOrEqual(Math.max(16 * 1024, lane.largest));
+  expect(ea.lanes.ordered.peak).toBeLessThanOrEqual(16 * 1024);
+  expect(ea.errors).toEqual([]);
+  expect(eb.errors).toEqual([]);
+});
