@@ -194,6 +194,35 @@ export class Writer {
   }
 }
 
+// Buffer#toString('hex', ...) dispatches on the encoding and bounds-checks before the native
+// hexSlice; a 32-byte hash is short enough that the dispatch costs as much as the conversion.
+const nativeHexSlice = (Buffer.prototype as unknown as { hexSlice?: (start: number, end: number) => string }).hexSlice;
+const hexSlice: (buf: Buffer, start: number, end: number) => string =
+  typeof nativeHexSlice === 'function' ? (buf, start, end) => nativeHexSlice.call(buf, start, end) : (buf, start, end) => buf.toString('hex', start, end);
+
+// A feed's entries repeat one folder and one author: the decoder keeps the last of each, as
+// bytes and as text, and compares bytes instead of converting them again (shared by every
+// Reader; decoding is synchronous, so it is never seen half-updated).
+interface Remembered {
+  bytes: Buffer;
+  text: string;
+}
+const lastFpr: Remembered = { bytes: Buffer.alloc(0), text: '' };
+const lastFolder: Remembered = { bytes: Buffer.alloc(0), text: '' };
+
+function sameBytes(buf: Buffer, pos: number, known: Buffer): boolean {
+  const n = known.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) if (buf[pos + i] !== known[i]) return false;
+  return true;
+}
+
+function remember(r: Remembered, buf: Buffer, pos: number, n: number, upper: boolean): void {
+  const text = hexSlice(buf, pos, pos + n);
+  r.text = upper ? text.toUpperCase() : text;
+  r.bytes = Buffer.from(buf.subarray(pos, pos + n));
+}
+
 /** Reads canonical fields; every irregularity is a typed DecodeError. */
 export class Reader {
   private readonly buf: Buffer;
@@ -244,7 +273,7 @@ export class Reader {
 
   private hex(n: number, what: string): string {
     this.need(n, what);
-    const s = this.buf.toString('hex', this.pos, this.pos + n);
+    const s = hexSlice(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
@@ -254,11 +283,17 @@ export class Reader {
   }
 
   fingerprint(what: string): string {
-    return this.hex(FINGERPRINT_BYTES, what).toUpperCase();
+    this.need(FINGERPRINT_BYTES, what);
+    if (!sameBytes(this.buf, this.pos, lastFpr.bytes)) remember(lastFpr, this.buf, this.pos, FINGERPRINT_BYTES, true);
+    this.pos += FINGERPRINT_BYTES;
+    return lastFpr.text;
   }
 
   folder(): string {
-    return this.hex(FOLDER_BYTES, 'folder');
+    this.need(FOLDER_BYTES, 'folder');
+    if (!sameBytes(this.buf, this.pos, lastFolder.bytes)) remember(lastFolder, this.buf, this.pos, FOLDER_BYTES, false);
+    this.pos += FOLDER_BYTES;
+    return lastFolder.text;
   }
 
   string(maxBytes: number, what: string): string {

@@ -35,6 +35,38 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** Returns why `p` is not a clean path, or null when it is. */
 export function pathProblem(p: string): PathProblem | null {
+  if (p.length > 0 && p.length <= MAX_PATH_BYTES) {
+    const quick = cleanAsciiPath(p);
+    if (quick) return null;
+  }
+  return pathProblemSlow(p);
+}
+
+/**
+ * One pass over a printable-ASCII path (every path a scanner of an ordinary folder writes):
+ * true when it is certainly clean. Anything else, or anything it is unsure of, goes through
+ * the full checks below, which alone decide which problem to report.
+ */
+function cleanAsciiPath(p: string): boolean {
+  let segments = 1;
+  let segStart = 0;
+  const n = p.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? p.charCodeAt(i) : 0x2f;
+    if (c === 0x2f) {
+      const len = i - segStart;
+      if (len === 0 || len > MAX_SEGMENT_BYTES) return false;
+      if (p.charCodeAt(segStart) === 0x2e && (len === 1 || (len === 2 && p.charCodeAt(segStart + 1) === 0x2e))) return false;
+      if (segStart === 0 && len === RESERVED_DIR.length && p.slice(0, len).toLowerCase() === RESERVED_DIR) return false;
+      if (i < n && ++segments > MAX_SEGMENTS) return false;
+      segStart = i + 1;
+    } else if (c < 0x20 || c >= 0x7f || c === 0x5c) return false; // controls, DEL, non-ASCII, backslash
+  }
+  return true;
+}
+
+/** The full checks, in the order that decides which problem is reported (exported for tests of the fast path). */
+export function pathProblemSlow(p: string): PathProblem | null {
   if (p.length === 0) return 'EMPTY';
   if (p.includes('\0')) return 'NUL';
   if (CONTROL.test(p)) return 'CONTROL_CHAR';
