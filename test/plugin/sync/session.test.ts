@@ -244,3 +244,27 @@ test('tight bounds: 16 KiB per lane, 2 KiB of entries per message; 1,000 entries
   expect(ea.errors).toEqual([]);
   expect(eb.errors).toEqual([]);
 });
+
+test('a removed member gets nothing written after the removal, not even the manifest that removed them', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const carol = await cluster.node('carol', alice);
+  await files(alice, { 'before.txt': 'carol may read this' });
+  const ab = await cluster.connect(alice, bob);
+  const ac = await cluster.connect(alice, carol);
+  await until([alice, bob, carol], async () => (await converged(alice, bob)) && (await converged(alice, carol)), 'both members synced');
+  const [aliceToCarol] = ac.ends;
+  const sentBefore = aliceToCarol.sent.length;
+  const carolSeq = (await carol.replica.versionVector()).get(alice.id.fingerprint)!.seq;
+
+  await alice.replica.editManifest({ kind: 'remove', fingerprint: carol.id.fingerprint });
+  ab.a.nudge();
+  ac.a.nudge();
+  await files(alice, { 'after.txt': 'not for carol' });
+  await until([alice, bob], async () => (await holds(bob, 'after.txt', 'not for carol')) && bob.replica.manifest().hash === alice.replica.manifest().hash, 'bob getting the removal and the new file');
+
+  expect(aliceToCarol.sent.slice(sentBefore)).toEqual([]);
+  expect((await carol.replica.versionVector()).get(alice.id.fingerprint)!.seq).toBe(carolSeq);
+  expect(carol.replica.manifest().manifest.members.some((m) => m.fingerprint === carol.id.fingerprint)).toBe(true);
+  expect(await fsp.readFile(path.join(carol.root, 'after.txt')).catch(() => undefined)).toBeUndefined();
+});
