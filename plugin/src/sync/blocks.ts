@@ -44,14 +44,20 @@ export class BlockRequester {
   async request(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     await this.slot(signal);
     const started = this.clock();
+    const id = this.nextId++;
+    const onAbort = (): void => {
+      const p = this.pending.get(id);
+      if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_CLOSED', 'block request aborted'));
+    };
     try {
-      const id = this.nextId++;
       const answer = new Promise<Buffer | undefined>((resolve, reject) => {
         this.pending.set(id, { hash, size, resolve, reject });
-        signal?.addEventListener('abort', () => {
-          if (this.pending.delete(id)) reject(new SyncError('SYNC_CLOSED', 'block request aborted'));
-        }, { once: true });
       });
+      // Settled maybe before it is awaited (aborted while sending): not an unhandled rejection.
+      answer.catch(() => undefined);
+      // Removed in `finally`: the engine's signal lives as long as the engine, requests do not.
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
       await this.send({ kind: 'block-request', id, hash, size }).catch((e: unknown) => {
         this.pending.get(id)?.reject(e as Error);
         this.pending.delete(id);
@@ -61,6 +67,7 @@ export class BlockRequester {
       this.latencyMs = this.latencyMs === undefined ? took : this.latencyMs * 0.8 + took * 0.2;
       return data;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.inFlight--;
       this.waiting.shift()?.();
     }
@@ -70,8 +77,12 @@ export class BlockRequester {
     if (this.closed) throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
     while (this.inFlight >= this.maxInFlight) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
-      signal?.throwIfAborted();
-      if (this.closed) throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
+      if (signal?.aborted || this.closed) {
+        // The slot this wake-up stood for goes to the next in line.
+        this.waiting.shift()?.();
+        signal?.throwIfAborted();
+        throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
+      }
     }
     this.inFlight++;
   }

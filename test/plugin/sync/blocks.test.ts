@@ -66,3 +66,26 @@ test('closing the link fails requests in flight with SYNC_CLOSED', async () => {
   const e = await p.catch((x: unknown) => x);
   expect(isSyncError(e, 'SYNC_CLOSED')).toBe(true);
 });
+
+test('an aborted request fails, frees its slot for the next in line, and leaves no listener on the signal', async () => {
+  const requester = new BlockRequester('one-slot', async () => undefined, 1);
+  const ctl = new AbortController();
+  let listeners = 0;
+  const signal = ctl.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as typeof add;
+  signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as typeof remove;
+  const first = requester.request('11'.repeat(32), 1, signal).catch((e: unknown) => e);
+  const second = requester.request('22'.repeat(32), 1).catch((e: unknown) => e);
+  await new Promise((r) => setImmediate(r));
+  expect(requester.requestsInFlight).toBe(1);
+  ctl.abort();
+  expect(isSyncError(await first, 'SYNC_CLOSED')).toBe(true);
+  await new Promise((r) => setImmediate(r));
+  // The second request got the slot (and its BlockRequest went out).
+  expect(requester.requestsInFlight).toBe(1);
+  expect(listeners).toBe(0);
+  requester.close();
+  expect(isSyncError(await second, 'SYNC_CLOSED')).toBe(true);
+});
