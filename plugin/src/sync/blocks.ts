@@ -34,6 +34,8 @@ export class BlockRequester {
     private readonly send: (m: SyncMessage) => Promise<void>,
     private readonly maxInFlight = DEFAULT_MAX_IN_FLIGHT,
     private readonly clock: () => number = () => performance.now(),
+    /** Whether this peer may still be asked: a block hash says something about the folder. */
+    readonly allowed: () => boolean = () => true,
   ) {}
 
   get requestsInFlight(): number {
@@ -122,7 +124,7 @@ export class PeerBlockSource implements BlockSource {
   }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
-    const order = [...this.peers].sort((a, b) => (a.latencyMs ?? 0) - (b.latencyMs ?? 0));
+    const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => (a.latencyMs ?? 0) - (b.latencyMs ?? 0));
     for (const p of order) {
       signal?.throwIfAborted();
       try {

@@ -89,7 +89,7 @@ export class SyncSession {
     this.folder = opts.replica.folder;
     this.peer = opts.peer;
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
-    this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight);
+    this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight, undefined, () => this.isMember());
     this.events = this.subject.asObservable();
   }
 

@@ -28,6 +28,20 @@ test('a block that does not match its hash fails that peer; the next peer’s ve
   expect(got && Buffer.compare(got, block)).toBe(0);
   expect(honest.asked).toHaveLength(1);
 
+  // A peer no longer allowed (removed from the folder) is not even asked.
+  let allowed = true;
+  let askedRemoved = false;
+  const removed = new BlockRequester('removed', async () => {
+    askedRemoved = true;
+  }, 16, undefined, () => allowed);
+  const guarded = new PeerBlockSource();
+  guarded.add(removed);
+  guarded.add(honest.requester);
+  allowed = false;
+  expect(await guarded.read(sha(block), block.length)).toEqual(block);
+  expect(honest.asked).toHaveLength(2);
+  expect(askedRemoved).toBe(false);
+
   // Nobody has it: undefined, not an error (the engine's chain then reports the block unavailable).
   const none = new PeerBlockSource();
   none.add(peer('empty', () => undefined).requester);
