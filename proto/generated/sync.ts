@@ -1,0 +1,35 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BlockReply as _kinfolder_sync_v1_BlockReply, BlockReply__Output as _kinfolder_sync_v1_BlockReply__Output } from './kinfolder/sync/v1/BlockReply';
+import type { BlockRequest as _kinfolder_sync_v1_BlockRequest, BlockRequest__Output as _kinfolder_sync_v1_BlockRequest__Output } from './kinfolder/sync/v1/BlockRequest';
+import type { CaughtUp as _kinfolder_sync_v1_CaughtUp, CaughtUp__Output as _kinfolder_sync_v1_CaughtUp__Output } from './kinfolder/sync/v1/CaughtUp';
+import type { EntryBatch as _kinfolder_sync_v1_EntryBatch, EntryBatch__Output as _kinfolder_sync_v1_EntryBatch__Output } from './kinfolder/sync/v1/EntryBatch';
+import type { Hello as _kinfolder_sync_v1_Hello, Hello__Output as _kinfolder_sync_v1_Hello__Output } from './kinfolder/sync/v1/Hello';
+import type { Manifest as _kinfolder_sync_v1_Manifest, Manifest__Output as _kinfolder_sync_v1_Manifest__Output } from './kinfolder/sync/v1/Manifest';
+import type { Refusal as _kinfolder_sync_v1_Refusal, Refusal__Output as _kinfolder_sync_v1_Refusal__Output } from './kinfolder/sync/v1/Refusal';
+import type { Vector as _kinfolder_sync_v1_Vector, Vector__Output as _kinfolder_sync_v1_Vector__Output } from './kinfolder/sync/v1/Vector';
+import type { VectorEntry as _kinfolder_sync_v1_VectorEntry, VectorEntry__Output as _kinfolder_sync_v1_VectorEntry__Output } from './kinfolder/sync/v1/VectorEntry';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  kinfolder: {
+    sync: {
+      v1: {
+        BlockReply: MessageTypeDefinition<_kinfolder_sync_v1_BlockReply, _kinfolder_sync_v1_BlockReply__Output>
+        BlockRequest: MessageTypeDefinition<_kinfolder_sync_v1_BlockRequest, _kinfolder_sync_v1_BlockRequest__Output>
+        CaughtUp: MessageTypeDefinition<_kinfolder_sync_v1_CaughtUp, _kinfolder_sync_v1_CaughtUp__Output>
+        EntryBatch: MessageTypeDefinition<_kinfolder_sync_v1_EntryBatch, _kinfolder_sync_v1_EntryBatch__Output>
+        Hello: MessageTypeDefinition<_kinfolder_sync_v1_Hello, _kinfolder_sync_v1_Hello__Output>
+        Manifest: MessageTypeDefinition<_kinfolder_sync_v1_Manifest, _kinfolder_sync_v1_Manifest__Output>
+        Refusal: MessageTypeDefinition<_kinfolder_sync_v1_Refusal, _kinfolder_sync_v1_Refusal__Output>
+        Vector: MessageTypeDefinition<_kinfolder_sync_v1_Vector, _kinfolder_sync_v1_Vector__Output>
+        VectorEntry: MessageTypeDefinition<_kinfolder_sync_v1_VectorEntry, _kinfolder_sync_v1_VectorEntry__Output>
+      }
+    }
+  }
+}
+
