@@ -274,3 +274,20 @@ test('300 new files on Alice: a few signed batches, carried and applied on Bob (
       `${checkpoints} checkpoints; carried + verified + applied on Bob in ${Math.round(tApplied - tAnnounced)} ms`,
   );
 });
+
+test('directories and files applied from a peer are never announced back, by the watcher or by a rescan', async () => {
+  const DIRS = 150;
+  const { alice, bob } = await pair();
+  for (let i = 0; i < DIRS; i++) await fsp.mkdir(path.join(alice.root, `tree/d${i % 4}/e${i}`), { recursive: true });
+  await write(alice, 'tree/d0/file.txt', 'inside');
+  const expected = 1 + 4 + DIRS + 1;
+  await until(engines(alice), async () => (await alice.replica.versionVector()).get(alice.id.fingerprint)?.seq === expected, `alice announcing ${expected} entries`);
+  await carry(alice, bob);
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob converging');
+  await bob.engine.idle();
+  // A fresh engine rescans the whole folder against the index: anything apply wrote must match it.
+  await bob.engine.stop();
+  bob.engine = await bob.startEngine();
+  await bob.engine.idle();
+  expect((await bob.replica.versionVector()).get(bob.id.fingerprint)).toBeUndefined();
+});
