@@ -6,7 +6,7 @@ import { encodeSignedManifest, nextVersion, signManifest } from '../../../plugin
 import { hostSigner } from '../replica/helpers';
 import { carry, Cluster, converged, eventsDuring, exchange, holds, liveAt, snapshot, until, type Node } from './helpers';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 const cluster = new Cluster();
 beforeAll(() => cluster.init());

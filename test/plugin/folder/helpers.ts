@@ -12,7 +12,8 @@ import type { BlockSource } from '../../../plugin/src/apply';
 import { FOLDER, hostSigner, hostVerifier, loadIdentities, member, type Name, type TestIdentity } from '../replica/helpers';
 
 export { FOLDER };
-export const WAIT_MS = 20_000;
+// Generous: CI runs these beside other heavy suites on 2 cores; a condition, not a sleep.
+export const WAIT_MS = 45_000;
 
 export interface Node {
   readonly name: Name;
