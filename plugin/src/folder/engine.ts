@@ -40,6 +40,9 @@ import type { BlockIndex, BlockLocation, BlockPaths, EntryStore, LocalBaseStore,
 import { FolderError, throwIfAborted } from './errors';
 import { KeptBlockSource, keptFolder } from './kept-blocks';
 
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
 /** What the engine needs of the store. */
 export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
 
@@ -117,8 +120,10 @@ export class FolderEngine {
   private readonly blocks: ChainedBlockSource;
   /** This node's blocks: local files and kept versions (what the sync layer serves to peers). */
   readonly localBlocks: BlockSource;
-  /** Paths whose apply lacked blocks: tried again with the next run. */
+  /** Paths whose apply lacked blocks: tried again with the next run, or after a backoff. */
   private readonly retry = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempts = 0;
   private readonly versionsDir: Versions;
   private scanner: FolderScanner | undefined;
   private ignoreRules: readonly string[] = [];
@@ -167,6 +172,8 @@ export class FolderEngine {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.stopper.abort();
     await this.scanner?.stop();
     await this.queue.catch(() => undefined);
@@ -318,6 +325,20 @@ export class FolderEngine {
     return this.queued;
   }
 
+  /**
+   * Blocks can turn up later (a peer's index catching up, a block source added), and nothing
+   * else may trigger another apply: try the waiting paths again, backing off so a block that
+   * nobody has costs little.
+   */
+  private armRetry(): void {
+    if (this.retryTimer !== undefined || !this.running) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retryAttempts++);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.running) void this.schedule([]);
+    }, delay);
+  }
+
   private async applyNow(paths: readonly string[]): Promise<void> {
     const resolved: ResolvedPath[] = [];
     const winners = new Map<string, ResolvedVersion>();
@@ -350,6 +371,8 @@ export class FolderEngine {
     for (const v of report.pruned) await this.store.removeBlockLocations(keptFolder(this.folder), v);
     const missing = new Set(report.refused.filter((r) => r.code === 'APPLY_BLOCK_UNAVAILABLE').map((r) => r.path));
     for (const res of resolved) if (missing.has(res.path) || res.losers.some((l) => missing.has(conflictCopyName(res.path, l)))) this.retry.add(res.path);
+    if (this.retry.size > 0) this.armRetry();
+    else this.retryAttempts = 0;
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
     for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
     for (const res of resolved) if (res.losers.length > 0) this.emit({ type: 'folder:conflict', path: res.path, kind: 'heads' });

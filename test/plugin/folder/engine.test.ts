@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
 import { decodeEntry } from '../../../plugin/src/log';
 import { encodeSignedManifest, nextVersion, signManifest } from '../../../plugin/src/acl';
 import { hostSigner } from '../replica/helpers';
@@ -290,4 +291,17 @@ test('directories and files applied from a peer are never announced back, by the
   bob.engine = await bob.startEngine();
   await bob.engine.idle();
   expect((await bob.replica.versionVector()).get(bob.id.fingerprint)).toBeUndefined();
+});
+
+test('a path whose blocks were missing is applied by itself once the blocks turn up', async () => {
+  const { alice, bob } = await pair();
+  bob.peer = undefined; // Bob's network has no block source yet.
+  await write(alice, 'late.txt', 'blocks arrive later');
+  await until(engines(alice), () => holds(alice, 'late.txt', 'blocks arrive later'), 'alice announcing late.txt');
+  const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === 'late.txt')));
+  await carry(alice, bob);
+  expect(await refused).toMatchObject({ code: 'APPLY_BLOCK_UNAVAILABLE' });
+  bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
+  await until(engines(bob), () => converged(alice, bob), 'bob applying late.txt once the blocks are there');
+  expect(await read(bob, 'late.txt')).toBe('blocks arrive later');
 });
