@@ -149,7 +149,13 @@ describe('host contract end to end', () => {
     const [panel] = await firstValueFrom(node.panelEvents.pipe(startWith(node.listPanels()), filter((p) => p.length > 0), timeout(30_000)));
     expect(panel).toMatchObject({ pluginId: 'kinfolder', id: 'folders', title: 'Shared folders' });
     const token = node.panelToken('kinfolder', 'folders')!;
-    const ok = await fetch(new URL('api/status', panel.url), { headers: { authorization: `Bearer ${token}` } });
+    // The host lists the panel just before the sidecar holds the token: 503 until then.
+    const deadline = Date.now() + 10_000;
+    let ok = await fetch(new URL('api/status', panel.url), { headers: { authorization: `Bearer ${token}` } });
+    while (ok.status === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      ok = await fetch(new URL('api/status', panel.url), { headers: { authorization: `Bearer ${token}` } });
+    }
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ self: { displayName: 'Alice' } });
     const wrong = await fetch(new URL('api/status', panel.url), { headers: { authorization: 'Bearer nope' } });

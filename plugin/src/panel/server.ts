@@ -44,6 +44,9 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
       return;
     }
     if (!url.pathname.startsWith('/api/')) return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no such page: ${url.pathname}` } });
+    // The host lists the panel a moment before its RegisterPanel reply (and so the token)
+    // reaches us: in that window say "not yet", not "wrong token".
+    if (token === '') return sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: 'the panel is not registered with the host yet; try again' } });
     const given = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     if (!sameToken(given, token)) return sendJson(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'missing or wrong panel token' } });
     if (req.method === 'GET' && url.pathname === '/api/status') {
