@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import pino from 'pino';
 import { startSidecar } from './sidecar';
 
+const STOP_GRACE_MS = 3_000;
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('kinfolder')
     .description('Kinfolder sidecar: shared folders for a friend-to-friend chat host')
@@ -21,6 +23,12 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'sidecar:stop', signal }, 'stopping');
+    // Stopping waits for work in flight; a stop that hangs (say, on a host that is gone) must
+    // not keep the process alive: every store write is a transaction, so exiting is safe.
+    setTimeout(() => {
+      log.warn({ event: 'sidecar:stop-timeout' }, 'stop took too long; exiting');
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
     sidecar.stop().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', () => stop('SIGINT'));
