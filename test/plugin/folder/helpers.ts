@@ -1,15 +1,14 @@
 /** Folder-engine fixtures: nodes with a real root, sqlite store, replica and openpgp signer, and entries carried between them by hand. */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { FolderEngine, type FolderEvent } from '../../../plugin/src/folder';
 import { decodeEntry } from '../../../plugin/src/log';
+import type { Store } from '../../../plugin/src/store';
 import { FolderReplica, type IngestResult } from '../../../plugin/src/replica';
 import { POSIX_TRAITS } from '../../../plugin/src/scan';
-import { Store } from '../../../plugin/src/store';
 import type { BlockSource } from '../../../plugin/src/apply';
-import { FOLDER, hostSigner, hostVerifier, loadIdentities, member, type Name, type TestIdentity } from '../replica/helpers';
+import { FOLDER, loadIdentities, member, openMemberNode, type Name, type TestIdentity } from '../replica/helpers';
 
 export { FOLDER };
 // Generous: CI runs these beside other heavy suites on 2 cores; a condition, not a sleep.
@@ -39,16 +38,9 @@ export class Cluster {
 
   /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
   async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}): Promise<Node> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `kf-folder-${name}-`));
-    this.dirs.push(dir);
-    const root = path.join(dir, 'root');
-    await fsp.mkdir(root);
-    const store = await Store.open(path.join(dir, 'store.sqlite'));
     const id = this.ids[name];
-    const base = { store, folder: FOLDER, self: id.fingerprint, signer: hostSigner(id), verifier: hostVerifier, clock: () => Date.now() };
-    const replica = from
-      ? await FolderReplica.join({ ...base, manifests: from.replica.manifestChain() })
-      : await FolderReplica.create({ ...base, name: 'shared', members: [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')] });
+    const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
+    this.dirs.push(dir);
     const holder: { node?: Node } = {};
     // Blocks this node lacks come from its peer's folder, through the peer's block index.
     const network: BlockSource = { read: (h, size, signal) => holder.node?.peer?.engine.localBlocks.read(h, size, signal) ?? Promise.resolve(undefined) };

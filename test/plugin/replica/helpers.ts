@@ -92,3 +92,21 @@ export async function referenceStateHash(store: Store, replica: FolderReplica): 
   }
   return s.stateHash();
 }
+
+/** A member's node on disk: temp dir with `root/` and a sqlite store, and its replica (created with `members`, or joining `from`). */
+export async function openMemberNode(
+  prefix: string,
+  id: TestIdentity,
+  members: () => Member[],
+  from?: { replica: FolderReplica },
+): Promise<{ dir: string; root: string; store: Store; replica: FolderReplica }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  const root = path.join(dir, 'root');
+  await fs.mkdir(root);
+  const store = await Store.open(path.join(dir, 'store.sqlite'));
+  const base = { store, folder: FOLDER, self: id.fingerprint, signer: hostSigner(id), verifier: hostVerifier, clock: () => Date.now() };
+  const replica = from
+    ? await FolderReplica.join({ ...base, manifests: from.replica.manifestChain() })
+    : await FolderReplica.create({ ...base, name: 'shared', members: members() });
+  return { dir, root, store, replica };
+}

@@ -1,13 +1,11 @@
 /** Sync fixtures: folder-engine nodes whose missing blocks come from peers, joined by sessions over the in-memory duplex. */
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { FolderEngine } from '../../../plugin/src/folder';
+import type { Store } from '../../../plugin/src/store';
 import { FolderReplica } from '../../../plugin/src/replica';
 import { POSIX_TRAITS } from '../../../plugin/src/scan';
-import { Store } from '../../../plugin/src/store';
 import { decodeMessage, PeerBlockSource, SyncSession, type SessionEvent, type SessionOptions, type SyncMessage } from '../../../plugin/src/sync';
-import { FOLDER, hostSigner, hostVerifier, loadIdentities, member, type Name, type TestIdentity } from '../replica/helpers';
+import { FOLDER, loadIdentities, member, openMemberNode, type Name, type TestIdentity } from '../replica/helpers';
 import { cut, duplex, type End } from './duplex';
 import { until as folderUntil } from '../folder/helpers';
 
@@ -45,16 +43,10 @@ export class SyncCluster {
 
   /** The creator (alice admin, bob writer, carol reader) or a member joining with `from`'s manifests. */
   async node(name: Name, from?: SyncNode): Promise<SyncNode> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `kf-sync-${name}-`));
-    this.dirs.push(dir);
-    const root = path.join(dir, 'root');
-    await fsp.mkdir(root);
-    const store = await Store.open(path.join(dir, 'store.sqlite'));
     const id = this.ids[name];
-    const base = { store, folder: FOLDER, self: id.fingerprint, signer: hostSigner(id), verifier: hostVerifier, clock: () => Date.now() };
-    const replica = from
-      ? await FolderReplica.join({ ...base, manifests: from.replica.manifestChain() })
-      : await FolderReplica.create({ ...base, name: 'shared', members: [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer'), member(this.ids.carol, 'reader')] });
+    const members = () => [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer'), member(this.ids.carol, 'reader')];
+    const { dir, root, store, replica } = await openMemberNode(`kf-sync-${name}-`, id, members, from);
+    this.dirs.push(dir);
     const blocks = new PeerBlockSource();
     const engine = await FolderEngine.start({
       root,
