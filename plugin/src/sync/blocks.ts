@@ -9,6 +9,11 @@ import { SyncError } from './errors';
 import type { SyncMessage } from './messages';
 
 export const DEFAULT_MAX_IN_FLIGHT = 16;
+/**
+ * A request unanswered this long is given up (the host may have dropped the request or the
+ * reply); the block is then asked of the next peer, and the engine retries later.
+ */
+export const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -28,6 +33,8 @@ export class BlockRequester {
   private closed = false;
   /** Smoothed reply time in ms (for choosing the fastest peer); undefined until a first reply. */
   latencyMs: number | undefined;
+  /** Bytes of verified blocks received from this peer (for transfer rates). */
+  bytesReceived = 0;
 
   constructor(
     readonly peer: string,
@@ -36,6 +43,7 @@ export class BlockRequester {
     private readonly clock: () => number = () => performance.now(),
     /** Whether this peer may still be asked: a block hash says something about the folder. */
     readonly allowed: () => boolean = () => true,
+    private readonly replyTimeoutMs = DEFAULT_REPLY_TIMEOUT_MS,
   ) {}
 
   get requestsInFlight(): number {
@@ -51,6 +59,10 @@ export class BlockRequester {
       const p = this.pending.get(id);
       if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_CLOSED', 'block request aborted'));
     };
+    const timer = setTimeout(() => {
+      const p = this.pending.get(id);
+      if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} did not answer for block ${hash} within ${this.replyTimeoutMs} ms`));
+    }, this.replyTimeoutMs);
     try {
       const answer = new Promise<Buffer | undefined>((resolve, reject) => {
         this.pending.set(id, { hash, size, resolve, reject });
@@ -69,6 +81,7 @@ export class BlockRequester {
       this.latencyMs = this.latencyMs === undefined ? took : this.latencyMs * 0.8 + took * 0.2;
       return data;
     } finally {
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       this.inFlight--;
       this.waiting.shift()?.();
@@ -97,7 +110,10 @@ export class BlockRequester {
     if (m.hash !== p.hash) p.reject(new SyncError('SYNC_BLOCK_FAILED', `reply ${m.id} names another block`));
     else if (m.data === undefined) p.resolve(undefined);
     else if (m.data.length !== p.size || sha256(m.data) !== p.hash) p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} sent a block that does not match ${p.hash}`));
-    else p.resolve(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+    else {
+      this.bytesReceived += m.data.length;
+      p.resolve(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+    }
   }
 
   /** Fails every request in flight (the link went down). */
@@ -121,6 +137,23 @@ export class PeerBlockSource implements BlockSource {
 
   remove(peer: BlockRequester): void {
     this.peers.delete(peer);
+    this.bytesOfGone += peer.bytesReceived;
+  }
+
+  private bytesOfGone = 0;
+
+  /** Bytes received from peers since this source was made (for transfer rates). */
+  get bytesReceived(): number {
+    let n = this.bytesOfGone;
+    for (const p of this.peers) n += p.bytesReceived;
+    return n;
+  }
+
+  /** Block requests waiting for a reply now. */
+  get requestsInFlight(): number {
+    let n = 0;
+    for (const p of this.peers) n += p.requestsInFlight;
+    return n;
   }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {

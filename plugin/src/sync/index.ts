@@ -14,5 +14,6 @@ export {
   type SyncKind,
   type VectorEntry,
 } from './messages';
+export { sealEnvelope, openEnvelope, ENVELOPE_BYTES } from './envelope';
 export { SyncSession, type SessionOptions, type SessionEvent } from './session';
 export { BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';

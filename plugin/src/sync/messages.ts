@@ -9,7 +9,8 @@ import { Reader, Writer } from '../log/codec';
 import { SyncError } from './errors';
 
 export const PROTOCOL_VERSION = 1;
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** The host's Links payload limit (4 MiB) less room for the envelope (see envelope.ts). */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 - 64;
 /** A block reply's data must fit one message with its header. */
 export const MAX_BLOCK_BYTES = MAX_MESSAGE_BYTES - 64;
 export const MAX_FOLDERS = 1024;
@@ -18,6 +19,9 @@ export const MAX_VECTOR = 65_536;
 export const MAX_BATCH_ITEMS = 100_000;
 export const MAX_CODE_BYTES = 64;
 export const MAX_TEXT_BYTES = 1024;
+/** Paths one presence message may name: what a person has open, not a listing. */
+export const MAX_PRESENCE_PATHS = 256;
+const MAX_PRESENCE_PATH_BYTES = 4096;
 
 export interface VectorEntry {
   readonly author: Fingerprint;
@@ -33,11 +37,13 @@ export type SyncMessage =
   | { readonly kind: 'caught-up'; readonly folder: FolderId; readonly vector: readonly VectorEntry[] }
   | { readonly kind: 'block-request'; readonly id: number; readonly hash: Hash; readonly size: number }
   | { readonly kind: 'block-reply'; readonly id: number; readonly hash: Hash; readonly data?: Uint8Array }
-  | { readonly kind: 'refusal'; readonly folder: FolderId; readonly code: string; readonly message: string };
+  | { readonly kind: 'refusal'; readonly folder: FolderId; readonly code: string; readonly message: string }
+  /** The paths the sender has open now (the whole set each time; empty: none). */
+  | { readonly kind: 'presence'; readonly folder: FolderId; readonly paths: readonly string[] };
 
 export type SyncKind = SyncMessage['kind'];
 
-const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal'];
+const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal', 'presence'];
 const CODE_OF = new Map(KINDS.map((k, i) => [k, i + 1]));
 
 /** Block messages go on their own lane (see proto/sync.proto). */
@@ -122,6 +128,11 @@ export function encodeMessage(m: SyncMessage): Buffer {
         break;
       case 'refusal':
         w.folder(m.folder).string(m.code, MAX_CODE_BYTES, 'code').string(m.message, MAX_TEXT_BYTES, 'message');
+        break;
+      case 'presence':
+        w.folder(m.folder);
+        count(w, m.paths.length, MAX_PRESENCE_PATHS, 'paths');
+        for (const p of m.paths) w.string(p, MAX_PRESENCE_PATH_BYTES, 'path');
         break;
     }
   } catch (e) {
@@ -210,6 +221,14 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
       case 'refusal':
         m = { kind, folder: r.folder(), code: r.string(MAX_CODE_BYTES, 'code'), message: r.string(MAX_TEXT_BYTES, 'message') };
         break;
+      case 'presence': {
+        const folder = r.folder();
+        const n = readCount(r, MAX_PRESENCE_PATHS, 'paths');
+        const paths: string[] = [];
+        for (let i = 0; i < n; i++) paths.push(r.string(MAX_PRESENCE_PATH_BYTES, 'path'));
+        m = { kind, folder, paths };
+        break;
+      }
       default:
         return malformed(`unknown message kind ${bytes[0]}`);
     }

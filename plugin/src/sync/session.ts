@@ -52,6 +52,8 @@ export type SessionEvent =
   | { readonly type: 'sync:refusal'; readonly code: string; readonly message: string }
   /** We refused the peer: not a member. */
   | { readonly type: 'sync:refused-peer'; readonly code: string }
+  /** The paths the peer has open now. */
+  | { readonly type: 'sync:presence'; readonly paths: readonly string[] }
   | { readonly type: 'sync:malformed'; readonly error: SyncError }
   | { readonly type: 'sync:problem'; readonly message: string; readonly error?: unknown };
 
@@ -84,6 +86,12 @@ export class SyncSession {
   /** Entries of a long batch received before the message that carries its checkpoints. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
+  private invited = false;
+  /** What the peer last said it has (its Vector or CaughtUp), for status. */
+  private advertised: Map<Fingerprint, FeedHead> | undefined;
+  /** The peer's answer to our folder: it does not hold it, or it declined our invitation. */
+  private peerRefusal: string | undefined;
+  private openPaths: readonly string[] = [];
 
   constructor(private readonly opts: SessionOptions) {
     this.folder = opts.replica.folder;
@@ -124,6 +132,31 @@ export class SyncSession {
   /** Something changed here that the events do not show (a manifest edit): push what the peer lacks. */
   nudge(): void {
     this.kickPush();
+  }
+
+  /**
+   * Messages to or from the peer may have been lost (the host dropped a delivery, a frame
+   * failed): say our manifest head and vector again, so each side sends what the other lacks.
+   * Entries held for a checkpoint that may never come are dropped; the peer sends them again.
+   */
+  async resync(): Promise<void> {
+    if (this.closed || !this.isMember()) return;
+    this.held = [];
+    this.heldBytes = 0;
+    this.chainSentFor = undefined;
+    await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: [] });
+    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(await this.opts.replica.versionVector()) });
+  }
+
+  /** Tells the peer which paths this node has open (members only). */
+  async sendPresence(paths: readonly string[]): Promise<void> {
+    if (this.closed || !this.isMember()) return;
+    await this.sendChecked({ kind: 'presence', folder: this.folder, paths });
+  }
+
+  /** What this session knows of the peer, for status. */
+  view(): { advertised?: VersionVector; refusal?: string; openPaths: readonly string[]; member: boolean } {
+    return { advertised: this.advertised, refusal: this.peerRefusal, openPaths: this.openPaths, member: this.isMember() };
   }
 
   private emit(e: SessionEvent): void {
@@ -175,9 +208,17 @@ export class SyncSession {
   private async handle(m: SyncMessage): Promise<void> {
     try {
       if (m.kind === 'refusal') {
+        if (m.code === 'UNKNOWN_FOLDER' || m.code === 'DECLINED' || m.code === 'INVITATION_PENDING') this.peerRefusal = m.code;
         this.emit({ type: 'sync:refusal', code: m.code, message: m.message });
+        // The peer does not hold the folder yet: the whole chain is its invitation (it checks
+        // the signatures and finds itself a member). Once per session: the peer decides.
+        if (m.code === 'UNKNOWN_FOLDER' && !this.invited && this.isMember()) {
+          this.invited = true;
+          await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: this.opts.replica.manifestChain() });
+        }
         return;
       }
+      this.peerRefusal = undefined;
       if (!this.isMember()) return await this.refuse('NOT_A_MEMBER', 'not a member of this folder');
       if (m.kind === 'hello') {
         if (m.protocolVersion !== PROTOCOL_VERSION) await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'PROTOCOL_VERSION', message: `this node speaks version ${PROTOCOL_VERSION}` });
@@ -194,6 +235,7 @@ export class SyncSession {
           if (m.head !== this.opts.replica.manifest().hash) this.kickPush();
           return;
         case 'vector':
+          this.advertised = vectorOf(m.entries);
           this.peerVector = mergeVectors(vectorOf(m.entries), this.peerVector ?? new Map());
           this.owesCaughtUp = true;
           this.kickPush();
@@ -219,8 +261,13 @@ export class SyncSession {
           return;
         }
         case 'caught-up':
+          this.advertised = mergeVectors(this.advertised ?? new Map(), vectorOf(m.vector));
           this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
           this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
+          return;
+        case 'presence':
+          this.openPaths = m.paths;
+          this.emit({ type: 'sync:presence', paths: m.paths });
           return;
       }
     } catch (e) {

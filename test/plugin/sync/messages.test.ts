@@ -19,6 +19,7 @@ const message: fc.Arbitrary<SyncMessage> = fc.oneof(
   fc.record({ kind: fc.constant('block-reply' as const), id: fc.nat(), hash }),
   fc.record({ kind: fc.constant('block-reply' as const), id: fc.nat(), hash, data: blob }),
   fc.record({ kind: fc.constant('refusal' as const), folder, code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 200 }) }),
+  fc.record({ kind: fc.constant('presence' as const), folder, paths: fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }) }),
 );
 
 const malformedCode = (f: () => unknown): string | undefined => {

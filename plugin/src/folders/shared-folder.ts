@@ -1,0 +1,157 @@
+/**
+ * One folder this node holds, running: its replica and engine, the sync session with each
+ * peer it talks to about the folder, and what its status is made of (files waiting for
+ * blocks, the receive rate, who has what open).
+ */
+import { Subject, type Subscription } from 'rxjs';
+import { FolderEngine, type FolderEvent } from '../folder';
+import { decodeEntry, type Entry, type Fingerprint, type Hash, type Signer, type SignatureVerifier } from '../log';
+import { FolderReplica } from '../replica';
+import type { FsTraits } from '../scan';
+import type { Store } from '../store';
+import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
+import type { FolderRecord } from './registry';
+
+export interface SharedFolderOptions {
+  readonly record: FolderRecord;
+  readonly store: Store;
+  readonly self: Fingerprint;
+  readonly signer: Signer;
+  readonly verifier: SignatureVerifier;
+  readonly clock: () => number;
+  readonly log: (message: string, detail?: unknown) => void;
+  readonly fsTraits?: FsTraits;
+  readonly scan?: { readonly rescanIntervalMs?: number; readonly quietMs?: number; readonly maxWaitMs?: number; readonly settleMs?: number };
+  /** Sends one message of this folder to a peer (the service seals and routes it). */
+  readonly send: (peer: Fingerprint, m: SyncMessage) => Promise<void>;
+}
+
+export type SharedFolderEvent =
+  | { readonly type: 'engine'; readonly event: FolderEvent }
+  | { readonly type: 'session'; readonly peer: Fingerprint; readonly event: SessionEvent };
+
+const RATE_SAMPLES = 60;
+
+export class SharedFolder {
+  readonly id: string;
+  readonly events = new Subject<SharedFolderEvent>();
+  readonly sessions = new Map<Fingerprint, SyncSession>();
+  readonly blocks: PeerBlockSource;
+  /** Paths waiting for blocks no peer could give yet, with their sizes. */
+  readonly pending = new Map<string, number>();
+  /** Paths this node has open (told to peers as presence). */
+  readonly openHere = new Set<string>();
+  readonly rateHistory: number[] = [];
+  private lastBytes = 0;
+  private readonly subs: Subscription[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly record: FolderRecord,
+    readonly replica: FolderReplica,
+    readonly engine: FolderEngine,
+    blocks: PeerBlockSource,
+    private readonly opts: SharedFolderOptions,
+  ) {
+    this.id = record.id;
+    this.blocks = blocks;
+    this.subs.push(engine.events.subscribe((e) => this.onEngine(e)));
+  }
+
+  static async open(opts: SharedFolderOptions, replica?: FolderReplica): Promise<SharedFolder> {
+    const { record, store, self, signer, verifier, clock } = opts;
+    const r = replica ?? (await FolderReplica.open({ store, folder: record.id, self, signer, verifier, clock }));
+    const blocks = new PeerBlockSource((m, d) => opts.log(m, d));
+    let engine: FolderEngine;
+    try {
+      engine = await FolderEngine.start({ root: record.root, store, replica: r, self, blocks, clock, fsTraits: opts.fsTraits, scan: opts.scan, log: opts.log });
+    } catch (e) {
+      await r.close().catch(() => undefined);
+      throw e;
+    }
+    return new SharedFolder(record, r, engine, blocks, opts);
+  }
+
+  get name(): string {
+    return this.replica.manifest().manifest.name;
+  }
+
+  get chatRoom(): string {
+    return `kinfolder-${this.id}`;
+  }
+
+  private onEngine(e: FolderEvent): void {
+    if (e.type === 'folder:refused' && e.code === 'APPLY_BLOCK_UNAVAILABLE' && e.path) {
+      if (!this.pending.has(e.path)) {
+        this.pending.set(e.path, 0);
+        void this.replica.state
+          .resolve(e.path)
+          .then((r) => (r?.winner.live ? this.entry(r.winner.hash) : undefined))
+          .then(
+            (entry) => {
+              if (this.pending.has(e.path) && entry && entry.body.op !== 'delete') this.pending.set(e.path, entry.body.meta.size);
+            },
+            () => undefined,
+          );
+      }
+    } else if (e.type === 'folder:applied') {
+      for (const p of e.paths) this.pending.delete(p);
+    }
+    this.events.next({ type: 'engine', event: e });
+  }
+
+  /** A stored entry of this folder, decoded; undefined when it is not here. */
+  async entry(hash: Hash): Promise<Entry | undefined> {
+    const rec = await this.opts.store.entry(hash);
+    return rec ? decodeEntry(rec.bytes) : undefined;
+  }
+
+  /** The session with `peer`, made (and started) if there is none. */
+  session(peer: Fingerprint): SyncSession {
+    const had = this.sessions.get(peer);
+    if (had) return had;
+    const s = new SyncSession({
+      engine: this.engine,
+      replica: this.replica,
+      peer,
+      send: (m) => this.opts.send(peer, m),
+      blocks: this.blocks,
+      log: this.opts.log,
+    });
+    this.sessions.set(peer, s);
+    s.events.subscribe((event) => this.events.next({ type: 'session', peer, event }));
+    s.start().catch((e: unknown) => this.opts.log(`starting sync of ${this.id} with ${peer}`, e));
+    return s;
+  }
+
+  async closeSession(peer: Fingerprint): Promise<void> {
+    const s = this.sessions.get(peer);
+    if (!s) return;
+    this.sessions.delete(peer);
+    await s.close();
+  }
+
+  /** Samples the receive rate; called once a second. */
+  sampleRate(): void {
+    const now = this.blocks.bytesReceived;
+    this.rateHistory.push(Math.max(0, now - this.lastBytes));
+    this.lastBytes = now;
+    if (this.rateHistory.length > RATE_SAMPLES) this.rateHistory.shift();
+  }
+
+  get pendingBytes(): number {
+    let n = 0;
+    for (const v of this.pending.values()) n += v;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of [...this.sessions.keys()]) await this.closeSession(peer);
+    for (const s of this.subs) s.unsubscribe();
+    await this.engine.stop().catch((e: unknown) => this.opts.log(`stopping the engine of ${this.id}`, e));
+    await this.replica.close().catch(() => undefined);
+    this.events.complete();
+  }
+}
