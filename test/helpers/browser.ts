@@ -19,8 +19,10 @@ export interface OpenedPage {
   readonly browser: Browser;
   readonly context: BrowserContext;
   readonly page: Page;
-  /** Uncaught exceptions and console.error lines of the page, in order. */
+  /** Uncaught exceptions and console.error lines of the page, in order (HTTP failures are in `failedResponses`). */
   readonly errors: string[];
+  /** Chromium's "Failed to load resource" and failed-WebSocket lines: a refused call a test provokes on purpose lands here, not in `errors`. */
+  readonly failedResponses: string[];
   /** Closes the page, its context, and the browser if openPage launched it. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -42,9 +44,12 @@ export async function openPage(url: string, opts: OpenPageOptions = {}): Promise
     context.setDefaultTimeout(opts.timeoutMs ?? 10_000);
     const page = await context.newPage();
     const errors: string[] = [];
+    const failedResponses: string[] = [];
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+      if (msg.type() !== 'error') return;
+      if (/^Failed to load resource|^WebSocket connection to .* failed/.test(msg.text())) failedResponses.push(`${msg.location().url}: ${msg.text()}`);
+      else errors.push(`console: ${msg.text()}`);
     });
     await page.goto(url);
     let closed = false;
@@ -54,6 +59,7 @@ export async function openPage(url: string, opts: OpenPageOptions = {}): Promise
       context: ctx,
       page,
       errors,
+      failedResponses,
       async close() {
         if (closed) return;
         closed = true;

@@ -365,6 +365,20 @@ async function loadSelf() {
   }
 }
 
+// A socket that closes may mean the sidecar restarted (retry) or that our token is stale (stop:
+// it will not become valid; the host hands a new one by reloading the frame).
+async function checkToken(events) {
+  try {
+    await api.self();
+  } catch (err) {
+    if (err.status !== 401) return;
+    events.close();
+    setConnection('refused');
+    $('connection').textContent = 'Not connected';
+    showBanner(err.message);
+  }
+}
+
 function start() {
   if (!token) {
     fill($('folder-list'));
@@ -380,7 +394,10 @@ function start() {
   void loadFriends();
   void loadFolders();
   void loadInvitations();
-  connectEvents(token, onEvent, setConnection);
+  const events = connectEvents(token, onEvent, (s) => {
+    setConnection(s);
+    if (s === 'offline') void checkToken(events);
+  });
   // Relative times ("3 min ago") age: redraw the list each minute.
   setInterval(() => renderFolders(), 60_000);
 }

@@ -8,6 +8,7 @@ const OP_WORDS = { put: 'changed', delete: 'deleted', move: 'moved' };
 export function historyView(ctx, opts = {}) {
   let path = opts.path || '';
   const errBox = h('div', { class: 'form-error', testid: 'history-error' });
+  const notice = h('div', { class: 'notice', 'aria-live': 'polite' });
   const pathInput = h('input', { testid: 'versions-path', value: path, placeholder: 'path/in/folder.txt', 'aria-label': 'File path' });
   const versions = h('div', { testid: 'version-list' });
   const deleted = h('div', { testid: 'deleted-list' }, loading('deleted files'));
@@ -19,6 +20,7 @@ export function historyView(ctx, opts = {}) {
 
   const el = h('section', { class: 'history' },
     errBox,
+    notice,
     h('div', { class: 'columns' },
       h('div', {},
         h('h3', {}, 'Versions of a file'),
@@ -35,7 +37,8 @@ export function historyView(ctx, opts = {}) {
 
   const restore = (button, p, version) => act(button, errBox, async () => {
     await ctx.api.restore(ctx.folderId, p, version);
-    button.replaceWith(h('span', { class: 'badge ok', testid: 'restored' }, 'Restored'));
+    // The lists redraw as the restore lands; the notice stays to say it worked (and everyone receives it).
+    fill(notice, h('p', { class: 'badge ok', testid: 'restored' }, `Restored ${p}: every member receives it.`));
     void loadDeleted();
     if (path) void loadVersions();
   });

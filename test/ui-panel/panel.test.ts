@@ -1,0 +1,288 @@
+/**
+ * The panel in real Chromium against the real panel server, with the in-memory folder service.
+ * Screenshots of the main views go to docs/screenshots/ when KINFOLDER_SCREENSHOTS=1.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { startPanelServer, type PanelServer } from '../../plugin/src/panel';
+import { launchBrowser, openPage, screenshot, type OpenedPage } from '../helpers/browser';
+import { BOB, CAROL, DAVE, FakeFolderService } from '../plugin/panel/fake-service';
+
+const TOKEN = 'ui-test-token-abcdefghijklmnop';
+let browser: Browser;
+let service: FakeFolderService;
+let panel: PanelServer;
+let opened: OpenedPage | undefined;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  service = FakeFolderService.seeded();
+  panel = await startPanelServer({ service });
+  panel.setToken(TOKEN);
+});
+
+afterEach(async () => {
+  const errors = opened?.errors ?? [];
+  await opened?.close();
+  opened = undefined;
+  await panel.close();
+  // Every test also checks that the page ran without a script error.
+  expect(errors).toEqual([]);
+});
+
+const sel = (testid: string, extra = '') => `[data-testid="${testid}"]${extra}`;
+
+async function open(hash = `#token=${TOKEN}`, viewport?: { width: number; height: number }): Promise<Page> {
+  opened = await openPage(panel.url + hash, { browser, viewport });
+  await opened.page.locator(sel('connection', '[data-state="live"]')).waitFor();
+  return opened.page;
+}
+
+/** Waits until the element's text matches (the page updates by itself; no reloads). */
+async function waitText(page: Page, selector: string, re: RegExp): Promise<string> {
+  const handle = await page.waitForFunction(
+    ([s, src, flags]) => {
+      const t = document.querySelector(s)?.textContent ?? '';
+      return new RegExp(src, flags).test(t) ? t : false;
+    },
+    [selector, re.source, re.flags] as const,
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+const row = (testid: string, attr: string, value: string) => sel(testid, `[data-${attr}="${value}"]`);
+
+describe('ui-panel in Chromium', () => {
+  it('renders the folder list with live status, the invitation, and each tab of a folder', async () => {
+    const page = await open();
+    await page.locator(sel('folder-item')).nth(1).waitFor();
+    expect(await page.locator(sel('folder-name')).allTextContents()).toEqual(['Holiday photos', 'Recipes']);
+    expect(await page.locator(sel('folder-status')).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state))).toEqual(['transferring', 'in-sync']);
+    expect(await page.textContent(row('folder-item', 'folder', 'f-photos'))).toMatch(/2\.4 MB\/s · 3 files, 48 MB left/);
+    expect(await page.locator(`${row('folder-item', 'folder', 'f-photos')} ${sel('rate-graph')} polyline`).count()).toBe(1);
+    expect(await page.textContent(sel('folder-conflicts'))).toBe('1 conflict');
+    expect(await page.textContent(sel('invitation'))).toMatch(/Dave invites you to Band rehearsals as writer/);
+
+    // Files: state, size, author, progress of a pending file.
+    await page.locator(row('file-row', 'path', 'sunset.jpg')).waitFor();
+    expect(await page.getAttribute(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-state')}`, 'data-state')).toBe('pending');
+    expect(await page.getAttribute(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-progress')}`, 'value')).toBe('2000000');
+    expect(await page.textContent(`${row('file-row', 'path', 'beach.jpg')} ${sel('file-size')}`)).toBe('3.4 MB');
+    expect(await page.textContent(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-author')}`)).toBe('Bob');
+    await screenshot(page, 'files');
+    await page.click(`${row('file-row', 'path', 'docs')} ${sel('open-dir')}`);
+    await page.locator(row('file-row', 'path', 'docs/notes.md')).waitFor();
+    expect(await page.textContent(`${row('file-row', 'path', 'docs/notes.md')} ${sel('file-open-by')}`)).toMatch(/open by Bob/);
+    expect(await page.locator(sel('crumb')).allTextContents()).toEqual(['Holiday photos', 'docs']);
+
+    await page.click(sel('tab-members'));
+    await page.locator(sel('member-row')).nth(2).waitFor();
+    expect(await page.locator(sel('member-name')).allTextContents()).toEqual(['Alice', 'Bob', 'Carol']);
+    expect(await page.textContent(`${row('member-row', 'fingerprint', BOB.fingerprint)} ${sel('member-prefixes')}`)).toBe('docs/');
+    expect(await page.getAttribute(`${row('member-row', 'fingerprint', CAROL.fingerprint)} ${sel('member-online')}`, 'data-online')).toBe('false');
+    await page.locator(sel('manifest-change')).nth(1).waitFor();
+    await screenshot(page, 'members');
+
+    await page.click(sel('tab-history'));
+    await page.locator(sel('activity-item')).nth(2).waitFor();
+    await page.locator(sel('deleted-row')).waitFor();
+    await screenshot(page, 'history');
+
+    await page.click(sel('tab-conflicts'));
+    await page.locator(sel('conflict-diff')).waitFor();
+    await screenshot(page, 'conflicts');
+
+    await page.click(sel('tab-chat'));
+    await waitText(page, sel('chat-log'), /Uploaded the sunset pictures!/);
+    await screenshot(page, 'chat');
+
+    // A reader's folder: the same lists, read-only.
+    await page.click(row('folder-item', 'folder', 'f-recipes'));
+    await page.click(sel('tab-members'));
+    await waitText(page, sel('members-readonly'), /Only admins change who is in this folder. You are a reader/);
+    expect(await page.locator(sel('member-role')).count()).toBe(0);
+  });
+
+  it('creates a folder from a name and a path, and shows the service\'s refusal as it gives it', async () => {
+    const page = await open();
+    await page.click(sel('add-folder'));
+    await page.fill(sel('create-name'), 'Taxes');
+    await page.fill(sel('create-root'), 'relative/path');
+    await page.click(sel('create-submit'));
+    expect(await waitText(page, sel('create-error'), /absolute/)).toBe("the folder's path must be absolute: relative/path");
+    await page.fill(sel('create-root'), '/home/alice/Taxes');
+    await screenshot(page, 'create-folder');
+    await page.click(sel('create-submit'));
+    await waitText(page, sel('folder-title'), /^Taxes$/);
+    expect(await page.isHidden(sel('create-folder-form'))).toBe(true);
+    expect(await page.locator(sel('folder-name')).allTextContents()).toContain('Taxes');
+    expect(await page.textContent(sel('folder-root'))).toBe('/home/alice/Taxes');
+    await page.locator(sel('no-files')).waitFor();
+    expect(service.calls.filter((c) => c.method === 'createFolder').map((c) => c.args[0])).toEqual([
+      { name: 'Taxes', root: 'relative/path' },
+      { name: 'Taxes', root: '/home/alice/Taxes' },
+    ]);
+  });
+
+  it('accepts an invitation into a chosen path, and declines another', async () => {
+    service.invites.push({ folder: 'f-spam', name: 'Spam', from: { ...CAROL }, role: 'reader', members: 2, receivedAtMs: Date.now() });
+    const page = await open();
+    await page.locator(row('invitation', 'folder', 'f-music')).waitFor();
+    await page.fill(`${row('invitation', 'folder', 'f-music')} ${sel('invitation-root')}`, '/data/music');
+    await page.click(`${row('invitation', 'folder', 'f-music')} ${sel('invitation-accept')}`);
+    await waitText(page, sel('folder-title'), /^Band rehearsals$/);
+    expect(await page.getAttribute(sel('folder-header-status'), 'data-state')).toBe('behind');
+    expect(await page.locator(row('invitation', 'folder', 'f-music')).count()).toBe(0);
+    await page.click(`${row('invitation', 'folder', 'f-spam')} ${sel('invitation-decline')}`);
+    await page.locator(sel('invitations')).waitFor({ state: 'hidden' });
+    expect(service.calls.filter((c) => c.method === 'acceptInvitation' || c.method === 'declineInvitation').map((c) => [c.method, ...c.args]))
+      .toEqual([['acceptInvitation', 'f-music', '/data/music'], ['declineInvitation', 'f-spam']]);
+  });
+
+  it('invites a friend with a role and path prefixes, narrows a writer, and shows a refused change', async () => {
+    const page = await open('#token=' + TOKEN + '&tab=members');
+    await page.locator(sel('invite-form')).waitFor();
+    await page.selectOption(sel('invite-friend'), DAVE.fingerprint);
+    await page.selectOption(sel('invite-role'), 'writer');
+    await page.fill(sel('invite-prefixes'), 'docs/, music/');
+    await page.click(sel('invite-submit'));
+    const dave = row('member-row', 'fingerprint', DAVE.fingerprint);
+    await page.locator(dave).waitFor();
+    expect(await page.getAttribute(dave, 'data-state')).toBe('invited');
+    expect(await page.textContent(`${dave} ${sel('member-prefixes')}`)).toBe('docs/, music/');
+    await waitText(page, sel('manifest-history'), /added Dave as writer/);
+
+    const bob = row('member-row', 'fingerprint', BOB.fingerprint);
+    await page.click(`${bob} ${sel('member-narrow')}`);
+    await page.fill(`${bob} ${sel('member-narrow-input')}`, 'docs/2026/');
+    await page.click(`${bob} ${sel('member-narrow-save')}`);
+    await waitText(page, `${bob} ${sel('member-prefixes')}`, /^docs\/2026\/$/);
+
+    // Alice is the only admin: making herself a writer is refused, and the page says why.
+    await page.selectOption(`${row('member-row', 'fingerprint', service.store.get('f-photos')!.members[0].fingerprint)} ${sel('member-role')}`, 'writer');
+    expect(await waitText(page, sel('members-error'), /admin/)).toBe('the folder would be left without an admin');
+    expect(await page.getAttribute(sel('members-error', ' [data-code]'), 'data-code')).toBe('LAST_ADMIN');
+    expect(service.calls.filter((c) => c.method === 'editMember').map((c) => c.args[1])).toEqual([
+      { kind: 'invite', fingerprint: DAVE.fingerprint, role: 'writer', pathPrefixes: ['docs/', 'music/'] },
+      { kind: 'narrow', fingerprint: BOB.fingerprint, pathPrefixes: ['docs/2026/'] },
+      { kind: 'role', fingerprint: service.store.get('f-photos')!.members[0].fingerprint, role: 'writer' },
+    ]);
+  });
+
+  it('shows a text conflict as a line diff and resolves it with keep both; the count goes away live', async () => {
+    const page = await open();
+    await waitText(page, sel('conflict-count'), /^1$/);
+    await page.click(sel('tab-conflicts'));
+    await page.locator(sel('conflict-diff')).waitFor();
+    expect(await page.locator(sel('diff-del')).allTextContents()).toEqual(['- day 2: museum\n']);
+    expect(await page.locator(sel('diff-add')).allTextContents()).toEqual(['+ day 2: old town\n', '+ day 4: rest\n']);
+    expect(await page.locator(sel('conflict-version')).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.hash))).toEqual(['h-bob', 'h-alice']);
+    await page.click(sel('conflict-keep-both'));
+    await page.locator(sel('no-conflicts')).waitFor();
+    await page.locator(sel('conflict-count')).waitFor({ state: 'detached' });
+    await page.locator(sel('folder-conflicts')).waitFor({ state: 'detached' });
+    expect(service.calls.find((c) => c.method === 'resolveConflict')?.args).toEqual(['f-photos', 'docs/plan.txt', { keepBoth: true }]);
+  });
+
+  it('keeps one version of a conflict, and says so when a peer settled it first', async () => {
+    const page = await open('#token=' + TOKEN + '&tab=conflicts');
+    await page.locator(sel('conflict-keep', '[data-hash="h-alice"]')).waitFor();
+    // A peer settles it meanwhile: the service now answers CONFLICT_GONE.
+    const f = service.store.get('f-photos')!;
+    const saved = f.conflicts;
+    f.conflicts = [];
+    await page.click(sel('conflict-keep', '[data-hash="h-alice"]'));
+    expect(await waitText(page, sel('conflicts-error'), /settled/)).toMatch(/the conflict at docs\/plan.txt was settled meanwhile/);
+    f.conflicts = saved;
+    await page.click(sel('tab-files'));
+    await page.click(sel('tab-conflicts'));
+    await page.click(sel('conflict-keep', '[data-hash="h-alice"]'));
+    await page.locator(sel('no-conflicts')).waitFor();
+    expect(service.calls.filter((c) => c.method === 'resolveConflict').map((c) => c.args[2])).toEqual([{ keep: 'h-alice' }, { keep: 'h-alice' }]);
+  });
+
+  it('restores a deleted file and an older version of a file from history', async () => {
+    const page = await open();
+    await page.click(sel('tab-history'));
+    await page.click(`${row('deleted-row', 'path', 'old-draft.txt')} ${sel('deleted-restore')}`);
+    await page.locator(sel('no-deleted')).waitFor();
+    // The restore's activity item arrives over the WebSocket.
+    await waitText(page, sel('activity-list'), /Alice changed old-draft\.txt/);
+
+    await page.click(sel('tab-files'));
+    await page.click(`${row('file-row', 'path', 'docs')} ${sel('open-dir')}`);
+    await page.click(`${row('file-row', 'path', 'docs/notes.md')} ${sel('file-versions')}`);
+    await page.locator(row('version-row', 'version', 'v-notes-1')).waitFor();
+    expect(await page.inputValue(sel('versions-path'))).toBe('docs/notes.md');
+    expect(await page.locator(`${row('version-row', 'version', 'current')} ${sel('version-restore')}`).count()).toBe(0);
+    await page.click(`${row('version-row', 'version', 'v-notes-1')} ${sel('version-restore')}`);
+    await waitText(page, sel('restored'), /Restored docs\/notes\.md/);
+    expect(service.calls.filter((c) => c.method === 'restore').map((c) => c.args)).toEqual([
+      ['f-photos', 'old-draft.txt', 'v-draft-1'],
+      ['f-photos', 'docs/notes.md', 'v-notes-1'],
+    ]);
+  });
+
+  it('sends chat, shows incoming lines live, and links a file into the chat', async () => {
+    const page = await open();
+    await page.click(sel('tab-chat'));
+    await page.fill(sel('chat-input'), 'Looks great!');
+    await page.click(sel('chat-send'));
+    await waitText(page, sel('chat-log'), /Looks great!/);
+    expect(await page.inputValue(sel('chat-input'))).toBe('');
+    service.receiveChat('f-photos', BOB, 'Thanks :)');
+    await waitText(page, sel('chat-log'), /Thanks :\)/);
+    expect(await page.locator(sel('chat-line')).count()).toBe(3);
+
+    // An incoming line for another folder: an unread count there, not a line here.
+    service.receiveChat('f-recipes', BOB, 'new soup');
+    await waitText(page, `${row('folder-item', 'folder', 'f-recipes')} ${sel('folder-unread')}`, /1 new/);
+    expect(await page.locator(sel('chat-line')).count()).toBe(3);
+
+    await page.click(sel('tab-files'));
+    await page.click(`${row('file-row', 'path', 'beach.jpg')} ${sel('file-link-chat')}`);
+    await waitText(page, sel('chat-log'), /📎 beach\.jpg/);
+    await page.click(sel('chat-file-link'));
+    await page.locator(row('file-row', 'path', 'beach.jpg')).waitFor();
+    expect(service.calls.filter((c) => c.method === 'sendChat').map((c) => c.args[1])).toEqual(['Looks great!', '📎 beach.jpg']);
+  });
+
+  it('follows status events live, shows problems, and says when the live connection is lost', async () => {
+    const page = await open();
+    await page.locator(row('folder-item', 'folder', 'f-recipes')).waitFor();
+    service.setStatus('f-recipes', { state: 'offline' });
+    await waitText(page, `${row('folder-item', 'folder', 'f-recipes')} ${sel('folder-status')}`, /^Offline$/);
+    service.setStatus('f-photos', { state: 'scanning', scan: { done: 40, total: 100 } });
+    await waitText(page, sel('folder-header-status'), /^Scanning$/);
+    expect(await page.getAttribute(sel('header-scan-progress'), 'value')).toBe('40');
+    service.events.next({ type: 'problem', folder: 'f-photos', code: 'FORK', message: 'Bob\'s feed forked: his later changes are held back' });
+    await waitText(page, sel('banner-text'), /feed forked.*\(Holiday photos\)/);
+    await panel.close();
+    await page.locator(sel('connection', '[data-state="offline"]')).waitFor();
+  });
+
+  it('without a token says where to open it, and with a stale token says it is no longer valid', async () => {
+    opened = await openPage(panel.url, { browser });
+    await waitText(opened.page, sel('no-token'), /needs its access token/);
+    await opened.close();
+    opened = await openPage(`${panel.url}#token=stale-token`, { browser });
+    // The page's own fetches answer 401: Chromium logs those; they are what this test provokes.
+    await waitText(opened.page, sel('folders-error'), /no longer valid/);
+    await waitText(opened.page, sel('banner-text'), /no longer valid/);
+    expect(await opened.page.getAttribute(sel('connection'), 'data-state')).toBe('refused');
+    expect(opened.failedResponses.join('\n')).toMatch(/status of 401/);
+  });
+
+  it('fits a narrow iframe (phone width) without horizontal overflow of the page', async () => {
+    const page = await open(`#token=${TOKEN}`, { width: 400, height: 800 });
+    await page.locator(row('file-row', 'path', 'beach.jpg')).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'narrow');
+  });
+});
