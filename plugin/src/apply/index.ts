@@ -1,6 +1,6 @@
 /** Turns a folder's resolved state into files: verified blocks, temp file, fsync, atomic rename; versions and conflict copies so nothing is lost. */
 export { ApplyError, isApplyError, type ApplyErrorCode } from './errors';
-export { safePath, ensureParents, lexicalProblem, type SafePathOptions } from './safe-path';
+export { safePath, ensureParents, lexicalProblem, fsyncDir, type SafePathOptions } from './safe-path';
 export { LocalBlockSource, ChainedBlockSource, type BlockSource } from './blocks';
 export { cleanTemp, TMP_REL, TEMP_PREFIX } from './temp';
 export {

@@ -35,13 +35,21 @@ import {
   type ResolvedVersion,
   type Retention,
 } from '../apply';
-import { FolderScanner, IgnoreRules, type FsTraits, type ScanEvent } from '../scan';
+import { FolderScanner, IgnoreRules, type FsTraits, type LocalChange, type ScanEvent } from '../scan';
+import { isReplicaError } from '../replica';
 import type { BlockIndex, BlockLocation, BlockPaths, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
 import { FolderError, throwIfAborted } from './errors';
 import { KeptBlockSource, keptFolder } from './kept-blocks';
+import { keepRefused, type WinnerContent } from './keep-refused';
+import { LocalCopies } from './local-copies';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
+
+/** Refusals of a local change that no retry will turn into an acceptance: the change is kept as a local copy. */
+const KEPT_REASONS = new Set(['NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', 'UNKNOWN_AUTHOR']);
+/** Of those, the ones about a path rather than the member: a batch is split to find the paths. */
+const PATH_REASONS = new Set(['OUTSIDE_PATH_GRANT']);
 
 /** What the engine needs of the store. */
 export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
@@ -74,8 +82,21 @@ export type FolderEvent =
    * `local-changed`: a local edit nobody has announced yet was left alone (the scanner announces it).
    */
   | { readonly type: 'folder:conflict'; readonly path: string; readonly kind: 'heads' | 'local-changed' }
-  /** A path apply, the scanner or ingest refused, with the reason. */
-  | { readonly type: 'folder:refused'; readonly path: string; readonly source: 'apply' | 'scan' | 'ingest'; readonly code?: string; readonly message: string }
+  /**
+   * A path apply, the scanner or ingest refused, with the reason. A local change the manifest
+   * does not allow (code WRITE_REFUSED, `reason` NOT_A_WRITER, OUTSIDE_PATH_GRANT, ...) is never
+   * announced: its bytes are kept on this node at `copy` (none for a delete, or when the
+   * change held the log's own content) and the log's version is put back at the path.
+   */
+  | {
+      readonly type: 'folder:refused';
+      readonly path: string;
+      readonly source: 'apply' | 'scan' | 'ingest';
+      readonly code?: string;
+      readonly reason?: string;
+      readonly copy?: string;
+      readonly message: string;
+    }
   /** Something went wrong outside one path's rules (a store error, an unreadable name). */
   | { readonly type: 'folder:problem'; readonly path?: string; readonly code?: string; readonly message: string; readonly error?: unknown };
 
@@ -126,6 +147,8 @@ export class FolderEngine {
   private retryAttempts = 0;
   private readonly versionsDir: Versions;
   private scanner: FolderScanner | undefined;
+  /** Copies of refused local changes: ignored by the scanner, never announced. */
+  private copies!: LocalCopies;
   private ignoreRules: readonly string[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<string>();
@@ -157,6 +180,7 @@ export class FolderEngine {
     await fsp.mkdir(e.root, { recursive: true });
     e.running = true;
     try {
+      e.copies = await LocalCopies.load(e.root);
       await e.startScanner();
       const all: string[] = [];
       for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
@@ -192,6 +216,8 @@ export class FolderEngine {
   private async startScanner(): Promise<void> {
     this.ignoreRules = [...this.replica.manifest().manifest.ignoreRules];
     const s = this.opts.scan ?? {};
+    const ignore = new IgnoreRules(this.ignoreRules);
+    ignore.setLocalOnly(this.copies.paths);
     const scanner = new FolderScanner({
       root: this.root,
       folder: this.folder,
@@ -199,8 +225,9 @@ export class FolderEngine {
       local: this.store,
       blocks: this.store,
       headsOf: (p) => this.baseOf(p),
-      ignore: new IgnoreRules(this.ignoreRules),
+      ignore,
       sink: (changes, signal) => this.sinkLocal(changes, signal),
+      onRefused: (changes, error) => this.onRefused(changes, error),
       clock: this.opts.clock,
       fsTraits: this.opts.fsTraits,
       rescanIntervalMs: s.rescanIntervalMs,
@@ -252,6 +279,42 @@ export class FolderEngine {
       entries.flatMap((e) => pathsOf(e.entry.body).map((p) => ({ path: p, hashes: [e.hash] }))),
     );
     this.emit({ type: 'folder:changed', origin: 'local', entries: entries.length, paths: [...new Set(entries.flatMap((e) => pathsOf(e.entry.body)))] });
+  }
+
+  /**
+   * A local change the manifest will never accept is not retried with every burst (it would
+   * also block the peers' updates of its path): its bytes go to a local copy and the log's
+   * version comes back. A path-grant refusal of several changes is split by the scanner first.
+   */
+  private async onRefused(changes: readonly LocalChange[], error: unknown): Promise<boolean> {
+    if (!isReplicaError(error, 'WRITE_REFUSED') || error.reason === undefined || !KEPT_REASONS.has(error.reason)) return false;
+    if (PATH_REASONS.has(error.reason) && changes.length > 1) return false;
+    const reason = error.reason;
+    const { kept, restore } = await this.exclusive(() =>
+      keepRefused(
+        { root: this.root, folder: this.folder, self: this.opts.self, clock: this.opts.clock, store: this.store, copies: this.copies, winnerOf: (p) => this.winnerContent(p) },
+        changes,
+      ),
+    );
+    for (const k of kept) {
+      const what = k.kind === 'delete' ? 'delete' : k.kind === 'move' ? 'move' : 'change';
+      const outcome = k.copy !== undefined ? `your version is kept here only, as ${k.copy}; the folder's version is back` : k.kind === 'delete' ? "the folder's version comes back" : "it matches the folder's version";
+      this.emit({ type: 'folder:refused', path: k.path, source: 'scan', code: 'WRITE_REFUSED', reason, ...(k.copy !== undefined ? { copy: k.copy } : {}), message: `${k.path}: this ${what} is not shared (${error.message}); ${outcome}` });
+    }
+    void this.schedule(restore);
+    return true;
+  }
+
+  private async winnerContent(p: string): Promise<WinnerContent> {
+    const r = await this.replica.state.resolve(p, this.signal);
+    if (r === undefined || !r.winner.live) return undefined;
+    const meta = (await resolveWith(r, this.entryOf)).winner.meta;
+    return meta === undefined ? undefined : { type: meta.type, contentHash: meta.contentHash };
+  }
+
+  /** The local copies of refused changes (folder-relative paths): shown to the user, never shared. */
+  localCopies(): string[] {
+    return [...this.copies.paths].sort();
   }
 
   /**

@@ -4,9 +4,10 @@
  * - FOLDER_NO_CONFLICT: `resolve` on a path that has one head.
  * - FOLDER_UNKNOWN_VERSION: `resolve` asked to keep a hash that is not a head of the path.
  * - FOLDER_NOTHING_TO_RESTORE: the version restored holds nothing the log can carry.
+ * - FOLDER_NO_COPY_NAME: every conflict-copy name tried for a refused local change is taken.
  * - FOLDER_ABORTED: the caller's AbortSignal fired.
  */
-export type FolderErrorCode = 'FOLDER_NOT_STARTED' | 'FOLDER_NO_CONFLICT' | 'FOLDER_UNKNOWN_VERSION' | 'FOLDER_NOTHING_TO_RESTORE' | 'FOLDER_ABORTED';
+export type FolderErrorCode = 'FOLDER_NOT_STARTED' | 'FOLDER_NO_CONFLICT' | 'FOLDER_UNKNOWN_VERSION' | 'FOLDER_NOTHING_TO_RESTORE' | 'FOLDER_NO_COPY_NAME' | 'FOLDER_ABORTED';
 
 export class FolderError extends Error {
   override readonly name = 'FolderError';

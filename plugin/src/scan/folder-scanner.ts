@@ -3,7 +3,8 @@
  * and for each burst one batch of log changes handed to the sink (so the replica signs one
  * checkpoint per batch). The local index is updated only after the sink accepted a batch:
  * a change the sink refused stays a local change, is reported, and is tried again with the
- * next burst. A refused batch is split to find the changes refused (see `send`).
+ * next burst, unless the owner's `onRefused` takes it. A refused batch is split to find the
+ * changes refused (see `send`).
  *
  * Rescans and bursts never overlap: they run one after the other, and events that arrive
  * meanwhile wait for the next burst.
@@ -52,6 +53,12 @@ export interface FolderScannerOptions {
   readonly ignore: IgnoreRules;
   /** Takes one batch (e.g. `replica.appendLocal`); throwing refuses the whole batch. */
   readonly sink: (changes: NewChange[], signal: AbortSignal) => Promise<void>;
+  /**
+   * Offered a refused batch before it is split or retried: resolves true when the owner took
+   * the changes out of the folder's flow (a reader's edit kept as a local copy, say); the
+   * scanner then neither records nor retries them. False: split, or retry with the next burst.
+   */
+  readonly onRefused?: (changes: readonly LocalChange[], error: unknown, signal: AbortSignal) => Promise<boolean>;
   /** Wall clock for the entries' display time (default Date.now). */
   readonly clock?: () => number;
   /** Full rescan interval (default 10 min; 0 turns it off). */
@@ -415,6 +422,7 @@ export class FolderScanner {
         await this.options.sink(entries, this.signal);
       } catch (e) {
         if (this.signal.aborted) throw new ScanError('ABORTED', 'scan aborted', { cause: e });
+        if (this.options.onRefused !== undefined && (await this.options.onRefused(batch, e, this.signal))) return 0;
         if (batch.length > 1) {
           const mid = batch.length >> 1;
           return (await this.send(batch.slice(0, mid), headsOf, origin)) + (await this.send(batch.slice(mid), headsOf, origin));

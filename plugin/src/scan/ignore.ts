@@ -59,6 +59,7 @@ export class IgnoreRules {
   private readonly folderRules: readonly string[];
   private readonly kinignores = new Map<string, string>();
   private matcher: Ignore | undefined;
+  private localOnly: ReadonlySet<string> = new Set();
 
   /** `folderRules`: the manifest's folder-wide patterns (gitignore syntax, relative to the root). */
   constructor(folderRules: readonly string[] = []) {
@@ -72,6 +73,14 @@ export class IgnoreRules {
     this.matcher = undefined;
   }
 
+  /**
+   * Paths kept on this node only (the folder engine's copies of refused edits): they and
+   * everything under them are ignored. The set is read live, so the owner may grow it.
+   */
+  setLocalOnly(paths: ReadonlySet<string>): void {
+    this.localOnly = paths;
+  }
+
   /** Directories whose `.kinignore` is currently applied. */
   kinignoreDirs(): string[] {
     return [...this.kinignores.keys()].sort();
@@ -83,7 +92,15 @@ export class IgnoreRules {
    */
   isIgnored(relPath: string, isDir: boolean): boolean {
     if (relPath === '' || relPath === '.') return false;
-    if (relPath.split('/').includes(META_DIR)) return true;
+    const parts = relPath.split('/');
+    if (parts.includes(META_DIR)) return true;
+    if (this.localOnly.size > 0) {
+      let prefix = '';
+      for (const part of parts) {
+        prefix = prefix === '' ? part : `${prefix}/${part}`;
+        if (this.localOnly.has(prefix)) return true;
+      }
+    }
     return this.getMatcher().ignores(isDir ? `${relPath}/` : relPath);
   }
 

@@ -9,6 +9,7 @@ import { FolderReplica, type IngestResult } from '../../../plugin/src/replica';
 import { POSIX_TRAITS } from '../../../plugin/src/scan';
 import type { BlockSource } from '../../../plugin/src/apply';
 import { FOLDER, loadIdentities, member, openMemberNode, type Name, type TestIdentity } from '../replica/helpers';
+import type { Member } from '../../../plugin/src/acl';
 
 export { FOLDER };
 // Generous: CI runs these beside other heavy suites on 2 cores; a condition, not a sleep.
@@ -31,6 +32,8 @@ export class Cluster {
   readonly nodes: Node[] = [];
   private readonly dirs: string[] = [];
   ids!: Record<Name, TestIdentity>;
+  /** The members the creator's genesis names (default: alice admin, bob writer); reset by cleanup. */
+  members: ((ids: Record<Name, TestIdentity>) => Member[]) | undefined;
 
   async init(): Promise<void> {
     this.ids = await loadIdentities();
@@ -39,7 +42,7 @@ export class Cluster {
   /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
   async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}): Promise<Node> {
     const id = this.ids[name];
-    const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
+    const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => this.members?.(this.ids) ?? [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
     this.dirs.push(dir);
     const holder: { node?: Node } = {};
     // Blocks this node lacks come from its peer's folder, through the peer's block index.
@@ -65,6 +68,7 @@ export class Cluster {
   }
 
   async cleanup(): Promise<void> {
+    this.members = undefined;
     for (const n of this.nodes.splice(0)) {
       await n.engine.stop();
       await n.replica.close();

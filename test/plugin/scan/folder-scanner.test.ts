@@ -6,7 +6,7 @@ import { promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { advance, nextEntry, type FeedTip, type NewChange, type ParentRef } from '../../../plugin/src/log';
-import { chunkBuffer, EMPTY_SHA256, FolderScanner, hashFileAuto, IgnoreRules, POSIX_TRAITS, type HashFileFn, type ScanEvent } from '../../../plugin/src/scan';
+import { chunkBuffer, EMPTY_SHA256, FolderScanner, hashFileAuto, IgnoreRules, POSIX_TRAITS, type FolderScannerOptions, type HashFileFn, type LocalChange, type ScanEvent } from '../../../plugin/src/scan';
 import type { FolderReplica } from '../../../plugin/src/replica';
 import { Store } from '../../../plugin/src/store';
 import { Fixture, FOLDER as REPLICA_FOLDER } from '../replica/helpers';
@@ -29,7 +29,7 @@ interface Harness {
   scanner: FolderScanner | undefined;
   /** Refuse every batch (an Error), or those a function picks. */
   refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused'] }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -68,6 +68,7 @@ async function harness(): Promise<Harness> {
         ignore: options.ignore ?? new IgnoreRules(),
         fsTraits: POSIX_TRAITS,
         hashFile: options.hashFile,
+        onRefused: options.onRefused,
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
@@ -409,6 +410,35 @@ test('a refused batch leaves the index alone, is reported, and is tried again wi
   await fsp.writeFile(h.abs('other.txt'), 'another');
   expect(bodies(await next)).toEqual(['put mine.txt', 'put other.txt']);
   expect(await h.store.localFile(FOLDER, 'mine.txt')).toMatchObject({ contentHash: contentHashOf('local only') });
+});
+
+test('a refused batch the owner takes (onRefused true) is neither recorded, reported nor retried', async () => {
+  const offered: Array<{ changes: readonly LocalChange[]; error: unknown }> = [];
+  let take = true;
+  await h.start({
+    onRefused: async (changes, error) => {
+      offered.push({ changes, error });
+      return take;
+    },
+  });
+  h.refuse = Object.assign(new Error('reader'), { code: 'WRITE_REFUSED', reason: 'NOT_A_WRITER' });
+  const burst = h.event('scan:burst', (e) => e.examined.includes('b.txt'));
+  await fsp.writeFile(h.abs('a.txt'), 'a');
+  await fsp.writeFile(h.abs('b.txt'), 'b');
+  expect((await burst).changes).toBe(0);
+  // The whole burst was offered once, not split: the owner took it.
+  expect(offered.flatMap((o) => o.changes.map((c) => (c.kind === 'move' ? c.to : c.path))).sort()).toEqual(['a.txt', 'b.txt']);
+  expect(offered.every((o) => (o.error as Error).message === 'reader')).toBe(true);
+  expect(h.events.filter((e) => e.type === 'scan:refused')).toEqual([]);
+  expect(await h.store.localFile(FOLDER, 'a.txt')).toBeUndefined();
+
+  // Not retried: the next burst offers only its own path, and a declined one falls back to the old rule.
+  take = false;
+  offered.length = 0;
+  const refused = h.event('scan:refused', (e) => e.path === 'c.txt');
+  await fsp.writeFile(h.abs('c.txt'), 'c');
+  await refused;
+  expect(offered.flatMap((o) => o.changes.map((c) => (c.kind === 'move' ? c.to : c.path)))).toEqual(['c.txt']);
 });
 
 test('one refused path does not hold back the rest of its burst', async () => {

@@ -87,6 +87,20 @@ describe('IgnoreRules', () => {
     expect(rules.isIgnored('other.tmp', false)).toBe(true);
   });
 
+  it('ignores local-only paths and everything under them, read live from the owner’s set', () => {
+    const rules = new IgnoreRules();
+    const local = new Set<string>();
+    rules.setLocalOnly(local);
+    expect(rules.isIgnored('a.sync-conflict-x.txt', false)).toBe(false);
+    local.add('a.sync-conflict-x.txt');
+    local.add('dir/kept');
+    expect(rules.isIgnored('a.sync-conflict-x.txt', false)).toBe(true);
+    expect(rules.isIgnored('dir/kept', true)).toBe(true);
+    expect(rules.isIgnored('dir/kept/inner.txt', false)).toBe(true);
+    expect(rules.isIgnored('dir/kept2', false)).toBe(false);
+    expect(rules.isIgnored('dir', true)).toBe(false);
+  });
+
   it('is case-sensitive for user rules, so every member decides alike', () => {
     const rules = new IgnoreRules(['*.LOG']);
     expect(rules.isIgnored('a.LOG', false)).toBe(true);
