@@ -174,6 +174,32 @@ describe('ui-panel in Chromium', () => {
     ]);
   });
 
+  it('removes a member after a second click, and leaves a folder (refused for the last admin, with the reason)', async () => {
+    const page = await open('#token=' + TOKEN + '&tab=members');
+    const carol = row('member-row', 'fingerprint', CAROL.fingerprint);
+    await page.click(`${carol} ${sel('member-remove')}`);
+    expect(await page.textContent(`${carol} ${sel('member-remove')}`)).toBe('Remove Carol?');
+    expect(service.calls.some((c) => c.method === 'editMember')).toBe(false);
+    await page.click(`${carol} ${sel('member-remove')}`);
+    await page.locator(carol).waitFor({ state: 'detached' });
+
+    await page.click(sel('leave-folder'));
+    await page.click(sel('leave-confirm-yes'));
+    expect(await waitText(page, `${sel('leave-confirm')} ${sel('action-error')}`, /last admin/)).toMatch(/make another member admin/);
+    // A status event redraws the header; the confirmation and its message stay.
+    service.setStatus('f-photos', { rateBytesPerS: 5000 });
+    await waitText(page, sel('folder-state-detail'), /5.0 KB\/s/);
+    expect(await page.isVisible(sel('leave-confirm'))).toBe(true);
+    await page.click(sel('leave-cancel'));
+
+    await page.click(row('folder-item', 'folder', 'f-recipes'));
+    await page.click(sel('leave-folder'));
+    await page.click(sel('leave-confirm-yes'));
+    await page.locator(row('folder-item', 'folder', 'f-recipes')).waitFor({ state: 'detached' });
+    await waitText(page, sel('folder-title'), /^Holiday photos$/);
+    expect(service.calls.filter((c) => c.method === 'leaveFolder').map((c) => c.args[0])).toEqual(['f-photos', 'f-recipes']);
+  });
+
   it('shows a text conflict as a line diff and resolves it with keep both; the count goes away live', async () => {
     const page = await open();
     await waitText(page, sel('conflict-count'), /^1$/);
@@ -276,6 +302,39 @@ describe('ui-panel in Chromium', () => {
     await waitText(opened.page, sel('banner-text'), /no longer valid/);
     expect(await opened.page.getAttribute(sel('connection'), 'data-state')).toBe('refused');
     expect(opened.failedResponses.join('\n')).toMatch(/status of 401/);
+  });
+
+  it('before the sidecar runs a folder service shows the host status, then the folders once one is set', async () => {
+    await panel.close();
+    panel = await startPanelServer({ status: async () => ({ self: { displayName: 'Alice', hostSoftware: 'devhost 0.1' }, peers: [{ online: true }, { online: false }] }) });
+    panel.setToken(TOKEN);
+    opened = await openPage(`${panel.url}#token=${TOKEN}`, { browser });
+    const page = opened.page;
+    await waitText(page, sel('host-status'), /Friends online: 1 of 2/);
+    panel.setService(service);
+    // The event socket retries with backoff (up to 8 s); its `ready` refetches the folders.
+    await page.locator(row('folder-item', 'folder', 'f-photos')).waitFor({ timeout: 20_000 });
+    expect(opened.failedResponses.join('\n')).toMatch(/status of 503/);
+  });
+
+  it('diffs lines as the conflict view needs (the page\'s own module, in the browser)', async () => {
+    const page = await open();
+    const ops = await page.evaluate(async () => {
+      const { lineDiff } = await import('./js/diff.js' as string);
+      const render = (a: string, b: string) => lineDiff(a, b).map((l: { op: string; line: string }) => l.op + l.line);
+      return {
+        same: render('a\nb\n', 'a\nb\n'),
+        edit: render('a\nb\nc\n', 'a\nB\nc\nd\n'),
+        empty: render('', 'x\n'),
+        crlf: render('a\r\nb\r\n', 'a\nb\n'),
+      };
+    });
+    expect(ops).toEqual({
+      same: [' a', ' b'],
+      edit: [' a', '-b', '+B', ' c', '+d'],
+      empty: ['+x'],
+      crlf: [' a', ' b'],
+    });
   });
 
   it('fits a narrow iframe (phone width) without horizontal overflow of the page', async () => {

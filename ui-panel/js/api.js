@@ -38,6 +38,7 @@ export function createApi(token) {
   const f = (id) => `api/folders/${encodeURIComponent(id)}`;
   const q = (params) => new URLSearchParams(params).toString();
   return {
+    status: () => request('GET', 'api/status'),
     self: () => request('GET', 'api/self'),
     friends: () => request('GET', 'api/friends'),
     folders: () => request('GET', 'api/folders'),

@@ -127,8 +127,23 @@ async function loadFolders() {
     renderFolders();
     renderFolderView();
   } catch (err) {
+    if (err.code === 'NO_FOLDER_SERVICE') return showHostStatus(err);
     renderFolders(err);
     if (!state.folders) fill($('folder-view'), failure(err, 'view-error'));
+  }
+}
+
+/** Before the sidecar runs its folder service: say what is connected, from the older status call. */
+async function showHostStatus(err) {
+  fill($('folder-list'), h('li', { class: 'state empty', testid: 'no-folder-service' }, err.message));
+  try {
+    const st = await api.status();
+    fill($('folder-view'), h('div', { class: 'welcome', testid: 'host-status' },
+      h('h2', {}, 'Kinfolder is connected to this node'),
+      h('p', {}, `${st.self.displayName} · ${st.self.hostSoftware || ''}`),
+      h('p', { class: 'muted' }, `Friends online: ${(st.peers || []).filter((p) => p.online).length} of ${(st.peers || []).length}. Shared folders appear here once the folder service runs.`)));
+  } catch {
+    fill($('folder-view'), failure(err, 'view-error'));
   }
 }
 
@@ -220,18 +235,25 @@ function select(id) {
 
 let mounted = { folder: null, tab: null };
 
+/** The leave confirmation lives outside the header, which redraws on every status event. */
+function leaveConfirm(f) {
+  const slot = $('leave-slot');
+  const errBox = h('div', { class: 'form-error' });
+  fill(slot, h('div', { class: 'card confirm', testid: 'leave-confirm' },
+    h('p', {}, `Stop syncing "${f.name}" on this computer? The files stay in ${f.root}.`),
+    errBox,
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'btn danger small', testid: 'leave-confirm-yes', onclick: (ev) => act(ev.currentTarget, errBox, async () => {
+        await api.leaveFolder(f.id);
+        state.selected = null;
+        await loadFolders();
+      }) }, 'Leave folder'),
+      h('button', { type: 'button', class: 'btn small', testid: 'leave-cancel', onclick: () => fill(slot) }, 'Cancel'))));
+}
+
 function folderHeader(f) {
   const d = describeStatus(f.status);
-  const leaveBox = h('div', { class: 'leave-box' });
-  const errBox = h('div', { class: 'form-error' });
-  const leave = h('button', { type: 'button', class: 'btn small danger-outline', testid: 'leave-folder', onclick: () => {
-    fill(leaveBox, h('div', { class: 'card confirm', testid: 'leave-confirm' },
-      h('p', {}, `Stop syncing "${f.name}" on this computer? The files stay in ${f.root}.`),
-      errBox,
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'btn danger small', testid: 'leave-confirm-yes', onclick: (ev) => act(ev.currentTarget, errBox, async () => { await api.leaveFolder(f.id); state.selected = null; await loadFolders(); }) }, 'Leave folder'),
-        h('button', { type: 'button', class: 'btn small', testid: 'leave-cancel', onclick: () => fill(leaveBox) }, 'Cancel'))));
-  } }, 'Leave…');
+  const leave = h('button', { type: 'button', class: 'btn small danger-outline', testid: 'leave-folder', onclick: () => leaveConfirm(f) }, 'Leave…');
   const st = f.status;
   return h('header', { class: 'folder-header', testid: 'folder-header' },
     h('div', { class: 'title-row' },
@@ -246,8 +268,7 @@ function folderHeader(f) {
       hasRate(st)
         ? h('div', {}, h('dt', {}, 'Rate'), h('dd', { class: 'rate' }, `${bytes(st.rateBytesPerS)}/s`, rateGraph(st.rateHistory)))
         : null),
-    st.state === 'scanning' && st.scan ? h('progress', { class: 'wide', max: Math.max(1, st.scan.total), value: st.scan.done, testid: 'header-scan-progress' }) : null,
-    leaveBox);
+    st.state === 'scanning' && st.scan ? h('progress', { class: 'wide', max: Math.max(1, st.scan.total), value: st.scan.done, testid: 'header-scan-progress' }) : null);
 }
 
 function tabBar(f) {
@@ -311,7 +332,7 @@ function renderFolderView({ remount = false, opts = {} } = {}) {
   const tab = TABS.find((t) => t.id === state.tab);
   const view = tab.mount(context(f), opts);
   mounted = { folder: f.id, tab: state.tab, view };
-  fill(main, header, tabs, h('div', { class: 'tab-body', role: 'tabpanel', testid: `view-${tab.id}` }, view.el));
+  fill(main, header, h('div', { testid: 'leave-slot' }), tabs, h('div', { class: 'tab-body', role: 'tabpanel', testid: `view-${tab.id}` }, view.el));
 }
 
 // ---- live events -------------------------------------------------------------------------

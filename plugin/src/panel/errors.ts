@@ -12,8 +12,10 @@ export type PanelErrorCode =
   | 'UNAUTHENTICATED'
   /** The Host header does not name this loopback server (a DNS-rebinding page). */
   | 'BAD_HOST'
-  /** The host has not issued a token yet, or the folder service is not running. */
+  /** The host has not issued a token yet: ask again in a moment. */
   | 'UNAVAILABLE'
+  /** The sidecar runs no folder service (yet): only GET /api/status answers. */
+  | 'NO_FOLDER_SERVICE'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
 
@@ -31,6 +33,7 @@ const PANEL_STATUS: Record<PanelErrorCode, number> = {
   UNAUTHENTICATED: 401,
   BAD_HOST: 403,
   UNAVAILABLE: 503,
+  NO_FOLDER_SERVICE: 503,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
 };

@@ -131,7 +131,7 @@ export async function startPanelServer(opts: PanelServerOptions = {}): Promise<P
     }
     const { route, params } = match(req.method ?? 'GET', url.pathname);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
-    if (!service) throw new PanelError('UNAVAILABLE', 'the folder service is not running yet; try again');
+    if (!service) throw new PanelError('NO_FOLDER_SERVICE', 'the folder service is not running in this sidecar yet');
     // A request whose browser went away stops its work (a scan, a signature) with it.
     const gone = new AbortController();
     res.on('close', () => gone.abort());

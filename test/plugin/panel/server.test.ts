@@ -235,12 +235,13 @@ describe('panel API: refusals', () => {
     expect(service.calls).toEqual([]);
   });
 
-  it('answers 503 UNAVAILABLE while there is no folder service, then serves the one set later', async () => {
+  it('answers 503 NO_FOLDER_SERVICE while there is no folder service, then serves the one set later', async () => {
     const bare = await startPanelServer({});
     try {
       bare.setToken(TOKEN);
       const before = await fetch(new URL('/api/folders', bare.url), { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(before.status).toBe(503);
+      expect((await before.json()).error.code).toBe('NO_FOLDER_SERVICE');
       bare.setService(service);
       const after = await fetch(new URL('/api/folders', bare.url), { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(after.status).toBe(200);
