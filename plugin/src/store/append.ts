@@ -1,69 +1,52 @@
 /** appendBatch: one transaction that stores entries, checkpoints and fork evidence and keeps heads and version vectors in step. */
 import { insertChunks, valuesList } from './batch-sql';
+import { encodeChunk, MAX_CHUNK_ENTRIES } from './chunks';
 import { checkHash, checkSeq, checkText, frame, hashToBlob } from './codec';
 import type { StoreContext } from './context';
-import type { RunResult, Transaction } from './db';
+import type { Transaction } from './db';
 import { abortError, StoreError } from './errors';
 import { GroupCommit } from './group-commit';
 import { FIRST_SEQ, type AppendBatch, type AppendResult, type CheckpointRecord, type EntryRecord, type ForkRecord } from './records';
 
-/** Entries per statement; see appendBatch for why a batch travels as one JSON text and one blob. */
-const ENTRIES_PER_STATEMENT = 2000;
+// Heads are derived from the chunks just stored, one statement per run of chunks of one feed
+// (?1 folder, ?2 author, chunks whose first_seq is in ?3..?4): reading them back from the
+// table is cheaper than binding the batch's paths a second time. Only new entries are derived:
+// a duplicate's heads were derived when it was first stored. jsonb_each parses a chunk's meta
+// once and hands out each entry as JSONB, which jsonb_each(j.value, path) walks without
+// parsing text again (json_each and ->, measured, cost twice as much).
+const ENTRY_PARENTS = `
+FROM entry_chunks c, jsonb_each(c.meta) AS j, jsonb_each(j.value, '$[1]') AS p, jsonb_each(j.value, '$[2]') AS q
+WHERE c.folder_id = ?1 AND c.author_id = ?2 AND c.first_seq BETWEEN ?3 AND ?4`;
 
-// The two statements below read ?1, a JSON array of entry rows, as UTF-8 bytes (a Buffer binds
-// with one copy; node-sqlite3 converts a string of the same size several times slower, measured
-// ~0.45 ms against ~0.12 ms for a 1,000-entry chunk),
-// rows [folderId, authorId, seq, hash, prev, lamport, paths[], parents[], bytesOffset, bytesLength, hashKey]
-// and (the insert) ?2, the entries' canonical bytes concatenated (offsets are 1-based, as substr wants).
-// jsonb_each over jsonb(?1) parses the text once and hands out each row as JSONB, so `->>`
-// reads fields without re-parsing; json_each would render every row back to text and each
-// `->>` would parse it again (about twice the cost per entry, measured).
-const INSERT_ENTRIES = `
-INSERT INTO entries(folder_id, author_id, seq, hash, hash_key, prev, lamport, paths, parents, bytes)
-SELECT j.value->>0, j.value->>1, j.value->>2, unhex(j.value->>3), j.value->>10, unhex(j.value->>4), j.value->>5, j.value->6, j.value->7,
-       substr(?2, j.value->>8, j.value->>9)
-FROM jsonb_each(jsonb(CAST(?1 AS TEXT))) AS j WHERE true
-ON CONFLICT(folder_id, author_id, seq) DO NOTHING`;
-
-/** After a chunk skipped rows: one whose (folder, author, seq) holds a different hash, if any. */
-const FIND_COLLISION = `
-SELECT j.value->>3 AS hash, j.value->>2 AS seq, lower(hex(e.hash)) AS stored FROM json_each(CAST(?1 AS TEXT)) AS j
-JOIN entries e ON e.folder_id = j.value->>0 AND e.author_id = j.value->>1 AND e.seq = j.value->>2
-WHERE e.hash <> unhex(j.value->>3) LIMIT 1`;
-
-// Heads are derived from the entries just stored, one statement per contiguous run of one feed's
-// seqs in the batch (?1 folder, ?2 author, ?3..?4 seqs): reading them back from the clustered
-// table is cheaper than extracting them from the batch's JSON a second time. Re-deriving from an
-// entry stored earlier is harmless: every statement here is idempotent.
 const INSERT_SUPERSEDED = `
 INSERT OR IGNORE INTO superseded(folder_id, path, hash)
-SELECT e.folder_id, p.value, unhex(q.value) FROM entries e, json_each(e.paths) AS p, json_each(e.parents) AS q
-WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4`;
+SELECT c.folder_id, p.value, unhex(q.value) ${ENTRY_PARENTS}`;
 
 const INSERT_HEADS = `
 INSERT OR IGNORE INTO heads(folder_id, path, hash, author_id, seq, lamport)
-SELECT e.folder_id, p.value, e.hash, e.author_id, e.seq, e.lamport FROM entries e, json_each(e.paths) AS p
-WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4
-  AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.folder_id = e.folder_id AND s.path = p.value AND s.hash = e.hash)`;
+SELECT c.folder_id, p.value, substr(c.hashes, 32 * j.key + 1, 32), c.author_id, c.first_seq + j.key, j.value->>0
+FROM entry_chunks c, jsonb_each(c.meta) AS j, jsonb_each(j.value, '$[1]') AS p
+WHERE c.folder_id = ?1 AND c.author_id = ?2 AND c.first_seq BETWEEN ?3 AND ?4
+  AND NOT EXISTS (SELECT 1 FROM superseded s WHERE s.folder_id = c.folder_id AND s.path = p.value AND s.hash = substr(c.hashes, 32 * j.key + 1, 32))`;
 
 const DELETE_SUPERSEDED_HEADS = `
-DELETE FROM heads WHERE (folder_id, path, hash) IN (
-  SELECT e.folder_id, p.value, unhex(q.value) FROM entries e, json_each(e.paths) AS p, json_each(e.parents) AS q
-  WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq BETWEEN ?3 AND ?4)`;
+DELETE FROM heads WHERE (folder_id, path, hash) IN (SELECT c.folder_id, p.value, unhex(q.value) ${ENTRY_PARENTS})`;
 
-/**
- * Continues a feed's version-vector row from ?3 through entries stored earlier than their
- * predecessors: it stops at the first entry whose successor is missing. Does nothing when
- * seq ?3 itself is not stored.
- */
-const ADVANCE_FEED_FROM = `
-INSERT INTO feeds(folder_id, author_id, seq, head)
-SELECT e.folder_id, e.author_id, e.seq, e.hash FROM entries e
-WHERE e.folder_id = ?1 AND e.author_id = ?2 AND e.seq >= ?3
-  AND EXISTS (SELECT 1 FROM entries f WHERE f.folder_id = ?1 AND f.author_id = ?2 AND f.seq = ?3)
-  AND NOT EXISTS (SELECT 1 FROM entries n WHERE n.folder_id = ?1 AND n.author_id = ?2 AND n.seq = e.seq + 1)
-ORDER BY e.seq LIMIT 1
-ON CONFLICT(folder_id, author_id) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
+const INSERT_CHUNK = `
+INSERT INTO entry_chunks(folder_id, author_id, first_seq, last_seq, hashes, meta, bytes)
+VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?)`;
+
+/** Chunks of feed (?1, ?2) holding any seq in ?3..?4 (the one holding ?3 starts at or before it). */
+export const CHUNKS_OVERLAPPING = `
+SELECT first_seq, last_seq, hashes FROM entry_chunks
+WHERE folder_id = ?1 AND author_id = ?2 AND last_seq >= ?3 AND first_seq <= ?4
+  AND first_seq >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3), ?3)
+ORDER BY first_seq`;
+
+/** The chunk of feed (?1, ?2) holding seq ?3, if any. */
+const CHUNK_AT = `
+SELECT first_seq, last_seq, hashes FROM entry_chunks
+WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3 ORDER BY first_seq DESC LIMIT 1`;
 
 const SET_FEED = `
 INSERT INTO feeds(folder_id, author_id, seq, head) VALUES (?, ?, ?, ?)
@@ -124,11 +107,19 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
   return { entries, checkpoints, forks, checkpointRows, forkRows, signal };
 }
 
+/** One feed's entries in this batch. */
+interface FeedBatch {
+  fid: number;
+  aid: number;
+  folder: string;
+  author: string;
+  entries: EntryRecord[];
+}
+
 /**
- * Why JSON: node-sqlite3 converts every bound parameter separately on the JS thread (about
- * 0.5 µs each here), and an entry is ten; one JSON text per chunk plus one blob holding the
- * encodings replaces them with one V8 JSON.stringify and sqlite's C JSON parser. It is still
- * one multi-row INSERT per chunk of rows (measured: ~1.6x faster than 512-row VALUES lists).
+ * Entries go in as chunks (see 003_entry_chunks.sql): per feed, the batch's entries in seq
+ * order, without those already stored, cut into runs of contiguous seqs and those into chunks.
+ * Per entry, sqlite then only adds a by-hash key and the heads of its paths.
  */
 async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise<AppendResult> {
   const { folders, authors } = ctx;
@@ -148,56 +139,34 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   for (const f of forks) folderNames.add(f.folder);
   const fids = await folders.ensureIn(tx, folderNames);
   const aids = await authors.ensureIn(tx, authorNames);
+  const feeds = byFeed(entries, fids, aids);
   let entriesInserted = 0;
   let withParents = false;
-  // Chunk k+1's JSON is built while sqlite inserts chunk k on its worker thread.
-  let inFlight: { chunk: readonly EntryRecord[]; json: Buffer; run: Promise<RunResult> } | undefined;
-  const settle = async (): Promise<void> => {
-    if (!inFlight) return;
-    const { chunk, json, run } = inFlight;
-    inFlight = undefined;
-    const inserted = (await run).changes;
-    entriesInserted += inserted;
-    if (inserted < chunk.length) {
-      // Skipped rows are duplicates, unless another entry holds their (author, seq): a fork,
-      // which the log must report as evidence, not store as an entry. Refuse the whole batch.
-      const c = await tx.get<{ hash: string; seq: number; stored: string }>(FIND_COLLISION, [json]);
-      if (c) {
-        const e = chunk.find((x) => x.hash === c.hash)!;
-        throw new StoreError('STORE_CONSTRAINT', `entry ${c.hash} collides with stored entry ${c.stored} at ${e.folder}/${e.author}/${c.seq}: store a fork as evidence, not as an entry`);
+  /** [folder, author, first seq, last seq] of each run of chunks stored by this batch. */
+  const stored: Array<[number, number, number, number]> = [];
+  const keys: Array<{ fid: number; aid: number; firstSeq: number; keys: Buffer }> = [];
+  for (const feed of feeds) {
+    for (const run of await newRuns(tx, feed)) {
+      for (let i = 0; i < run.length; i += MAX_CHUNK_ENTRIES) {
+        checkAborted();
+        const part = run.slice(i, i + MAX_CHUNK_ENTRIES);
+        const c = encodeChunk(part);
+        for (const e of part) if (e.parents.length > 0) withParents = true;
+        await tx.run(INSERT_CHUNK, [feed.fid, feed.aid, c.firstSeq, c.lastSeq, c.hashes, c.meta, c.bytes]);
+        keys.push({ fid: feed.fid, aid: feed.aid, firstSeq: c.firstSeq, keys: c.keys });
       }
+      stored.push([feed.fid, feed.aid, run[0].seq, run[run.length - 1].seq]);
+      entriesInserted += run.length;
     }
-  };
-  try {
-    for (let i = 0; i < entries.length; i += ENTRIES_PER_STATEMENT) {
-      checkAborted();
-      const chunk = entries.slice(i, i + ENTRIES_PER_STATEMENT);
-      let offset = 1;
-      const rows = chunk.map((e) => {
-        const row = [fids.get(e.folder), aids.get(e.author), e.seq, e.hash, e.prev, e.lamport, e.paths, e.parents, offset, e.bytes.length, hashKey(e.hash)];
-        offset += e.bytes.length;
-        if (e.parents.length > 0) withParents = true;
-        return row;
-      });
-      const json = Buffer.from(JSON.stringify(rows), 'utf8');
-      const bytes = Buffer.concat(chunk.map((e) => e.bytes), offset - 1);
-      await settle();
-      inFlight = { chunk, json, run: tx.run(INSERT_ENTRIES, [json, bytes]) };
-    }
-    await settle();
-  } finally {
-    // Never leave a statement running when the transaction rolls back.
-    await inFlight?.run.catch(() => undefined);
   }
   checkAborted();
-  const runs = feedRuns(entries, fids, aids);
-  await ctx.hashes.add(tx, runs, entriesInserted);
+  await ctx.hashes.add(tx, keys, entriesInserted);
   // Superseded rows first, so a head superseded within this batch is never inserted; then the
   // delete removes heads stored by earlier batches that this batch supersedes.
-  if (withParents) for (const run of runs) await tx.run(INSERT_SUPERSEDED, run);
-  for (const run of runs) await tx.run(INSERT_HEADS, run);
-  if (withParents) for (const run of runs) await tx.run(DELETE_SUPERSEDED_HEADS, run);
-  await advanceFeeds(tx, entries, fids, aids);
+  if (withParents) for (const run of stored) await tx.run(INSERT_SUPERSEDED, run);
+  for (const run of stored) await tx.run(INSERT_HEADS, run);
+  if (withParents) for (const run of stored) await tx.run(DELETE_SUPERSEDED_HEADS, run);
+  await advanceFeeds(tx, feeds);
   for (const r of checkpointRows) {
     r[0] = fids.get(r[0] as string)!;
     r[1] = aids.get(r[1] as string)!;
@@ -220,54 +189,102 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   return { entriesInserted, checkpointsInserted, forksInserted };
 }
 
+/** The batch's entries per feed, each feed's in seq order, without repeats of one entry. */
+function byFeed(entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): FeedBatch[] {
+  const feeds = new Map<string, FeedBatch>();
+  for (const e of entries) {
+    const key = `${e.folder}\0${e.author}`;
+    let feed = feeds.get(key);
+    if (!feed) feeds.set(key, (feed = { fid: fids.get(e.folder)!, aid: aids.get(e.author)!, folder: e.folder, author: e.author, entries: [] }));
+    feed.entries.push(e);
+  }
+  for (const feed of feeds.values()) {
+    const list = feed.entries;
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++) sorted = list[i].seq > list[i - 1].seq;
+    if (sorted) continue;
+    list.sort((a, b) => a.seq - b.seq);
+    const unique: EntryRecord[] = [];
+    for (const e of list) {
+      const last = unique[unique.length - 1];
+      if (last && last.seq === e.seq) {
+        if (last.hash !== e.hash) throw collision(feed, e, last.hash);
+        continue;
+      }
+      unique.push(e);
+    }
+    feed.entries = unique;
+  }
+  return [...feeds.values()];
+}
+
+function collision(feed: FeedBatch, e: EntryRecord, stored: string): StoreError {
+  // Another entry at a stored (author, seq) is a fork, which the log must report as evidence,
+  // not store as an entry: the whole batch is refused.
+  return new StoreError('STORE_CONSTRAINT', `entry ${e.hash} collides with stored entry ${stored} at ${feed.folder}/${feed.author}/${e.seq}: store a fork as evidence, not as an entry`);
+}
+
+/**
+ * The feed's entries not stored yet, as runs of contiguous seqs. Usually nothing of the batch
+ * is stored and this is one indexed probe per run; a re-delivered entry is dropped, and a
+ * different entry at a stored seq refuses the batch.
+ */
+async function newRuns(tx: Transaction, feed: FeedBatch): Promise<EntryRecord[][]> {
+  const out: EntryRecord[][] = [];
+  const list = feed.entries;
+  for (let i = 0; i < list.length; ) {
+    let j = i + 1;
+    while (j < list.length && list[j].seq === list[j - 1].seq + 1) j++;
+    const run = list.slice(i, j);
+    i = j;
+    const overlapping = await tx.all<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNKS_OVERLAPPING, [feed.fid, feed.aid, run[0].seq, run[run.length - 1].seq]);
+    if (overlapping.length === 0) {
+      out.push(run);
+      continue;
+    }
+    let current: EntryRecord[] = [];
+    let c = 0;
+    for (const e of run) {
+      while (c < overlapping.length && overlapping[c].last_seq < e.seq) c++;
+      const chunk = overlapping[c];
+      if (chunk && chunk.first_seq <= e.seq) {
+        const at = 32 * (e.seq - chunk.first_seq);
+        const storedHash = chunk.hashes.toString('hex', at, at + 32);
+        if (storedHash !== e.hash) throw collision(feed, e, storedHash);
+        if (current.length > 0) out.push(current);
+        current = [];
+        continue;
+      }
+      current.push(e);
+    }
+    if (current.length > 0) out.push(current);
+  }
+  return out;
+}
+
 /**
  * Moves each touched feed's contiguous seq forward. The stored seq s is contiguous by
  * invariant, so s + 1 can only come from this batch: walk the batch's seqs in memory, then
- * let sqlite continue through entries that arrived early (beyond an old gap). Work is per
- * feed, not per entry.
+ * continue through chunks that arrived early (beyond an old gap). Work is per feed and per
+ * chunk, not per entry.
  */
-async function advanceFeeds(tx: Transaction, entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): Promise<void> {
-  const byFeed = new Map<string, { fid: number; aid: number; hashes: Map<number, string> }>();
-  for (const e of entries) {
-    const fid = fids.get(e.folder)!;
-    const aid = aids.get(e.author)!;
-    const key = `${fid}/${aid}`;
-    let feed = byFeed.get(key);
-    if (!feed) byFeed.set(key, (feed = { fid, aid, hashes: new Map() }));
-    feed.hashes.set(e.seq, e.hash);
-  }
-  for (const { fid, aid, hashes } of byFeed.values()) {
+async function advanceFeeds(tx: Transaction, feeds: readonly FeedBatch[]): Promise<void> {
+  for (const { fid, aid, entries } of feeds) {
     const stored = (await tx.get<{ seq: number }>('SELECT seq FROM feeds WHERE folder_id = ? AND author_id = ?', [fid, aid]))?.seq ?? FIRST_SEQ - 1;
-    let seq = stored;
-    while (hashes.has(seq + 1)) seq++;
-    if (seq === stored) continue;
-    await tx.run(SET_FEED, [fid, aid, seq, hashToBlob(hashes.get(seq)!, 'entry.hash')]);
-    await tx.run(ADVANCE_FEED_FROM, [fid, aid, seq + 1]);
-  }
-}
-
-/** [folderId, authorId, fromSeq, toSeq] for each contiguous run of one feed's seqs in the batch. */
-function feedRuns(entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): Array<[number, number, number, number]> {
-  const seqs = new Map<string, { fid: number; aid: number; seqs: number[] }>();
-  for (const e of entries) {
-    const fid = fids.get(e.folder)!;
-    const aid = aids.get(e.author)!;
-    const key = `${fid}/${aid}`;
-    let feed = seqs.get(key);
-    if (!feed) seqs.set(key, (feed = { fid, aid, seqs: [] }));
-    feed.seqs.push(e.seq);
-  }
-  const runs: Array<[number, number, number, number]> = [];
-  for (const { fid, aid, seqs: list } of seqs.values()) {
-    list.sort((x, y) => x - y);
-    let from = list[0];
-    for (let i = 1; i <= list.length; i++) {
-      if (i < list.length && list[i] <= list[i - 1] + 1) continue;
-      runs.push([fid, aid, from, list[i - 1]]);
-      from = list[i];
+    // entries are in seq order: find stored + 1, then walk while contiguous.
+    let k = entries.findIndex((e) => e.seq === stored + 1);
+    if (k < 0) continue;
+    while (k + 1 < entries.length && entries[k + 1].seq === entries[k].seq + 1) k++;
+    let seq = entries[k].seq;
+    let head = hashToBlob(entries[k].hash, 'entry.hash');
+    for (;;) {
+      const next = await tx.get<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNK_AT, [fid, aid, seq + 1]);
+      if (!next || next.last_seq <= seq) break;
+      seq = next.last_seq;
+      head = next.hashes.subarray(32 * (seq - next.first_seq), 32 * (seq - next.first_seq) + 32);
     }
+    await tx.run(SET_FEED, [fid, aid, seq, head]);
   }
-  return runs;
 }
 
 function checkEntry(e: EntryRecord): void {

@@ -4,9 +4,10 @@ import type { Db, Transaction } from './db';
 /** Keys held in the recent level before it is merged: small enough that random inserts into it stay cheap. */
 export const DEFAULT_RECENT_LIMIT = 50_000;
 
+/** ?4: a JSON array of the hash keys of the feed's (?1, ?2) entries at seqs ?3, ?3 + 1, … */
 const ADD_RECENT = `
 INSERT OR IGNORE INTO entry_hashes_recent(hash_key, folder_id, author_id, seq)
-SELECT hash_key, folder_id, author_id, seq FROM entries WHERE folder_id = ?1 AND author_id = ?2 AND seq BETWEEN ?3 AND ?4`;
+SELECT j.value, ?1, ?2, ?3 + j.key FROM json_each(CAST(?4 AS TEXT)) AS j`;
 
 // Read from a table keyed by hash_key, so the merge inserts in key order: each page of the
 // big level is touched once per merge, not once per batch.
@@ -33,9 +34,9 @@ export class HashIndex {
     return index;
   }
 
-  /** Indexes the entries stored in these runs ([folder, author, from, to]); merges when the recent level is full. */
-  async add(tx: Transaction, runs: ReadonlyArray<readonly [number, number, number, number]>, added: number): Promise<void> {
-    for (const run of runs) await tx.run(ADD_RECENT, [...run]);
+  /** Indexes the entries of these chunks (their keys from encodeChunk); merges when the recent level is full. */
+  async add(tx: Transaction, chunks: ReadonlyArray<{ fid: number; aid: number; firstSeq: number; keys: Buffer }>, added: number): Promise<void> {
+    for (const c of chunks) await tx.run(ADD_RECENT, [c.fid, c.aid, c.firstSeq, c.keys]);
     if (this.recent + added < this.limit) {
       tx.afterCommit(() => (this.recent += added));
       return;

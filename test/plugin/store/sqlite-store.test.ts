@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import * as sqlite3 from 'sqlite3';
-import { Store, isStoreError } from '../../../plugin/src/store';
+import { Store, isStoreError, type EntryRecord } from '../../../plugin/src/store';
+import { MAX_CHUNK_ENTRIES } from '../../../plugin/src/store/chunks';
 import { DEFAULT_MIGRATIONS_DIR } from '../../../plugin/src/store/migrate';
 import { storeContract } from './contract';
-import { feed, tempDir } from './records';
+import { entry, feed, tempDir } from './records';
 
 storeContract('sqlite', (file) => Store.open(file));
 
@@ -75,6 +77,64 @@ describe('sqlite store specifics', () => {
     store = await Store.open(file, { recentHashLimit: 100 });
     for (const e of [all[0], all[150], all[329]]) expect((await store.entry(e.hash))?.hash).toBe(e.hash);
     await store.close();
+  });
+
+  test('chunks: any delivery of a feed (out of order, overlapping, re-delivered, across chunk sizes) reads back whole (property)', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const store = await Store.open(file);
+    const total = 2 * MAX_CHUNK_ENTRIES + 37;
+    // Batches are seq ranges, possibly overlapping what came before, delivered in any order.
+    const arb = fc.array(fc.tuple(fc.integer({ min: 1, max: total }), fc.integer({ min: 1, max: MAX_CHUNK_ENTRIES + 60 }), fc.boolean()), { minLength: 1, maxLength: 12 });
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(arb, async (ranges) => {
+          const folder = `chunks-${run++}`;
+          const mine = feed('A', 1, total, folder);
+          let inserted = 0;
+          const have = new Set<number>();
+          for (const [from, count, reversed] of ranges) {
+            const batch = mine.slice(from - 1, from - 1 + count);
+            if (reversed) batch.reverse();
+            inserted += (await store.appendBatch({ entries: batch })).entriesInserted;
+            for (const e of batch) have.add(e.seq);
+          }
+          // Then everything, once more: fills the gaps, the rest are duplicates.
+          inserted += (await store.appendBatch({ entries: mine })).entriesInserted;
+          expect(inserted).toBe(total);
+          expect(have.size).toBeLessThanOrEqual(total);
+          const back: EntryRecord[] = [];
+          for await (const e of store.entriesRange(folder, 'A', 1, total, { pageSize: 97 })) back.push(e);
+          expect(back).toEqual(mine);
+          expect((await store.versionVector(folder)).get('A')).toEqual({ seq: total, head: mine[total - 1].hash });
+          for (const e of [mine[0], mine[MAX_CHUNK_ENTRIES - 1], mine[MAX_CHUNK_ENTRIES], mine[total - 1]]) expect(await store.entry(e.hash)).toEqual(e);
+        }),
+        { numRuns: 15 },
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('chunks: a different entry inside a stored chunk refuses the batch, also mid-run', async () => {
+    const file = path.join(dir, 's.sqlite');
+    const store = await Store.open(file);
+    try {
+      const all = feed('A', 1, 300);
+      await store.appendBatch({ entries: all.slice(0, 200) });
+      const other = entry({ author: 'A', seq: 150, label: 'not the stored A/150' });
+      const batch = [...all.slice(140, 149), other, ...all.slice(150, 300)];
+      const err = await store.appendBatch({ entries: batch }).catch((e) => e);
+      expect(isStoreError(err, 'STORE_CONSTRAINT')).toBe(true);
+      expect(err.message).toContain(all[149].hash);
+      expect(await store.entry(all[250].hash)).toBeUndefined();
+      expect((await store.versionVector('folder-1')).get('A')?.seq).toBe(200);
+      // Two different entries at one seq within a batch are refused as well.
+      const err2 = await store.appendBatch({ entries: [all[250], entry({ author: 'A', seq: 251, label: 'x' })] }).catch((e) => e);
+      expect(isStoreError(err2, 'STORE_CONSTRAINT')).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 
   test('a file that is not a database is STORE_CORRUPT, with sqlite’s message', async () => {

@@ -1,0 +1,108 @@
+/** Entry chunks (see 003_entry_chunks.sql): contiguous entries of one feed as one row's columns, and back. */
+import type { EntryRecord } from './records';
+
+/**
+ * Entries per chunk at most. Small enough that reading one entry by hash (the whole chunk
+ * comes back) stays cheap, large enough that per-chunk work is noise; 250 divides the page
+ * sizes streams use (1,000 and 2,000), so pages rarely re-read a chunk they share.
+ */
+export const MAX_CHUNK_ENTRIES = 250;
+
+/** A chunk as stored. */
+export interface ChunkRow {
+  first_seq: number;
+  last_seq: number;
+  hashes: Buffer;
+  meta: string;
+  bytes: Buffer;
+}
+
+/** A chunk ready to insert, with the by-hash index keys of its entries. */
+export interface EncodedChunk {
+  firstSeq: number;
+  lastSeq: number;
+  hashes: Buffer;
+  meta: Buffer;
+  bytes: Buffer;
+  /** JSON array of each entry's hash key (hashKeyAt), in seq order. */
+  keys: Buffer;
+}
+
+/** The first 52 bits of a hash, as a safe integer: the key of the by-hash index (same as parseInt of 13 hex digits). */
+export function hashKeyAt(hashes: Buffer, offset: number): number {
+  return hashes.readUIntBE(offset, 6) * 16 + (hashes[offset + 6] >> 4);
+}
+
+/**
+ * `entries`: one feed's, seqs contiguous and ascending, checked by the caller. Meta is built as
+ * text by hand: the arrays JSON.stringify would need cost more than the strings.
+ */
+export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
+  const n = entries.length;
+  const hashes = Buffer.allocUnsafe(32 * n);
+  let size = 0;
+  for (const e of entries) size += e.bytes.length;
+  const bytes = Buffer.allocUnsafe(size);
+  let meta = '[';
+  let keys = '[';
+  let end = 0;
+  let previous: string | null = null;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i];
+    hashes.write(e.hash, 32 * i, 32, 'hex');
+    e.bytes.copy(bytes, end);
+    end += e.bytes.length;
+    const explicitPrev = i === 0 || e.prev !== previous;
+    meta += `${i ? ',' : ''}[${e.lamport},${JSON.stringify(e.paths)},${e.parents.length ? JSON.stringify(e.parents) : '[]'},${end}${explicitPrev ? `,${e.prev === null ? 'null' : `"${e.prev}"`}` : ''}]`;
+    keys += `${i ? ',' : ''}${hashKeyAt(hashes, 32 * i)}`;
+    previous = e.hash;
+  }
+  return {
+    firstSeq: entries[0].seq,
+    lastSeq: entries[n - 1].seq,
+    hashes,
+    meta: Buffer.from(`${meta}]`, 'utf8'),
+    bytes,
+    keys: Buffer.from(`${keys}]`, 'latin1'),
+  };
+}
+
+type MetaItem = [number, string[], string[], number, (string | null)?];
+
+/**
+ * The entries of a chunk with fromSeq ≤ seq ≤ toSeq, in seq order. Their bytes are views into
+ * the row's blob (no copy): a caller that keeps a few entries of many chunks should copy them.
+ */
+export function decodeChunk(folder: string, author: string, row: ChunkRow, fromSeq: number, toSeq: number): EntryRecord[] {
+  const meta = JSON.parse(row.meta) as MetaItem[];
+  const first = Math.max(fromSeq, row.first_seq) - row.first_seq;
+  const last = Math.min(toSeq, row.last_seq) - row.first_seq;
+  const out: EntryRecord[] = [];
+  for (let i = first; i <= last; i++) out.push(entryAt(folder, author, row, meta, i));
+  return out;
+}
+
+/** The entry at index `i` of a chunk whose meta is parsed. */
+export function entryAt(folder: string, author: string, row: ChunkRow, meta: readonly MetaItem[], i: number): EntryRecord {
+  const m = meta[i];
+  const start = i === 0 ? 0 : meta[i - 1][3];
+  const prev = m.length > 4 ? (m[4] as string | null) : row.hashes.toString('hex', 32 * (i - 1), 32 * i);
+  return {
+    folder,
+    author,
+    seq: row.first_seq + i,
+    hash: row.hashes.toString('hex', 32 * i, 32 * i + 32),
+    prev,
+    lamport: m[0],
+    paths: m[1],
+    parents: m[2],
+    bytes: row.bytes.subarray(start, m[3]),
+  };
+}
+
+/** Index in the chunk of the entry with this hash at `seq`, or -1. */
+export function indexOf(row: ChunkRow, seq: number, hash: Buffer): number {
+  const i = seq - row.first_seq;
+  if (i < 0 || seq > row.last_seq) return -1;
+  return row.hashes.compare(hash, 0, 32, 32 * i, 32 * i + 32) === 0 ? i : -1;
+}
