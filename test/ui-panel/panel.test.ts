@@ -311,9 +311,13 @@ describe('ui-panel in Chromium', () => {
     opened = await openPage(`${panel.url}#token=${TOKEN}`, { browser });
     const page = opened.page;
     await waitText(page, sel('host-status'), /Friends online: 1 of 2/);
+    await page.locator(sel('connection', '[data-state="waiting"]')).waitFor();
+    expect(await page.isVisible(sel('add-folder'))).toBe(false);
     panel.setService(service);
     // The event socket retries with backoff (up to 8 s); its `ready` refetches the folders.
     await page.locator(row('folder-item', 'folder', 'f-photos')).waitFor({ timeout: 20_000 });
+    await page.locator(sel('connection', '[data-state="live"]')).waitFor();
+    expect(await page.isVisible(sel('add-folder'))).toBe(true);
     expect(opened.failedResponses.join('\n')).toMatch(/status of 503/);
   });
 

@@ -90,9 +90,10 @@ export function connectEvents(token, onEvent, onState) {
       if (event.type === 'ready') { delay = 500; onState('live'); }
       onEvent(event);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (stopped) return;
-      onState('offline');
+      // 1013 at once: the sidecar runs no folder service yet (or we fell behind): not an outage.
+      onState(ev.code === 1013 ? 'waiting' : 'offline');
       timer = setTimeout(open, delay);
       delay = Math.min(delay * 2, 8000);
     };

@@ -77,7 +77,7 @@ function setConnection(s) {
   state.live = s === 'live';
   const c = $('connection');
   c.dataset.state = s;
-  c.textContent = s === 'live' ? '● Live' : s === 'offline' ? '● Reconnecting…' : 'Connecting…';
+  c.textContent = { live: '● Live', offline: '● Reconnecting…', waiting: '● Waiting for the folder service' }[s] || 'Connecting…';
   c.title = s === 'live' ? 'Updates arrive as they happen' : 'The live connection to Kinfolder is down; retrying';
   document.body.classList.toggle('disconnected', s === 'offline');
 }
@@ -122,6 +122,7 @@ function renderFolders(err) {
 async function loadFolders() {
   try {
     state.folders = await api.folders();
+    document.body.classList.remove('no-service');
     if (state.selected && !selectedFolder()) state.selected = null;
     if (!state.selected && state.folders.length) state.selected = state.folders[0].id;
     renderFolders();
@@ -135,6 +136,7 @@ async function loadFolders() {
 
 /** Before the sidecar runs its folder service: say what is connected, from the older status call. */
 async function showHostStatus(err) {
+  document.body.classList.add('no-service');
   fill($('folder-list'), h('li', { class: 'state empty', testid: 'no-folder-service' }, err.message));
   try {
     const st = await api.status();
@@ -190,6 +192,7 @@ async function loadInvitations() {
     state.invitations = await api.invitations();
     renderInvitations();
   } catch (err) {
+    if (err.code === 'NO_FOLDER_SERVICE') return;
     const box = $('invitations');
     box.hidden = false;
     fill(box, h('h2', {}, 'Invitations'), failure(err, 'invitations-error'));

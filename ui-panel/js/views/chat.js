@@ -44,7 +44,7 @@ export function chatView(ctx) {
     try {
       const lines = await ctx.api.chatHistory(ctx.folderId, 200);
       if (lines.length === 0 && seen.size === 0) return fill(logBox, empty('No messages yet. Everyone in this folder reads this room.', 'no-chat'));
-      for (const l of lines) add(l);
+      for (const l of [...lines].sort((a, b) => a.atMs - b.atMs)) add(l);
     } catch (err) {
       fill(logBox, failure(err, 'chat-load-error'));
     }

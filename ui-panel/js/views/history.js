@@ -17,6 +17,7 @@ export function historyView(ctx, opts = {}) {
   const mayWrite = () => ctx.folder().role !== 'reader';
   const readerNote = () => (mayWrite() ? null : h('p', { class: 'muted small', testid: 'history-readonly' }, 'You are a reader here: you can look back, but only writers restore.'));
   let items = [];
+  let timer = null;
 
   const el = h('section', { class: 'history' },
     errBox,
@@ -87,7 +88,7 @@ export function historyView(ctx, opts = {}) {
 
   async function loadActivity() {
     try {
-      items = await ctx.api.activity(ctx.folderId, 50);
+      items = (await ctx.api.activity(ctx.folderId, 50)).sort((a, b) => b.atMs - a.atMs);
       renderActivity();
     } catch (err) {
       fill(activity, failure(err, 'activity-error'));
@@ -110,10 +111,13 @@ export function historyView(ctx, opts = {}) {
         items = [...e.items.filter((a) => !known.has(a.entry)), ...items].slice(0, 100);
         renderActivity();
       } else if (e.type === 'files') {
-        void loadDeleted();
-        if (path && e.paths.includes(path)) void loadVersions();
+        // A burst of changes (a scan, a transfer) refetches once.
+        const versionsToo = path && e.paths.includes(path);
+        clearTimeout(timer);
+        timer = setTimeout(() => { void loadDeleted(); if (versionsToo) void loadVersions(); }, 100);
       } else if (e.type === 'members') void loadChanges();
       else if (e.type === 'ready') { void loadVersions(); void loadDeleted(); void loadActivity(); void loadChanges(); }
     },
+    dispose() { clearTimeout(timer); },
   };
 }

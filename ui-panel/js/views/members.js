@@ -9,7 +9,9 @@ const parsePrefixes = (text) => text.split(',').map((p) => p.trim()).filter(Bool
 
 export function manifestList(changes) {
   if (changes.length === 0) return empty('No changes yet.', 'no-manifest-changes');
-  return h('ol', { class: 'timeline' }, changes.map((c) => h('li', { testid: 'manifest-change', dataset: { version: c.version } },
+  // Newest first, whatever order the service keeps them in.
+  const newest = [...changes].sort((a, b) => b.version - a.version);
+  return h('ol', { class: 'timeline' }, newest.map((c) => h('li', { testid: 'manifest-change', dataset: { version: c.version } },
     h('span', { class: 'muted small', dataset: { at: c.createdAtMs } }, `v${c.version} · ${ago(c.createdAtMs)}`), ' ',
     h('strong', {}, c.authorName), ' ', c.summary.join('; ') || 'signed a new version')));
 }
