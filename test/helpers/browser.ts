@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
@@ -81,4 +81,26 @@ export async function screenshot(page: Page, name: string): Promise<string | und
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
   return file;
+}
+
+/**
+ * The address the devhost's UI frames a plugin panel at (panel URL + `#token=`), asked of the
+ * devhost's web API with its UI token (`webUrl` is the printed `http://127.0.0.1:<port>/?t=<token>`).
+ * Opening it directly gives the panel without the host's page around it.
+ */
+export async function devhostPanelUrl(webUrl: string, pluginId = 'kinfolder', panelId = 'folders'): Promise<string> {
+  const url = new URL(webUrl);
+  const res = await fetch(new URL(`/api/panels/${encodeURIComponent(pluginId)}/${encodeURIComponent(panelId)}/frame`, url), {
+    headers: { 'x-devhost-token': url.searchParams.get('t') ?? '' },
+  });
+  const body = (await res.json()) as { src?: string; error?: { message: string } };
+  if (!res.ok || !body.src) throw new Error(`the devhost has no frame for ${pluginId}/${panelId}: ${body.error?.message ?? res.status}`);
+  return body.src;
+}
+
+/** On the devhost's UI page: opens the panel's tab and gives its iframe, to drive the panel as embedded. */
+export async function openDevhostPanelTab(page: Page, title = 'Shared folders'): Promise<FrameLocator> {
+  await page.getByRole('tab', { name: title }).click();
+  await page.locator(`iframe[title="${title}"]`).waitFor();
+  return page.frameLocator(`iframe[title="${title}"]`);
 }
