@@ -134,12 +134,18 @@ describe('ui-panel in Chromium', () => {
     const page = await open();
     await page.locator(row('invitation', 'folder', 'f-music')).waitFor();
     await page.fill(`${row('invitation', 'folder', 'f-music')} ${sel('invitation-root')}`, '/data/music');
+    // Another invitation arrives while typing: the list redraws, what was typed stays.
+    service.invites.push({ folder: 'f-late', name: 'Late', from: { ...BOB }, role: 'reader', members: 2, receivedAtMs: Date.now() });
+    service.events.next({ type: 'invitations' });
+    await page.locator(row('invitation', 'folder', 'f-late')).waitFor();
+    expect(await page.inputValue(`${row('invitation', 'folder', 'f-music')} ${sel('invitation-root')}`)).toBe('/data/music');
     await page.click(`${row('invitation', 'folder', 'f-music')} ${sel('invitation-accept')}`);
     await waitText(page, sel('folder-title'), /^Band rehearsals$/);
     expect(await page.getAttribute(sel('folder-header-status'), 'data-state')).toBe('behind');
     expect(await page.locator(row('invitation', 'folder', 'f-music')).count()).toBe(0);
     await page.click(`${row('invitation', 'folder', 'f-spam')} ${sel('invitation-decline')}`);
-    await page.locator(sel('invitations')).waitFor({ state: 'hidden' });
+    await page.locator(row('invitation', 'folder', 'f-spam')).waitFor({ state: 'detached' });
+    expect(await page.locator(sel('invitation')).count()).toBe(1);
     expect(service.calls.filter((c) => c.method === 'acceptInvitation' || c.method === 'declineInvitation').map((c) => [c.method, ...c.args]))
       .toEqual([['acceptInvitation', 'f-music', '/data/music'], ['declineInvitation', 'f-spam']]);
   });

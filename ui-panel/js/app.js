@@ -158,11 +158,15 @@ function suggestRoot(name) {
   return parent ? `${parent}/${name}` : '';
 }
 
+const typedRoots = new Map();
+
 function renderInvitations() {
   const box = $('invitations');
   box.hidden = state.invitations.length === 0;
   fill(box, h('h2', {}, 'Invitations'), state.invitations.map((inv) => {
-    const root = h('input', { testid: 'invitation-root', value: suggestRoot(inv.name), placeholder: '/home/me/' + inv.name, 'aria-label': `Where to put ${inv.name}` });
+    // What the person typed survives a redraw (another invitation arriving meanwhile).
+    const root = h('input', { testid: 'invitation-root', value: typedRoots.get(inv.folder) ?? suggestRoot(inv.name), placeholder: '/home/me/' + inv.name, 'aria-label': `Where to put ${inv.name}`,
+      oninput: (ev) => typedRoots.set(inv.folder, ev.currentTarget.value) });
     const errBox = h('div', { class: 'form-error' });
     const accept = h('button', { type: 'submit', class: 'btn primary small', testid: 'invitation-accept' }, 'Accept');
     const decline = h('button', { type: 'button', class: 'btn small', testid: 'invitation-decline' }, 'Decline');
@@ -370,9 +374,25 @@ function onEvent(e) {
       }
       mounted.view && mounted.view.onEvent?.(e);
       return;
+    case 'conflicts':
+      // The conflict count lives in the folder's status: fetch it now rather than wait for the next status event.
+      void refreshFolder(e.folder);
+      if (e.folder === state.selected && mounted.view) mounted.view.onEvent?.(e);
+      return;
     default:
       if (e.folder && e.folder === state.selected && mounted.view) mounted.view.onEvent?.(e);
   }
+}
+
+async function refreshFolder(id) {
+  try {
+    const fresh = await api.folder(id);
+    const i = (state.folders || []).findIndex((x) => x.id === id);
+    if (i < 0) return;
+    state.folders[i] = fresh;
+    renderFolders();
+    if (id === state.selected) renderFolderView();
+  } catch { /* gone meanwhile: the folders event redraws the list */ }
 }
 
 async function loadFriends() {
