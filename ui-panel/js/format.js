@@ -45,7 +45,7 @@ export function describeStatus(st) {
     case 'in-sync':
       return { label: 'Up to date', tone: 'ok', detail: peers };
     case 'behind':
-      return { label: 'Out of sync', tone: 'warn', detail: `${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} to fetch · ${peers}` };
+      return { label: 'Behind', tone: 'warn', detail: `${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} to fetch · ${peers}` };
     case 'transferring':
       return { label: 'Syncing', tone: 'busy', detail: `${rate(st.rateBytesPerS)} · ${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} left` };
     case 'offline':
