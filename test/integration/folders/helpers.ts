@@ -1,0 +1,142 @@
+/**
+ * Real nodes for folder tests: devhost apps (PGP keys, TLS links between them, the contract
+ * server on a Unix socket), each with an in-process folder service talking to its host over
+ * real gRPC through a HostClient. Files live in temp dirs; everything is removed afterwards.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { firstValueFrom, merge, interval } from 'rxjs';
+import { pluginSignedMessage } from '../../../proto';
+import { startDevhostApp, loadManifestFile, type DevhostApp } from '../../../host-bridge/src/app';
+import { HostClient } from '../../../plugin/src/host';
+import { OpenpgpVerifier } from '../../../plugin/src/log/openpgp-verifier';
+import { KinfolderService, type MemberEdit } from '../../../plugin/src/folders';
+import { tempDir, waitPeerOnline } from '../../host-bridge/devhost/helpers';
+import { snapshot } from '../../plugin/folder/helpers';
+
+export { snapshot };
+const ROOT = path.resolve(__dirname, '../../..');
+const MANIFEST = path.join(ROOT, 'plugin.manifest.json');
+export const SYNC_SERVICE = 'kinfolder.sync.v1';
+export const WAIT_MS = 45_000;
+
+export interface KinNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly app: DevhostApp;
+  readonly client: HostClient;
+  readonly service: KinfolderService;
+  readonly fingerprint: string;
+}
+
+export class Net {
+  readonly nodes: KinNode[] = [];
+  private readonly dirs: string[] = [];
+  /** What to stop, in the order started: run backwards, so a half-made node is stopped too. */
+  private readonly stoppers: (() => Promise<unknown>)[] = [];
+
+  async node(name: string): Promise<KinNode> {
+    const dir = await tempDir(`kf-net-${name.toLowerCase()}-`);
+    this.dirs.push(dir);
+    const app = await startDevhostApp({ dataDir: path.join(dir, 'host'), name, plugins: [], log: () => {} });
+    this.stoppers.push(() => app.stop());
+    const { token } = await app.registerPlugin(await loadManifestFile(MANIFEST));
+    const client = new HostClient({ address: app.contractAddress, token, pluginId: 'kinfolder', backoff: { initialMs: 50, maxMs: 500 } });
+    this.stoppers.push(() => client.stop());
+    client.start();
+    const service = await KinfolderService.start({
+      host: client,
+      dataDir: path.join(dir, 'sidecar'),
+      syncService: SYNC_SERVICE,
+      verifier: new OpenpgpVerifier({ wrap: (m) => pluginSignedMessage('kinfolder', m) }),
+      log: process.env.DEBUG_KIN ? (level, m, d) => console.log(name, level, m, d ?? '') : () => {},
+      scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
+    });
+    this.stoppers.push(() => service.stop());
+    const node: KinNode = { name, dir, app, client, service, fingerprint: app.devhost.node.self().fingerprint };
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Makes every pair of `nodes` friends and waits until they see each other online. */
+  async friends(...nodes: KinNode[]): Promise<void> {
+    for (const a of nodes)
+      for (const b of nodes) {
+        if (a === b || a.app.devhost.node.peers().some((p) => p.fingerprint === b.fingerprint)) continue;
+        await a.app.devhost.node.addFriend(b.app.devhost.node.certificate());
+      }
+    for (const a of nodes) for (const b of nodes) if (a !== b) await waitPeerOnline(a.app.devhost.node, b.fingerprint);
+    // And the services see them online through their host clients.
+    for (const a of nodes) await until([a], () => nodes.every((b) => b === a || a.service.friends().some((f) => f.fingerprint === b.fingerprint && f.online)), `${a.name} seeing friends online`);
+  }
+
+  root(n: KinNode, folder: string): string {
+    return path.join(n.dir, 'folders', folder);
+  }
+
+  /** `admin` creates a folder at `<dir>/folders/<label>` holding `files`. */
+  async create(admin: KinNode, label: string, files: Record<string, string> = {}): Promise<string> {
+    const root = this.root(admin, label);
+    await fsp.mkdir(root, { recursive: true });
+    for (const [p, d] of Object.entries(files)) await write(root, p, d);
+    const f = await admin.service.createFolder({ name: label, root });
+    return f.id;
+  }
+
+  /** `admin` invites `who` with `role`; `who` accepts into `<dir>/folders/<label>`. */
+  async invite(admin: KinNode, folder: string, who: KinNode, role: 'reader' | 'writer' | 'admin', pathPrefixes?: string[]): Promise<string> {
+    const edit: MemberEdit = { kind: 'invite', fingerprint: who.fingerprint, role, ...(pathPrefixes ? { pathPrefixes } : {}) };
+    await admin.service.editMember(folder, edit);
+    await until([who], () => who.service.invitations().some((i) => i.folder === folder), `${who.name} receiving the invitation`);
+    const label = (await admin.service.folder(folder)).name;
+    const root = this.root(who, label);
+    await who.service.acceptInvitation(folder, root);
+    return root;
+  }
+
+  async cleanup(): Promise<void> {
+    this.nodes.length = 0;
+    for (const stop of this.stoppers.splice(0).reverse()) await stop().catch(() => undefined);
+    await Promise.all(this.dirs.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })));
+  }
+}
+
+export async function write(root: string, p: string, data: string | Buffer): Promise<void> {
+  await fsp.mkdir(path.dirname(path.join(root, p)), { recursive: true });
+  await fsp.writeFile(path.join(root, p), data);
+}
+
+export const read = (root: string, p: string): Promise<string | undefined> => fsp.readFile(path.join(root, p), 'utf8').catch(() => undefined);
+
+/**
+ * Waits until `check` holds: checked now, after every event of the nodes' services, and every
+ * 200 ms (some conditions, like a file on disk, have no event of their own); fails after `ms`.
+ */
+export async function until(nodes: readonly KinNode[], check: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS): Promise<void> {
+  const ticks = merge(interval(200), ...nodes.map((n) => n.service.events));
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    // The next event of any node (or the next tick): checked one at a time, never piled up.
+    await firstValueFrom(ticks);
+  }
+}
+
+/** Identical files on disk (ignoring .kinfolder) and the same folder state hash on every node. */
+export async function converged(folder: string, nodes: readonly { node: KinNode; root: string }[]): Promise<boolean> {
+  const hashes = new Set<string>();
+  const trees = new Set<string>();
+  for (const { node, root } of nodes) {
+    const f = node.service.running(folder);
+    if (!f) return false;
+    hashes.add(await f.replica.state.stateHash());
+    trees.add(JSON.stringify([...(await snapshot(root))]));
+  }
+  return hashes.size === 1 && trees.size === 1;
+}
