@@ -1,6 +1,6 @@
 /** appendBatch: one transaction that stores entries, checkpoints and fork evidence and keeps heads and version vectors in step. */
 import { insertChunks, valuesList } from './batch-sql';
-import { encodeChunk, MAX_CHUNK_ENTRIES } from './chunks';
+import { decodeChunk, encodeChunk, encodedRow, MAX_CHUNK_ENTRIES, type EncodedChunk } from './chunks';
 import { checkHash, checkSeq, checkText, frame, hashToBlob } from './codec';
 import type { StoreContext } from './context';
 import type { Transaction } from './db';
@@ -32,9 +32,15 @@ WHERE c.folder_id = ?1 AND c.author_id = ?2 AND c.first_seq BETWEEN ?3 AND ?4
 const DELETE_SUPERSEDED_HEADS = `
 DELETE FROM heads WHERE (folder_id, path, hash) IN (SELECT c.folder_id, p.value, unhex(q.value) ${ENTRY_PARENTS})`;
 
-const INSERT_CHUNK = `
-INSERT INTO entry_chunks(folder_id, author_id, first_seq, last_seq, hashes, meta, bytes)
-VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?)`;
+/** Chunks per INSERT: 7 parameters each, and sqlite allows 32,766 per statement. */
+const CHUNKS_PER_STATEMENT = 64;
+
+const insertChunkSql: string[] = [];
+
+/** INSERT of n chunks (meta binds as UTF-8 bytes, stored as text). */
+function insertChunkRows(n: number): string {
+  return (insertChunkSql[n] ??= `INSERT INTO entry_chunks(folder_id, author_id, first_seq, last_seq, hashes, meta, bytes) VALUES ${new Array(n).fill('(?,?,?,?,?,CAST(? AS TEXT),?)').join(',')}`);
+}
 
 /** Chunks of feed (?1, ?2) holding any seq in ?3..?4 (the one holding ?3 starts at or before it). */
 export const CHUNKS_OVERLAPPING = `
@@ -64,7 +70,8 @@ export function appender(ctx: StoreContext): (batch: AppendBatch, options?: { si
 
 /** A batch checked and turned into rows, waiting for its transaction. */
 interface Job {
-  entries: readonly EntryRecord[];
+  /** The entries, per feed, already encoded as chunks: the transaction only inserts them. */
+  feeds: FeedJob[];
   checkpoints: readonly CheckpointRecord[];
   forks: readonly ForkRecord[];
   /** [folder, author, seq, entryHash, signature]; folder and author become ids in the transaction. */
@@ -74,13 +81,25 @@ interface Job {
   signal: AbortSignal | undefined;
 }
 
-/** Checks every record before any transaction: a bad one is refused without touching the file. */
+/** One feed's entries of a batch: runs of contiguous seqs, each as adjacent chunks, in seq order. */
+interface FeedJob {
+  folder: string;
+  author: string;
+  runs: EncodedChunk[][];
+}
+
+/**
+ * Checks every record before any transaction: a bad one is refused without touching the file.
+ * The entries are encoded here too, on the caller's turn, not inside the transaction, where
+ * sqlite would wait for it (and the records can be collected young).
+ */
 function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
   if (signal?.aborted) throw abortError(signal, 'appendBatch');
   const entries = batch.entries ?? [];
   const checkpoints = batch.checkpoints ?? [];
   const forks = batch.forks ?? [];
   for (const e of entries) checkEntry(e);
+  const feeds = byFeed(entries).map((f) => ({ folder: f.folder, author: f.author, runs: contiguousRuns(f.entries).map(toChunks) }));
   const checkpointRows = checkpoints.map((c) => [
     checkText(c.folder, 'checkpoint.folder'),
     checkText(c.author, 'checkpoint.author'),
@@ -104,13 +123,11 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
     ];
   });
 
-  return { entries, checkpoints, forks, checkpointRows, forkRows, signal };
+  return { feeds, checkpoints, forks, checkpointRows, forkRows, signal };
 }
 
-/** One feed's entries in this batch. */
+/** One feed's entries in a batch. */
 interface FeedBatch {
-  fid: number;
-  aid: number;
   folder: string;
   author: string;
   entries: EntryRecord[];
@@ -123,14 +140,14 @@ interface FeedBatch {
  */
 async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise<AppendResult> {
   const { folders, authors } = ctx;
-  const { entries, checkpoints, forks, checkpointRows, forkRows, signal } = job;
+  const { feeds, checkpoints, forks, checkpointRows, forkRows, signal } = job;
   const checkAborted = (): void => {
     if (signal?.aborted) throw abortError(signal, 'appendBatch');
   };
   checkAborted();
   const folderNames = new Set<string>();
   const authorNames = new Set<string>();
-  for (const list of [entries, checkpoints]) {
+  for (const list of [feeds, checkpoints]) {
     for (const x of list) {
       folderNames.add(x.folder);
       authorNames.add(x.author);
@@ -139,24 +156,39 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   for (const f of forks) folderNames.add(f.folder);
   const fids = await folders.ensureIn(tx, folderNames);
   const aids = await authors.ensureIn(tx, authorNames);
-  const feeds = byFeed(entries, fids, aids);
   let entriesInserted = 0;
   let withParents = false;
-  /** [folder, author, first seq, last seq] of each run of chunks stored by this batch. */
+  /** [folder, author, first seq, last seq] of each run of adjacent chunks stored by this batch. */
   const stored: Array<[number, number, number, number]> = [];
   const keys: Array<{ fid: number; aid: number; firstSeq: number; keys: Buffer }> = [];
   for (const feed of feeds) {
-    for (const run of await newRuns(tx, feed)) {
-      for (let i = 0; i < run.length; i += MAX_CHUNK_ENTRIES) {
-        checkAborted();
-        const part = run.slice(i, i + MAX_CHUNK_ENTRIES);
-        const c = encodeChunk(part);
-        for (const e of part) if (e.parents.length > 0) withParents = true;
-        await tx.run(INSERT_CHUNK, [feed.fid, feed.aid, c.firstSeq, c.lastSeq, c.hashes, c.meta, c.bytes]);
-        keys.push({ fid: feed.fid, aid: feed.aid, firstSeq: c.firstSeq, keys: c.keys });
+    const fid = fids.get(feed.folder)!;
+    const aid = aids.get(feed.author)!;
+    for (const run of feed.runs) {
+      checkAborted();
+      const chunks = await newChunks(tx, feed, fid, aid, run);
+      // One statement per run (node-sqlite3 hands each statement to its thread pool and back,
+      // which costs more than the rows of a small one).
+      for (let i = 0; i < chunks.length; i += CHUNKS_PER_STATEMENT) {
+        const part = chunks.slice(i, i + CHUNKS_PER_STATEMENT);
+        const params: unknown[] = [];
+        for (const c of part) params.push(fid, aid, c.firstSeq, c.lastSeq, c.hashes, c.meta, c.bytes);
+        await tx.run(insertChunkRows(part.length), params);
       }
-      stored.push([feed.fid, feed.aid, run[0].seq, run[run.length - 1].seq]);
-      entriesInserted += run.length;
+      let group: EncodedChunk[] = [];
+      const flush = (): void => {
+        if (group.length === 0) return;
+        stored.push([fid, aid, group[0].firstSeq, group[group.length - 1].lastSeq]);
+        keys.push({ fid, aid, firstSeq: group[0].firstSeq, keys: Buffer.from(`[${group.map((c) => c.keys).join(',')}]`, 'latin1') });
+        group = [];
+      };
+      for (const c of chunks) {
+        entriesInserted += c.lastSeq - c.firstSeq + 1;
+        if (c.withParents) withParents = true;
+        if (group.length > 0 && group[group.length - 1].lastSeq + 1 !== c.firstSeq) flush();
+        group.push(c);
+      }
+      flush();
     }
   }
   checkAborted();
@@ -166,7 +198,7 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   if (withParents) for (const run of stored) await tx.run(INSERT_SUPERSEDED, run);
   for (const run of stored) await tx.run(INSERT_HEADS, run);
   if (withParents) for (const run of stored) await tx.run(DELETE_SUPERSEDED_HEADS, run);
-  await advanceFeeds(tx, feeds);
+  await advanceFeeds(tx, feeds, fids, aids);
   for (const r of checkpointRows) {
     r[0] = fids.get(r[0] as string)!;
     r[1] = aids.get(r[1] as string)!;
@@ -190,12 +222,16 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
 }
 
 /** The batch's entries per feed, each feed's in seq order, without repeats of one entry. */
-function byFeed(entries: readonly EntryRecord[], fids: Map<string, number>, aids: Map<string, number>): FeedBatch[] {
+function byFeed(entries: readonly EntryRecord[]): FeedBatch[] {
   const feeds = new Map<string, FeedBatch>();
+  // Entries come in runs of one feed: only a change of feed costs a key.
+  let feed: FeedBatch | undefined;
   for (const e of entries) {
-    const key = `${e.folder}\0${e.author}`;
-    let feed = feeds.get(key);
-    if (!feed) feeds.set(key, (feed = { fid: fids.get(e.folder)!, aid: aids.get(e.author)!, folder: e.folder, author: e.author, entries: [] }));
+    if (!feed || feed.author !== e.author || feed.folder !== e.folder) {
+      const key = `${e.folder}\0${e.author}`;
+      feed = feeds.get(key);
+      if (!feed) feeds.set(key, (feed = { folder: e.folder, author: e.author, entries: [] }));
+    }
     feed.entries.push(e);
   }
   for (const feed of feeds.values()) {
@@ -218,65 +254,73 @@ function byFeed(entries: readonly EntryRecord[], fids: Map<string, number>, aids
   return [...feeds.values()];
 }
 
-function collision(feed: FeedBatch, e: EntryRecord, stored: string): StoreError {
+/** Entries in seq order, cut where a seq is missing. */
+function contiguousRuns(list: readonly EntryRecord[]): EntryRecord[][] {
+  const out: EntryRecord[][] = [];
+  for (let i = 0; i < list.length; ) {
+    let j = i + 1;
+    while (j < list.length && list[j].seq === list[j - 1].seq + 1) j++;
+    out.push(list.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+function toChunks(run: readonly EntryRecord[]): EncodedChunk[] {
+  const out: EncodedChunk[] = [];
+  for (let i = 0; i < run.length; i += MAX_CHUNK_ENTRIES) out.push(encodeChunk(run.slice(i, i + MAX_CHUNK_ENTRIES)));
+  return out;
+}
+
+function collision(feed: { folder: string; author: string }, e: EntryRecord, stored: string): StoreError {
   // Another entry at a stored (author, seq) is a fork, which the log must report as evidence,
   // not store as an entry: the whole batch is refused.
   return new StoreError('STORE_CONSTRAINT', `entry ${e.hash} collides with stored entry ${stored} at ${feed.folder}/${feed.author}/${e.seq}: store a fork as evidence, not as an entry`);
 }
 
 /**
- * The feed's entries not stored yet, as runs of contiguous seqs. Usually nothing of the batch
- * is stored and this is one indexed probe per run; a re-delivered entry is dropped, and a
- * different entry at a stored seq refuses the batch.
+ * A run's chunks without the entries already stored. Usually nothing of the run is stored and
+ * this is one indexed probe; otherwise the run is decoded, re-delivered entries are dropped (a
+ * different entry at a stored seq refuses the batch) and the rest encoded again.
  */
-async function newRuns(tx: Transaction, feed: FeedBatch): Promise<EntryRecord[][]> {
-  const out: EntryRecord[][] = [];
-  const list = feed.entries;
-  for (let i = 0; i < list.length; ) {
-    let j = i + 1;
-    while (j < list.length && list[j].seq === list[j - 1].seq + 1) j++;
-    const run = list.slice(i, j);
-    i = j;
-    const overlapping = await tx.all<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNKS_OVERLAPPING, [feed.fid, feed.aid, run[0].seq, run[run.length - 1].seq]);
-    if (overlapping.length === 0) {
-      out.push(run);
-      continue;
-    }
-    let current: EntryRecord[] = [];
-    let c = 0;
-    for (const e of run) {
+async function newChunks(tx: Transaction, feed: FeedJob, fid: number, aid: number, run: readonly EncodedChunk[]): Promise<readonly EncodedChunk[]> {
+  const overlapping = await tx.all<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNKS_OVERLAPPING, [fid, aid, run[0].firstSeq, run[run.length - 1].lastSeq]);
+  if (overlapping.length === 0) return run;
+  const fresh: EntryRecord[] = [];
+  let c = 0;
+  for (const chunk of run) {
+    for (const e of decodeChunk(feed.folder, feed.author, encodedRow(chunk), chunk.firstSeq, chunk.lastSeq)) {
       while (c < overlapping.length && overlapping[c].last_seq < e.seq) c++;
-      const chunk = overlapping[c];
-      if (chunk && chunk.first_seq <= e.seq) {
-        const at = 32 * (e.seq - chunk.first_seq);
-        const storedHash = chunk.hashes.toString('hex', at, at + 32);
+      const stored = overlapping[c];
+      if (stored && stored.first_seq <= e.seq) {
+        const at = 32 * (e.seq - stored.first_seq);
+        const storedHash = stored.hashes.toString('hex', at, at + 32);
         if (storedHash !== e.hash) throw collision(feed, e, storedHash);
-        if (current.length > 0) out.push(current);
-        current = [];
         continue;
       }
-      current.push(e);
+      fresh.push(e);
     }
-    if (current.length > 0) out.push(current);
   }
-  return out;
+  return contiguousRuns(fresh).flatMap(toChunks);
 }
 
 /**
  * Moves each touched feed's contiguous seq forward. The stored seq s is contiguous by
- * invariant, so s + 1 can only come from this batch: walk the batch's seqs in memory, then
- * continue through chunks that arrived early (beyond an old gap). Work is per feed and per
- * chunk, not per entry.
+ * invariant, so s + 1 can only come from this batch: walk the batch's chunks, then continue
+ * through chunks that arrived early (beyond an old gap). Work is per feed and per chunk, not
+ * per entry.
  */
-async function advanceFeeds(tx: Transaction, feeds: readonly FeedBatch[]): Promise<void> {
-  for (const { fid, aid, entries } of feeds) {
+async function advanceFeeds(tx: Transaction, feeds: readonly FeedJob[], fids: Map<string, number>, aids: Map<string, number>): Promise<void> {
+  for (const feed of feeds) {
+    const fid = fids.get(feed.folder)!;
+    const aid = aids.get(feed.author)!;
     const stored = (await tx.get<{ seq: number }>('SELECT seq FROM feeds WHERE folder_id = ? AND author_id = ?', [fid, aid]))?.seq ?? FIRST_SEQ - 1;
-    // entries are in seq order: find stored + 1, then walk while contiguous.
-    let k = entries.findIndex((e) => e.seq === stored + 1);
-    if (k < 0) continue;
-    while (k + 1 < entries.length && entries[k + 1].seq === entries[k].seq + 1) k++;
-    let seq = entries[k].seq;
-    let head = hashToBlob(entries[k].hash, 'entry.hash');
+    // The batch's chunks are in seq order, and adjacent ones within a run are contiguous.
+    const run = feed.runs.find((r) => r[0].firstSeq <= stored + 1 && stored + 1 <= r[r.length - 1].lastSeq);
+    if (!run) continue;
+    const last = run[run.length - 1];
+    let seq = last.lastSeq;
+    let head = last.hashes.subarray(32 * (seq - last.firstSeq), 32 * (seq - last.firstSeq) + 32);
     for (;;) {
       const next = await tx.get<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNK_AT, [fid, aid, seq + 1]);
       if (!next || next.last_seq <= seq) break;

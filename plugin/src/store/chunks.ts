@@ -24,8 +24,10 @@ export interface EncodedChunk {
   hashes: Buffer;
   meta: Buffer;
   bytes: Buffer;
-  /** JSON array of each entry's hash key (hashKeyAt), in seq order. */
-  keys: Buffer;
+  /** Each entry's hash key (hashKeyAt), in seq order, comma-separated: the inside of a JSON array. */
+  keys: string;
+  /** Some entry names parents. */
+  withParents: boolean;
 }
 
 /** The first 52 bits of a hash, as a safe integer: the key of the by-hash index (same as parseInt of 13 hex digits). */
@@ -41,20 +43,28 @@ export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
   const n = entries.length;
   const hashes = Buffer.allocUnsafe(32 * n);
   let size = 0;
-  for (const e of entries) size += e.bytes.length;
+  for (let i = 0; i < n; i++) size += entries[i].bytes.length;
   const bytes = Buffer.allocUnsafe(size);
   let meta = '[';
-  let keys = '[';
+  let keys = '';
   let end = 0;
   let previous: string | null = null;
+  let withParents = false;
   for (let i = 0; i < n; i++) {
     const e = entries[i];
+    if (e.parents.length > 0) withParents = true;
     hashes.write(e.hash, 32 * i, 32, 'hex');
-    e.bytes.copy(bytes, end);
+    // TypedArray#set: Buffer#copy goes through JS argument checks per call.
+    bytes.set(e.bytes, end);
     end += e.bytes.length;
-    const explicitPrev = i === 0 || e.prev !== previous;
-    meta += `${i ? ',' : ''}[${e.lamport},${JSON.stringify(e.paths)},${e.parents.length ? JSON.stringify(e.parents) : '[]'},${end}${explicitPrev ? `,${e.prev === null ? 'null' : `"${e.prev}"`}` : ''}]`;
-    keys += `${i ? ',' : ''}${hashKeyAt(hashes, 32 * i)}`;
+    if (i > 0) {
+      meta += ',';
+      keys += ',';
+    }
+    meta += `[${e.lamport},${pathsJson(e.paths)},${e.parents.length === 0 ? '[]' : JSON.stringify(e.parents)},${end}`;
+    if (i === 0 || e.prev !== previous) meta += e.prev === null ? ',null]' : `,"${e.prev}"]`;
+    else meta += ']';
+    keys += hashKeyAt(hashes, 32 * i);
     previous = e.hash;
   }
   return {
@@ -63,8 +73,22 @@ export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
     hashes,
     meta: Buffer.from(`${meta}]`, 'utf8'),
     bytes,
-    keys: Buffer.from(`${keys}]`, 'latin1'),
+    keys,
+    withParents,
   };
+}
+
+/** An encoded chunk as the row it becomes. */
+export function encodedRow(c: EncodedChunk): ChunkRow {
+  return { first_seq: c.firstSeq, last_seq: c.lastSeq, hashes: c.hashes, meta: c.meta.toString('utf8'), bytes: c.bytes };
+}
+
+/** Printable ASCII without `"` and `\`: such a path is its own JSON string body. */
+const PLAIN = /^[ !#-[\]-~]*$/;
+
+function pathsJson(paths: readonly string[]): string {
+  if (paths.length === 1 && PLAIN.test(paths[0])) return `["${paths[0]}"]`;
+  return JSON.stringify(paths);
 }
 
 type MetaItem = [number, string[], string[], number, (string | null)?];

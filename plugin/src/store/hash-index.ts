@@ -34,9 +34,12 @@ export class HashIndex {
     return index;
   }
 
-  /** Indexes the entries of these chunks (their keys from encodeChunk); merges when the recent level is full. */
-  async add(tx: Transaction, chunks: ReadonlyArray<{ fid: number; aid: number; firstSeq: number; keys: Buffer }>, added: number): Promise<void> {
-    for (const c of chunks) await tx.run(ADD_RECENT, [c.fid, c.aid, c.firstSeq, c.keys]);
+  /**
+   * Indexes runs of entries: `keys` is a JSON array of the hash keys of the entries at seqs
+   * firstSeq, firstSeq + 1, …; merges when the recent level is full.
+   */
+  async add(tx: Transaction, runs: ReadonlyArray<{ fid: number; aid: number; firstSeq: number; keys: Buffer }>, added: number): Promise<void> {
+    for (const r of runs) await tx.run(ADD_RECENT, [r.fid, r.aid, r.firstSeq, r.keys]);
     if (this.recent + added < this.limit) {
       tx.afterCommit(() => (this.recent += added));
       return;
