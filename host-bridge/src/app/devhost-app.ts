@@ -25,6 +25,8 @@ export interface DevhostApp {
   readonly registry: PluginRegistry;
   readonly contractAddress: string;
   readonly web: DevhostWeb;
+  /** The plugin processes this host runs (restarted when they die), in the order of `plugins`. */
+  readonly plugins: readonly PluginProcess[];
   /** Registers a plugin without running it (for a sidecar started by hand or in tests). */
   registerPlugin(manifest: unknown): Promise<{ token: string; manifest: PluginManifest }>;
   stop(): Promise<void>;
@@ -123,6 +125,7 @@ export async function startDevhostApp(opts: DevhostAppOptions): Promise<DevhostA
       registry,
       contractAddress,
       web,
+      plugins: processes,
       async registerPlugin(json) {
         const manifest = registry.validateManifest(json);
         return { manifest, token: await installed.register(registry, manifest) };
