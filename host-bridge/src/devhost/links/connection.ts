@@ -26,6 +26,7 @@ export class Connection {
   private readonly decoder: FrameDecoder;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private closeReason = '';
+  private sent = 0;
   private destroyTimer?: NodeJS.Timeout;
 
   constructor(
@@ -43,6 +44,11 @@ export class Connection {
     socket.on('close', () => this.onSocketClose());
   }
 
+  /** Bytes of frames handed to the TLS socket so far (cleartext; TLS adds about 22 bytes a 16 KiB record). */
+  get bytesSent(): number {
+    return this.sent;
+  }
+
   get remote(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }
@@ -50,7 +56,9 @@ export class Connection {
   /** Writes a frame; false means the socket buffer is full (wait with `drained`). */
   write(frame: Frame): boolean {
     if (this.state === 'closed') return false;
-    return this.socket.write(encodeFrame(frame));
+    const bytes = encodeFrame(frame);
+    this.sent += bytes.length;
+    return this.socket.write(bytes);
   }
 
   /** Resolves once the socket buffer drained; rejects if the connection closes first. */

@@ -96,6 +96,8 @@ export class LinkManager {
   private readonly conns = new Set<Connection>();
   private readonly links = new Map<string, Connection>();
   private readonly dials = new Map<string, DialState>();
+  /** Bytes sent on connections with each friend that have closed (benches measure traffic per change). */
+  private readonly closedSentBytes = new Map<string, number>();
   private keepaliveTimer?: NodeJS.Timeout;
   private stopped = false;
   private listenPort = 0;
@@ -168,11 +170,19 @@ export class LinkManager {
     return [...this.links.keys()];
   }
 
-  /** The live link to a friend (who dialled it) and how many connections with that friend are open, live or not. */
-  linkInfo(fingerprint: string): { direction?: Direction; connections: number } {
+  /**
+   * The live link to a friend (who dialled it), how many connections with that friend are open,
+   * live or not, and the bytes of frames sent to it since this manager started (all its
+   * connections, closed ones included).
+   */
+  linkInfo(fingerprint: string): { direction?: Direction; connections: number; sentBytes: number } {
     let connections = 0;
-    for (const c of this.conns) if (c.peer === fingerprint || c.expectedPeer === fingerprint) connections++;
-    return { direction: this.links.get(fingerprint)?.direction, connections };
+    let sentBytes = this.closedSentBytes.get(fingerprint) ?? 0;
+    for (const c of this.conns) {
+      if (c.peer === fingerprint || c.expectedPeer === fingerprint) connections++;
+      if ((c.peer ?? c.expectedPeer) === fingerprint) sentBytes += c.bytesSent;
+    }
+    return { direction: this.links.get(fingerprint)?.direction, connections, sentBytes };
   }
 
   /** Writes a frame to a friend's live link; resolves when the socket took it (after 'drain' if needed). */
@@ -398,6 +408,8 @@ export class LinkManager {
   private onClose(conn: Connection, reason: string): void {
     this.conns.delete(conn);
     const fp = conn.peer;
+    const counted = fp ?? conn.expectedPeer;
+    if (counted) this.closedSentBytes.set(counted, (this.closedSentBytes.get(counted) ?? 0) + conn.bytesSent);
     if (fp && this.links.get(fp) === conn) {
       this.links.delete(fp);
       this.deps.log(`link to ${fp} down: ${reason}`);
