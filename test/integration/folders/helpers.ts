@@ -23,10 +23,11 @@ export const WAIT_MS = 45_000;
 export interface KinNode {
   readonly name: string;
   readonly dir: string;
-  readonly app: DevhostApp;
-  readonly client: HostClient;
-  readonly service: KinfolderService;
-  readonly fingerprint: string;
+  /** Replaced by `Net.restartHost`. */
+  app: DevhostApp;
+  client: HostClient;
+  service: KinfolderService;
+  fingerprint: string;
 }
 
 export class Net {
@@ -39,7 +40,8 @@ export class Net {
     const dir = await tempDir(`kf-net-${name.toLowerCase()}-`);
     this.dirs.push(dir);
     const app = await startDevhostApp({ dataDir: path.join(dir, 'host'), name, plugins: [], log: () => {} });
-    this.stoppers.push(() => app.stop());
+    const node = { name, dir, app } as KinNode;
+    this.stoppers.push(() => node.app.stop());
     const { token } = await app.registerPlugin(await loadManifestFile(MANIFEST));
     const client = new HostClient({ address: app.contractAddress, token, pluginId: 'kinfolder', backoff: { initialMs: 50, maxMs: 500 } });
     this.stoppers.push(() => client.stop());
@@ -53,7 +55,9 @@ export class Net {
       scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
     });
     this.stoppers.push(() => service.stop());
-    const node: KinNode = { name, dir, app, client, service, fingerprint: app.devhost.node.self().fingerprint };
+    node.client = client;
+    node.service = service;
+    node.fingerprint = app.devhost.node.self().fingerprint;
     this.nodes.push(node);
     return node;
   }
@@ -68,6 +72,31 @@ export class Net {
     for (const a of nodes) for (const b of nodes) if (a !== b) await waitPeerOnline(a.app.devhost.node, b.fingerprint);
     // And the services see them online through their host clients.
     for (const a of nodes) await until([a], () => nodes.every((b) => b === a || a.service.friends().some((f) => f.fingerprint === b.fingerprint && f.online)), `${a.name} seeing friends online`);
+  }
+
+  /** Stops the node's host (its links to every friend drop); the service keeps running and waits for it. */
+  async stopHost(n: KinNode): Promise<void> {
+    await n.app.stop();
+  }
+
+  /** Starts the node's host again on the same data: same key, friends, socket and plugin token. */
+  async startHost(n: KinNode): Promise<void> {
+    n.app = await startDevhostApp({ dataDir: path.join(n.dir, 'host'), name: n.name, plugins: [], log: () => {} });
+  }
+
+  /**
+   * Cuts the link between two nodes while both hosts stay up (hosts sign for their sidecars,
+   * so a node whose host is down cannot announce anything): `a` unfriends `b`, which drops the
+   * TLS link; `heal` befriends again.
+   */
+  async cut(a: KinNode, b: KinNode): Promise<void> {
+    await a.app.devhost.node.removeFriend(b.fingerprint);
+    await until([a, b], () => !a.service.friends().some((f) => f.fingerprint === b.fingerprint && f.online) && !b.service.friends().some((f) => f.fingerprint === a.fingerprint && f.online), `${a.name} and ${b.name} apart`);
+  }
+
+  async heal(a: KinNode, b: KinNode): Promise<void> {
+    await a.app.devhost.node.addFriend(b.app.devhost.node.certificate());
+    await until([a, b], () => a.service.friends().some((f) => f.fingerprint === b.fingerprint && f.online) && b.service.friends().some((f) => f.fingerprint === a.fingerprint && f.online), `${a.name} and ${b.name} together again`);
   }
 
   root(n: KinNode, folder: string): string {
