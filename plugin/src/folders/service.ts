@@ -183,6 +183,16 @@ export class KinfolderService implements FolderService {
         if ((ev.type === 'sync:caught-up' || ev.type === 'sync:ingested') && this.registry.markJoined(id, e.peer)) this.emit({ type: 'members', folder: id });
         if (ev.type === 'sync:refusal' || ev.type === 'sync:presence') this.emit({ type: 'members', folder: id });
         if (ev.type === 'sync:presence') this.emit({ type: 'files', folder: id, paths: ev.paths });
+        // What a peer sent wrong is refused, logged and shown; the session goes on.
+        if (ev.type === 'sync:malformed') {
+          this.opts.log('warn', `malformed message from ${e.peer} in ${id}`, ev.error.message);
+          this.problem('PEER_MALFORMED', `${this.nameOf(e.peer, f)} sent a malformed message: ${ev.error.message}`, id);
+        }
+        if (ev.type === 'sync:refused-input') {
+          const first = ev.refusals[0];
+          this.opts.log('warn', `refused ${ev.refusals.length + ev.manifestRefusals} item(s) from ${e.peer} in ${id}`, first);
+          this.problem('PEER_REFUSED', `refused ${ev.refusals.length + ev.manifestRefusals} item(s) from ${this.nameOf(e.peer, f)}${first ? `: ${first.reason}: ${first.detail}` : ''}`, id);
+        }
       }
     });
     return f;
