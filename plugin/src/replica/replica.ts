@@ -49,6 +49,7 @@ import {
 } from '../log';
 import type { AppendBatch, EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
 import { checkAborted, ReplicaError } from './errors';
+import { LamportCache } from './lamport-cache';
 import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-edit';
 import { checkpointRecord, encodeCheckpointRecord, entryRecord, forkRecord, manifestRecord, type ForkSide } from './records';
 import { ReplicaState } from './state';
@@ -79,6 +80,8 @@ export interface ReplicaOptions {
    * catching up, of 5,000 at ~280 MB, for the same entries/s).
    */
   readonly checkpointEvery?: number;
+  /** Clocks of recently stored entries kept by hash for the parents of later ones (default 20,000, ~3 MB). */
+  readonly lamportCacheEntries?: number;
 }
 
 export interface CreateOptions extends ReplicaOptions {
@@ -203,6 +206,8 @@ export class FolderReplica {
   private lastCommit: Promise<void> | null = null;
   /** A commit failed: tips must be read again from the store before the next operation. */
   private stale = false;
+  /** Clocks of entries committed lately, for the parents of the next ones (see parentLamports). */
+  private readonly lamports: LamportCache;
 
   private constructor(
     private readonly opts: ReplicaOptions,
@@ -213,6 +218,7 @@ export class FolderReplica {
     this.self = opts.self;
     this.store = opts.store;
     this.state = new ReplicaState(opts.store, opts.folder, (signal) => this.scanEntries(signal), emptyStore);
+    this.lamports = new LamportCache(opts.lamportCacheEntries ?? 20_000);
   }
 
   /** Every stored entry of the folder, feed by feed, streamed. */
@@ -325,7 +331,10 @@ export class FolderReplica {
     checkAborted(signal, 'store');
     this.inflight.add(entries);
     const commit = this.store.appendBatch(batch, { signal }).then(
-      () => void this.inflight.delete(entries),
+      () => {
+        this.inflight.delete(entries);
+        for (const he of entries) this.lamports.set(he.hash, he.entry.lamport);
+      },
       (err: unknown) => {
         this.inflight.delete(entries);
         this.stale = true;
@@ -343,6 +352,7 @@ export class FolderReplica {
     await this.lastCommit?.catch(() => undefined);
     this.lastCommit = null;
     this.tips.clear();
+    this.lamports.clear();
     for (const [author, { seq, head }] of await this.store.versionVector(this.folder)) {
       const e = await this.store.entry(head);
       if (e) this.tips.set(author, { seq, hash: head, lamport: e.lamport });
@@ -539,19 +549,26 @@ export class FolderReplica {
     const newlyRefused: Hash[] = [];
     let deferredNow = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[]; deferrals: IngestDeferral[] }>();
 
+    // Asked once per feed and batch, for the parents outside it: this call's accepted entries,
+    // batches not committed yet, recent commits, then one batched store lookup for the rest.
     const parentLamports = async (hashes: readonly Hash[]): Promise<Map<Hash, number>> => {
       const out = new Map<Hash, number>();
       const ask: Hash[] = [];
       for (const h of hashes) {
         const here = acceptedNow(h) ?? (this.inflight.size > 0 ? this.inflightEntry(h) : undefined);
-        if (here) out.set(h, here.entry.lamport);
+        const l = here ? here.entry.lamport : this.lamports.get(h);
+        if (l !== undefined) out.set(h, l);
         else ask.push(h);
       }
-      const rows = await Promise.all(ask.map((h) => this.store.entry(h)));
-      rows.forEach((r, i) => {
-        if (r) out.set(ask[i], r.lamport);
-        else if (this.refusedHashes.has(ask[i])) out.set(ask[i], 0);
-      });
+      if (ask.length === 0) return out;
+      const stored = this.store.lamports
+        ? await this.store.lamports(ask)
+        : new Map((await Promise.all(ask.map(async (h) => [h, (await this.store.entry(h))?.lamport] as const))).filter((x): x is [Hash, number] => x[1] !== undefined));
+      for (const h of ask) {
+        const l = stored.get(h);
+        if (l !== undefined) out.set(h, l);
+        else if (this.refusedHashes.has(h)) out.set(h, 0);
+      }
       return out;
     };
 

@@ -170,6 +170,45 @@ describe('FolderReplica', () => {
     expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(2);
   });
 
+  it("a parent's clock comes from the store in one query, or from recent commits without one: a child at or below it is refused (BAD_LAMPORT)", async () => {
+    const { alice } = await pair();
+    const a = await alice.appendLocal([fx.change('alice', put('p.txt', 'a1')), fx.change('alice', put('p.txt', 'a2'), [])]);
+    const parent = a.entries[1];
+    const carol = await fx.join('carol', alice);
+    await sync(alice, carol);
+    // Carol's replica reopened on her store remembers no clock: the store answers, counted here.
+    const store = fx.stores[fx.stores.length - 1];
+    let asked: string[][] = [];
+    const counting: ReplicaStore = Object.assign(Object.create(store) as ReplicaStore, {
+      lamports: (hs: readonly string[]) => {
+        asked.push([...hs]);
+        return store.lamports!(hs);
+      },
+    });
+    const reopened = await FolderReplica.open({ store: counting, folder: FOLDER, self: fp('carol'), signer: hostSigner(fx.ids.carol), verifier: hostVerifier, clock: fx.clock });
+    fx.replicas.push(reopened);
+    // Bob's edit names Alice's entry but claims a clock no higher than it.
+    const edit = async (of: HashedEntry, lamport: number) => appendBatch(null, [fx.change('bob', put('p.txt', `b${lamport}`), [{ hash: of.hash, lamport }])], hostSigner(fx.ids.bob));
+    const bad = await edit(parent, 0);
+    expect(bad.entries[0].entry.lamport).toBeLessThanOrEqual(parent.entry.lamport);
+    let r = await reopened.ingest(wire(bad.entries, bad.checkpoint));
+    expect(r.refusals.map((x) => x.reason)).toEqual(['BAD_LAMPORT']);
+    expect(asked).toEqual([[parent.hash]]);
+
+    // An entry committed through this replica is remembered: no store lookup for it as a parent.
+    const next = await alice.appendLocal([fx.change('alice', put('p.txt', 'a3'), await alice.parentsOf('p.txt'))]);
+    expect((await reopened.ingest(wire(next.entries, next.checkpoint))).accepted).toBe(1);
+    asked = [];
+    const bad2 = await edit(next.entries[0], 1);
+    r = await reopened.ingest(wire(bad2.entries, bad2.checkpoint));
+    expect(r.refusals.map((x) => x.reason)).toEqual(['BAD_LAMPORT']);
+    const good = await edit(next.entries[0], next.entries[0].entry.lamport);
+    r = await reopened.ingest(wire(good.entries, good.checkpoint));
+    expect(r.accepted).toBe(1);
+    expect(asked).toEqual([]);
+    expect((await reopened.state.resolve('p.txt'))?.winner.hash).toBe(good.entries[0].hash);
+  });
+
   it('an entry waiting for a parent from another feed is deferred, then accepted when the parent arrives', async () => {
     const { alice, bob } = await pair();
     const a = await alice.appendLocal([fx.change('alice', put('p.txt', 'a'))]);

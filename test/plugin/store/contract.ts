@@ -41,6 +41,16 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.entry(hashOf('never stored'))).toBeUndefined();
       });
 
+      test('lamports answers for stored hashes only, in one call', async () => {
+        const es = feed('A', 1, 600).map((e, i) => ({ ...e, lamport: 1000 + i }));
+        await store.appendBatch({ entries: es.slice(0, 300) });
+        await store.appendBatch({ entries: es.slice(300) });
+        const asked = [es[0].hash, es[299].hash, es[300].hash, es[599].hash, hashOf('never stored')];
+        const got = await store.lamports!(asked);
+        expect(got).toEqual(new Map([[es[0].hash, 1000], [es[299].hash, 1299], [es[300].hash, 1300], [es[599].hash, 1599]]));
+        expect(await store.lamports!([])).toEqual(new Map());
+      });
+
       test('duplicates by hash are ignored, within a batch and across batches', async () => {
         const es = feed('A', 1, 4);
         expect((await store.appendBatch({ entries: [...es, es[0]] })).entriesInserted).toBe(4);
