@@ -22,6 +22,9 @@ import { conflictCopiesOf } from './conflicts';
 import { ApplyError, isApplyError, throwIfAborted } from './errors';
 import { resolveWith, type EntryLookup, type ResolvedPath } from './resolved';
 import { IndexRecorder } from './recorder';
+import { Committer } from './committer';
+import type { GroupSync } from './group-sync';
+import { mapLimit } from '../scan';
 import { lexicalProblem } from './safe-path';
 import { cleanTemp } from './temp';
 import { Versions, type Retention } from './versions';
@@ -54,6 +57,17 @@ export interface ApplyStateOptions {
   readonly concurrency?: number;
   /** Remove apply's leftover temp files first (default true; one applier per folder at a time). */
   readonly cleanTemp?: boolean;
+  /**
+   * Filled with the paths being written (renamed or removed, not yet recorded) and emptied as
+   * they are recorded: the caller's scanner skips them, so apply's own files are never taken
+   * for local edits in that gap.
+   */
+  readonly writing?: Set<string>;
+  /**
+   * New files and directories made durable by shared syncfs calls (GroupSync.probe) instead of
+   * an fsync each; the other phases keep their fsyncs.
+   */
+  readonly groupSync?: GroupSync;
 }
 
 export interface ApplyProgress {
@@ -86,11 +100,17 @@ export interface ApplyReport {
 interface Job {
   readonly path: string;
   readonly moveFrom?: string;
+  /** A put without a move: the bulk phases run it with their own context. */
+  readonly meta?: FileMeta;
   readonly run: () => Promise<PathOutcome>;
 }
 
-/** Files written at once: enough to overlap fsync latency, few enough for a shared machine. */
-export const DEFAULT_CONCURRENCY = 4;
+/** Files written at once: enough to overlap fsync latency and the store, few enough for a shared machine. */
+export const DEFAULT_CONCURRENCY = 16;
+/** Files written at once when they share syncs: most of them wait for the next sync at any time. */
+export const GROUPED_CONCURRENCY = 64;
+/** Runs with at most this many paths read their local rows one by one; larger ones read the whole index once. */
+const POINT_READS_UP_TO = 512;
 
 /**
  * Moves whose target is another move's source go after that move (a→b waits for b→c), so a
@@ -138,15 +158,27 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const tempCleaned = o.cleanTemp === false ? 0 : await cleanTemp(o.root);
   const versions = new Versions(o.root, { clock: o.clock, retention: o.retention });
   const recorder = new IndexRecorder(o.local, o.blockIndex);
-  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal };
+  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal, writing: o.writing };
 
-  const local = new Map<string, LocalFileRecord>();
-  for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);
+  const traits = o.fsTraits ?? POSIX_TRAITS;
   const refused: Refusal[] = [];
-  const resolutions = await resolutionsOf(o, local.keys(), refused);
+  const local = new Map<string, LocalFileRecord | undefined>();
+  let resolutions: ResolvedPath[];
+  // A few paths in a large folder: their own rows, not the whole index (name collisions need
+  // every name only where case or normalization does not tell names apart).
+  if (!(o.state instanceof FolderState) && o.state.length <= POINT_READS_UP_TO && !traits.caseInsensitive && !traits.normalizationInsensitive) {
+    resolutions = [...o.state];
+    const wanted = [...new Set(resolutions.flatMap((r) => [r.path, ...conflictCopiesOf(r).map((c) => c.path)]))];
+    const rows = await mapLimit(wanted, 64, (p) => o.local.localFile(o.folder, p));
+    wanted.forEach((p, i) => local.set(p, rows[i]));
+  } else {
+    for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);
+    resolutions = await resolutionsOf(o, local.keys(), refused);
+    for (const r of resolutions) if (!local.has(r.path)) local.set(r.path, undefined);
+  }
 
-  const names = new LocalNames(o.fsTraits ?? POSIX_TRAITS);
-  for (const p of local.keys()) names.add(p);
+  const names = new LocalNames(traits);
+  for (const [p, r] of local) if (r !== undefined) names.add(p);
   /** True when the path may be written here; otherwise it is reported and skipped. */
   const admit = (p: string): boolean => {
     const lexical = lexicalProblem(p);
@@ -176,7 +208,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
     } else if (!recordShows(rec, meta) && admit(res.path)) {
       const moveFrom = res.winner.moveFrom;
-      const job = { path: res.path, moveFrom, run: () => applyPut(ctx, res.path, meta, moveFrom) };
+      const job = { path: res.path, moveFrom, meta: moveFrom === undefined ? meta : undefined, run: () => applyPut(ctx, res.path, meta, moveFrom) };
       // A file or link replacing a directory waits until the deletions have emptied it.
       if (meta.type !== 'dir' && rec?.type === 'dir') late.push(job);
       else if (meta.type === 'dir') dirs.push(job);
@@ -218,11 +250,27 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const inOrder = async (jobs: readonly Job[]): Promise<void> => {
     for (const job of jobs) await runOne(job);
   };
-  await inOrder(dirs);
-  await inOrder(orderMoves(moves));
-  // Files are independent of each other (each its own temp file and rename); running a few
-  // at once overlaps their fsyncs and block reads.
-  await inParallel(files, o.concurrency ?? DEFAULT_CONCURRENCY, runOne);
+  // New directories and files: directories fsynced once each and rows recorded in groups (see
+  // Committer), parent checks remembered for the run. No job of these phases turns a
+  // directory into a link, which is what the remembered checks rely on.
+  const committer = new Committer(recorder, o.writing, undefined, o.groupSync);
+  const bulk: FileApplyContext = { ...ctx, committer, known: local, verified: new Set(), groupSync: o.groupSync };
+  const dirJobs = dirs.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) }));
+  try {
+    await inOrder(dirJobs);
+    await committer.flush();
+    await inOrder(orderMoves(moves));
+    // Files are independent of each other (each its own temp file and rename); running several
+    // at once overlaps their fsyncs, block reads and store reads.
+    await inParallel(
+      files.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) })),
+      o.concurrency ?? (o.groupSync !== undefined ? GROUPED_CONCURRENCY : DEFAULT_CONCURRENCY),
+      runOne,
+    );
+  } finally {
+    // Whatever was renamed gets recorded, also when the run stops early.
+    await committer.flush();
+  }
   await inOrder(copies);
   await inOrder(deletes);
   await inOrder(late);

@@ -23,6 +23,8 @@ import { sha256, type BlockSource } from './blocks';
 import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
 import { ensureParents, fsyncDir, lstatOrUndefined, safePath } from './safe-path';
 import { newTempPath, removeQuietly } from './temp';
+import type { Committer } from './committer';
+import type { GroupSync } from './group-sync';
 import type { IndexRecorder } from './recorder';
 import type { Versions } from './versions';
 
@@ -41,6 +43,23 @@ export interface FileApplyContext {
   readonly signal?: AbortSignal;
   /** Group commit for index writes (the applier's, shared by the files it writes at once). */
   readonly recorder?: IndexRecorder;
+  /**
+   * Deferred commits: renames are made durable (one fsync per directory) and recorded in
+   * groups by the applier, instead of one directory fsync and one commit per path.
+   */
+  readonly committer?: Committer;
+  /** Paths being written (renamed, not recorded yet): the scanner leaves them alone. */
+  readonly writing?: Set<string>;
+  /**
+   * The local index rows of the run's paths as read at its start (a path absent from the map
+   * is queried). A row can only have changed since if the disk changed, which the lstat
+   * compared with it shows: a stale row makes apply leave a file alone, never overwrite one.
+   */
+  readonly known?: ReadonlyMap<string, LocalFileRecord | undefined>;
+  /** Directories checked during this run (see SafePathOptions.verified). */
+  readonly verified?: Set<string>;
+  /** Files made durable by a shared syncfs instead of an fsync each (see GroupSync). */
+  readonly groupSync?: GroupSync;
   /** Bytes written so far for the current file (progress display). */
   readonly onBytes?: (bytes: number) => void;
 }
@@ -94,7 +113,7 @@ type TargetState = { rec?: LocalFileRecord } & ({ kind: 'absent' } | { kind: 'kn
 
 async function targetState(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta | undefined): Promise<TargetState> {
   const st = await lstatOrUndefined(abs);
-  const rec = await ctx.local.localFile(ctx.folder, rel);
+  const rec = ctx.known?.has(rel) ? ctx.known.get(rel) : await ctx.local.localFile(ctx.folder, rel);
   if (st === undefined) return { kind: 'absent', rec };
   // A file recorded without a hash was never announced: its bytes are not in any entry yet.
   if (matchesRecord(st, rec) && !(rec?.type === 'file' && rec.contentHash === null)) {
@@ -122,7 +141,7 @@ async function holdsWinner(abs: string, st: Stats, meta: FileMeta, signal?: Abor
 }
 
 /** Builds `meta`'s content at `tmp` from blocks, verified; returns nothing or throws (tmp left for the caller). */
-export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, tmp: string, rel: string, meta: FileMeta): Promise<void> {
+export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes' | 'groupSync'>, tmp: string, rel: string, meta: FileMeta): Promise<void> {
   const h = await fsp.open(tmp, 'wx', 0o600);
   try {
     let written = 0;
@@ -142,10 +161,12 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
     throwIfAborted(ctx.signal);
     await h.chmod(meta.mode & APPLIED_MODE_MASK);
     await h.utimes(utimesSeconds(meta.mtimeMs), utimesSeconds(meta.mtimeMs));
-    await h.sync();
+    if (ctx.groupSync === undefined) await h.sync();
   } finally {
     await h.close();
   }
+  // Durable before the caller renames it into place: a crash then leaves old or new, never a hole.
+  if (ctx.groupSync !== undefined) await ctx.groupSync.wait(ctx.signal);
 }
 
 /** Clears the way for a rename: keeps a file or link as a version, removes an empty directory. */
@@ -163,8 +184,37 @@ async function makeRoom(ctx: FileApplyContext, rel: string, abs: string, st: Sta
   return ctx.versions.keep(rel, 'link', ctx.signal);
 }
 
-/** Records what apply wrote: the index row first (that is what stops a re-announce), then the blocks. */
-async function record(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, createdDirs: readonly string[], hadRecord = true): Promise<void> {
+/**
+ * Records what apply wrote: the index row first (that is what stops a re-announce), then the
+ * blocks; `syncDirs` are fsynced first (by the committer, in a group, when there is one), so
+ * the row never claims a rename a crash could undo.
+ */
+async function record(
+  ctx: FileApplyContext,
+  rel: string,
+  abs: string,
+  meta: FileMeta,
+  createdDirs: readonly string[],
+  hadRecord: boolean,
+  syncDirs: readonly string[],
+): Promise<void> {
+  try {
+    await recordRows(ctx, rel, abs, meta, createdDirs, hadRecord, syncDirs);
+  } catch (e) {
+    ctx.writing?.delete(rel);
+    throw e;
+  }
+}
+
+async function recordRows(
+  ctx: FileApplyContext,
+  rel: string,
+  abs: string,
+  meta: FileMeta,
+  createdDirs: readonly string[],
+  hadRecord: boolean,
+  syncDirs: readonly string[],
+): Promise<void> {
   const st = await fsp.lstat(abs);
   const rows: LocalFileRecord[] = [];
   for (const d of createdDirs) rows.push(recordOf(ctx.folder, d, await fsp.lstat(await safePath(ctx.root, d)), EMPTY_SHA256));
@@ -174,9 +224,18 @@ async function record(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
   if (hadRecord) await ctx.blockIndex?.removeBlockLocations(ctx.folder, rel);
   let offset = 0;
   const locations = ctx.blockIndex && meta.type === 'file' ? meta.blocks.map((b) => ({ hash: b.hash, size: b.size, folder: ctx.folder, path: rel, offset: (offset += b.size) - b.size })) : [];
-  if (ctx.recorder) return ctx.recorder.write(rows, locations);
-  await ctx.local.upsertLocalFiles(rows);
-  if (locations.length > 0) await ctx.blockIndex?.addBlockLocations(locations);
+  if (ctx.committer) {
+    ctx.committer.add(syncDirs, rows, locations, [rel]);
+    return;
+  }
+  try {
+    for (const d of new Set(syncDirs)) await fsyncDir(d);
+    if (ctx.recorder) return await ctx.recorder.write(rows, locations);
+    await ctx.local.upsertLocalFiles(rows);
+    if (locations.length > 0) await ctx.blockIndex?.addBlockLocations(locations);
+  } finally {
+    ctx.writing?.delete(rel);
+  }
 }
 
 const conflict = (rel: string, rec?: LocalFileRecord): PathOutcome => ({ kind: 'conflict', path: rel, conflict: { kind: 'local-changed', path: rel, recorded: rec } });
@@ -211,7 +270,7 @@ async function fsErrorsAsApply<T>(what: string, f: () => Promise<T>): Promise<T>
 
 async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
   throwIfAborted(ctx.signal);
-  const abs = await safePath(ctx.root, rel);
+  const abs = await safePath(ctx.root, rel, { verified: ctx.verified });
   if (meta.type === 'symlink' && (meta.linkTarget === undefined || linkEscapes(rel, meta.linkTarget))) {
     throw new ApplyError('APPLY_UNSAFE_PATH', `refusing ${JSON.stringify(rel)}: link target ${JSON.stringify(meta.linkTarget)} leaves the folder`);
   }
@@ -221,7 +280,7 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
   const before = await targetState(ctx, rel, abs, meta);
   if (before.kind === 'same') {
     await fixMeta(abs, before.st, meta);
-    await record(ctx, rel, abs, meta, []);
+    await record(ctx, rel, abs, meta, [], true, []);
     return { kind: 'adopted', path: rel };
   }
   if (before.kind === 'changed') return conflict(rel, before.rec);
@@ -231,23 +290,37 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     const moved = await tryMove(ctx, moveFrom, rel, abs, meta);
     if (moved) return moved;
   }
-  const tmp = await newTempPath(ctx.root);
+  const tmp = await newTempPath(ctx.root, ctx.verified);
+  let renamed = false;
   try {
     if (meta.type === 'symlink') await fsp.symlink(meta.linkTarget as string, tmp);
     else await buildFile(ctx, tmp, rel, meta);
     throwIfAborted(ctx.signal);
-    const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+    const created = await ensureParents(ctx.root, rel, { signal: ctx.signal, verified: ctx.verified });
     // Checked again right before the commit: the build may have taken a while.
     const now = await targetState(ctx, rel, abs, undefined);
     if (now.kind === 'changed') return conflict(rel, now.rec);
     const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
-    await fsp.rename(tmp, abs);
-    await fsyncDir(path.dirname(abs));
-    await record(ctx, rel, abs, meta, created, now.rec !== undefined);
+    ctx.writing?.add(rel);
+    try {
+      await fsp.rename(tmp, abs);
+    } catch (e) {
+      ctx.writing?.delete(rel);
+      throw e;
+    }
+    renamed = true;
+    await record(ctx, rel, abs, meta, created, now.rec !== undefined, syncDirsOf(ctx.root, abs, created));
     return { kind: 'written', path: rel, version };
   } finally {
-    await removeQuietly(tmp);
+    if (!renamed) await removeQuietly(tmp);
   }
+}
+
+/** The directories whose fsync makes a rename at `abs` (and the directories created for it) durable. */
+function syncDirsOf(root: string, abs: string, created: readonly string[]): string[] {
+  const out = [path.dirname(abs)];
+  for (const d of created) out.push(path.dirname(path.join(root, ...d.split('/'))));
+  return out;
 }
 
 async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, before: TargetState): Promise<PathOutcome> {
@@ -255,9 +328,15 @@ async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
   let version: string | undefined;
   // A known file or link stands where the directory goes: it becomes a version.
   if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
-  await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
-  await fsyncDir(path.dirname(abs));
-  await record(ctx, rel, abs, meta, created, before.rec !== undefined);
+  ctx.writing?.add(rel);
+  try {
+    await fsp.mkdir(abs, { mode: meta.mode & APPLIED_MODE_MASK });
+  } catch (e) {
+    ctx.writing?.delete(rel);
+    throw e;
+  }
+  ctx.verified?.add(rel);
+  await record(ctx, rel, abs, meta, created, before.rec !== undefined, syncDirsOf(ctx.root, abs, created));
   return { kind: 'written', path: rel, version };
 }
 
@@ -271,13 +350,17 @@ async function tryMove(ctx: FileApplyContext, from: string, rel: string, abs: st
   const now = await targetState(ctx, rel, abs, undefined);
   if (now.kind === 'changed') return conflict(rel, now.rec);
   const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
-  await fsp.rename(fromAbs, abs);
-  await fsyncDir(path.dirname(abs));
-  if (path.dirname(fromAbs) !== path.dirname(abs)) await fsyncDir(path.dirname(fromAbs));
-  await fixMeta(abs, st, meta);
-  await record(ctx, rel, abs, meta, created);
-  await ctx.local.deleteLocalFiles(ctx.folder, [from]);
-  await ctx.blockIndex?.removeBlockLocations(ctx.folder, from);
+  ctx.writing?.add(from);
+  try {
+    ctx.writing?.add(rel);
+    await fsp.rename(fromAbs, abs);
+    await fixMeta(abs, st, meta);
+    await record(ctx, rel, abs, meta, created, true, path.dirname(fromAbs) !== path.dirname(abs) ? [path.dirname(abs), path.dirname(fromAbs)] : [path.dirname(abs)]);
+    await ctx.local.deleteLocalFiles(ctx.folder, [from]);
+    await ctx.blockIndex?.removeBlockLocations(ctx.folder, from);
+  } finally {
+    ctx.writing?.delete(from);
+  }
   return { kind: 'written', path: rel, version, movedFrom: from };
 }
 
@@ -308,19 +391,24 @@ async function remove(ctx: FileApplyContext, rel: string): Promise<PathOutcome> 
     return { kind: 'deleted', path: rel };
   }
   if (!matchesRecord(st, rec)) return conflict(rel, rec);
-  if (st.isDirectory()) {
-    try {
-      await fsp.rmdir(abs);
-    } catch (e) {
-      if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') return { kind: 'kept-not-empty', path: rel };
-      throw e;
+  ctx.writing?.add(rel);
+  try {
+    if (st.isDirectory()) {
+      try {
+        await fsp.rmdir(abs);
+      } catch (e) {
+        if (errnoOf(e) === 'ENOTEMPTY' || errnoOf(e) === 'EEXIST') return { kind: 'kept-not-empty', path: rel };
+        throw e;
+      }
+      await fsyncDir(path.dirname(abs));
+      await forget();
+      return { kind: 'deleted', path: rel };
     }
+    const version = await ctx.versions.keep(rel, 'move', ctx.signal);
     await fsyncDir(path.dirname(abs));
     await forget();
-    return { kind: 'deleted', path: rel };
+    return { kind: 'deleted', path: rel, version };
+  } finally {
+    ctx.writing?.delete(rel);
   }
-  const version = await ctx.versions.keep(rel, 'move', ctx.signal);
-  await fsyncDir(path.dirname(abs));
-  await forget();
-  return { kind: 'deleted', path: rel, version };
 }

@@ -21,4 +21,6 @@ export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, 
 export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
 export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, type EntryLookup, type ResolvedVersion, type ResolvedPath } from './resolved';
 export { IndexRecorder } from './recorder';
-export { applyState, recordShows, DEFAULT_CONCURRENCY, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';
+export { Committer } from './committer';
+export { GroupSync, type GroupSyncOptions } from './group-sync';
+export { applyState, recordShows, DEFAULT_CONCURRENCY, GROUPED_CONCURRENCY, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';

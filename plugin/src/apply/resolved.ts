@@ -30,6 +30,8 @@ export interface ResolvedVersion {
   readonly meta?: FileMeta;
   /** The winner is a move from this path (its content may be renamed instead of rebuilt). */
   readonly moveFrom?: string;
+  /** The entries this version supersedes (what its copies, if any, were). */
+  readonly parents?: readonly Hash[];
 }
 
 export interface ResolvedPath {
@@ -42,7 +44,7 @@ export interface ResolvedPath {
 /** One entry as seen from `path` (pure). */
 export function versionAt(path: string, hash: Hash, entry: Entry): ResolvedVersion {
   const b = entry.body;
-  const base = { hash, author: entry.author, wallTimeMs: entry.wallTimeMs };
+  const base = { hash, author: entry.author, wallTimeMs: entry.wallTimeMs, parents: entry.parents };
   if (b.op === 'put' && b.path === path) return { ...base, meta: b.meta };
   if (b.op === 'move' && b.to === path) return { ...base, meta: b.meta, moveFrom: b.from !== b.to ? b.from : undefined };
   return base;
@@ -54,7 +56,7 @@ export async function resolveWith(res: ResolutionRef, entryOf: EntryLookup): Pro
     const e = await entryOf(h.hash);
     if (e === undefined) throw new ApplyError('APPLY_ENTRY_UNKNOWN', `${res.path}: head ${h.hash} is not in the store`);
     const v = versionAt(res.path, h.hash, e);
-    return h.live ? v : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs };
+    return h.live ? v : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs, parents: v.parents };
   };
   return { path: res.path, winner: await one(res.winner), losers: await Promise.all(res.losers.filter((l) => l.live).map(one)) };
 }

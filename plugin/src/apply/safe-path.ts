@@ -14,6 +14,12 @@ import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
 export interface SafePathOptions {
   /** Allow paths under `.kinfolder/` (versions, temp files): the applier's own bookkeeping. */
   readonly meta?: boolean;
+  /**
+   * Directories (folder-relative) already checked to be real directories during this apply
+   * run; checked ones are added. Saves an lstat per component per call, for a run that
+   * creates no links over directories meanwhile (the applier passes it to the phases that don't).
+   */
+  readonly verified?: Set<string>;
 }
 
 const unsafe = (rel: string, reason: string): ApplyError => new ApplyError('APPLY_UNSAFE_PATH', `refusing ${JSON.stringify(rel)}: ${reason}`);
@@ -47,12 +53,16 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
   const base = path.resolve(root);
   const parts = rel.split('/');
   let cur = base;
+  const verified = options.verified;
   for (let i = 0; i < parts.length - 1; i++) {
     cur = path.join(cur, parts[i]);
+    const relDir = verified !== undefined ? parts.slice(0, i + 1).join('/') : '';
+    if (verified?.has(relDir)) continue;
     const st = await lstatOrUndefined(cur);
     if (st === undefined) break;
     if (st.isSymbolicLink()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is a symlink`);
     if (!st.isDirectory()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is not a directory`);
+    verified?.add(relDir);
   }
   const abs = path.join(base, ...parts);
   // Belt and braces: the lexical rules above already make this impossible.
@@ -75,11 +85,13 @@ export async function ensureParents(root: string, rel: string, options: SafePath
     throwIfAborted(options.signal);
     cur = path.join(cur, parts[i]);
     const relDir = parts.slice(0, i + 1).join('/');
+    if (options.verified?.has(relDir)) continue;
     let st = await lstatOrUndefined(cur);
     if (st === undefined) {
       try {
         await fsp.mkdir(cur, { mode: options.mode ?? 0o777 });
         created.push(relDir);
+        options.verified?.add(relDir);
         continue;
       } catch (e) {
         if (errnoOf(e) !== 'EEXIST') throw ioError(`cannot create ${relDir}`, e);
@@ -88,6 +100,7 @@ export async function ensureParents(root: string, rel: string, options: SafePath
     }
     if (st.isSymbolicLink()) throw unsafe(rel, `${relDir} is a symlink`);
     if (!st.isDirectory()) throw unsafe(rel, `${relDir} is not a directory`);
+    options.verified?.add(relDir);
   }
   return created;
 }

@@ -13,11 +13,11 @@ import { ensureParents, safePath } from './safe-path';
 export const TMP_REL = `${META_DIR}/tmp`;
 export const TEMP_PREFIX = 'apply-';
 
-/** A fresh temp path (not created); the tmp directory exists when this returns. */
-export async function newTempPath(root: string): Promise<string> {
+/** A fresh temp path (not created); the tmp directory exists when this returns. `verified`: see SafePathOptions. */
+export async function newTempPath(root: string, verified?: Set<string>): Promise<string> {
   const rel = `${TMP_REL}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
-  await ensureParents(root, rel, { meta: true });
-  return safePath(root, rel, { meta: true });
+  await ensureParents(root, rel, { meta: true, verified });
+  return safePath(root, rel, { meta: true, verified });
 }
 
 /** Removes apply's leftover temp files (a crash or a kill mid-build). Returns how many. */

@@ -13,12 +13,13 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { conflictCopyName, decodeEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import { conflictCopyName, decodeHashedEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
 import type { FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
   ChainedBlockSource,
   entryLookup,
+  GroupSync,
   LocalBlockSource,
   parseVersionName,
   removeResolvedCopies,
@@ -39,9 +40,10 @@ import { FolderScanner, IgnoreRules, type FsTraits, type LocalChange, type ScanE
 import { isReplicaError } from '../replica';
 import type { BlockIndex, BlockLocation, BlockPaths, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
 import { FolderError, throwIfAborted } from './errors';
-import { KeptBlockSource, keptFolder } from './kept-blocks';
+import { keptFolder } from './kept-blocks';
 import { keepRefused, type WinnerContent } from './keep-refused';
 import { LocalCopies } from './local-copies';
+import { resolvePaths } from './resolve-paths';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -147,12 +149,23 @@ export class FolderEngine {
   private retryAttempts = 0;
   private readonly versionsDir: Versions;
   private scanner: FolderScanner | undefined;
+  /** Shared syncs for the files apply writes, where syncfs can be called (else an fsync each). */
+  private groupSync: GroupSync | undefined;
+  /** Paths apply is writing (renamed, not recorded yet): the scanner leaves them alone. */
+  private readonly writing = new Set<string>();
   /** Copies of refused local changes: ignored by the scanner, never announced. */
   private copies!: LocalCopies;
   private ignoreRules: readonly string[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<string>();
   private queued: Promise<void> | null = null;
+  /**
+   * Entries added since the last apply started (received or appended here), by hash: the
+   * apply that follows finds them without a store read each. `applying`: those of the run in
+   * progress.
+   */
+  private recent = new Map<Hash, Entry>();
+  private applying: Map<Hash, Entry> | undefined;
   /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
   private readonly deferredPaths = new Set<string>();
   private running = false;
@@ -163,12 +176,14 @@ export class FolderEngine {
     this.replica = opts.replica;
     this.folder = opts.replica.folder;
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
-    this.entryOf = entryLookup(opts.store);
+    const stored = entryLookup(opts.store);
+    this.entryOf = (h) => this.recent.get(h) ?? this.applying?.get(h) ?? stored(h);
     this.versionsDir = new Versions(this.root, { clock: opts.clock, retention: opts.retention });
-    this.localBlocks = new ChainedBlockSource(
-      new LocalBlockSource(opts.store, (f) => (f === this.folder ? this.root : undefined)),
-      new KeptBlockSource(this.root, this.folder, opts.store),
-    );
+    // One source over both folders of the block index (the files and the kept versions): one
+    // lookup per block, the same checks (no links followed, every block hashed).
+    const kept = keptFolder(this.folder);
+    const versionsRoot = path.join(this.root, ...VERSIONS_REL.split('/'));
+    this.localBlocks = new LocalBlockSource(opts.store, (f) => (f === this.folder ? this.root : f === kept ? versionsRoot : undefined));
     this.blocks = new ChainedBlockSource(this.localBlocks);
     if (opts.blocks) this.blocks.add(opts.blocks);
     this.events = this.subject.asObservable();
@@ -181,6 +196,7 @@ export class FolderEngine {
     e.running = true;
     try {
       e.copies = await LocalCopies.load(e.root);
+      e.groupSync = await GroupSync.probe(e.root);
       await e.startScanner();
       const all: string[] = [];
       for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
@@ -201,6 +217,7 @@ export class FolderEngine {
     this.stopper.abort();
     await this.scanner?.stop();
     await this.queue.catch(() => undefined);
+    this.groupSync?.close();
     this.subject.complete();
   }
 
@@ -228,6 +245,7 @@ export class FolderEngine {
       ignore,
       sink: (changes, signal) => this.sinkLocal(changes, signal),
       onRefused: (changes, error) => this.onRefused(changes, error),
+      isWriting: (p) => this.writing.has(p),
       clock: this.opts.clock,
       fsTraits: this.opts.fsTraits,
       rescanIntervalMs: s.rescanIntervalMs,
@@ -273,6 +291,7 @@ export class FolderEngine {
 
   private async sinkLocal(changes: NewChange[], signal: AbortSignal): Promise<void> {
     const { entries } = await this.replica.appendLocal(changes, signal);
+    for (const e of entries) this.recent.set(e.hash, e.entry);
     // Each path's file is now based on the entry that announced it (a move's source: on the move).
     await this.store.setLocalBases(
       this.folder,
@@ -328,7 +347,9 @@ export class FolderEngine {
     this.deferredPaths.clear();
     for (const bytes of input.entries ?? []) {
       try {
-        for (const p of pathsOf(decodeEntry(bytes).body)) paths.add(p);
+        const { entry, hash } = decodeHashedEntry(bytes);
+        for (const p of pathsOf(entry.body)) paths.add(p);
+        if (result.accepted > 0) this.recent.set(hash, entry);
       } catch {
         // Refused by the replica as well (and reported there); nothing to apply for it.
       }
@@ -403,20 +424,19 @@ export class FolderEngine {
   }
 
   private async applyNow(paths: readonly string[]): Promise<void> {
-    const resolved: ResolvedPath[] = [];
-    const winners = new Map<string, ResolvedVersion>();
-    for (const p of paths) {
-      const r = await this.replica.state.resolve(p, this.signal);
-      if (r === undefined) continue;
-      try {
-        const res = await resolveWith(r, this.entryOf);
-        resolved.push(res);
-        winners.set(p, res.winner);
-      } catch (e) {
-        if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;
-        this.emit({ type: 'folder:refused', path: p, source: 'apply', code: e.code, message: e.message });
-      }
+    this.applying = this.recent;
+    this.recent = new Map();
+    try {
+      await this.applyPaths(paths);
+    } finally {
+      this.applying = undefined;
     }
+  }
+
+  private async applyPaths(paths: readonly string[]): Promise<void> {
+    const { resolved, refused } = await resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal);
+    for (const { path: p, error } of refused) this.emit({ type: 'folder:refused', path: p, source: 'apply', code: error.code, message: error.message });
+    const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
     if (resolved.length === 0) return;
     const report = await applyState({
       root: this.root,
@@ -428,6 +448,8 @@ export class FolderEngine {
       clock: this.opts.clock,
       retention: this.opts.retention,
       fsTraits: this.opts.fsTraits,
+      writing: this.writing,
+      groupSync: this.groupSync,
       signal: this.signal,
     });
     await this.removeStaleCopies(resolved);
@@ -505,7 +527,7 @@ export class FolderEngine {
     };
     for (const res of resolved) {
       // Most winners supersede nothing (a new file) or a directory: no copy can be stale.
-      if (res.winner.meta?.type === 'dir' || (await this.store.entry(res.winner.hash))?.parents.length === 0) continue;
+      if (res.winner.meta?.type === 'dir' || res.winner.parents?.length === 0) continue;
       const entry = await this.entryOf(res.winner.hash);
       if (entry === undefined || entry.parents.length === 0) continue;
       const keep = new Set<Hash>();

@@ -59,6 +59,11 @@ export interface FolderScannerOptions {
    * scanner then neither records nor retries them. False: split, or retry with the next burst.
    */
   readonly onRefused?: (changes: readonly LocalChange[], error: unknown, signal: AbortSignal) => Promise<boolean>;
+  /**
+   * True for a path the owner's apply is writing right now (renamed, not recorded yet): not a
+   * local edit. A burst looks at it again later; a rescan leaves it to the apply's record.
+   */
+  readonly isWriting?: (path: string) => boolean;
   /** Wall clock for the entries' display time (default Date.now). */
   readonly clock?: () => number;
   /** Full rescan interval (default 10 min; 0 turns it off). */
@@ -183,7 +188,9 @@ export class FolderScanner {
         this.emit({ type: 'scan:problem', path: p.path, code: p.code, message: p.message });
       },
     });
+    const writing = this.options.isWriting;
     for await (const f of walk) {
+      if (writing?.(f.path)) continue;
       observed.set(f.path, f);
       files++;
       bytes += f.size;
@@ -195,7 +202,7 @@ export class FolderScanner {
     this.emit({ type: 'scan:progress', files, bytes });
     const forget: string[] = [];
     for (const k of known.values()) {
-      if (observed.has(k.path)) continue;
+      if (observed.has(k.path) || writing?.(k.path)) continue;
       // Unreadable is not gone: keep what we had until the disk says otherwise.
       if (problems.some((p) => isUnder(k.path, p))) continue;
       // Ignored since it was recorded: stop tracking it, but do not delete it for everyone.
@@ -229,6 +236,15 @@ export class FolderScanner {
       }
       return cache.get(p);
     };
+    // Paths the owner's apply is renaming into place: looked at once it has recorded them.
+    const writing = this.options.isWriting;
+    if (writing !== undefined) {
+      for (const p of paths.keys()) {
+        if (!writing(p.normalize('NFC'))) continue;
+        paths.delete(p);
+        this.watcher?.mark([p]);
+      }
+    }
     // One query at a time, but all queued at once: the driver runs them back to back.
     await mapLimit([...paths.keys()], 64, (p) => known(p.normalize('NFC')));
     const observed = new Map<string, Observation>();

@@ -42,3 +42,4 @@ export {
 } from './changes';
 export { DEFAULT_MAX_WAIT_MS, DEFAULT_QUIET_MS, DEFAULT_SETTLE_MS, FolderWatcher, type FolderWatcherOptions } from './watcher';
 export { DEFAULT_RESCAN_INTERVAL_MS, FolderScanner, type FolderScannerOptions, type ScanEvent, type ScanEventProblemCode } from './folder-scanner';
+export { mapLimit } from './map-limit';

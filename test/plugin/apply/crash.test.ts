@@ -60,7 +60,8 @@ function runChild(planPath: string, killAfter?: number, delayMs = 0): Promise<Ru
   });
 }
 
-describe('apply survives SIGKILL at any point', () => {
+// Both ways to make files durable: an fsync per file, and shared syncfs calls (GroupSync).
+describe.each([false, true])('apply survives SIGKILL at any point (shared syncs: %s)', (groupSync) => {
   let box: Sandbox;
   let planPath: string;
   const oldHash = new Map<string, string>();
@@ -100,7 +101,7 @@ describe('apply survives SIGKILL at any point', () => {
     expect(state.conflicts()).toEqual([]);
     await box.store.close();
     planPath = path.join(box.base, 'plan.json');
-    const plan = { folder: FOLDER, root: box.root, sourceFolder: SOURCE_FOLDER, sourceRoot, storePath: box.store.path, entries };
+    const plan = { folder: FOLDER, root: box.root, sourceFolder: SOURCE_FOLDER, sourceRoot, storePath: box.store.path, entries, groupSync };
     await fsp.writeFile(planPath, JSON.stringify(plan));
   }, 120_000);
 
@@ -175,6 +176,6 @@ describe('apply survives SIGKILL at any point', () => {
       await store.close();
     }
     // For the report: where each kill landed.
-    console.log(`crash kill points: ${JSON.stringify(kills)}`);
+    console.log(`crash kill points (shared syncs: ${groupSync}): ${JSON.stringify(kills)}`);
   }, 240_000);
 });

@@ -29,7 +29,7 @@ interface Harness {
   scanner: FolderScanner | undefined;
   /** Refuse every batch (an Error), or those a function picks. */
   refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused'] }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting'] }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -69,6 +69,7 @@ async function harness(): Promise<Harness> {
         fsTraits: POSIX_TRAITS,
         hashFile: options.hashFile,
         onRefused: options.onRefused,
+        isWriting: options.isWriting,
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
@@ -439,6 +440,20 @@ test('a refused batch the owner takes (onRefused true) is neither recorded, repo
   await fsp.writeFile(h.abs('c.txt'), 'c');
   await refused;
   expect(offered.flatMap((o) => o.changes.map((c) => (c.kind === 'move' ? c.to : c.path)))).toEqual(['c.txt']);
+});
+
+test('a path the owner is writing is not announced; it is looked at again once the owner is done', async () => {
+  const writing = new Set(['w.txt']);
+  await h.start({ isWriting: (p) => writing.has(p) });
+  const first = h.nextBatch();
+  await fsp.writeFile(h.abs('w.txt'), 'apply is renaming this into place');
+  await fsp.writeFile(h.abs('other.txt'), 'a local edit');
+  expect(bodies(await first)).toEqual(['put other.txt']);
+  expect(await h.store.localFile(FOLDER, 'w.txt')).toBeUndefined();
+  // No new event for w.txt: the scanner itself keeps it on its list.
+  const next = h.nextBatch();
+  writing.delete('w.txt');
+  expect(bodies(await next)).toEqual(['put w.txt']);
 });
 
 test('one refused path does not hold back the rest of its burst', async () => {

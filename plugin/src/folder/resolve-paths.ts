@@ -1,0 +1,67 @@
+/**
+ * The resolutions an apply run needs, by the log's rule (the heads of a path ranked by
+ * `compareHeads`: live first, then Lamport clock, author, hash), read the cheap way: entries
+ * come through the caller's lookup (which holds what was just received in memory), and a
+ * large run streams the heads of the whole folder once instead of one query per path.
+ */
+import { compareHeads, touchesOf, type Entry, type Hash } from '../log';
+import { ApplyError, isApplyError, resolveWith, type EntryLookup, type ResolvedPath } from '../apply';
+import { mapLimit } from '../scan';
+import type { EntryStore, HeadRef } from '../store';
+
+/** Runs with more paths than this read the folder's heads in one stream. */
+const STREAM_FROM = 1024;
+/** Point queries queued on the store at once. */
+const AT_ONCE = 64;
+
+export interface ResolvedPaths {
+  readonly resolved: ResolvedPath[];
+  /** Paths whose heads name an entry the store does not have. */
+  readonly refused: Array<{ path: string; error: ApplyError }>;
+}
+
+export async function resolvePaths(
+  store: Pick<EntryStore, 'heads' | 'pathsWithHeads'>,
+  folder: string,
+  paths: readonly string[],
+  entryOf: EntryLookup,
+  signal?: AbortSignal,
+): Promise<ResolvedPaths> {
+  const headsOf = new Map<string, readonly HeadRef[]>();
+  if (paths.length > STREAM_FROM) {
+    const wanted = new Set(paths);
+    for await (const ph of store.pathsWithHeads(folder, { signal })) if (wanted.has(ph.path)) headsOf.set(ph.path, ph.heads);
+  } else {
+    const lists = await mapLimit(paths, AT_ONCE, (p) => store.heads(folder, p));
+    paths.forEach((p, i) => headsOf.set(p, lists[i]));
+  }
+  const resolved: ResolvedPath[] = [];
+  const refused: ResolvedPaths['refused'] = [];
+  const results = await mapLimit([...headsOf], AT_ONCE, async ([p, heads]) => {
+    try {
+      return await resolveOne(p, heads, entryOf);
+    } catch (e) {
+      if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;
+      refused.push({ path: p, error: e });
+      return undefined;
+    }
+  });
+  for (const r of results) if (r !== undefined) resolved.push(r);
+  return { resolved, refused };
+}
+
+async function resolveOne(p: string, heads: readonly HeadRef[], entryOf: EntryLookup): Promise<ResolvedPath | undefined> {
+  if (heads.length === 0) return undefined;
+  const entries = new Map<Hash, Entry>();
+  const touches = [];
+  for (const h of heads) {
+    const e = await entryOf(h.hash);
+    if (e === undefined) throw new ApplyError('APPLY_ENTRY_UNKNOWN', `${p}: head ${h.hash} is not in the store`);
+    entries.set(h.hash, e);
+    const live = touchesOf(e).some((t) => t.path === p && t.live);
+    touches.push({ hash: h.hash, author: h.author, lamport: h.lamport, live, wallTimeMs: e.wallTimeMs });
+  }
+  touches.sort(compareHeads);
+  const [winner, ...rest] = touches;
+  return resolveWith({ path: p, winner, losers: rest.filter((t) => t.live) }, (h) => entries.get(h));
+}
