@@ -14,13 +14,15 @@
  * record match the disk and does not announce the change back.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { contentHashOf, type FileMeta } from '../log';
 import { EMPTY_SHA256, hashFile, isScanError, linkEscapes } from '../scan';
 import type { BlockIndex, LocalFileRecord, LocalIndexStore } from '../store';
 import { sha256, type BlockSource } from './blocks';
-import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
+import { ApplyError, errnoOf, ioError, isApplyError, throwIfAborted } from './errors';
 import { ensureParents, fsyncDir, lstatOrUndefined, safePath } from './safe-path';
 import { newTempPath, removeQuietly } from './temp';
 import type { Committer } from './committer';
@@ -142,7 +144,10 @@ async function holdsWinner(abs: string, st: Stats, meta: FileMeta, signal?: Abor
 
 /** Builds `meta`'s content at `tmp` from blocks, verified; returns nothing or throws (tmp left for the caller). */
 export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes' | 'groupSync'>, tmp: string, rel: string, meta: FileMeta): Promise<void> {
-  const h = await fsp.open(tmp, 'wx', 0o600);
+  // Created with its final mode where the umask keeps it (most files): no chmod needed. A file
+  // opened for writing at creation stays writable through this descriptor whatever its mode.
+  const mode = meta.mode & APPLIED_MODE_MASK;
+  const h = new Fd(await fsOpen(tmp, 'wx', mode));
   try {
     let written = 0;
     for (const b of meta.blocks) {
@@ -151,7 +156,7 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
       if (data === undefined) throw new ApplyError('APPLY_BLOCK_UNAVAILABLE', `${rel}: block ${b.hash} (${b.size} bytes at ${written}) is not available`);
       // Sources are checked here again: the file must not depend on every source being honest.
       if (data.length !== b.size || sha256(data) !== b.hash) throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: block ${b.hash} at ${written} does not match its hash`);
-      await h.write(data, 0, data.length, written);
+      await h.write(data, written);
       written += data.length;
       ctx.onBytes?.(written);
     }
@@ -159,14 +164,54 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
       throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: built ${written} bytes that do not hash to the entry's content hash`);
     }
     throwIfAborted(ctx.signal);
-    await h.chmod(meta.mode & APPLIED_MODE_MASK);
-    await h.utimes(utimesSeconds(meta.mtimeMs), utimesSeconds(meta.mtimeMs));
+    if ((mode & ~umask()) !== mode) await h.chmod(mode);
+    await h.utimes(utimesSeconds(meta.mtimeMs));
     if (ctx.groupSync === undefined) await h.sync();
   } finally {
     await h.close();
   }
   // Durable before the caller renames it into place: a crash then leaves old or new, never a hole.
   if (ctx.groupSync !== undefined) await ctx.groupSync.wait(ctx.signal);
+}
+
+const fsOpen = promisify(fs.open);
+const fsWrite = promisify(fs.write);
+const fsFchmod = promisify(fs.fchmod);
+const fsFutimes = promisify(fs.futimes);
+const fsFsync = promisify(fs.fsync);
+const fsClose = promisify(fs.close);
+
+/**
+ * A raw descriptor with the calls buildFile makes. fs/promises' FileHandle costs an object
+ * with a finalizer per file, which shows when thousands of small files are written.
+ */
+class Fd {
+  private closed = false;
+  constructor(private readonly fd: number) {}
+  async write(data: Buffer, position: number): Promise<void> {
+    for (let off = 0; off < data.length; ) off += (await fsWrite(this.fd, data, off, data.length - off, position + off)).bytesWritten;
+  }
+  chmod(mode: number): Promise<void> {
+    return fsFchmod(this.fd, mode);
+  }
+  utimes(seconds: number): Promise<void> {
+    return fsFutimes(this.fd, seconds, seconds);
+  }
+  sync(): Promise<void> {
+    return fsFsync(this.fd);
+  }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await fsClose(this.fd);
+  }
+}
+
+let cachedUmask: number | undefined;
+/** The process umask, read once (nothing here changes it). */
+function umask(): number {
+  cachedUmask ??= process.umask();
+  return cachedUmask;
 }
 
 /** Clears the way for a rename: keeps a file or link as a version, removes an empty directory. */
@@ -277,7 +322,10 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
   if (meta.type === 'symlink' && sha256(Buffer.from(meta.linkTarget as string, 'utf8')) !== meta.contentHash) {
     throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: link target does not hash to the entry's content hash`);
   }
-  const before = await targetState(ctx, rel, abs, meta);
+  // A new file (no row at the start of the run): almost always nothing stands there, so the
+  // one check is the one right before the rename, which also adopts the winner if it is there.
+  const unrecorded = meta.type === 'file' && moveFrom === undefined && ctx.known?.has(rel) === true && ctx.known.get(rel) === undefined;
+  const before: TargetState = unrecorded ? { kind: 'absent' } : await targetState(ctx, rel, abs, meta);
   if (before.kind === 'same') {
     await fixMeta(abs, before.st, meta);
     await record(ctx, rel, abs, meta, [], true, []);
@@ -294,11 +342,29 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
   let renamed = false;
   try {
     if (meta.type === 'symlink') await fsp.symlink(meta.linkTarget as string, tmp);
-    else await buildFile(ctx, tmp, rel, meta);
+    else {
+      try {
+        await buildFile(ctx, tmp, rel, meta);
+      } catch (e) {
+        // Without its blocks, a new file can still be there already (renamed in before a crash).
+        if (!unrecorded || !isApplyError(e, 'APPLY_BLOCK_UNAVAILABLE')) throw e;
+        const there = await targetState(ctx, rel, abs, meta);
+        if (there.kind !== 'same') throw e;
+        await fixMeta(abs, there.st, meta);
+        // Durable before it is claimed: the rename that put it there may not be yet.
+        await record(ctx, rel, abs, meta, [], false, [path.dirname(abs)]);
+        return { kind: 'adopted', path: rel };
+      }
+    }
     throwIfAborted(ctx.signal);
     const created = await ensureParents(ctx.root, rel, { signal: ctx.signal, verified: ctx.verified });
     // Checked again right before the commit: the build may have taken a while.
-    const now = await targetState(ctx, rel, abs, undefined);
+    const now = await targetState(ctx, rel, abs, unrecorded ? meta : undefined);
+    if (now.kind === 'same') {
+      await fixMeta(abs, now.st, meta);
+      await record(ctx, rel, abs, meta, created, now.rec !== undefined, syncDirsOf(ctx.root, abs, created));
+      return { kind: 'adopted', path: rel };
+    }
     if (now.kind === 'changed') return conflict(rel, now.rec);
     const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);
     ctx.writing?.add(rel);
