@@ -58,12 +58,29 @@ interface Result {
   stateHashSeconds?: number;
   /** CPU seconds (user + system, all threads) of the measured part: the machine is shared, wall time is noisy. */
   cpuSeconds: number;
+  /** Of which the main (JS) thread's; the rest is sqlite's and libuv's threads and V8's GC and compiler threads. Linux only. */
+  mainCpuSeconds?: number;
   maxRssMb: number;
 }
 
 const cpuNow = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+};
+
+/** The main thread's CPU seconds (utime + stime in clock ticks of 10 ms), from /proc; undefined elsewhere. */
+const mainCpuNow = (): number | undefined => {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+};
+const since = (m0: number | undefined): number | undefined => {
+  const m1 = mainCpuNow();
+  return m0 === undefined || m1 === undefined ? undefined : m1 - m0;
 };
 
 // ---------- child side ----------
@@ -117,6 +134,7 @@ async function runTask(t: Task): Promise<Result> {
     for (let k = 1; k < t.writers; k++) replicas.push(await FolderReplica.open({ store, folder: FOLDER, self: ids[k].fp, signer: ids[k].signer, verifier, clock }));
     const start = process.hrtime.bigint();
     const cpu0 = cpuNow();
+    const main0 = mainCpuNow();
     await Promise.all(
       replicas.map(async (r, k) => {
         // One batch in flight, as a scanner with the next batch ready would: it is signed while the previous commits.
@@ -133,8 +151,9 @@ async function runTask(t: Task): Promise<Result> {
     );
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpuSeconds = cpuNow() - cpu0;
+    const mainCpuSeconds = since(main0);
     await store.close();
-    return { seconds, cpuSeconds, entries: t.writers * t.perWriter, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    return { seconds, cpuSeconds, mainCpuSeconds, entries: t.writers * t.perWriter, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   }
   // The sender is another process, as a peer would be: the receiver's RSS and CPU are its own.
   const sender = spawn(process.execPath, [...CHILD_FLAGS, __filename, '--serve', JSON.stringify(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -153,6 +172,7 @@ async function runTask(t: Task): Promise<Result> {
   }, 100);
   const start = process.hrtime.bigint();
   const cpu0 = cpuNow();
+  const main0 = mainCpuNow();
   let entries = 0;
   const check = (r: IngestResult): void => {
     if (r.refusals.length > 0 || r.deferred.length > 0) throw new Error(`refused: ${JSON.stringify(r.refusals.slice(0, 3))}`);
@@ -169,6 +189,7 @@ async function runTask(t: Task): Promise<Result> {
   if (inFlight) check(await inFlight);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuSeconds = cpuNow() - cpu0;
+  const mainCpuSeconds = since(main0);
   let stateHashSeconds: number | undefined;
   const catchupMemory = { ...memory };
   if (t.stateHash) {
@@ -182,7 +203,7 @@ async function runTask(t: Task): Promise<Result> {
   await store.close();
   await new Promise((resolve) => (sender.exitCode !== null ? resolve(null) : sender.once('exit', resolve)));
   if (sender.exitCode !== 0) throw new Error(`the sender failed (${sender.exitCode})`);
-  return { seconds, cpuSeconds, entries, stateHashSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { seconds, cpuSeconds, mainCpuSeconds, entries, stateHashSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 interface Frame {
@@ -268,6 +289,11 @@ function child(task: Task, extraArgs: string[] = []): Result {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number, d = 2): string => n.toFixed(d);
+/** "CPU 2.10 s all threads, 1.05 s main thread": medians of the runs. */
+const cpuText = (rs: readonly Result[], d = 2): string => {
+  const main = rs.map((r) => r.mainCpuSeconds).filter((x): x is number => x !== undefined);
+  return `CPU ${fmt(median(rs.map((r) => r.cpuSeconds)), d)} s all threads${main.length === rs.length ? `, ${fmt(median(main), d)} s main thread` : ''}`;
+};
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -304,8 +330,7 @@ async function main(): Promise<void> {
         else fs.rmSync(dir, { recursive: true, force: true });
       }
       const appendS = median(appendRuns.map((r) => r.seconds));
-      const appendCpu = median(appendRuns.map((r) => r.cpuSeconds));
-      console.log(`append ${c.label} (appendLocal calls of ${c.batch}, a checkpoint per 1000): ${fmt(appendS, 3)} s median of ${runs} [${appendRuns.map((r) => fmt(r.seconds, 3)).join(', ')}], ${fmt(c.writers * c.perWriter / appendS, 0)} entries/s, CPU ${fmt(appendCpu, 2)} s (all threads), peak RSS ${fmt(median(appendRuns.map((r) => r.maxRssMb)), 0)} MB`);
+      console.log(`append ${c.label} (appendLocal calls of ${c.batch}, a checkpoint per 1000): ${fmt(appendS, 3)} s median of ${runs} [${appendRuns.map((r) => fmt(r.seconds, 3)).join(', ')}], ${fmt(c.writers * c.perWriter / appendS, 0)} entries/s, ${cpuText(appendRuns)}, peak RSS ${fmt(median(appendRuns.map((r) => r.maxRssMb)), 0)} MB`);
       if (c.writers === 1) figures.push(`figure log.append_100k_s ${fmt(appendS, 3)} s`);
       if (c.writers === 10) figures.push(`figure log.append_10w_100k_s ${fmt(appendS, 3)} s`);
 
@@ -317,7 +342,7 @@ async function main(): Promise<void> {
       }
       const rate = median(catchRuns.map((r) => r.entries / r.seconds));
       catchupRates.push(rate);
-      console.log(`catch-up ${c.label}: ${fmt(rate, 0)} entries/s median of ${runs} [${catchRuns.map((r) => fmt(r.entries / r.seconds, 0)).join(', ')}], CPU ${fmt(median(catchRuns.map((r) => r.cpuSeconds)), 2)} s (all threads, receiver), then state hash ${fmt(median(catchRuns.map((r) => r.stateHashSeconds ?? 0)), 3)} s, peak RSS ${fmt(median(catchRuns.map((r) => r.maxRssMb)), 0)} MB`);
+      console.log(`catch-up ${c.label}: ${fmt(rate, 0)} entries/s median of ${runs} [${catchRuns.map((r) => fmt(r.entries / r.seconds, 0)).join(', ')}], ${cpuText(catchRuns)} (receiver), then state hash ${fmt(median(catchRuns.map((r) => r.stateHashSeconds ?? 0)), 3)} s, peak RSS ${fmt(median(catchRuns.map((r) => r.maxRssMb)), 0)} MB`);
       if (c.writers === 10) figures.push(`figure log.catchup_10w_entries_per_s ${fmt(rate, 0)} entries/s`);
       fs.rmSync(sourceDir, { recursive: true, force: true });
     }
@@ -336,7 +361,7 @@ async function main(): Promise<void> {
     }
     const bigRate = median(bigRuns.map((r) => r.entries / r.seconds));
     const bigRss = median(bigRuns.map((r) => r.maxRssMb));
-    console.log(`catch-up ${n1m / 1e6}M: ${fmt(bigRate, 0)} entries/s (${bigRuns.length} run${bigRuns.length > 1 ? 's, median' : ''}: [${bigRuns.map((r) => `${fmt(r.seconds, 1)} s`).join(', ')}]), state hash after it ${fmt(median(bigRuns.map((r) => r.stateHashSeconds ?? 0)), 1)} s, CPU ${fmt(median(bigRuns.map((r) => r.cpuSeconds)), 1)} s, peak RSS ${fmt(bigRss, 0)} MB (receiver process; the sender is another process)`);
+    console.log(`catch-up ${n1m / 1e6}M: ${fmt(bigRate, 0)} entries/s (${bigRuns.length} run${bigRuns.length > 1 ? 's, median' : ''}: [${bigRuns.map((r) => `${fmt(r.seconds, 1)} s`).join(', ')}]), state hash after it ${fmt(median(bigRuns.map((r) => r.stateHashSeconds ?? 0)), 1)} s, ${cpuText(bigRuns, 1)}, peak RSS ${fmt(bigRss, 0)} MB (receiver process; the sender is another process)`);
     // The live set is small (batches of 1,000): the default V8 heap sizing, not live data, sets the peak. The
     // same catch-up with the old space capped, as a sidecar launcher could run it:
     const capped = child({ kind: 'catchup', dir: fresh('catchup-capped'), keys, writers: 1, perWriter: n1m, batch: 1_000, source: path.join(bigDir, 'store.sqlite'), stateHash: true }, ['--max-old-space-size=96']);
