@@ -55,10 +55,14 @@ export function rebasePattern(dir: string, line: string): string | undefined {
   return `${negate}${dir}/**/${body}`;
 }
 
+const MAX_ANSWERS = 200_000;
+
 export class IgnoreRules {
   private readonly folderRules: readonly string[];
   private readonly kinignores = new Map<string, string>();
   private matcher: Ignore | undefined;
+  /** The matcher's answers (path + '/' for directories), until the rules change. */
+  private readonly answers = new Map<string, boolean>();
   private localOnly: ReadonlySet<string> = new Set();
 
   /** `folderRules`: the manifest's folder-wide patterns (gitignore syntax, relative to the root). */
@@ -71,6 +75,7 @@ export class IgnoreRules {
     if (text === undefined) this.kinignores.delete(dir);
     else this.kinignores.set(dir, text);
     this.matcher = undefined;
+    this.answers.clear();
   }
 
   /**
@@ -101,7 +106,15 @@ export class IgnoreRules {
         if (this.localOnly.has(prefix)) return true;
       }
     }
-    return this.getMatcher().ignores(isDir ? `${relPath}/` : relPath);
+    const key = isDir ? `${relPath}/` : relPath;
+    let answer = this.answers.get(key);
+    if (answer === undefined) {
+      answer = this.getMatcher().ignores(key);
+      // The watcher asks again and again for the same paths; a bound keeps a huge tree's cost flat.
+      if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
+      this.answers.set(key, answer);
+    }
+    return answer;
   }
 
   private getMatcher(): Ignore {

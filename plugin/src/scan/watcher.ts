@@ -182,6 +182,11 @@ export class FolderWatcher {
   }
 
   private relative(abs: string): string | undefined {
+    // chokidar asks this for every entry it reads: the common case without path.relative.
+    if (abs.length > this.root.length + 1 && abs.startsWith(this.root) && abs[this.root.length] === path.sep && !abs.includes(`${path.sep}.`)) {
+      const rel = abs.slice(this.root.length + 1);
+      return path.sep === '/' ? rel : rel.split(path.sep).join('/');
+    }
     const rel = path.relative(this.root, abs);
     if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
     return rel.split(path.sep).join('/');

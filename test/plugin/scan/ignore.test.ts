@@ -87,6 +87,16 @@ describe('IgnoreRules', () => {
     expect(rules.isIgnored('other.tmp', false)).toBe(true);
   });
 
+  it('answers again after the rules change (remembered answers are dropped)', () => {
+    const rules = new IgnoreRules();
+    expect(rules.isIgnored('a.log', false)).toBe(false);
+    expect(rules.isIgnored('a.log', false)).toBe(false);
+    rules.setKinignore('', '*.log\n');
+    expect(rules.isIgnored('a.log', false)).toBe(true);
+    rules.setKinignore('', undefined);
+    expect(rules.isIgnored('a.log', false)).toBe(false);
+  });
+
   it('ignores local-only paths and everything under them, read live from the owner’s set', () => {
     const rules = new IgnoreRules();
     const local = new Set<string>();
