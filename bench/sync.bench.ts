@@ -71,9 +71,10 @@ async function watched<T>(cluster: Cluster, label: string, body: () => Promise<T
   }
 }
 
-/** --cpu-prof=<dir>: every sidecar writes a V8 CPU profile there when it stops. */
+/** --cpu-prof=<dir>: every sidecar writes a V8 CPU profile of its main thread there when it stops (see lib/cpu-profile.cjs). */
 function sidecarEnv(): Record<string, string> | undefined {
-  return cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(cpuProfDir)}` } : undefined;
+  if (!cpuProfDir) return undefined;
+  return { NODE_OPTIONS: `--require ${path.join(__dirname, 'lib', 'cpu-profile.cjs')}`, KINFOLDER_BENCH_CPU_PROF_DIR: path.resolve(cpuProfDir) };
 }
 
 function rsync(src: string, dst: string): number {
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
         await run(cluster, data);
       } catch (e) {
         failed++;
-        console.log(`${name}: FAILED: ${(e as Error).stack ?? e}`);
+        console.log(`${name}: FAILED: ${(e as Error).stack ?? e}${(e as Error).cause ? `\n  cause: ${String((e as Error).cause)}` : ""}`);
         for (const n of cluster.nodes) console.log(`  last log lines of ${n.name}:\n${n.logLines.slice(-15).map((l) => `    ${l.slice(0, 300)}`).join('\n')}`);
       }
     }

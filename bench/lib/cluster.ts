@@ -25,6 +25,21 @@ export interface FolderStatusView {
   peers: { fingerprint: string; online: boolean; state: string; theyLackEntries: number; weLackEntries: number }[];
 }
 
+/**
+ * A POST that meets a keep-alive connection the panel's server has just closed fails as
+ * `fetch failed` (socket closed) before the server saw it; undici retries only idempotent
+ * methods, so this sends it once more in that case.
+ */
+async function post<T>(api: PanelApi, p: string, body: unknown): Promise<T> {
+  try {
+    return await api.post<T>(p, body);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause;
+    if ((e as Error).message !== 'fetch failed' || !cause || !['UND_ERR_SOCKET', 'ECONNRESET'].includes(cause.code ?? '')) throw e;
+    return api.post<T>(p, body);
+  }
+}
+
 export class BenchNode {
   app?: DevhostApp;
   api?: PanelApi;
@@ -135,7 +150,7 @@ export class Cluster {
   /** Node 0 makes a folder of `root` (files already there are scanned into its log) and waits until the first scan is done. */
   async create(name: string, root: string): Promise<string> {
     const api = this.nodes[0].api!;
-    const folder = await api.post<{ id: string }>('/api/folders', { name, root });
+    const folder = await post<{ id: string }>(api, '/api/folders', { name, root });
     await poll(
       async () => {
         const s = await this.nodes[0].status(folder.id);
@@ -151,7 +166,7 @@ export class Cluster {
   /** Node 0 invites nodes `members` with `role`; each waits for the invitation (not yet accepted). */
   async invite(folder: string, members: { node: number; role: Role }[]): Promise<void> {
     for (const m of members) {
-      await this.nodes[0].api!.post(`/api/folders/${folder}/members`, { kind: 'invite', fingerprint: this.nodes[m.node].fingerprint, role: m.role });
+      await post(this.nodes[0].api!, `/api/folders/${folder}/members`, { kind: 'invite', fingerprint: this.nodes[m.node].fingerprint, role: m.role });
     }
     await Promise.all(
       members.map((m) =>
@@ -166,13 +181,13 @@ export class Cluster {
   }
 
   async accept(folder: string, node: number, root: string): Promise<void> {
-    await this.nodes[node].api!.post(`/api/invitations/${folder}/accept`, { root });
+    await post(this.nodes[node].api!, `/api/invitations/${folder}/accept`, { root });
   }
 
   /** Everyone else leaves, then node 0 (the last admin may leave once alone); files stay on disk. */
   async retire(folder: string, members: number[]): Promise<void> {
-    for (const i of members) await this.nodes[i].api?.post(`/api/folders/${folder}/leave`, {}).catch(() => undefined);
-    await this.nodes[0].api!.post(`/api/folders/${folder}/leave`, {}).catch(() => undefined);
+    for (const i of members) if (this.nodes[i].api) await post(this.nodes[i].api!, `/api/folders/${folder}/leave`, {}).catch(() => undefined);
+    await post(this.nodes[0].api!, `/api/folders/${folder}/leave`, {}).catch(() => undefined);
   }
 
   /** Removes a retired folder's files everywhere. */
