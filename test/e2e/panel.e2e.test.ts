@@ -195,8 +195,11 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
     await A.see(sel('conflict-count'), /^1$/);
     await A.panel.locator(sel('tab-conflicts')).click();
     const card = await A.see(sel('conflict', 'path', 'docs/plan.md'));
-    expect((await card.locator(sel('conflict-version')).allTextContents()).map((t) => t.replace(/\s.*$/s, ''))).toEqual(expect.arrayContaining([expect.stringMatching(/^Alice/), expect.stringMatching(/^Bob/)]));
-    await card.locator(sel('conflict-diff')).first().waitFor();
+    const versions = await card.locator(sel('conflict-version')).allTextContents();
+    expect(versions).toHaveLength(2);
+    expect(versions).toEqual(expect.arrayContaining([expect.stringMatching(/^Alice/), expect.stringMatching(/^Bob/)]));
+    // Text files show a line diff between the two versions.
+    expect(await card.locator(sel('conflict-diff')).first().textContent()).toMatch(/\+ - order food/);
     await A.shot('conflicts');
     // Both versions stand on every disk meanwhile: one at the path, the other as a conflict copy.
     await until(() => [roots.alice, roots.bob, roots.carol].every((r) => conflictCopies(r, 'docs/plan').length === 1), 'the conflict copy on every disk');
