@@ -55,13 +55,21 @@ export async function writeTree(root: string, t: Tree, seed: string, prefix = ''
 
 /**
  * Polls until `done()` holds; returns performance.now() of the first poll that saw it.
- * Fails with `what` after `ms`.
+ * Fails with `what` after `ms`. `progress`, if given, is printed every 15 s of waiting (a stall
+ * shows where it stalls).
  */
-export async function until(done: () => boolean | Promise<boolean>, what: string, ms: number, everyMs = 50): Promise<number> {
-  const deadline = performance.now() + ms;
+export async function until(done: () => boolean | Promise<boolean>, what: string, ms: number, everyMs = 50, progress?: () => string | Promise<string>): Promise<number> {
+  const start = performance.now();
+  const deadline = start + ms;
+  let nextReport = start + 15_000;
   for (;;) {
     if (await done()) return performance.now();
-    if (performance.now() > deadline) throw new Error(`timed out after ${Math.round(ms / 1000)} s waiting for ${what}`);
+    const now = performance.now();
+    if (now > deadline) throw new Error(`timed out after ${Math.round(ms / 1000)} s waiting for ${what}`);
+    if (progress && now >= nextReport) {
+      nextReport = now + 15_000;
+      console.log(`    ... ${Math.round((now - start) / 1000)} s waiting for ${what}: ${await progress()}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -94,10 +102,10 @@ export function treeArrived(root: string, t: Tree, prefix = ''): { check: () => 
   return { check, have };
 }
 
-/** Every file of `expected` (relative path → size) is in `root` with its size. */
-export function filesArrived(root: string, expected: Map<string, number>): () => boolean {
+/** Every file of `expected` (relative path → size) is in `root` with its size; `have`: how many are. */
+export function filesArrived(root: string, expected: Map<string, number>): { check: () => boolean; have: () => number } {
   const pending = new Map(expected);
-  return () => {
+  const check = (): boolean => {
     for (const [p, size] of pending) {
       try {
         if (fs.statSync(path.join(root, p)).size === size) pending.delete(p);
@@ -107,4 +115,5 @@ export function filesArrived(root: string, expected: Map<string, number>): () =>
     }
     return pending.size === 0;
   };
+  return { check, have: () => expected.size - pending.size };
 }
