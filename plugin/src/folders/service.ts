@@ -295,6 +295,7 @@ export class KinfolderService implements FolderService {
     for (const f of this.held.values()) {
       const before = f.rateHistory[f.rateHistory.length - 1] ?? 0;
       f.sampleRate();
+      if (f.pending.size > 0) void f.prunePending();
       const after = f.rateHistory[f.rateHistory.length - 1];
       if (before !== 0 || after !== 0 || f.pending.size > 0) void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
     }

@@ -3,6 +3,8 @@
  * peer it talks to about the folder, and what its status is made of (files waiting for
  * blocks, the receive rate, who has what open).
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { Subject, type Subscription } from 'rxjs';
 import { FolderEngine, type FolderEvent } from '../folder';
 import { decodeEntry, type Entry, type Fingerprint, type Hash, type Signer, type SignatureVerifier } from '../log';
@@ -129,6 +131,17 @@ export class SharedFolder {
     if (!s) return;
     this.sessions.delete(peer);
     await s.close();
+  }
+
+  /**
+   * Forgets waiting paths that are on disk now: a later apply may have written them (a
+   * conflict copy is written under its own name, not the path its apply run reports).
+   */
+  async prunePending(): Promise<void> {
+    for (const p of [...this.pending.keys()].slice(0, 200)) {
+      const there = await fsp.lstat(path.join(this.record.root, ...p.split('/'))).then(() => true, () => false);
+      if (there) this.pending.delete(p);
+    }
   }
 
   /** Samples the receive rate; called once a second. */
