@@ -325,6 +325,8 @@ export class FolderReplica {
    */
   private async submit(batch: AppendBatch, entries: readonly HashedEntry[], signal: AbortSignal | undefined): Promise<{ commit: Promise<void> }> {
     const previous = this.lastCommit;
+    // Checked and encoded while the previous batch commits; stored only once it has.
+    this.store.prepareBatch?.(batch);
     if (previous) {
       try {
         await previous;

@@ -63,9 +63,32 @@ export function hashKey(hash: string): number {
   return parseInt(hash.slice(0, 13), 16);
 }
 
-export function appender(ctx: StoreContext): (batch: AppendBatch, options?: { signal?: AbortSignal }) => Promise<AppendResult> {
+export interface Appender {
+  appendBatch(batch: AppendBatch, options?: { signal?: AbortSignal }): Promise<AppendResult>;
+  prepareBatch(batch: AppendBatch): void;
+}
+
+export function appender(ctx: StoreContext): Appender {
   const commits = new GroupCommit<Job, AppendResult>(ctx.writer, (tx, job) => writeBatch(ctx, tx, job));
-  return async (batch, options) => commits.submit(prepare(batch, options?.signal));
+  // Work prepareBatch did ahead, by batch object: a batch that is never appended is collected with it.
+  const ahead = new WeakMap<AppendBatch, { job: Job } | { error: unknown }>();
+  return {
+    appendBatch: async (batch, options) => {
+      const early = ahead.get(batch);
+      ahead.delete(batch);
+      if (early && 'error' in early) throw early.error;
+      if (options?.signal?.aborted) throw abortError(options.signal, 'appendBatch');
+      const job = early ? { ...early.job, signal: options?.signal } : prepare(batch, options?.signal);
+      return commits.submit(job);
+    },
+    prepareBatch: (batch) => {
+      try {
+        ahead.set(batch, { job: prepare(batch, undefined) });
+      } catch (error) {
+        ahead.set(batch, { error });
+      }
+    },
+  };
 }
 
 /** A batch checked and turned into rows, waiting for its transaction. */

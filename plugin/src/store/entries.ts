@@ -26,6 +26,13 @@ export interface EntryStore {
    * before the batch's last statement rolls it back whole (STORE_ABORTED); after that it commits.
    */
   appendBatch(batch: AppendBatch, options?: { signal?: AbortSignal }): Promise<AppendResult>;
+  /**
+   * Checks and encodes `batch` now, so that a later appendBatch of the same object (unchanged)
+   * only queues its transaction: a caller that must wait before appending (for the batch
+   * before it to commit) does this work meanwhile. Never throws: appendBatch reports what is
+   * wrong. Writes nothing; a batch that is never appended costs nothing more. Optional.
+   */
+  prepareBatch?(batch: AppendBatch): void;
   /** author → highest contiguous stored seq (from FIRST_SEQ) and the hash of the entry there. */
   versionVector(folder: string): Promise<VersionVector>;
   /** One author's entries with fromSeq ≤ seq ≤ toSeq, in seq order, fetched page by page. */
@@ -270,7 +277,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
     }));
   }
 
-  return { appendBatch: appender(ctx), versionVector, entriesRange, entry, lamports, heads, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
+  return { ...appender(ctx), versionVector, entriesRange, entry, lamports, heads, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
 }
 
 function toHead(r: HeadRow): HeadRef {

@@ -51,6 +51,22 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.lamports!([])).toEqual(new Map());
       });
 
+      test('prepareBatch does the checks ahead and writes nothing; appendBatch of that batch then stores it or reports what was wrong', async () => {
+        const es = feed('A', 1, 300);
+        const batch = { entries: es, checkpoints: [{ folder: 'folder-1', author: 'A', seq: 300, entryHash: es[299].hash, signature: Buffer.from('s') }] };
+        store.prepareBatch!(batch);
+        const never = { entries: feed('B', 1, 5) };
+        store.prepareBatch!(never);
+        const bad = { entries: [entry({ seq: 1, author: 'C' }), { ...entry({ seq: 2, author: 'C' }), hash: 'not-hex' }] };
+        expect(() => store.prepareBatch!(bad)).not.toThrow();
+        expect(await store.versionVector('folder-1')).toEqual(new Map());
+        expect(await store.appendBatch(batch)).toEqual({ entriesInserted: 300, checkpointsInserted: 1, forksInserted: 0 });
+        expect(await collect(store.entriesRange('folder-1', 'A', 1, 300))).toEqual(es);
+        const err = await store.appendBatch(bad).catch((e) => e);
+        expect(isStoreError(err, 'STORE_INVALID_ARGUMENT')).toBe(true);
+        expect([...(await store.versionVector('folder-1')).keys()]).toEqual(['A']);
+      });
+
       test('duplicates by hash are ignored, within a batch and across batches', async () => {
         const es = feed('A', 1, 4);
         expect((await store.appendBatch({ entries: [...es, es[0]] })).entriesInserted).toBe(4);
