@@ -162,6 +162,8 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
     write(roots.bob, 'outside.txt', 'not in docs\n');
     await until(() => conflictCopies(roots.bob, 'outside').length === 1 && read(roots.bob, 'outside.txt') === undefined, 'Bob’s refused write kept aside as a copy');
     expect(read(roots.bob, conflictCopies(roots.bob, 'outside')[0])).toBe('not in docs\n');
+    // Bob's panel says why, and where his version went.
+    await B.see(sel('banner-text'), new RegExp(`outside\\.txt.*not shared.*only under docs.*kept here only, as ${conflictCopies(roots.bob, 'outside')[0].replace(/\./g, '\\.')}`));
     write(roots.bob, 'docs/inside.md', 'inside docs\n');
     await until(() => read(roots.alice, 'docs/inside.md') === 'inside docs\n', 'docs/inside.md on Alice’s disk');
     await until(() => read(roots.carol, 'docs/inside.md') === 'inside docs\n', 'docs/inside.md on Carol’s disk');
@@ -199,7 +201,7 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
     expect(versions).toHaveLength(2);
     expect(versions).toEqual(expect.arrayContaining([expect.stringMatching(/^Alice/), expect.stringMatching(/^Bob/)]));
     // Text files show a line diff between the two versions.
-    expect(await card.locator(sel('conflict-diff')).first().textContent()).toMatch(/\+ - order food/);
+    expect(await card.locator(sel('conflict-diff')).first().textContent()).toMatch(/^[+-] - order food$/m);
     await A.shot('conflicts');
     // Both versions stand on every disk meanwhile: one at the path, the other as a conflict copy.
     await until(() => [roots.alice, roots.bob, roots.carol].every((r) => conflictCopies(r, 'docs/plan').length === 1), 'the conflict copy on every disk');
@@ -245,6 +247,8 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
     await A.shot('chat');
   });
 
+  // Every panel says the folder is up to date.
+  for (const t of [A, B, C]) await t.see(sel('folder-header-status', 'state', 'in-sync'));
   // Every node's folder ends with the same files (Bob also keeps his refused copy, on his node only).
   const aliceFiles = listFiles(roots.alice);
   expect(listFiles(roots.carol)).toEqual(aliceFiles);
