@@ -296,6 +296,7 @@ export class KinfolderService implements FolderService {
       const before = f.rateHistory[f.rateHistory.length - 1] ?? 0;
       f.sampleRate();
       if (f.pending.size > 0) void f.prunePending();
+      void f.clearIncomingWhenIdle();
       const after = f.rateHistory[f.rateHistory.length - 1];
       if (before !== 0 || after !== 0 || f.pending.size > 0) void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
     }

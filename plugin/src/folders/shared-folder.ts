@@ -12,6 +12,7 @@ import { FolderReplica } from '../replica';
 import type { FsTraits } from '../scan';
 import type { Store } from '../store';
 import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
+import { CachingBlockSource } from './block-cache';
 import type { FolderRecord } from './registry';
 
 export interface SharedFolderOptions {
@@ -53,6 +54,7 @@ export class SharedFolder {
     readonly replica: FolderReplica,
     readonly engine: FolderEngine,
     blocks: PeerBlockSource,
+    private readonly cache: CachingBlockSource,
     private readonly opts: SharedFolderOptions,
   ) {
     this.id = record.id;
@@ -64,14 +66,15 @@ export class SharedFolder {
     const { record, store, self, signer, verifier, clock } = opts;
     const r = replica ?? (await FolderReplica.open({ store, folder: record.id, self, signer, verifier, clock }));
     const blocks = new PeerBlockSource((m, d) => opts.log(m, d));
+    const cache = new CachingBlockSource(path.join(record.root, '.kinfolder', 'incoming'), blocks);
     let engine: FolderEngine;
     try {
-      engine = await FolderEngine.start({ root: record.root, store, replica: r, self, blocks, clock, fsTraits: opts.fsTraits, scan: opts.scan, log: opts.log });
+      engine = await FolderEngine.start({ root: record.root, store, replica: r, self, blocks: cache, clock, fsTraits: opts.fsTraits, scan: opts.scan, log: opts.log });
     } catch (e) {
       await r.close().catch(() => undefined);
       throw e;
     }
-    return new SharedFolder(record, r, engine, blocks, opts);
+    return new SharedFolder(record, r, engine, blocks, cache, opts);
   }
 
   get name(): string {
@@ -142,6 +145,18 @@ export class SharedFolder {
       const there = await fsp.lstat(path.join(this.record.root, ...p.split('/'))).then(() => true, () => false);
       if (there) this.pending.delete(p);
     }
+  }
+
+  private quietTicks = 0;
+
+  /**
+   * Drops the blocks kept for files in transfer once nothing is waiting or moving for a few
+   * seconds (they are in the files now); called once a second.
+   */
+  async clearIncomingWhenIdle(): Promise<void> {
+    const idle = this.pending.size === 0 && this.blocks.requestsInFlight === 0 && (this.rateHistory[this.rateHistory.length - 1] ?? 0) === 0;
+    this.quietTicks = idle ? this.quietTicks + 1 : 0;
+    if (this.quietTicks === 5) await this.cache.clear().catch(() => undefined);
   }
 
   /** Samples the receive rate; called once a second. */
