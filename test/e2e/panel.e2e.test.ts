@@ -187,6 +187,17 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
     await A.panel.locator(sel('tab-members')).click();
     await A.see(`${bobRow} ${sel('member-prefixes')}`, /^docs\/?$/);
   });
+  // A grant that grows is a plain manifest edit: Alice lets Bob write under photos/ too, and his next write there arrives.
+  await step('Alice widening Bob’s grant to docs/ and photos/', async () => {
+    const bobRow = sel('member-row', 'fingerprint', bob.fingerprint);
+    await A.panel.locator(`${bobRow} ${sel('member-narrow')}`).click();
+    await A.panel.locator(`${bobRow} ${sel('member-narrow-input')}`).fill('docs/, photos/');
+    await A.panel.locator(`${bobRow} ${sel('member-narrow-save')}`).click();
+    await A.see(`${bobRow} ${sel('member-prefixes')}`, /^docs\/?, photos\/?$/);
+    await B.see(sel('folder-role'), /^writer \(only docs\/?, photos\/?\)$/);
+    write(roots.bob, 'photos/hall.txt', 'a photo of the hall\n');
+    await until(() => read(roots.alice, 'photos/hall.txt') === 'a photo of the hall\n', 'photos/hall.txt on Alice’s disk');
+  });
 
   // 5. Alice and Bob edit the same file at once: a conflict, resolved from Alice's panel by keeping Bob's version.
   const aliceText = '# Plan\n\n- pick a date: 12 June\n- book the hall\n';
@@ -253,7 +264,7 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
   const aliceFiles = listFiles(roots.alice);
   expect(listFiles(roots.carol)).toEqual(aliceFiles);
   expect(listFiles(roots.bob)).toEqual([...aliceFiles, ...conflictCopies(roots.bob, 'outside')].sort());
-  expect(aliceFiles).toEqual(['README.txt', 'docs/budget.csv', 'docs/from-bob.txt', 'docs/inside.md', 'docs/plan.md']);
+  expect(aliceFiles).toEqual(['README.txt', 'docs/budget.csv', 'docs/from-bob.txt', 'docs/inside.md', 'docs/plan.md', 'photos/hall.txt']);
   // The pages ran clean (the devhost's own CSP warns about [::1] sources Chromium ignores: the host page's, not the panel's).
   for (const t of [A, B, C]) expect(t.opened.errors.filter((e) => !e.includes('[::1]'))).toEqual([]);
 });
