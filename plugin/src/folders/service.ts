@@ -25,6 +25,7 @@ import { ServiceError, isServiceError } from './errors';
 import { checkInvitation } from './invitation';
 import { Registry } from './registry';
 import { SharedFolder } from './shared-folder';
+import { openPathsUnder } from './open-files';
 import { folderStatus, type PeerFacts } from './status';
 import type { ChatLine, FolderService, FolderStatus, FolderSummary, Friend, Invitation, MemberEdit, MemberView, ServiceEvent } from './types';
 import { FolderViews } from './views';
@@ -62,6 +63,8 @@ const UNKNOWN_REPLY_EVERY_MS = 5_000;
 /** After a drop notice, a peer's sessions resync once things settle. */
 const RESYNC_DELAY_MS = 500;
 const MAX_NAME = 200;
+/** Open files are looked for every few seconds: /proc is walked whole each time. */
+const OPEN_FILES_EVERY_TICKS = 2;
 
 export class KinfolderService implements FolderService {
   readonly events: Observable<ServiceEvent>;
@@ -291,7 +294,32 @@ export class KinfolderService implements FolderService {
     this.resyncTimers.set(e.peer, t);
   }
 
+  private scanningOpen = false;
+
+  /** Which files processes here hold open, told to peers when it changes. */
+  private async refreshOpenFiles(): Promise<void> {
+    if (this.scanningOpen || this.held.size === 0) return;
+    this.scanningOpen = true;
+    try {
+      const byRoot = await openPathsUnder([...this.held.values()].map((f) => f.record.root));
+      for (const f of this.held.values()) {
+        const now = byRoot.get(f.record.root) ?? new Set<string>();
+        const changed = now.size !== f.openByProcesses.size || [...now].some((p) => !f.openByProcesses.has(p));
+        f.openByProcesses = now;
+        if (changed) {
+          await f.sendPresence();
+          this.emit({ type: 'files', folder: f.id, paths: [...now] });
+        }
+      }
+    } finally {
+      this.scanningOpen = false;
+    }
+  }
+
+  private ticks = 0;
+
   private tick(): void {
+    if (++this.ticks % OPEN_FILES_EVERY_TICKS === 0) void this.refreshOpenFiles().catch((e: unknown) => this.opts.log('debug', 'reading open files', e));
     for (const f of this.held.values()) {
       const before = f.rateHistory[f.rateHistory.length - 1] ?? 0;
       f.sampleRate();
@@ -633,7 +661,7 @@ export class KinfolderService implements FolderService {
       out.set(p, l);
     };
     for (const [peer, s] of f.sessions) for (const p of s.view().openPaths) add(p, this.nameOf(peer, f));
-    for (const p of f.openHere) add(p, this.me.displayName);
+    for (const p of f.openPaths()) add(p, this.me.displayName);
     return out;
   }
 
@@ -697,8 +725,7 @@ export class KinfolderService implements FolderService {
     const rel = checkRel(p);
     if (open) f.openHere.add(rel);
     else f.openHere.delete(rel);
-    const paths = [...f.openHere].slice(0, 256);
-    await Promise.all([...f.sessions.values()].map((s) => s.sendPresence(paths).catch(() => undefined)));
+    await f.sendPresence();
   }
 
   private mayWrite(f: SharedFolder, p: string): void {

@@ -42,8 +42,11 @@ export class SharedFolder {
   readonly blocks: PeerBlockSource;
   /** Paths waiting for blocks no peer could give yet, with their sizes. */
   readonly pending = new Map<string, number>();
-  /** Paths this node has open (told to peers as presence). */
+  /** Paths the panel says this node has open (told to peers as presence, with `openByProcesses`). */
   readonly openHere = new Set<string>();
+  /** Paths some process here holds open (from /proc). */
+  openByProcesses = new Set<string>();
+  private presenceSent = '';
   readonly rateHistory: number[] = [];
   private lastBytes = 0;
   private readonly subs: Subscription[] = [];
@@ -125,7 +128,9 @@ export class SharedFolder {
     });
     this.sessions.set(peer, s);
     s.events.subscribe((event) => this.events.next({ type: 'session', peer, event }));
-    s.start().catch((e: unknown) => this.opts.log(`starting sync of ${this.id} with ${peer}`, e));
+    s.start()
+      .then(() => (this.presenceSent ? s.sendPresence(this.openPaths()) : undefined))
+      .catch((e: unknown) => this.opts.log(`starting sync of ${this.id} with ${peer}`, e));
     return s;
   }
 
@@ -157,6 +162,20 @@ export class SharedFolder {
     const idle = this.pending.size === 0 && this.blocks.requestsInFlight === 0 && (this.rateHistory[this.rateHistory.length - 1] ?? 0) === 0;
     this.quietTicks = idle ? this.quietTicks + 1 : 0;
     if (this.quietTicks === 5) await this.cache.clear().catch(() => undefined);
+  }
+
+  /** Everything open here, in the order peers are told. */
+  openPaths(): string[] {
+    return [...new Set([...this.openHere, ...this.openByProcesses])].sort().slice(0, 256);
+  }
+
+  /** Tells every peer what is open here, if that changed since the last time (or `force`). */
+  async sendPresence(force = false): Promise<void> {
+    const paths = this.openPaths();
+    const key = paths.join('\0');
+    if (!force && key === this.presenceSent) return;
+    this.presenceSent = key;
+    await Promise.all([...this.sessions.values()].map((s) => s.sendPresence(paths).catch(() => undefined)));
   }
 
   /** Samples the receive rate; called once a second. */

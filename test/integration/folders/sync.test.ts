@@ -1,4 +1,5 @@
 /** Friends who share a folder converge on the same files over real devhost links, with the manifest's roles enforced. */
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { converged, Net, read, until, write } from './helpers';
@@ -31,4 +32,24 @@ test('an admin creates a folder, invites a writer who accepts; files go both way
   const files = await bob.service.files(folder, '');
   expect(files.find((f) => f.name === 'hello.txt')).toMatchObject({ state: 'synced', authorName: 'Alice' });
   expect(await fsp.readdir(path.join(bobRoot))).toEqual(expect.arrayContaining(['docs', 'from-bob.txt', 'hello.txt']));
+});
+
+test('a file held open by a program on one node shows as in use by that member on the other', async () => {
+  const alice = await net.node('Alice');
+  const bob = await net.node('Bob');
+  await net.friends(alice, bob);
+  const folder = await net.create(alice, 'Shared', { 'report.txt': 'quarterly numbers' });
+  await until([alice], async () => (await alice.service.files(folder, '')).some((f) => f.name === 'report.txt' && f.state === 'synced'), 'alice announcing');
+  const bobRoot = await net.invite(alice, folder, bob, 'writer');
+  await until([alice, bob], async () => (await read(bobRoot, 'report.txt')) === 'quarterly numbers', 'bob receiving');
+  // An editor on Bob's machine: a separate process holding the file open.
+  const editor = spawn('tail', ['-f', path.join(bobRoot, 'report.txt')], { stdio: 'ignore' });
+  try {
+    await until([alice, bob], async () => (await alice.service.files(folder, '')).some((f) => f.name === 'report.txt' && f.state === 'in-use' && f.openBy?.includes('Bob')), 'alice seeing bob’s open file');
+    const peers = (await alice.service.folder(folder)).status.peers;
+    expect(peers.find((p) => p.name === 'Bob')?.openPaths).toEqual(['report.txt']);
+  } finally {
+    editor.kill();
+  }
+  await until([alice, bob], async () => (await alice.service.files(folder, '')).some((f) => f.name === 'report.txt' && f.state === 'synced'), 'the file free again');
 });
