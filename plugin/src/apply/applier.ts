@@ -10,6 +10,12 @@
  * One path's failure is reported (`refused`) and the run goes on; an abort stops the run
  * (what was committed stays committed, temp files are removed).
  *
+ * Small files by the thousand: in phases 1 and 3 the renames are made durable and recorded in
+ * groups (Committer: one fsync per directory touched, one commit per few hundred rows), temp
+ * files of a large run share syncfs calls instead of an fsync each (GroupSync), and parent
+ * directories are checked once per run. The rules stay: a file is durable before it is renamed
+ * into place, and a row is written only once the rename is durable.
+ *
  * Echo suppression: every path apply writes or adopts gets an exact local index record (the
  * lstat after the rename), so the scanner's "record matches disk" test skips it.
  */
@@ -65,7 +71,7 @@ export interface ApplyStateOptions {
   readonly writing?: Set<string>;
   /**
    * New files and directories made durable by shared syncfs calls (GroupSync.probe) instead of
-   * an fsync each; the other phases keep their fsyncs.
+   * an fsync each, in runs of at least GROUP_SYNC_FROM of them; the other phases keep their fsyncs.
    */
   readonly groupSync?: GroupSync;
 }
@@ -107,6 +113,8 @@ interface Job {
 
 /** Files written at once: enough to overlap fsync latency and the store, few enough for a shared machine. */
 export const DEFAULT_CONCURRENCY = 16;
+/** New directories and files in a run from which they share syncs (GroupSync) instead of an fsync each. */
+export const GROUP_SYNC_FROM = 32;
 /** Files written at once when they share syncs: most of them wait for the next sync at any time. */
 export const GROUPED_CONCURRENCY = 64;
 /** Runs with at most this many paths read their local rows one by one; larger ones read the whole index once. */
@@ -253,8 +261,11 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   // New directories and files: directories fsynced once each and rows recorded in groups (see
   // Committer), parent checks remembered for the run. No job of these phases turns a
   // directory into a link, which is what the remembered checks rely on.
-  const committer = new Committer(recorder, o.writing, undefined, o.groupSync);
-  const bulk: FileApplyContext = { ...ctx, committer, known: local, verified: new Set(), groupSync: o.groupSync };
+  // A syncfs also waits for whatever else is dirty on the filesystem (another program's big
+  // write): worth it for many files, not for the one file of a small change.
+  const groupSync = dirs.length + files.length >= GROUP_SYNC_FROM ? o.groupSync : undefined;
+  const committer = new Committer(recorder, o.writing, undefined, groupSync);
+  const bulk: FileApplyContext = { ...ctx, committer, known: local, verified: new Set(), groupSync };
   const dirJobs = dirs.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) }));
   try {
     await inOrder(dirJobs);
@@ -264,7 +275,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
     // at once overlaps their fsyncs, block reads and store reads.
     await inParallel(
       files.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) })),
-      o.concurrency ?? (o.groupSync !== undefined ? GROUPED_CONCURRENCY : DEFAULT_CONCURRENCY),
+      o.concurrency ?? (groupSync !== undefined ? GROUPED_CONCURRENCY : DEFAULT_CONCURRENCY),
       runOne,
     );
   } finally {

@@ -18,7 +18,7 @@ export {
   type PathOutcome,
 } from './apply-file';
 export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions, type RestoredFile } from './versions';
-export { conflictCopiesOf, writeConflictCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy } from './conflicts';
+export { conflictCopiesOf, writeConflictCopies, staleCopies, removeCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy, type StaleCopyChecks } from './conflicts';
 export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, type EntryLookup, type ResolvedVersion, type ResolvedPath } from './resolved';
 export { IndexRecorder } from './recorder';
 export { Committer } from './committer';

@@ -18,6 +18,8 @@ export interface ResolutionRef {
   readonly path: string;
   readonly winner: HeadRef;
   readonly losers: readonly HeadRef[];
+  /** Every head, dead ones too (absent when the caller does not know them). */
+  readonly heads?: readonly HeadRef[];
 }
 
 export type EntryLookup = (hash: Hash) => Entry | undefined | Promise<Entry | undefined>;
@@ -39,6 +41,8 @@ export interface ResolvedPath {
   readonly winner: ResolvedVersion;
   /** Live heads that lost: each becomes a conflict copy. */
   readonly losers: readonly ResolvedVersion[];
+  /** How many heads the path has, dead ones too (absent when unknown): one with no parents means nothing was ever superseded here. */
+  readonly heads?: number;
 }
 
 /** One entry as seen from `path` (pure). */
@@ -58,7 +62,8 @@ export async function resolveWith(res: ResolutionRef, entryOf: EntryLookup): Pro
     const v = versionAt(res.path, h.hash, e);
     return h.live ? v : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs, parents: v.parents };
   };
-  return { path: res.path, winner: await one(res.winner), losers: await Promise.all(res.losers.filter((l) => l.live).map(one)) };
+  const out = { path: res.path, winner: await one(res.winner), losers: await Promise.all(res.losers.filter((l) => l.live).map(one)) };
+  return res.heads === undefined ? out : { ...out, heads: res.heads.length };
 }
 
 /** An EntryLookup over the store's entries (decoded from their canonical bytes). */

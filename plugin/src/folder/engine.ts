@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { conflictCopyName, decodeHashedEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import { decodeHashedEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
 import type { FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
@@ -21,13 +21,13 @@ import {
   entryLookup,
   GroupSync,
   LocalBlockSource,
+  conflictCopiesOf,
   parseVersionName,
-  removeResolvedCopies,
-  resolvedCopies,
+  removeCopies,
   resolveWith,
+  staleCopies,
   Versions,
   VERSIONS_REL,
-  isApplyError,
   type ApplyReport,
   type BlockSource,
   type EntryLookup,
@@ -455,7 +455,7 @@ export class FolderEngine {
     await this.removeStaleCopies(resolved);
     for (const v of report.pruned) await this.store.removeBlockLocations(keptFolder(this.folder), v);
     const missing = new Set(report.refused.filter((r) => r.code === 'APPLY_BLOCK_UNAVAILABLE').map((r) => r.path));
-    for (const res of resolved) if (missing.has(res.path) || res.losers.some((l) => missing.has(conflictCopyName(res.path, l)))) this.retry.add(res.path);
+    for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
     if (this.retry.size > 0) this.armRetry();
     else this.retryAttempts = 0;
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
@@ -512,8 +512,10 @@ export class FolderEngine {
   };
 
   /**
-   * Conflict copies of heads a winner supersedes go to versions. A copy that has become a path
-   * of the log itself (a "keep both" resolution made it one) stays.
+   * After an apply, the copies beside each path are exactly those of its current losers:
+   * every other copy apply wrote there goes to versions, whatever superseded its version (the
+   * winner, a later loser, a deletion, a chain of them) and however many entries came at once.
+   * A path that has only ever had one entry cannot have had a copy: its directory is not read.
    */
   private async removeStaleCopies(resolved: readonly ResolvedPath[]): Promise<void> {
     const ctx = {
@@ -525,22 +527,25 @@ export class FolderEngine {
       versions: this.versionsDir,
       signal: this.signal,
     };
+    const listings = new Map<string, Promise<string[]>>();
+    const checks = {
+      list: (dirRel: string): Promise<string[]> => {
+        let l = listings.get(dirRel);
+        if (l === undefined) {
+          l = fsp.readdir(path.join(this.root, ...dirRel.split('/').filter((s) => s !== ''))).catch(() => []);
+          listings.set(dirRel, l);
+        }
+        return l;
+      },
+      isLogPath: async (rel: string) => (await this.store.heads(this.folder, rel)).length > 0,
+      isOwned: (rel: string) => this.copies.has(rel),
+    };
     for (const res of resolved) {
-      // Most winners supersede nothing (a new file) or a directory: no copy can be stale.
-      if (res.winner.meta?.type === 'dir' || res.winner.parents?.length === 0) continue;
-      const entry = await this.entryOf(res.winner.hash);
-      if (entry === undefined || entry.parents.length === 0) continue;
-      const keep = new Set<Hash>();
-      for (const parent of entry.parents) {
-        const pe = await this.entryOf(parent);
-        if (pe === undefined || pe.body.op === 'delete') continue;
-        const copy = conflictCopyName(res.path, pe);
-        if ((await this.store.heads(this.folder, copy)).length > 0) keep.add(parent);
-      }
-      const resolution: Entry = keep.size === 0 ? entry : { ...entry, parents: entry.parents.filter((p) => !keep.has(p)) };
-      if ((await resolvedCopies(res.path, resolution, this.entryOf)).length === 0) continue;
-      const { removed, kept } = await removeResolvedCopies(ctx, res.path, resolution, this.entryOf);
-      if (removed.length > 0) this.opts.log?.(`resolved copies of ${res.path} kept as versions`, removed);
+      if (res.losers.length === 0 && res.heads === 1 && res.winner.parents?.length === 0) continue;
+      const stale = await staleCopies(ctx, res, checks);
+      if (stale.length === 0) continue;
+      const { removed, kept } = await removeCopies(ctx, stale);
+      if (removed.length > 0) this.opts.log?.(`stale copies of ${res.path} kept as versions`, removed);
       for (const k of kept) this.emit({ type: 'folder:problem', path: k, code: 'COPY_EDITED', message: `${k} was edited after it was written; left in place` });
     }
   }
@@ -628,13 +633,16 @@ export class FolderEngine {
     for await (const r of this.replica.state.conflicts(this.signal)) {
       if (r.losers.length === 0) continue;
       const res = await resolveWith(r, this.entryOf);
-      const version = (v: ResolvedVersion, copy: boolean): ConflictVersion | undefined =>
+      // The names apply writes: a directory loser has none (nothing to copy), two losers that
+      // would share a name are told apart by their hashes.
+      const copies = new Map(conflictCopiesOf(res).map((c) => [c.loser.hash, c.path]));
+      const version = (v: ResolvedVersion): ConflictVersion | undefined =>
         v.meta === undefined
           ? undefined
-          : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs, size: v.meta.size, contentHash: v.meta.contentHash, type: v.meta.type, copyPath: copy ? conflictCopyName(r.path, v) : undefined };
-      const winner = version(res.winner, false);
+          : { hash: v.hash, author: v.author, wallTimeMs: v.wallTimeMs, size: v.meta.size, contentHash: v.meta.contentHash, type: v.meta.type, copyPath: copies.get(v.hash) };
+      const winner = version(res.winner);
       if (winner === undefined) continue;
-      out.push({ path: r.path, winner, losers: res.losers.map((l) => version(l, true)).filter((v): v is ConflictVersion => v !== undefined) });
+      out.push({ path: r.path, winner, losers: res.losers.map(version).filter((v): v is ConflictVersion => v !== undefined) });
     }
     return out;
   }
@@ -657,11 +665,10 @@ export class FolderEngine {
     const changes: NewChange[] = [];
     const wallTimeMs = this.opts.clock();
     if (how.keep === 'both') {
-      for (const l of res.losers) {
-        if (l.meta === undefined || l.meta.type === 'dir') continue;
-        const copy = conflictCopyName(p, l);
+      // Each file or link loser becomes a path of its own under the name its copy has here.
+      for (const { path: copy, meta } of conflictCopiesOf(res)) {
         const copyParents = (await this.store.heads(this.folder, copy)).map((h) => ({ hash: h.hash, lamport: h.lamport }));
-        changes.push({ folder: this.folder, author: this.opts.self, wallTimeMs, body: { op: 'put', path: copy, meta: l.meta }, parents: copyParents });
+        changes.push({ folder: this.folder, author: this.opts.self, wallTimeMs, body: { op: 'put', path: copy, meta }, parents: copyParents });
       }
     }
     changes.push({ folder: this.folder, author: this.opts.self, wallTimeMs, body: { op: 'put', path: p, meta: keepOne.meta }, parents });

@@ -63,5 +63,5 @@ async function resolveOne(p: string, heads: readonly HeadRef[], entryOf: EntryLo
   }
   touches.sort(compareHeads);
   const [winner, ...rest] = touches;
-  return resolveWith({ path: p, winner, losers: rest.filter((t) => t.live) }, (h) => entries.get(h));
+  return resolveWith({ path: p, winner, losers: rest.filter((t) => t.live), heads: touches }, (h) => entries.get(h));
 }
