@@ -7,6 +7,7 @@ import type { CaughtUp as _kinfolder_sync_v1_CaughtUp, CaughtUp__Output as _kinf
 import type { EntryBatch as _kinfolder_sync_v1_EntryBatch, EntryBatch__Output as _kinfolder_sync_v1_EntryBatch__Output } from './kinfolder/sync/v1/EntryBatch';
 import type { Hello as _kinfolder_sync_v1_Hello, Hello__Output as _kinfolder_sync_v1_Hello__Output } from './kinfolder/sync/v1/Hello';
 import type { Manifest as _kinfolder_sync_v1_Manifest, Manifest__Output as _kinfolder_sync_v1_Manifest__Output } from './kinfolder/sync/v1/Manifest';
+import type { Presence as _kinfolder_sync_v1_Presence, Presence__Output as _kinfolder_sync_v1_Presence__Output } from './kinfolder/sync/v1/Presence';
 import type { Refusal as _kinfolder_sync_v1_Refusal, Refusal__Output as _kinfolder_sync_v1_Refusal__Output } from './kinfolder/sync/v1/Refusal';
 import type { Vector as _kinfolder_sync_v1_Vector, Vector__Output as _kinfolder_sync_v1_Vector__Output } from './kinfolder/sync/v1/Vector';
 import type { VectorEntry as _kinfolder_sync_v1_VectorEntry, VectorEntry__Output as _kinfolder_sync_v1_VectorEntry__Output } from './kinfolder/sync/v1/VectorEntry';
@@ -25,6 +26,7 @@ export interface ProtoGrpcType {
         EntryBatch: MessageTypeDefinition<_kinfolder_sync_v1_EntryBatch, _kinfolder_sync_v1_EntryBatch__Output>
         Hello: MessageTypeDefinition<_kinfolder_sync_v1_Hello, _kinfolder_sync_v1_Hello__Output>
         Manifest: MessageTypeDefinition<_kinfolder_sync_v1_Manifest, _kinfolder_sync_v1_Manifest__Output>
+        Presence: MessageTypeDefinition<_kinfolder_sync_v1_Presence, _kinfolder_sync_v1_Presence__Output>
         Refusal: MessageTypeDefinition<_kinfolder_sync_v1_Refusal, _kinfolder_sync_v1_Refusal__Output>
         Vector: MessageTypeDefinition<_kinfolder_sync_v1_Vector, _kinfolder_sync_v1_Vector__Output>
         VectorEntry: MessageTypeDefinition<_kinfolder_sync_v1_VectorEntry, _kinfolder_sync_v1_VectorEntry__Output>
