@@ -24,6 +24,6 @@ export { pathProblem, isCleanPath, isUnder, pathsOf, type PathProblem, MAX_PATH_
 export { linksTo, lamportViolation, nextEntry, advance, missingFrom, mergeVectors, forkBetween, type FeedTip, type ParentRef, type NewChange } from './feed';
 export { validateFeed, type FeedBatch, type ValidationContext, type FeedVerdict, type Refusal, type RefusalReason, type Deferral } from './validate';
 export { stateHashOfSorted, stateSortKey, type PathHeads } from './state-stream';
-export { FolderState, compareHeads, conflictCopyName, touchesOf, type Touch, type PathResolution } from './state';
+export { FolderState, compareHeads, conflictCopyName, conflictCopyNames, isConflictCopyOf, type CopyNameSource, touchesOf, type Touch, type PathResolution } from './state';
 export { signCheckpoint, appendBatch } from './sign';
 export { verifyForkEvidence, encodeForkEvidence, decodeForkEvidence, KIND_FORK_EVIDENCE, type ForkEvidenceVerdict } from './fork';

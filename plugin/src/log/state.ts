@@ -59,20 +59,72 @@ export function touchesOf(e: Entry): { path: string; live: boolean }[] {
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
-/**
- * Name of the conflict copy of a losing version:
- * `dir/name.sync-conflict-YYYYMMDD-HHMMSS-<first 7 of author>.ext`, time from the loser's
- * wall clock in UTC. A name without an extension (or a dot file) gets the suffix at its end.
- */
-export function conflictCopyName(path: string, loser: { readonly author: Fingerprint; readonly wallTimeMs: number }): string {
+/** What names a conflict copy: the losing version's hash, author and wall clock. */
+export interface CopyNameSource {
+  readonly hash: Hash;
+  readonly author: Fingerprint;
+  readonly wallTimeMs: number;
+}
+
+const splitBase = (path: string): { dir: string; stem: string; ext: string } => {
   const slash = path.lastIndexOf('/');
-  const dir = path.slice(0, slash + 1);
   const base = path.slice(slash + 1);
   const dot = base.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  return dot > 0 ? { dir: path.slice(0, slash + 1), stem: base.slice(0, dot), ext: base.slice(dot) } : { dir: path.slice(0, slash + 1), stem: base, ext: '' };
+};
+
+const COPY_TAG = '.sync-conflict-';
+/** `YYYYMMDD-HHMMSS-<author7>`, then `-<hash prefix>` when two copies would share the name. */
+const COPY_STAMP = /^\d{8}-\d{6}-[0-9A-Za-z]{7}(-[0-9a-f]{6,64})?$/;
+/** Hex digits of the entry hash that tell two copies of one name apart (more when they share these). */
+const COPY_HASH_DIGITS = 6;
+
+/**
+ * Name of the conflict copy of a losing version:
+ * `dir/name.sync-conflict-YYYYMMDD-HHMMSS-<first 7 of author>[-<hash prefix>].ext`, time from
+ * the loser's wall clock in UTC. A name without an extension (or a dot file) gets the suffix
+ * at its end. `tag` (a prefix of the entry hash) is only for losers that would share a name:
+ * see `conflictCopyNames`.
+ */
+export function conflictCopyName(path: string, loser: { readonly author: Fingerprint; readonly wallTimeMs: number }, tag?: string): string {
+  const { dir, stem, ext } = splitBase(path);
   const d = new Date(loser.wallTimeMs);
   const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-  return `${dir}${stem}.sync-conflict-${stamp}-${loser.author.slice(0, 7)}${ext}`;
+  return `${dir}${stem}${COPY_TAG}${stamp}-${loser.author.slice(0, 7)}${tag === undefined ? '' : `-${tag}`}${ext}`;
+}
+
+/**
+ * Names of the conflict copies of one path's losers, in the order given. Each loser gets
+ * `conflictCopyName`, except losers that would share one (an author who edited twice in one
+ * second, both edits losing): each of those gets the shortest prefix of its entry hash, at
+ * least 6 digits, that no other loser of that name shares. Depends only on the set of
+ * losers, so every node names every copy alike whatever it saw first.
+ */
+export function conflictCopyNames(path: string, losers: readonly CopyNameSource[]): string[] {
+  const plain = losers.map((l) => conflictCopyName(path, l));
+  const byName = new Map<string, number[]>();
+  plain.forEach((n, i) => {
+    const at = byName.get(n);
+    if (at === undefined) byName.set(n, [i]);
+    else at.push(i);
+  });
+  const out = [...plain];
+  for (const at of byName.values()) {
+    if (at.length < 2) continue;
+    const hashes = at.map((i) => losers[i].hash.toLowerCase());
+    let digits = COPY_HASH_DIGITS;
+    while (digits < 64 && new Set(hashes.map((h) => h.slice(0, digits))).size < new Set(hashes).size) digits++;
+    at.forEach((i, k) => (out[i] = conflictCopyName(path, losers[i], hashes[k].slice(0, digits))));
+  }
+  return out;
+}
+
+/** True when `name` has the shape of a conflict copy of `path` (any author, time or hash). */
+export function isConflictCopyOf(path: string, name: string): boolean {
+  const { dir, stem, ext } = splitBase(path);
+  const head = `${dir}${stem}${COPY_TAG}`;
+  if (name.length <= head.length + ext.length || !name.startsWith(head) || !name.endsWith(ext)) return false;
+  return COPY_STAMP.test(name.slice(head.length, name.length - ext.length));
 }
 
 interface Slot {

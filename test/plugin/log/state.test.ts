@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FolderState, LogError, stateHashOfSorted, stateSortKey, compareUtf8, advance, conflictCopyName, hashEntry, nextEntry, type EntryBody, type FeedTip, type HashedEntry, type ParentRef } from '../../../plugin/src/log';
+import { FolderState, LogError, stateHashOfSorted, stateSortKey, compareUtf8, advance, conflictCopyName, conflictCopyNames, isConflictCopyOf, hashEntry, nextEntry, type EntryBody, type FeedTip, type HashedEntry, type ParentRef } from '../../../plugin/src/log';
 import { FOLDER, fileMeta } from '../../vectors/fixtures';
 
 const A = 'A'.repeat(40);
@@ -74,6 +74,42 @@ describe('path state', () => {
     expect(conflictCopyName('dir/report.final.pdf', e)).toBe('dir/report.final.sync-conflict-20250304-050607-BBBBBBB.pdf');
     expect(conflictCopyName('README', e)).toBe('README.sync-conflict-20250304-050607-BBBBBBB');
     expect(conflictCopyName('a/.bashrc', e)).toBe('a/.bashrc.sync-conflict-20250304-050607-BBBBBBB');
+  });
+
+  it('names two losers that would share a copy name apart by their hashes, whatever their order', () => {
+    const when = Date.UTC(2025, 2, 4, 5, 6, 7);
+    const l = (hash: string, author = B, wallTimeMs = when) => ({ hash, author, wallTimeMs });
+    const x = l('abcdef01' + '0'.repeat(56));
+    const y = l('abcdef02' + '0'.repeat(56), B, when + 900);
+    const z = l('1234567' + '0'.repeat(57), C);
+    const names = conflictCopyNames('d/f.txt', [x, y, z]);
+    expect(names).toEqual([
+      'd/f.sync-conflict-20250304-050607-BBBBBBB-abcdef01.txt',
+      'd/f.sync-conflict-20250304-050607-BBBBBBB-abcdef02.txt',
+      'd/f.sync-conflict-20250304-050607-CCCCCCC.txt',
+    ]);
+    expect(conflictCopyNames('d/f.txt', [z, y, x])).toEqual([...names].reverse());
+    // Six digits when they tell the two apart; a lone loser keeps the plain name.
+    expect(conflictCopyNames('f', [l('aaaaaa' + '1'.repeat(58)), l('bbbbbb' + '1'.repeat(58))])).toEqual([
+      'f.sync-conflict-20250304-050607-BBBBBBB-aaaaaa',
+      'f.sync-conflict-20250304-050607-BBBBBBB-bbbbbb',
+    ]);
+    expect(conflictCopyNames('f', [x])).toEqual([conflictCopyName('f', x)]);
+    expect(conflictCopyNames('f', [])).toEqual([]);
+  });
+
+  it('tells a conflict copy of a path from other names', () => {
+    const e = { author: B, wallTimeMs: Date.UTC(2025, 2, 4, 5, 6, 7) };
+    for (const p of ['dir/report.final.pdf', 'README', 'a/.bashrc', 'x.tar.gz']) {
+      expect(isConflictCopyOf(p, conflictCopyName(p, e))).toBe(true);
+      expect(isConflictCopyOf(p, conflictCopyName(p, e, 'abcdef'))).toBe(true);
+      expect(isConflictCopyOf(p, p)).toBe(false);
+    }
+    expect(isConflictCopyOf('x', conflictCopyName('x.txt', e))).toBe(false);
+    expect(isConflictCopyOf('x.txt', conflictCopyName('x', e))).toBe(false);
+    expect(isConflictCopyOf('d/x.txt', conflictCopyName('x.txt', e))).toBe(false);
+    expect(isConflictCopyOf('x.txt', 'x.sync-conflict-2025-notes.txt')).toBe(false);
+    expect(isConflictCopyOf('x.txt', 'x.sync-conflict-20250304-050607-BBBBBBB-ABCDEF.txt')).toBe(false);
   });
 
   it('the state hash covers the resolved tree: content, conflicts and structure change it, deletions of nothing do not', () => {
