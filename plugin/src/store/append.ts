@@ -32,6 +32,8 @@ WHERE c.folder_id = ?1 AND c.author_id = ?2 AND c.first_seq BETWEEN ?3 AND ?4
 const DELETE_SUPERSEDED_HEADS = `
 DELETE FROM heads WHERE (folder_id, path, hash) IN (SELECT c.folder_id, p.value, unhex(q.value) ${ENTRY_PARENTS})`;
 
+const FIRST_SEQ_SQL = String(FIRST_SEQ);
+
 /** Chunks per INSERT: 7 parameters each, and sqlite allows 32,766 per statement. */
 const CHUNKS_PER_STATEMENT = 64;
 
@@ -54,6 +56,17 @@ const CHUNK_AT = `
 SELECT first_seq, last_seq, hashes FROM entry_chunks
 WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3 ORDER BY first_seq DESC LIMIT 1`;
 
+/**
+ * Moves feed (?1, ?2) to ?4 (head ?5) if its next seq is in ?3..?4, a run of seqs this batch
+ * stored (or re-delivered); returns the new seq if it moved. The stored seq is contiguous by
+ * invariant, so only a run holding its successor can move it.
+ */
+const ADVANCE_FEED = `
+INSERT INTO feeds(folder_id, author_id, seq, head)
+SELECT ?1, ?2, ?4, ?5 WHERE coalesce((SELECT seq FROM feeds WHERE folder_id = ?1 AND author_id = ?2), ${FIRST_SEQ_SQL} - 1) + 1 BETWEEN ?3 AND ?4
+ON CONFLICT(folder_id, author_id) DO UPDATE SET seq = excluded.seq, head = excluded.head
+RETURNING seq`;
+
 const SET_FEED = `
 INSERT INTO feeds(folder_id, author_id, seq, head) VALUES (?, ?, ?, ?)
 ON CONFLICT(folder_id, author_id) DO UPDATE SET seq = excluded.seq, head = excluded.head`;
@@ -69,7 +82,8 @@ export interface Appender {
 }
 
 export function appender(ctx: StoreContext): Appender {
-  const commits = new GroupCommit<Job, AppendResult>(ctx.writer, (tx, job) => writeBatch(ctx, tx, job));
+  const stored = new StoredMax();
+  const commits = new GroupCommit<Job, AppendResult>(ctx.writer, (tx, job) => writeBatch(ctx, tx, job, stored));
   // Work prepareBatch did ahead, by batch object: a batch that is never appended is collected with it.
   const ahead = new WeakMap<AppendBatch, { job: Job } | { error: unknown }>();
   return {
@@ -89,6 +103,33 @@ export function appender(ctx: StoreContext): Appender {
       }
     },
   };
+}
+
+/**
+ * An upper bound of the highest seq stored per feed, so that a batch that only extends a feed
+ * (nearly all of them) skips the statements that look for stored chunks it could overlap or
+ * continue into: a batch is a handful of statements, and each one waits for its turn on the
+ * JS thread, which is busy validating the next batch. Raised as chunks are inserted, before
+ * their transaction commits, and never lowered: a bound too high after a rollback only costs
+ * a probe, while one too low would let a chunk overlap another.
+ */
+class StoredMax {
+  private readonly max = new Map<string, number>();
+
+  async get(tx: Transaction, fid: number, aid: number): Promise<number> {
+    const key = `${fid}/${aid}`;
+    let m = this.max.get(key);
+    if (m === undefined) {
+      m = (await tx.get<{ m: number | null }>('SELECT max(last_seq) AS m FROM entry_chunks WHERE folder_id = ? AND author_id = ?', [fid, aid]))?.m ?? 0;
+      this.max.set(key, Math.max(m, this.max.get(key) ?? 0));
+    }
+    return this.max.get(key)!;
+  }
+
+  raise(fid: number, aid: number, seq: number): void {
+    const key = `${fid}/${aid}`;
+    this.max.set(key, Math.max(seq, this.max.get(key) ?? 0));
+  }
 }
 
 /** A batch checked and turned into rows, waiting for its transaction. */
@@ -161,7 +202,7 @@ interface FeedBatch {
  * order, without those already stored, cut into runs of contiguous seqs and those into chunks.
  * Per entry, sqlite then only adds a by-hash key and the heads of its paths.
  */
-async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise<AppendResult> {
+async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job, storedMax: StoredMax): Promise<AppendResult> {
   const { folders, authors } = ctx;
   const { feeds, checkpoints, forks, checkpointRows, forkRows, signal } = job;
   const checkAborted = (): void => {
@@ -189,7 +230,8 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
     const aid = aids.get(feed.author)!;
     for (const run of feed.runs) {
       checkAborted();
-      const chunks = await newChunks(tx, feed, fid, aid, run);
+      // Nothing stored past the feed's highest seq: a run beyond it cannot overlap.
+      const chunks = run[0].firstSeq > (await storedMax.get(tx, fid, aid)) ? run : await newChunks(tx, feed, fid, aid, run);
       // One statement per run (node-sqlite3 hands each statement to its thread pool and back,
       // which costs more than the rows of a small one).
       for (let i = 0; i < chunks.length; i += CHUNKS_PER_STATEMENT) {
@@ -197,6 +239,7 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
         const params: unknown[] = [];
         for (const c of part) params.push(fid, aid, c.firstSeq, c.lastSeq, c.hashes, c.meta, c.bytes);
         await tx.run(insertChunkRows(part.length), params);
+        storedMax.raise(fid, aid, part[part.length - 1].lastSeq);
       }
       let group: EncodedChunk[] = [];
       const flush = (): void => {
@@ -221,7 +264,7 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job): Promise
   if (withParents) for (const run of stored) await tx.run(INSERT_SUPERSEDED, run);
   for (const run of stored) await tx.run(INSERT_HEADS, run);
   if (withParents) for (const run of stored) await tx.run(DELETE_SUPERSEDED_HEADS, run);
-  await advanceFeeds(tx, feeds, fids, aids);
+  await advanceFeeds(tx, feeds, fids, aids, storedMax);
   for (const r of checkpointRows) {
     r[0] = fids.get(r[0] as string)!;
     r[1] = aids.get(r[1] as string)!;
@@ -328,29 +371,32 @@ async function newChunks(tx: Transaction, feed: FeedJob, fid: number, aid: numbe
 }
 
 /**
- * Moves each touched feed's contiguous seq forward. The stored seq s is contiguous by
- * invariant, so s + 1 can only come from this batch: walk the batch's chunks, then continue
- * through chunks that arrived early (beyond an old gap). Work is per feed and per chunk, not
- * per entry.
+ * Moves each touched feed's contiguous seq forward: one statement per run of the batch (a
+ * feed's stored seq can only move through the run holding its successor), then, only if
+ * chunks are stored past that run, on through them (entries that arrived beyond an old gap).
+ * Work is per run and per chunk, not per entry.
  */
-async function advanceFeeds(tx: Transaction, feeds: readonly FeedJob[], fids: Map<string, number>, aids: Map<string, number>): Promise<void> {
+async function advanceFeeds(tx: Transaction, feeds: readonly FeedJob[], fids: Map<string, number>, aids: Map<string, number>, storedMax: StoredMax): Promise<void> {
   for (const feed of feeds) {
     const fid = fids.get(feed.folder)!;
     const aid = aids.get(feed.author)!;
-    const stored = (await tx.get<{ seq: number }>('SELECT seq FROM feeds WHERE folder_id = ? AND author_id = ?', [fid, aid]))?.seq ?? FIRST_SEQ - 1;
-    // The batch's chunks are in seq order, and adjacent ones within a run are contiguous.
-    const run = feed.runs.find((r) => r[0].firstSeq <= stored + 1 && stored + 1 <= r[r.length - 1].lastSeq);
-    if (!run) continue;
-    const last = run[run.length - 1];
-    let seq = last.lastSeq;
-    let head = last.hashes.subarray(32 * (seq - last.firstSeq), 32 * (seq - last.firstSeq) + 32);
-    for (;;) {
-      const next = await tx.get<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNK_AT, [fid, aid, seq + 1]);
-      if (!next || next.last_seq <= seq) break;
-      seq = next.last_seq;
-      head = next.hashes.subarray(32 * (seq - next.first_seq), 32 * (seq - next.first_seq) + 32);
+    for (const run of feed.runs) {
+      const last = run[run.length - 1];
+      const head = last.hashes.subarray(32 * (last.lastSeq - last.firstSeq));
+      const moved = await tx.all<{ seq: number }>(ADVANCE_FEED, [fid, aid, run[0].firstSeq, last.lastSeq, head]);
+      if (moved.length === 0) continue;
+      if ((await storedMax.get(tx, fid, aid)) <= last.lastSeq) break;
+      let seq = last.lastSeq;
+      let at: Buffer | undefined;
+      for (;;) {
+        const next = await tx.get<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNK_AT, [fid, aid, seq + 1]);
+        if (!next || next.last_seq <= seq) break;
+        seq = next.last_seq;
+        at = next.hashes.subarray(32 * (seq - next.first_seq), 32 * (seq - next.first_seq) + 32);
+      }
+      if (at) await tx.run(SET_FEED, [fid, aid, seq, at]);
+      break;
     }
-    await tx.run(SET_FEED, [fid, aid, seq, head]);
   }
 }
 

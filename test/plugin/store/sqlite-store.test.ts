@@ -116,6 +116,33 @@ describe('sqlite store specifics', () => {
     }
   });
 
+  test('chunks: overlapping batches submitted at once (one group commit) store each entry once, and a failing one in the group changes nothing', async () => {
+    const store = await Store.open(path.join(dir, 's.sqlite'));
+    try {
+      const all = feed('A', 1, 700);
+      const b1 = entry({ author: 'B', seq: 1 });
+      // A's chunk goes in before B's clash refuses the batch: the rolled-back chunk must not hide A's real end.
+      const clash = entry({ author: 'B', seq: 1, label: 'not B/1' });
+      const results = await Promise.allSettled([
+        store.appendBatch({ entries: [...all.slice(0, 300), b1] }),
+        store.appendBatch({ entries: all.slice(200, 500) }),
+        store.appendBatch({ entries: [...all.slice(600, 649), clash] }),
+        store.appendBatch({ entries: all.slice(450, 700) }),
+        store.appendBatch({ entries: all.slice(100, 250).reverse() }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const inserted = results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value.entriesInserted : 0), 0);
+      expect(inserted).toBe(701);
+      expect(await store.entry(clash.hash)).toBeUndefined();
+      const back: EntryRecord[] = [];
+      for await (const e of store.entriesRange('folder-1', 'A', 1, 700, { pageSize: 333 })) back.push(e);
+      expect(back).toEqual(all);
+      expect((await store.versionVector('folder-1')).get('A')).toEqual({ seq: 700, head: all[699].hash });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('chunks: a different entry inside a stored chunk refuses the batch, also mid-run', async () => {
     const file = path.join(dir, 's.sqlite');
     const store = await Store.open(file);
