@@ -1,6 +1,6 @@
 /**
  * The panel in real Chromium against the real panel server, with the in-memory folder service.
- * Screenshots of the main views go to docs/screenshots/ when KINFOLDER_SCREENSHOTS=1.
+ * The narrow-frame screenshot goes to docs/screenshots/ when KINFOLDER_SCREENSHOTS=1 (the main views' come from the end-to-end test against real nodes).
  */
 import type { Browser, Page } from 'playwright-core';
 import { startPanelServer, type PanelServer } from '../../plugin/src/panel';
@@ -74,7 +74,6 @@ describe('ui-panel in Chromium', () => {
     expect(await page.getAttribute(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-progress')}`, 'value')).toBe('2000000');
     expect(await page.textContent(`${row('file-row', 'path', 'beach.jpg')} ${sel('file-size')}`)).toBe('3.4 MB');
     expect(await page.textContent(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-author')}`)).toBe('Bob');
-    await screenshot(page, 'files');
     await page.click(`${row('file-row', 'path', 'docs')} ${sel('open-dir')}`);
     await page.locator(row('file-row', 'path', 'docs/notes.md')).waitFor();
     expect(await page.textContent(`${row('file-row', 'path', 'docs/notes.md')} ${sel('file-open-by')}`)).toMatch(/open by Bob/);
@@ -86,20 +85,16 @@ describe('ui-panel in Chromium', () => {
     expect(await page.textContent(`${row('member-row', 'fingerprint', BOB.fingerprint)} ${sel('member-prefixes')}`)).toBe('docs/');
     expect(await page.getAttribute(`${row('member-row', 'fingerprint', CAROL.fingerprint)} ${sel('member-online')}`, 'data-online')).toBe('false');
     await page.locator(sel('manifest-change')).nth(1).waitFor();
-    await screenshot(page, 'members');
 
     await page.click(sel('tab-history'));
     await page.locator(sel('activity-item')).nth(2).waitFor();
     await page.locator(sel('deleted-row')).waitFor();
-    await screenshot(page, 'history');
 
     await page.click(sel('tab-conflicts'));
     await page.locator(sel('conflict-diff')).waitFor();
-    await screenshot(page, 'conflicts');
 
     await page.click(sel('tab-chat'));
     await waitText(page, sel('chat-log'), /Uploaded the sunset pictures!/);
-    await screenshot(page, 'chat');
 
     // A reader's folder: the same lists, read-only.
     await page.click(row('folder-item', 'folder', 'f-recipes'));
@@ -116,7 +111,6 @@ describe('ui-panel in Chromium', () => {
     await page.click(sel('create-submit'));
     expect(await waitText(page, sel('create-error'), /absolute/)).toBe("the folder's path must be absolute: relative/path");
     await page.fill(sel('create-root'), '/home/alice/Taxes');
-    await screenshot(page, 'create-folder');
     await page.click(sel('create-submit'));
     await waitText(page, sel('folder-title'), /^Taxes$/);
     expect(await page.isHidden(sel('create-folder-form'))).toBe(true);

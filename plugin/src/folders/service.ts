@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BehaviorSubject, Subject, filter, type Observable, type Subscription } from 'rxjs';
 import type { Member, Role } from '../acl';
-import type { ChatMessage, ChatRoom, ChatSent, ChatTarget, HostClientState, HostIdentity, HostSignature, LinkError, LinkMessage, Peer } from '../host';
+import { HostClientError, type ChatMessage, type ChatRoom, type ChatSent, type ChatTarget, type HostClientState, type HostIdentity, type HostSignature, type LinkError, type LinkMessage, type Peer } from '../host';
 import type { Fingerprint, SignatureVerifier } from '../log';
 import { FolderReplica, isReplicaError, type ManifestEdit } from '../replica';
 import type { FsTraits } from '../scan';
@@ -183,7 +183,10 @@ export class KinfolderService implements FolderService {
       } else {
         const ev = e.event;
         if (ev.type === 'sync:ingested' && ev.result.manifestsApplied.length > 0) this.manifestMoved(f);
-        if ((ev.type === 'sync:caught-up' || ev.type === 'sync:ingested') && this.registry.markJoined(id, e.peer)) this.emit({ type: 'members', folder: id });
+        if ((ev.type === 'sync:caught-up' || ev.type === 'sync:ingested' || ev.type === 'sync:peer-vector') && this.registry.markJoined(id, e.peer)) {
+          this.emit({ type: 'members', folder: id });
+          void this.status(f).then((status) => this.emit({ type: 'status', folder: id, status }), () => undefined);
+        }
         if (ev.type === 'sync:refusal' || ev.type === 'sync:presence') this.emit({ type: 'members', folder: id });
         if (ev.type === 'sync:presence') this.emit({ type: 'files', folder: id, paths: ev.paths });
         // What a peer sent wrong is refused, logged and shown; the session goes on.
@@ -384,11 +387,13 @@ export class KinfolderService implements FolderService {
     return f;
   }
 
+  /** Runs `f`; a failure of the host link becomes HOST_UNAVAILABLE, anything else goes on as it is. */
   private async hostCall<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (e) {
-      throw isServiceError(e) ? e : new ServiceError('HOST_UNAVAILABLE', `the host did not answer: ${(e as Error).message}`, { cause: e });
+      if (e instanceof HostClientError) throw new ServiceError('HOST_UNAVAILABLE', `the host did not answer: ${e.message}`, { cause: e });
+      throw e;
     }
   }
 

@@ -125,7 +125,7 @@ export class BlockRequester {
   }
 }
 
-/** The network as a block source: connected peers, fastest first; a peer that fails or lies is skipped. */
+/** The network as a block source: connected peers, the one expected to answer soonest first; a peer that fails or lies is skipped. */
 export class PeerBlockSource implements BlockSource {
   private readonly peers = new Set<BlockRequester>();
 
@@ -157,7 +157,10 @@ export class PeerBlockSource implements BlockSource {
   }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
-    const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => (a.latencyMs ?? 0) - (b.latencyMs ?? 0));
+    // Fastest first, weighed by what each is already busy with: a block goes to the peer
+    // expected to answer it soonest, so several peers serve one transfer at once.
+    const score = (p: BlockRequester): number => (p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1);
+    const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => score(a) - score(b));
     for (const p of order) {
       signal?.throwIfAborted();
       try {

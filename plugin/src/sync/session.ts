@@ -54,6 +54,8 @@ export type SessionEvent =
   | { readonly type: 'sync:refused-peer'; readonly code: string }
   /** The paths the peer has open now. */
   | { readonly type: 'sync:presence'; readonly paths: readonly string[] }
+  /** The peer said what it has of the folder (it holds the folder: it joined). */
+  | { readonly type: 'sync:peer-vector'; readonly vector: VersionVector }
   | { readonly type: 'sync:malformed'; readonly error: SyncError }
   | { readonly type: 'sync:problem'; readonly message: string; readonly error?: unknown };
 
@@ -236,6 +238,7 @@ export class SyncSession {
           return;
         case 'vector':
           this.advertised = vectorOf(m.entries);
+          this.emit({ type: 'sync:peer-vector', vector: this.advertised });
           this.peerVector = mergeVectors(vectorOf(m.entries), this.peerVector ?? new Map());
           this.owesCaughtUp = true;
           this.kickPush();

@@ -78,6 +78,9 @@ export function membersView(ctx) {
       actions);
   }
 
+  // What the admin chose in the invite form, kept across redraws (members and friends events redraw it).
+  const chosen = { friend: '', role: 'writer', prefixes: '' };
+
   function inviteForm() {
     if (!isAdmin()) {
       return h('p', { class: 'muted', testid: 'members-readonly' }, `Only admins change who is in this folder. You are a ${ctx.folder().role}.`);
@@ -86,14 +89,15 @@ export function membersView(ctx) {
     const candidates = ctx.friends().filter((f) => !taken.has(f.fingerprint));
     if (ctx.friends().length === 0) return empty('You have no friends on this node yet: add friends in your chat host to invite them.', 'no-friends');
     if (candidates.length === 0) return empty('All your friends are members of this folder.', 'no-candidates');
-    const friend = h('select', { name: 'friend', testid: 'invite-friend', 'aria-label': 'Friend' },
-      candidates.map((f) => h('option', { value: f.fingerprint }, `${f.name}${f.online ? '' : ' (offline)'}`)));
-    const role = h('select', { name: 'role', testid: 'invite-role', 'aria-label': 'Role' }, ROLES.map((r) => h('option', { value: r, selected: r === 'writer' }, r)));
-    const prefixes = h('input', { name: 'prefixes', testid: 'invite-prefixes', placeholder: 'optional: docs/, photos/', 'aria-label': 'Only these paths (writers)' });
+    const friend = h('select', { name: 'friend', testid: 'invite-friend', 'aria-label': 'Friend', onchange: () => { chosen.friend = friend.value; } },
+      candidates.map((f) => h('option', { value: f.fingerprint, selected: f.fingerprint === chosen.friend }, `${f.name}${f.online ? '' : ' (offline)'}`)));
+    const role = h('select', { name: 'role', testid: 'invite-role', 'aria-label': 'Role', onchange: () => { chosen.role = role.value; } }, ROLES.map((r) => h('option', { value: r, selected: r === chosen.role }, r)));
+    const prefixes = h('input', { name: 'prefixes', testid: 'invite-prefixes', placeholder: 'optional: docs/, photos/', 'aria-label': 'Only these paths (writers)', value: chosen.prefixes, oninput: () => { chosen.prefixes = prefixes.value; } });
     const submit = h('button', { type: 'submit', class: 'btn primary small', testid: 'invite-submit' }, 'Invite');
     return h('form', { class: 'card form invite', testid: 'invite-form', onsubmit: (ev) => {
       ev.preventDefault();
       const p = parsePrefixes(prefixes.value);
+      Object.assign(chosen, { friend: '', role: 'writer', prefixes: '' });
       void edit(submit, { kind: 'invite', fingerprint: friend.value, role: role.value, ...(p.length ? { pathPrefixes: p } : {}) });
     } },
     h('h3', {}, 'Invite a friend'),
