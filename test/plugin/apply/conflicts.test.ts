@@ -1,7 +1,7 @@
 // Conflict copies: the winner at the path, each loser beside it under its conflict name; resolving removes only the copies the resolution names.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { applyState, removeResolvedCopies, Versions, type FileApplyContext } from '../../../plugin/src/apply';
+import { applyState, removeCopies, removeResolvedCopies, resolveWith, staleCopies, Versions, type FileApplyContext } from '../../../plugin/src/apply';
 import { conflictCopyName } from '../../../plugin/src/log';
 import { ALICE, Author, BOB, FOLDER, MemoryBlockSource, metaOf, read, sandbox, stateOf, type Sandbox } from './helpers';
 
@@ -68,6 +68,47 @@ describe('conflict copies', () => {
     expect(r2.applied.map((o) => `${o.kind} ${o.path}`)).toEqual(['written docs/plan.md']);
     expect((await read(box.root, 'docs/plan.md')).equals(va)).toBe(true);
     expect((await fsp.readdir(path.join(box.root, 'docs'))).sort()).toEqual([path.basename(bobCopy), 'plan.md'].sort());
+  });
+
+  it('stale copies: only those apply wrote and no current loser names; never a user\'s file, a log path or a refused change\'s copy', async () => {
+    const alice = new Author(ALICE, Date.UTC(2026, 10, 21, 9, 0, 0));
+    const bob = new Author(BOB, Date.UTC(2026, 10, 21, 9, 30, 5));
+    const [va, vb, vb2] = [Buffer.from('alice'), Buffer.from('bob'), Buffer.from('bob again')];
+    const blocks = new MemoryBlockSource().addFile(va).addFile(vb).addFile(vb2);
+    const b1 = bob.put('d/f.txt', metaOf(vb));
+    const a1 = alice.put('d/f.txt', metaOf(va), [b1]);
+    const a2 = alice.put('d/f.txt', metaOf(va), [a1]);
+    const b2 = bob.put('d/f.txt', metaOf(vb2), [b1]);
+    // Bob's b2 loses to alice's a2: its copy is written.
+    const s1 = stateOf(b1, a1, a2, b2);
+    await applyState({ root: box.root, folder: FOLDER, ...s1, local: box.store, blockIndex: box.store, blocks, clock });
+    const copy = conflictCopyName('d/f.txt', b2.entry);
+    expect((await read(box.root, copy)).equals(vb2)).toBe(true);
+    // Names of the same shape that apply did not write, or must not touch.
+    const user = 'd/f.sync-conflict-20250101-000000-ZZZZZZZ.txt';
+    const logPath = 'd/f.sync-conflict-20250101-000001-ZZZZZZZ.txt';
+    const owned = 'd/f.sync-conflict-20250101-000002-ZZZZZZZ.txt';
+    for (const n of [user, logPath, owned]) await fsp.writeFile(path.join(box.root, n), n);
+    for (const n of [logPath, owned]) await box.store.upsertLocalFiles([{ folder: FOLDER, path: n, size: n.length, mtimeMs: 0, inode: 0, mode: 0o644, contentHash: 'ab'.repeat(32), type: 'file' }]);
+    const checks = {
+      list: async (dir: string) => fsp.readdir(path.join(box.root, dir)),
+      isLogPath: async (rel: string) => rel === logPath,
+      isOwned: (rel: string) => rel === owned,
+    };
+    const current = await resolveWith(s1.state.resolve('d/f.txt')!, s1.entryOf);
+    expect(await staleCopies({ folder: FOLDER, local: box.store }, current, checks)).toEqual([]);
+
+    // Bob deletes his version: no loser is left, so his copy is stale; the other names stay.
+    const b3 = bob.delete('d/f.txt', [b2]);
+    const s2 = stateOf(b1, a1, a2, b2, b3);
+    const after = await resolveWith(s2.state.resolve('d/f.txt')!, s2.entryOf);
+    expect(after.losers).toEqual([]);
+    const stale = await staleCopies({ folder: FOLDER, local: box.store }, after, checks);
+    expect(stale).toEqual([copy]);
+    const ctx: FileApplyContext = { root: box.root, folder: FOLDER, local: box.store, blockIndex: box.store, blocks, versions: new Versions(box.root, { clock }) };
+    expect(await removeCopies(ctx, stale)).toEqual({ removed: [copy], kept: [] });
+    expect((await fsp.readdir(path.join(box.root, 'd'))).sort()).toEqual(['f.txt', ...[user, logPath, owned].map((n) => path.basename(n))].sort());
+    expect(await ctx.versions.listVersions(copy)).toHaveLength(1);
   });
 
   it('a copy the user edited is kept when its conflict is resolved', async () => {
