@@ -14,11 +14,11 @@ import { compareStrings } from '../log/codec';
 import { DecodeError } from '../log/errors';
 import { isCleanPath, isUnder } from '../log/path';
 import type { Fingerprint, FolderId, Hash, SignatureVerifier } from '../log/types';
-import { ManifestIndex } from './decide';
+import { ManifestIndex, grantIncludes } from './decide';
 import { decodeSignedManifest, encodeManifest, manifestSigningBytes } from './encoding';
 import { sha256Hex } from '../log/encoding';
 import type { ManifestRefusalReason } from './errors';
-import type { ManifestVersion, Member, SignedManifest } from './types';
+import type { Grant, ManifestVersion, Member, SignedManifest } from './types';
 
 /** Reads the fingerprint of an armored key, so an admin can not file one key under another's name. */
 export interface KeyInspector {
@@ -62,18 +62,35 @@ interface Node {
 
 const refusal = (reason: ManifestRefusalReason, detail: string): Refused => ({ reason, detail });
 
-const writesEverything = (m: Member): boolean => m.role === 'admin' || (m.role === 'writer' && (m.pathPrefixes ?? []).length === 0);
-
-/** Whether `after`'s write grant includes all of `before`'s. */
-function grantIncludes(after: Member, before: Member): boolean {
-  if (before.role === 'reader') return true;
-  if (writesEverything(after)) return true;
-  if (writesEverything(before) || after.role === 'reader') return false;
-  return (before.pathPrefixes ?? []).every((q) => (after.pathPrefixes ?? []).some((p) => isUnder(q, p)));
-}
+const sameGrant = (a: Grant, b: Grant): boolean => a.role === b.role && JSON.stringify(a.pathPrefixes ?? []) === JSON.stringify(b.pathPrefixes ?? []);
 
 const sameRow = (a: Member, b: Member): boolean =>
-  a.role === b.role && a.publicKeyArmored === b.publicKeyArmored && JSON.stringify(a.pathPrefixes ?? []) === JSON.stringify(b.pathPrefixes ?? []);
+  sameGrant(a, b) && a.publicKeyArmored === b.publicKeyArmored && JSON.stringify(a.earlier ?? []) === JSON.stringify(b.earlier ?? []);
+
+/**
+ * The earlier-grant rules for a member who stays active: the records of `before` are kept
+ * verbatim, at most one is appended and it is the grant `before` held (so nobody can
+ * back-date a wider grant), at an untilSeq no smaller than the last; a grant that shrinks
+ * must append one. The untilSeq is the admin's word, like a revocation's lastValidSeq:
+ * the member's entries after it are judged by the new grant.
+ */
+function checkEarlier(before: Member, after: Member): Refused | null {
+  const was = before.earlier ?? [];
+  const now = after.earlier ?? [];
+  const fp = before.fingerprint;
+  if (now.length < was.length || was.some((e, i) => e.untilSeq !== now[i].untilSeq || !sameGrant(e, now[i])))
+    return refusal('EARLIER_GRANT_CHANGED', `the earlier grants of ${fp} must stay as they were`);
+  if (now.length > was.length + 1) return refusal('EARLIER_GRANT_CHANGED', `one version records at most one earlier grant of ${fp}`);
+  const added = now.length > was.length ? now[was.length] : undefined;
+  if (added) {
+    if (!sameGrant(added, before)) return refusal('EARLIER_GRANT_CHANGED', `the earlier grant recorded for ${fp} is not the grant they held`);
+    const last = was.length > 0 ? was[was.length - 1].untilSeq : 0;
+    if (!Number.isSafeInteger(added.untilSeq) || added.untilSeq < last) return refusal('EARLIER_GRANT_CHANGED', `the earlier grant of ${fp} ends at seq ${added.untilSeq}, before the previous one (${last})`);
+  }
+  if (!added && !grantIncludes(after, before))
+    return refusal('EARLIER_GRANT_MISSING', `${fp}'s write grant shrinks without recording the grant their earlier entries were written under`);
+  return null;
+}
 
 /**
  * The content rules of `next` given the version before it (null for a genesis). Signatures
@@ -92,7 +109,11 @@ export function checkTransition(prev: ManifestIndex | null, next: ManifestVersio
   if (!next.members.some((m) => nextIndex.isActiveAdmin(m.fingerprint))) return refusal('LAST_ADMIN', 'no admin would be left');
   for (const r of next.revocations) if (!nextIndex.member(r.fingerprint)) return refusal('REVOCATION_UNKNOWN_MEMBER', `revocation of ${r.fingerprint}, who is not a member`);
   for (const m of next.members)
-    for (const q of m.pathPrefixes ?? []) if (!isCleanPath(q)) return refusal('BAD_PATH_PREFIX', `prefix ${JSON.stringify(q)} of ${m.fingerprint} is not a clean path`);
+    for (const g of [m, ...(m.earlier ?? [])])
+      for (const q of g.pathPrefixes ?? []) if (!isCleanPath(q)) return refusal('BAD_PATH_PREFIX', `prefix ${JSON.stringify(q)} of ${m.fingerprint} is not a clean path`);
+  // Earlier grants only come from narrowing a member who was already there.
+  for (const m of next.members)
+    if ((m.earlier ?? []).length > 0 && !prev?.member(m.fingerprint)) return refusal('EARLIER_GRANT_CHANGED', `new member ${m.fingerprint} has earlier grants`);
   if (prev === null) return null;
   for (const r of prev.manifest.revocations) {
     const now = nextIndex.revocation(r.fingerprint);
@@ -107,9 +128,13 @@ export function checkTransition(prev: ManifestIndex | null, next: ManifestVersio
       if (!after || !sameRow(after, before)) return refusal('REVOKED_MEMBER_CHANGED', `the row of revoked member ${before.fingerprint} must stay as it was`);
       continue;
     }
-    // Shrinking a write grant would refuse entries already accepted: revoke instead.
-    if (!after ? before.role !== 'reader' : !grantIncludes(after, before))
-      return refusal('REVOKE_FIRST', `${before.fingerprint}'s write grant shrinks without a revocation`);
+    // A row judges its entries: only a member who never could write may be dropped.
+    if (!after) {
+      if (before.role !== 'reader' || (before.earlier ?? []).length > 0) return refusal('REVOKE_FIRST', `${before.fingerprint} may have written: revoke them instead of dropping their row`);
+      continue;
+    }
+    const broken = checkEarlier(before, after);
+    if (broken) return broken;
   }
   return null;
 }

@@ -4,16 +4,22 @@
  */
 import { isUnder } from '../log/path';
 import type { Fingerprint, WriteAuthority, WriteDecision } from '../log/types';
-import type { ManifestVersion, Member, Revocation } from './types';
+import type { Grant, ManifestVersion, Member, Revocation } from './types';
 
 const OK: WriteDecision = { ok: true };
 
-/** Whether `member` may write `path`, ignoring revocation: their grant. */
-export function grantCovers(member: Member, path: string): boolean {
-  if (member.role === 'admin') return true;
-  if (member.role !== 'writer') return false;
-  const prefixes = member.pathPrefixes ?? [];
+/** Whether `grant` (a member's current one, or an earlier one) lets its holder write `path`, ignoring revocation. */
+export function grantCovers(grant: Grant, path: string): boolean {
+  if (grant.role === 'admin') return true;
+  if (grant.role !== 'writer') return false;
+  const prefixes = grant.pathPrefixes ?? [];
   return prefixes.length === 0 || prefixes.some((q) => isUnder(path, q));
+}
+
+/** The grant that judges `member`'s entry at `seq`: the first earlier grant reaching that seq, else the current one. */
+export function grantAt(member: Member, seq: number): Grant {
+  for (const e of member.earlier ?? []) if (seq <= e.untilSeq) return e;
+  return member;
 }
 
 /** A manifest version indexed by fingerprint. */
@@ -60,16 +66,18 @@ export function mayWrite(state: ManifestIndex | ManifestVersion, author: Fingerp
   if (!member) return { ok: false, reason: 'UNKNOWN_AUTHOR', detail: `${author} is not a member` };
   const rev = index.revocation(author);
   if (rev && seq > rev.lastValidSeq) return { ok: false, reason: 'REVOKED', detail: `${author} was revoked after seq ${rev.lastValidSeq}; this is seq ${seq}` };
-  if (member.role === 'reader') return { ok: false, reason: 'NOT_A_WRITER', detail: `${author} is a reader` };
-  if (!grantCovers(member, path)) return { ok: false, reason: 'OUTSIDE_PATH_GRANT', detail: `${author} may write only under ${(member.pathPrefixes ?? []).join(', ')}` };
+  const grant = grantAt(member, seq);
+  const when = grant === member ? '' : ` at seq ${seq}`;
+  if (grant.role === 'reader') return { ok: false, reason: 'NOT_A_WRITER', detail: `${author} is a reader${when}` };
+  if (!grantCovers(grant, path)) return { ok: false, reason: 'OUTSIDE_PATH_GRANT', detail: `${author} may write only under ${(grant.pathPrefixes ?? []).join(', ')}${when}` };
   return OK;
 }
 
 /** What a change of the current manifest means for entries already judged. */
 export interface ManifestChange {
-  /** Feeds whose entries from `fromSeq` on are no longer valid (a new revocation, a demotion, a head switch). */
+  /** Feeds whose entries from `fromSeq` on are no longer valid (a new revocation, a demotion to reader, a head switch). */
   readonly cut: readonly { readonly author: Fingerprint; readonly fromSeq: number }[];
-  /** Authors whose grant lost paths without a seq bound (only on a head switch): judge their accepted entries again. */
+  /** Authors whose current grant lost paths (a narrowing, a demotion, a head switch): judge their accepted entries again. */
   readonly narrowed: readonly Fingerprint[];
   /** Authors whose refused entries may now be valid (wider grant, lifted revocation): fetch and validate again. */
   readonly reopened: readonly Fingerprint[];
@@ -78,16 +86,23 @@ export interface ManifestChange {
 /** Up to which seq an author's entries can be valid at all under `idx`. */
 function writableUpTo(idx: ManifestIndex | null, fp: Fingerprint): number {
   const m = idx?.member(fp);
-  if (!m || m.role === 'reader') return 0;
-  return idx?.revocation(fp)?.lastValidSeq ?? Infinity;
+  if (!m) return 0;
+  // A reader who wrote before a demotion: up to the last earlier grant that let them write.
+  const upTo = m.role !== 'reader' ? Infinity : Math.max(0, ...(m.earlier ?? []).filter((e) => e.role !== 'reader').map((e) => e.untilSeq));
+  return Math.min(upTo, idx?.revocation(fp)?.lastValidSeq ?? Infinity);
 }
 
-/** Whether everything `m` may write, `other` may write too (roles aside from reader). */
-function grantWithin(m: Member, other: Member): boolean {
-  if (other.role === 'admin' || (other.role === 'writer' && (other.pathPrefixes ?? []).length === 0)) return true;
-  if (m.role === 'admin' || (m.pathPrefixes ?? []).length === 0) return false;
-  return (m.pathPrefixes ?? []).every((q) => (other.pathPrefixes ?? []).some((p) => isUnder(q, p)));
+const writesEverything = (g: Grant): boolean => g.role === 'admin' || (g.role === 'writer' && (g.pathPrefixes ?? []).length === 0);
+
+/** Whether `after` lets its holder write everything `before` does. */
+export function grantIncludes(after: Grant, before: Grant): boolean {
+  if (before.role === 'reader') return true;
+  if (writesEverything(after)) return true;
+  if (writesEverything(before) || after.role === 'reader') return false;
+  return (before.pathPrefixes ?? []).every((q) => (after.pathPrefixes ?? []).some((p) => isUnder(q, p)));
 }
+
+const sameEarlier = (a: Member, b: Member): boolean => JSON.stringify(a.earlier ?? []) === JSON.stringify(b.earlier ?? []);
 
 /**
  * Compares the current manifest before and after an apply (the head may also switch to
@@ -108,8 +123,10 @@ export function manifestChange(before: ManifestVersion | undefined, after: Manif
     if (was > 0 && now > 0) {
       const mb = b?.member(fp) as Member;
       const ma = a.member(fp) as Member;
-      if (!grantWithin(mb, ma)) narrowed.push(fp);
-      if (now === was && !grantWithin(ma, mb)) reopened.push(fp);
+      // Earlier grants differ only across a head switch: judge again and fetch again.
+      const rewritten = !sameEarlier(mb, ma);
+      if (rewritten || !grantIncludes(ma, mb)) narrowed.push(fp);
+      if (now === was && (rewritten || !grantIncludes(mb, ma))) reopened.push(fp);
     }
   }
   return { cut, narrowed, reopened };

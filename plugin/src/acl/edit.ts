@@ -12,8 +12,9 @@ export function canonicalManifest(m: ManifestVersion): ManifestVersion {
   const byFp = new Map<Fingerprint, Member>();
   for (const mem of m.members) {
     const prefixes = [...new Set(mem.pathPrefixes ?? [])].sort(compareUtf8);
-    const { pathPrefixes: _drop, ...rest } = mem;
-    byFp.set(mem.fingerprint, mem.role === 'writer' && prefixes.length > 0 ? { ...rest, pathPrefixes: prefixes } : rest);
+    const { pathPrefixes: _drop, earlier, ...rest } = mem;
+    const row: Member = earlier && earlier.length > 0 ? { ...rest, earlier } : rest;
+    byFp.set(mem.fingerprint, mem.role === 'writer' && prefixes.length > 0 ? { ...row, pathPrefixes: prefixes } : row);
   }
   const revs = new Map<Fingerprint, Revocation>();
   for (const r of m.revocations) revs.set(r.fingerprint, r);

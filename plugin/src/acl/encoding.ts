@@ -8,7 +8,7 @@ import { FORMAT_VERSION, MAX_SIGNATURE_BYTES, sha256Hex } from '../log/encoding'
 import { DecodeError, LogError } from '../log/errors';
 import type { Hash } from '../log/types';
 import { AclError } from './errors';
-import type { ManifestVersion, Member, Revocation, Role, SignedManifest } from './types';
+import type { EarlierGrant, ManifestVersion, Member, Revocation, Role, SignedManifest } from './types';
 
 export const KIND_MANIFEST = 0x03;
 export const KIND_SIGNED_MANIFEST = 0x04;
@@ -22,6 +22,8 @@ export const MAX_PREFIX_BYTES = 4096;
 export const MAX_IGNORE_RULES = 4096;
 export const MAX_IGNORE_RULE_BYTES = 4096;
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** Earlier grants kept per member: past this many narrowings an admin revokes instead. */
+export const MAX_EARLIER_GRANTS = 256;
 
 const ROLES: Record<Role, number> = { admin: 1, writer: 2, reader: 3 };
 const ROLE_NAMES: (Role | undefined)[] = [undefined, 'admin', 'writer', 'reader'];
@@ -41,17 +43,8 @@ function writeManifest(w: Writer, m: ManifestVersion): void {
   w.fingerprint(m.author, 'author').varint(m.createdAtMs, 'createdAtMs').varint(m.members.length, 'member count');
   m.members.forEach((mem: Member, i) => {
     if (i > 0 && !(m.members[i - 1].fingerprint < mem.fingerprint)) invalid('members must be sorted by fingerprint and unique');
-    const role = ROLES[mem.role];
-    if (role === undefined) invalid(`unknown role ${String(mem.role)}`);
-    const prefixes = mem.pathPrefixes ?? [];
-    if (prefixes.length > 0 && mem.role !== 'writer') invalid('only writers have path prefixes');
-    if (prefixes.length > MAX_PREFIXES) invalid(`more than ${MAX_PREFIXES} path prefixes`);
     w.fingerprint(mem.fingerprint, 'member').string(mem.name, MAX_NAME_BYTES, 'member name').string(mem.publicKeyArmored, MAX_KEY_BYTES, 'public key');
-    w.u8(role).varint(prefixes.length, 'prefix count');
-    prefixes.forEach((p, j) => {
-      if (j > 0 && !(compareUtf8(prefixes[j - 1], p) < 0)) invalid('path prefixes must be sorted (UTF-8 order) and unique');
-      w.string(p, MAX_PREFIX_BYTES, 'path prefix');
-    });
+    writeGrant(w, mem);
   });
   w.varint(m.revocations.length, 'revocation count');
   m.revocations.forEach((r: Revocation, i) => {
@@ -61,6 +54,35 @@ function writeManifest(w: Writer, m: ManifestVersion): void {
   if (m.ignoreRules.length > MAX_IGNORE_RULES) invalid(`more than ${MAX_IGNORE_RULES} ignore rules`);
   w.varint(m.ignoreRules.length, 'ignore rule count');
   for (const rule of m.ignoreRules) w.string(rule, MAX_IGNORE_RULE_BYTES, 'ignore rule');
+  // A trailing section present only when some member has earlier grants, so versions
+  // without any keep the bytes (and hashes) they had before the section existed.
+  const withEarlier = m.members.filter((mem) => (mem.earlier ?? []).length > 0);
+  if (withEarlier.length === 0) return;
+  w.varint(withEarlier.length, 'earlier-grant member count');
+  for (const mem of withEarlier) {
+    const list = mem.earlier as readonly EarlierGrant[];
+    if (list.length > MAX_EARLIER_GRANTS) invalid(`more than ${MAX_EARLIER_GRANTS} earlier grants`);
+    w.fingerprint(mem.fingerprint, 'member with earlier grants').varint(list.length, 'earlier grant count');
+    list.forEach((e, i) => {
+      if (i > 0 && e.untilSeq < list[i - 1].untilSeq) invalid('earlier grants must be ordered by untilSeq');
+      w.varint(e.untilSeq, 'untilSeq');
+      writeGrant(w, e);
+    });
+  }
+}
+
+/** Role and prefixes, as in a member row. */
+function writeGrant(w: Writer, g: { readonly role: Role; readonly pathPrefixes?: readonly string[] }): void {
+  const role = ROLES[g.role];
+  if (role === undefined) invalid(`unknown role ${String(g.role)}`);
+  const prefixes = g.pathPrefixes ?? [];
+  if (prefixes.length > 0 && g.role !== 'writer') invalid('only writers have path prefixes');
+  if (prefixes.length > MAX_PREFIXES) invalid(`more than ${MAX_PREFIXES} path prefixes`);
+  w.u8(role).varint(prefixes.length, 'prefix count');
+  prefixes.forEach((p, j) => {
+    if (j > 0 && !(compareUtf8(prefixes[j - 1], p) < 0)) invalid('path prefixes must be sorted (UTF-8 order) and unique');
+    w.string(p, MAX_PREFIX_BYTES, 'path prefix');
+  });
 }
 
 /** Wraps the log encoder's errors so callers see one error type per module. */
@@ -118,17 +140,7 @@ export function decodeManifest(bytes: Uint8Array): ManifestVersion {
     if (i > 0) order(members[i - 1].fingerprint, fingerprint, 'members', plain);
     const mname = r.string(MAX_NAME_BYTES, 'member name');
     const publicKeyArmored = r.string(MAX_KEY_BYTES, 'public key');
-    const rb = r.u8('role');
-    const role = ROLE_NAMES[rb];
-    if (role === undefined) throw new DecodeError('DECODE_BAD_VALUE', `role ${rb}`);
-    const np = r.int('prefix count', 0, MAX_PREFIXES);
-    if (np > 0 && role !== 'writer') throw new DecodeError('DECODE_BAD_VALUE', `a ${role} has no path prefixes`);
-    const prefixes: string[] = [];
-    for (let j = 0; j < np; j++) {
-      prefixes.push(r.string(MAX_PREFIX_BYTES, 'path prefix'));
-      if (j > 0) order(prefixes[j - 1], prefixes[j], 'path prefixes', compareUtf8);
-    }
-    members.push(np > 0 ? { fingerprint, name: mname, publicKeyArmored, role, pathPrefixes: prefixes } : { fingerprint, name: mname, publicKeyArmored, role });
+    members.push({ fingerprint, name: mname, publicKeyArmored, ...readGrant(r) });
   }
   const nr = r.int('revocation count', 0, MAX_MEMBERS);
   if (nr * 21 > r.remaining) throw new DecodeError('DECODE_TRUNCATED', `revocation count ${nr} exceeds the bytes left`);
@@ -141,8 +153,46 @@ export function decodeManifest(bytes: Uint8Array): ManifestVersion {
   const ni = r.int('ignore rule count', 0, MAX_IGNORE_RULES);
   const ignoreRules: string[] = [];
   for (let i = 0; i < ni; i++) ignoreRules.push(r.string(MAX_IGNORE_RULE_BYTES, 'ignore rule'));
+  if (r.remaining > 0) readEarlier(r, members);
   r.end('manifest');
   return { folder, name, version, prev, author, createdAtMs, members, revocations, ignoreRules };
+}
+
+function readGrant(r: Reader): { role: Role; pathPrefixes?: string[] } {
+  const rb = r.u8('role');
+  const role = ROLE_NAMES[rb];
+  if (role === undefined) throw new DecodeError('DECODE_BAD_VALUE', `role ${rb}`);
+  const np = r.int('prefix count', 0, MAX_PREFIXES);
+  if (np > 0 && role !== 'writer') throw new DecodeError('DECODE_BAD_VALUE', `a ${role} has no path prefixes`);
+  const prefixes: string[] = [];
+  for (let j = 0; j < np; j++) {
+    prefixes.push(r.string(MAX_PREFIX_BYTES, 'path prefix'));
+    if (j > 0) order(prefixes[j - 1], prefixes[j], 'path prefixes', compareUtf8);
+  }
+  return np > 0 ? { role, pathPrefixes: prefixes } : { role };
+}
+
+/** The trailing earlier-grants section: members named in order, each once, each with at least one grant. */
+function readEarlier(r: Reader, members: Member[]): void {
+  const n = r.int('earlier-grant member count', 1, members.length);
+  let at = 0;
+  let prevFp: string | undefined;
+  for (let i = 0; i < n; i++) {
+    const fp = r.fingerprint('member with earlier grants');
+    if (prevFp !== undefined) order(prevFp, fp, 'members with earlier grants', plain);
+    prevFp = fp;
+    while (at < members.length && members[at].fingerprint < fp) at++;
+    if (at === members.length || members[at].fingerprint !== fp) throw new DecodeError('DECODE_BAD_VALUE', `earlier grants of ${fp}, who is not a member`);
+    const k = r.int('earlier grant count', 1, MAX_EARLIER_GRANTS);
+    if (k * 3 > r.remaining) throw new DecodeError('DECODE_TRUNCATED', `earlier grant count ${k} exceeds the bytes left`);
+    const list: EarlierGrant[] = [];
+    for (let j = 0; j < k; j++) {
+      const untilSeq = r.varint('untilSeq');
+      if (j > 0 && untilSeq < list[j - 1].untilSeq) throw new DecodeError('DECODE_UNSORTED', 'earlier grants are not ordered by untilSeq');
+      list.push({ untilSeq, ...readGrant(r) });
+    }
+    members[at] = { ...members[at], earlier: list };
+  }
 }
 
 export function encodeSignedManifest(s: SignedManifest): Buffer {

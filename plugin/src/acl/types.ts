@@ -3,18 +3,37 @@ import type { Fingerprint, FolderId, Hash } from '../log/types';
 
 export type Role = 'admin' | 'writer' | 'reader';
 
-export interface Member {
-  readonly fingerprint: Fingerprint;
-  /** Display name, as the admin who added the member saw it. */
-  readonly name: string;
-  /** The member's armored OpenPGP public key: lets members who are not friends verify them. */
-  readonly publicKeyArmored: string;
+/** What a member may do: their role and, for a writer, the subtrees they may write. */
+export interface Grant {
   readonly role: Role;
   /**
    * Narrows a writer to these subtrees (clean relative paths, sorted, unique). Absent or
    * empty: the whole folder. A path p is inside prefix q when p === q or p starts with q + '/'.
    */
   readonly pathPrefixes?: readonly string[];
+}
+
+/**
+ * The grant that judged a member's entries up to `untilSeq`, kept when an admin narrowed or
+ * demoted them, so what they wrote under the wider grant stays valid.
+ */
+export interface EarlierGrant extends Grant {
+  readonly untilSeq: number;
+}
+
+export interface Member extends Grant {
+  readonly fingerprint: Fingerprint;
+  /** Display name, as the admin who added the member saw it. */
+  readonly name: string;
+  /** The member's armored OpenPGP public key: lets members who are not friends verify them. */
+  readonly publicKeyArmored: string;
+  /**
+   * Grants that judged the member's earlier entries, by ascending (non-decreasing) untilSeq:
+   * an entry with seq <= some untilSeq is judged by the first such grant, later entries by
+   * the current role and prefixes. Absent or empty: every entry by the current grant.
+   * Only grows: each narrowing or demotion appends the grant it replaced.
+   */
+  readonly earlier?: readonly EarlierGrant[];
 }
 
 /**
