@@ -11,8 +11,9 @@ export {
   decodeSignedManifest,
   manifestHash,
   manifestSigningBytes,
+  MAX_EARLIER_GRANTS,
 } from './encoding';
-export { ManifestIndex, mayWrite, grantCovers, manifestChange, type ManifestChange } from './decide';
+export { ManifestIndex, mayWrite, grantAt, grantCovers, grantIncludes, manifestChange, type ManifestChange } from './decide';
 export { ManifestChain, checkTransition, type ApplyResult, type Overruled, type KeyInspector, type ManifestChainOptions, type Refused } from './chain';
 export { signManifest } from './sign';
 export { genesis, nextVersion, canonicalManifest, type GenesisInput, type ManifestEdit } from './edit';

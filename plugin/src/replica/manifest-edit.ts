@@ -2,26 +2,48 @@
  * Manifest edits as data: the next version an admin proposes, built from the current one.
  * Pure. Whether the edit is allowed is the acl's `checkTransition`, asked by the caller.
  */
-import type { ManifestVersion, Member, Revocation, Role } from '../acl';
+import { grantIncludes, type EarlierGrant, type ManifestVersion, type Member, type Revocation, type Role } from '../acl';
 import { compareUtf8, type Fingerprint, type Hash } from '../log';
 import { ReplicaError } from './errors';
 
 export type ManifestEdit =
   | { readonly kind: 'add'; readonly member: Member }
   | { readonly kind: 'remove'; readonly fingerprint: Fingerprint }
-  | { readonly kind: 'role'; readonly fingerprint: Fingerprint; readonly role: Role }
-  /** Narrows a writer to these subtrees; an empty list widens them to the whole folder. */
-  | { readonly kind: 'narrow'; readonly fingerprint: Fingerprint; readonly pathPrefixes: readonly string[] }
+  /**
+   * `untilSeq`: the member's feed tip as the admin knows it. Needed when the grant shrinks
+   * (a demotion): their entries up to it stay judged by the grant they held, later ones by
+   * the new one (so concurrent entries they write after it under the old grant are refused).
+   */
+  | { readonly kind: 'role'; readonly fingerprint: Fingerprint; readonly role: Role; readonly untilSeq?: number }
+  /** Narrows a writer to these subtrees; an empty list widens them to the whole folder. `untilSeq` as for 'role'. */
+  | { readonly kind: 'narrow'; readonly fingerprint: Fingerprint; readonly pathPrefixes: readonly string[]; readonly untilSeq?: number }
   /** Entries of theirs up to `lastValidSeq` stay valid, later ones are refused. */
   | { readonly kind: 'revoke'; readonly fingerprint: Fingerprint; readonly lastValidSeq: number };
 
 const byFingerprint = <T extends { fingerprint: Fingerprint }>(a: T, b: T): number => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
 
-/** A member row as the encoding wants it: prefixes only for writers, sorted in UTF-8 order, unique. */
+/** A member row as the encoding wants it: prefixes only for writers, sorted in UTF-8 order, unique; no empty `earlier`. */
 export function normalMember(m: Member): Member {
   const prefixes = m.role === 'writer' ? [...new Set(m.pathPrefixes ?? [])].sort(compareUtf8) : [];
-  const { pathPrefixes: _drop, ...rest } = m;
-  return prefixes.length > 0 ? { ...rest, pathPrefixes: prefixes } : rest;
+  const { pathPrefixes: _drop, earlier, ...rest } = m;
+  const row: Member = earlier && earlier.length > 0 ? { ...rest, earlier } : rest;
+  return prefixes.length > 0 ? { ...row, pathPrefixes: prefixes } : row;
+}
+
+/**
+ * `old` replaced by `row`: when the write grant shrinks, `old`'s grant is recorded as the one
+ * that judges their entries up to `untilSeq` (the chain refuses a shrink without it).
+ */
+function regrant(old: Member, row: Member, untilSeq: number | undefined): Member {
+  const next = normalMember(row);
+  if (grantIncludes(next, old)) return next;
+  if (untilSeq === undefined) throw new ReplicaError('BAD_CHANGE', `${old.fingerprint}'s grant shrinks: say up to which seq of theirs the old grant applies (untilSeq)`);
+  if (!Number.isSafeInteger(untilSeq) || untilSeq < 0) throw new ReplicaError('BAD_CHANGE', `untilSeq ${untilSeq} must be an integer >= 0`);
+  const was = old.earlier ?? [];
+  // Entries up to the last record are judged already; a stale tip must not reach behind it.
+  const last = was.length > 0 ? was[was.length - 1].untilSeq : 0;
+  const held: EarlierGrant = { untilSeq: Math.max(untilSeq, last), role: old.role, ...(old.pathPrefixes && old.pathPrefixes.length > 0 ? { pathPrefixes: old.pathPrefixes } : {}) };
+  return { ...next, earlier: [...was, held] };
 }
 
 /** The version after `current` with `edit` applied, signed later by `author`. */
@@ -45,13 +67,13 @@ export function editedManifest(current: { hash: Hash; manifest: ManifestVersion 
       break;
     case 'role': {
       const old = find(edit.fingerprint);
-      members = members.map((x) => (x === old ? normalMember({ ...old, role: edit.role }) : x));
+      members = members.map((x) => (x === old ? regrant(old, { ...old, role: edit.role }, edit.untilSeq) : x));
       break;
     }
     case 'narrow': {
       const old = find(edit.fingerprint);
       if (old.role !== 'writer') throw new ReplicaError('BAD_CHANGE', `only writers are narrowed to paths; ${edit.fingerprint} is ${old.role}`);
-      members = members.map((x) => (x === old ? normalMember({ ...old, pathPrefixes: [...edit.pathPrefixes] }) : x));
+      members = members.map((x) => (x === old ? regrant(old, { ...old, pathPrefixes: [...edit.pathPrefixes] }, edit.untilSeq) : x));
       break;
     }
     case 'revoke':

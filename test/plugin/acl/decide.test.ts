@@ -65,4 +65,31 @@ describe('manifestChange', () => {
     const reader = with_({ members: swap(mem('B', 'reader')) });
     expect(manifestChange(m, reader).cut).toEqual([{ author: 'B'.repeat(40), fromSeq: 1 }]);
   });
+
+  it('a demotion that records the earlier grant cuts only after its untilSeq; a head switch that changes the records asks for both', () => {
+    const B = 'B'.repeat(40);
+    const demoted = with_({ members: swap({ ...mem('B', 'reader'), earlier: [{ untilSeq: 6, role: 'writer' }] }) });
+    expect(manifestChange(m, demoted)).toEqual({ cut: [{ author: B, fromSeq: 7 }], narrowed: [B], reopened: [] });
+    const later = with_({ members: swap({ ...mem('B', 'reader'), earlier: [{ untilSeq: 9, role: 'writer' }] }) });
+    expect(manifestChange(demoted, later)).toEqual({ cut: [], narrowed: [B], reopened: [B] });
+    const narrowedAt = (n: number) => with_({ members: swap({ ...mem('B', 'writer', ['docs']), earlier: [{ untilSeq: n, role: 'writer' }] }) });
+    expect(manifestChange(narrowedAt(3), narrowedAt(5))).toEqual({ cut: [], narrowed: [B], reopened: [B] });
+  });
+});
+
+describe('mayWrite with earlier grants', () => {
+  const F = 'F'.repeat(40);
+  const earlier = [{ untilSeq: 3, role: 'admin' as const }, { untilSeq: 3, role: 'reader' as const }, { untilSeq: 7, role: 'writer' as const, pathPrefixes: ['docs'] }];
+  const withF = { ...m, members: [...m.members, { ...mem('F', 'writer', ['docs/sub']), earlier }] };
+  it.each([
+    ['x', 1, 'ok'],
+    ['x', 3, 'ok'], // the first record reaching seq 3 judges it; the second at 3 never does
+    ['x', 4, 'OUTSIDE_PATH_GRANT'],
+    ['docs/a', 7, 'ok'],
+    ['docs/a', 8, 'OUTSIDE_PATH_GRANT'],
+    ['docs/sub/a', 8, 'ok'],
+  ])('F writing %s at seq %i: %s', (path, seq, expected) => {
+    const d = mayWrite(withF, F, path as string, seq as number);
+    expect(d.ok ? 'ok' : d.reason).toBe(expected);
+  });
 });
