@@ -41,7 +41,7 @@ export async function writeConflictCopies(ctx: FileApplyContext, res: ResolvedPa
 
 /** What decides whether a copy-shaped name beside a path is apply's to remove. */
 export interface StaleCopyChecks {
-  /** The names in a folder-relative directory ('' for the root); cached by the caller across paths. */
+  /** The names in a folder-relative directory ('' for the root), or just those that look like copies; cached by the caller across paths. */
   readonly list: (dirRel: string) => Promise<readonly string[]>;
   /** True for a path of the log itself ("keep both" made the copy a file of its own, or a user named a file so). */
   readonly isLogPath: (rel: string) => Promise<boolean>;

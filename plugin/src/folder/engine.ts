@@ -532,7 +532,11 @@ export class FolderEngine {
       list: (dirRel: string): Promise<string[]> => {
         let l = listings.get(dirRel);
         if (l === undefined) {
-          l = fsp.readdir(path.join(this.root, ...dirRel.split('/').filter((s) => s !== ''))).catch(() => []);
+          // Only names with the copy tag: a run of many paths in a large directory scans it once.
+          l = fsp.readdir(path.join(this.root, ...dirRel.split('/').filter((s) => s !== ''))).then(
+            (names) => names.filter((n) => n.includes('.sync-conflict-')),
+            () => [],
+          );
           listings.set(dirRel, l);
         }
         return l;
