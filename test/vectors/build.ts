@@ -26,7 +26,7 @@ async function checkpointVector(name: string, cp: Checkpoint, signer: string) {
   };
 }
 
-/** The fixed manifests: genesis, a promotion, then two concurrent edits. */
+/** The fixed manifests: genesis, a promotion, two concurrent edits, then a narrowing that keeps the earlier grant. */
 export async function buildManifests(): Promise<{ name: string; signed: SignedManifest }[]> {
   const { alice, bob, carol, dave } = await loadIdentities();
   const genesis: ManifestVersion = {
@@ -46,6 +46,7 @@ export async function buildManifests(): Promise<{ name: string; signed: SignedMa
   // Concurrent: bob revokes dave's (empty) writes and adds nothing; alice changes the ignore rules.
   const v3bob: ManifestVersion = { ...v2, version: 3, prev: manifestHash(v2), author: bob.fingerprint, createdAtMs: 1_750_000_200_000, revocations: [{ fingerprint: dave.fingerprint, lastValidSeq: 0 }] };
   const v3alice: ManifestVersion = { ...v2, version: 3, prev: manifestHash(v2), author: alice.fingerprint, createdAtMs: 1_750_000_200_001, ignoreRules: ['*.tmp'] };
+  const v4: ManifestVersion = { ...v3bob, version: 4, prev: manifestHash(v3bob), createdAtMs: 1_750_000_300_000 };
   return [
     { name: 'genesis', signed: g },
     { name: 'v2-bob-promoted', signed: s2 },
@@ -54,6 +55,9 @@ export async function buildManifests(): Promise<{ name: string; signed: SignedMa
     { name: 'bad-signature', signed: { manifest: { ...v2, createdAtMs: v2.createdAtMs + 5 }, signature: (await signManifest(alice.signer, v2)).signature } },
     { name: 'signer-not-admin', signed: await signManifest(carol.signer, { ...v2, author: carol.fingerprint }) },
     { name: 'last-admin-removed', signed: await signManifest(alice.signer, { ...v2, members: members(member(alice, 'writer'), member(bob, 'writer'), member(carol, 'writer', ['docs']), member(dave, 'reader')) }) },
+    // Bob narrows carol to docs/public after her seq 3: her entries up to 3 keep docs/.
+    { name: 'v4-bob-narrows-carol', signed: await signManifest(bob.signer, { ...v4, members: members(member(alice, 'admin'), member(bob, 'admin'), { ...member(carol, 'writer', ['docs/public']), earlier: [{ untilSeq: 3, role: 'writer', pathPrefixes: ['docs'] }] }, member(dave, 'reader')) }) },
+    { name: 'narrow-without-earlier', signed: await signManifest(bob.signer, { ...v4, members: members(member(alice, 'admin'), member(bob, 'admin'), member(carol, 'writer', ['docs/public']), member(dave, 'reader')) }) },
   ];
 }
 
@@ -69,7 +73,7 @@ export async function buildAclVectors() {
     signed: hex(encodeSignedManifest(signed)),
   }));
   // Deliver in a scrambled order: every node must end at the same head.
-  const order = [3, 6, 2, 0, 4, 5, 1];
+  const order = [3, 7, 6, 2, 0, 4, 5, 1, 8];
   const chain = new ManifestChain({ folder: FOLDER, verifier, keys: verifier });
   const results: { name: string; status: string; reason?: string }[] = [];
   const statusOf = new Map<string, { status: string; reason?: string }>();
@@ -87,6 +91,8 @@ export async function buildAclVectors() {
     [carol, 'docs/plan.md', 3],
     [carol, 'docsx/plan.md', 3],
     [carol, 'docs', 3],
+    [carol, 'docs/plan.md', 4],
+    [carol, 'docs/public/plan.md', 4],
     [dave, 'docs/plan.md', 1],
     [{ fingerprint: '0000000000000000000000000000000000000000' }, 'a', 1],
   ].map(([who, path, seq]) => ({ author: (who as TestIdentity).fingerprint, path, seq, decision: mayWrite(head.index, (who as TestIdentity).fingerprint, path as string, seq as number) }));

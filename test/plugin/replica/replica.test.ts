@@ -78,7 +78,7 @@ describe('FolderReplica', () => {
     expect((await alice.versionVector()).has(fp('bob'))).toBe(false);
   });
 
-  it('a writer narrowed to docs/ may write only there; narrowing a full writer later needs a revocation', async () => {
+  it('a writer narrowed to docs/ may write only there; narrowing a full writer needs the seq the old grant ends at', async () => {
     const { alice, bob } = await pair('writer', ['docs']);
     await expect(bob.appendLocal([fx.change('bob', put('docs/ok.md')), fx.change('bob', put('src/no.ts'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT' });
     expect(bob.tip()).toBeNull(); // the whole batch was refused, nothing signed or stored
@@ -88,7 +88,27 @@ describe('FolderReplica', () => {
     const r = await alice.ingest(wire(forged.entries, forged.checkpoint));
     expect(r.refusals.map((x) => [x.reason, x.seq])).toEqual([['OUTSIDE_PATH_GRANT', 2]]);
     expect((await alice.versionVector()).get(fp('bob'))?.seq).toBe(1);
-    await expect(alice.editManifest({ kind: 'narrow', fingerprint: fp('carol'), pathPrefixes: ['docs'] })).rejects.toMatchObject({ code: 'MANIFEST_REFUSED', reason: 'REVOKE_FIRST' });
+    // Narrowing a full writer needs the seq up to which the old grant judges their entries.
+    await expect(alice.editManifest({ kind: 'narrow', fingerprint: fp('carol'), pathPrefixes: ['docs'] })).rejects.toMatchObject({ code: 'BAD_CHANGE' });
+  });
+
+  it('narrowing a full writer after they wrote keeps what they wrote; later entries outside the new grant are refused', async () => {
+    const { alice, bob } = await pair();
+    await bob.appendLocal([fx.change('bob', put('src/a.ts'))]);
+    await sync(bob, alice);
+    const untilSeq = (await alice.versionVector()).get(fp('bob'))?.seq;
+    expect(untilSeq).toBe(1);
+    await alice.editManifest({ kind: 'narrow', fingerprint: fp('bob'), pathPrefixes: ['docs'], untilSeq });
+    const r = await bob.ingest({ manifests: alice.manifestChain() });
+    expect(r.manifestChange?.narrowed).toEqual([fp('bob')]);
+    await expect(bob.appendLocal([fx.change('bob', put('src/b.ts'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT' });
+    const forged = await appendBatch(bob.tip(), [fx.change('bob', put('src/b.ts'))], hostSigner(fx.ids.bob));
+    // Someone who joins later, under the narrowed manifest, still accepts Bob's first entry.
+    const carol = await fx.join('carol', alice);
+    await sync(bob, carol);
+    expect((await carol.versionVector()).get(fp('bob'))?.seq).toBe(1);
+    const late = await carol.ingest(wire(forged.entries, forged.checkpoint));
+    expect(late.refusals.map((x) => [x.reason, x.seq])).toEqual([['OUTSIDE_PATH_GRANT', 2]]);
   });
 
   it('a revoked writer’s entries past the last valid seq are refused, earlier ones stay', async () => {
