@@ -46,7 +46,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split('
 const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice(11);
 
 /** How long a workload may wait for its data to arrive before it reports what arrived by then (marked partial). */
-const BUDGET_MS = quick ? { big: 120_000, small: 120_000, live: 120_000, catchup: 120_000 } : { big: 300_000, small: 180_000, live: 180_000, catchup: 180_000 };
+const BUDGET_MS = quick ? { big: 120_000, small: 120_000, live: 120_000, catchup: 120_000 } : { big: 240_000, small: 150_000, live: 150_000, catchup: 150_000 };
 
 const P = quick
   ? { bigFiles: 8, bigSize: 8 * MiB, small: { dirs: 10, perDir: 100, size: 4096 }, latency: 5, editSize: 32 * MiB, catchup: { dirs: 100, perDir: 100, size: 0 } }
@@ -71,6 +71,13 @@ async function within(check: () => boolean, what: string, budgetMs: number, ever
 }
 
 const partial = (complete: boolean): string => (complete ? '' : ' [PARTIAL: deadline reached, rate from what arrived]');
+
+/** Retires a workload's folder everywhere; says what did not go through (the next workloads then share the machine with it). */
+async function retire(cluster: Cluster, id: string, members: number[]): Promise<void> {
+  const t0 = performance.now();
+  const problems = await cluster.retire(id, members);
+  if (problems.length) console.log(`  retiring the folder: ${problems.join('; ')} (after ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+}
 
 /** One line on where each node stands in `folder` (for the progress lines of long waits). */
 async function standing(cluster: Cluster, folder: string, have?: () => string): Promise<string> {
@@ -157,13 +164,16 @@ async function big(cluster: Cluster, base: string): Promise<void> {
     console.log(`  sync from accept to both peers holding ${fmt(total / MiB, 0)} MiB: ${fmt(s, 2)} s (Bob ${fmt((done[0].at - acceptedAt) / 1000, 2)} s, Carol ${fmt((done[1].at - acceptedAt) / 1000, 2)} s) = ${fmt(mb / s, 0)} MB/s per peer, ${fmt((2 * mb) / s, 0)} MB/s delivered in all; ratio to rsync ${fmt(mb / s / rsRate, 2)} (target >= 0.65)${partial(complete)}`);
     figure('sync.big_mb_per_s', mb / s, 'MB/s');
     figure('sync.big_ratio_to_rsync', mb / s / rsRate, 'ratio', 2);
-    if (!complete) throw new Error('the big files did not all arrive within the budget');
+    if (!complete) {
+      await retire(cluster, id, [1, 2]);
+      throw new Error('the big files did not all arrive within the budget');
+    }
     for (const [p] of expected) {
       const want = await sha256File(path.join(roots[0], p));
       for (const i of [1, 2]) if ((await sha256File(path.join(roots[i], p))) !== want) throw new Error(`${cluster.nodes[i].name}'s ${p} differs from Alice's`);
     }
     console.log('  content: identical on all three (SHA-256)');
-    await cluster.retire(id, [1, 2]);
+    await retire(cluster, id, [1, 2]);
   });
   figure('sync.rsync_big_mb_per_s', rsRate, 'MB/s');
   Cluster.removeRoots(roots);
@@ -187,7 +197,7 @@ async function small(cluster: Cluster, base: string): Promise<void> {
     const got = (checks[0].have() + checks[1].have()) / 2;
     console.log(`  sync from accept to both peers holding ${n} files: ${fmt(s, 2)} s (Bob ${fmt((done[0].at - acceptedAt) / 1000, 2)} s, Carol ${fmt((done[1].at - acceptedAt) / 1000, 2)} s) = ${fmt(got / s, 0)} files/s (target >= 1500)${partial(complete)}`);
     figure('sync.small_files_per_s', got / s, 'files/s', 0);
-    await cluster.retire(id, [1, 2]);
+    await retire(cluster, id, [1, 2]);
   });
   Cluster.removeRoots(roots);
 }
@@ -214,7 +224,7 @@ async function latency(cluster: Cluster, base: string): Promise<void> {
     console.log(`latency: 1 KiB write on Alice → on Bob's disk, ${ms.length} times: ${ms.map((x) => fmt(x, 0)).join(', ')} ms; median ${fmt(median(ms), 0)}, max ${fmt(Math.max(...ms), 0)} (targets < 300, < 1000)`);
     figure('sync.latency_median_ms', median(ms), 'ms', 0);
     figure('sync.latency_max_ms', Math.max(...ms), 'ms', 0);
-    await cluster.retire(id, [1]);
+    await retire(cluster, id, [1]);
   });
   Cluster.removeRoots(roots);
 }
@@ -297,7 +307,7 @@ async function edit(cluster: Cluster, base: string): Promise<void> {
     });
     figure('sync.insert_sent_bytes', insertBytes, 'bytes', 0);
     console.log(`  targets: edit < ${1.5 * MiB} bytes (1.5 MiB), insertion < ${2 * MiB} bytes (2 MiB)`);
-    await cluster.retire(id, [1]);
+    await retire(cluster, id, [1]);
   });
   Cluster.removeRoots(roots);
 }
@@ -356,7 +366,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     const after = (t?: number): string => (t === undefined ? 'not seen' : `${fmt((t - ready) / 1000, 2)} s after ready`);
     console.log(`  entries: Carol's status first said behind 0 with Alice online ${after(carolZeroAt)} (her first status poll; it may not have heard Alice's vector yet); Alice's view of Carol went from lacking entries to none ${aliceSawLack ? after(aliceZeroAt) : 'not seen (never seen lacking)'}`);
     figure('sync.catchup_entries_per_s', have / s, 'entries/s', 0);
-    await cluster.retire(id, [1, 2]);
+    await retire(cluster, id, [1, 2]);
   });
   Cluster.removeRoots(roots);
 }

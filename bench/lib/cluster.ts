@@ -184,10 +184,36 @@ export class Cluster {
     await post(this.nodes[node].api!, `/api/invitations/${folder}/accept`, { root });
   }
 
-  /** Everyone else leaves, then node 0 (the last admin may leave once alone); files stay on disk. */
-  async retire(folder: string, members: number[]): Promise<void> {
-    for (const i of members) if (this.nodes[i].api) await post(this.nodes[i].api!, `/api/folders/${folder}/leave`, {}).catch(() => undefined);
-    await post(this.nodes[0].api!, `/api/folders/${folder}/leave`, {}).catch(() => undefined);
+  /**
+   * Ends a workload's folder so that it costs nothing later (its files are then removed): node 0
+   * removes the members (leaving alone does not take a member out of the manifest, and the last
+   * admin cannot leave while others are members), they leave, then node 0 leaves. Each call gets
+   * `ms`; what failed or hung is returned (a leave waits for the applies in flight).
+   */
+  async retire(folder: string, members: number[], ms = 30_000): Promise<string[]> {
+    const problems: string[] = [];
+    const step = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms)));
+      try {
+        await Promise.race([f(), late]);
+      } catch (e) {
+        problems.push(`${what}: ${(e as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const admin = this.nodes[0];
+    for (const i of members) {
+      const n = this.nodes[i];
+      await step(`${admin.name} removes ${n.name}`, () => post(admin.api!, `/api/folders/${folder}/members`, { kind: 'remove', fingerprint: n.fingerprint }));
+    }
+    for (const i of members) {
+      const api = this.nodes[i].api;
+      if (api) await step(`${this.nodes[i].name} leaves`, () => post(api, `/api/folders/${folder}/leave`, {}));
+    }
+    await step(`${admin.name} leaves`, () => post(admin.api!, `/api/folders/${folder}/leave`, {}));
+    return problems;
   }
 
   /** Removes a retired folder's files everywhere. */
