@@ -624,12 +624,15 @@ export class KinfolderService implements FolderService {
         if (!index.isActiveMember(fp)) throw new ServiceError('NOT_FOUND', `${fp} is not a member`);
         const r = role(edit.role);
         if (lastAdmin && r !== 'admin') throw new ServiceError('LAST_ADMIN', 'the folder needs an admin: make another member admin first');
-        change = { kind: 'role', fingerprint: fp, role: r };
+        // The member's feed as far as we hold it: what they wrote up to there stays judged by
+        // the grant it was written under, if this change takes rights away.
+        change = { kind: 'role', fingerprint: fp, role: r, untilSeq: (await f.replica.versionVector()).get(fp)?.seq ?? 0 };
         break;
       }
       case 'narrow':
         if (!index.isActiveMember(fp)) throw new ServiceError('NOT_FOUND', `${fp} is not a member`);
-        change = { kind: 'narrow', fingerprint: fp, pathPrefixes: prefixes(edit.pathPrefixes) };
+        if (index.member(fp)?.role !== 'writer') throw new ServiceError('BAD_INPUT', 'only writers are narrowed to paths');
+        change = { kind: 'narrow', fingerprint: fp, pathPrefixes: prefixes(edit.pathPrefixes), untilSeq: (await f.replica.versionVector()).get(fp)?.seq ?? 0 };
         break;
       case 'remove': {
         if (!index.isActiveMember(fp)) throw new ServiceError('NOT_FOUND', `${fp} is not a member`);

@@ -121,7 +121,7 @@ export class FolderViews {
         authorName: this.nameOf(v.author, f),
         atMs: v.wallTimeMs,
         size: v.size,
-        diskPath: v.copyPath ?? c.path,
+        diskPath: v.copyPath ?? (v === c.winner ? c.path : ''),
         winner: v === c.winner,
       })),
     }));
