@@ -39,7 +39,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hashFile } from '../plugin/src/scan';
-import { Cluster, MiB, ProcessWatch, filesArrived, keystream, sha256File, treeArrived, treeFiles, until, writeRandomFile, writeTree, type Tree } from './lib';
+import { Cluster, MiB, ProcessWatch, cpuSeconds, filesArrived, keystream, sha256File, treeArrived, treeFiles, until, writeRandomFile, writeTree, type Tree } from './lib';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
@@ -107,6 +107,24 @@ async function watched<T>(cluster: Cluster, label: string, body: () => Promise<T
   }
 }
 
+/** CPU seconds so far of the sidecars and of this process (the hosts, their links, the bench's polling). */
+function cpuNow(cluster: Cluster): { sidecars: number; here: number } {
+  let sidecars = 0;
+  for (const pid of cluster.sidecarPids().values()) if (pid !== undefined) sidecars += cpuSeconds(pid) ?? 0;
+  const u = process.cpuUsage();
+  return { sidecars, here: (u.user + u.system) / 1e6 };
+}
+
+/** CPU spent since `from`, printed per unit of work (comparable on a busy machine, unlike wall time). */
+function cpuPer(cluster: Cluster, from: { sidecars: number; here: number }, units: number, unit: string): number {
+  const to = cpuNow(cluster);
+  const sidecars = to.sidecars - from.sidecars;
+  const here = to.here - from.here;
+  const perUnitMs = ((sidecars + here) * 1000) / units;
+  console.log(`  CPU from accept to done: sidecars ${fmt(sidecars, 1)} s + hosts and bench ${fmt(here, 1)} s = ${fmt(perUnitMs, 2)} CPU-ms per ${unit} (${os.cpus().length} idle cores would allow at most ${fmt((os.cpus().length * 1000) / perUnitMs, 0)} ${unit}/s)`);
+  return perUnitMs;
+}
+
 /** --cpu-prof=<dir>: every sidecar writes a V8 CPU profile of its main thread there when it stops (see lib/cpu-profile.cjs). */
 function sidecarEnv(): Record<string, string> | undefined {
   if (!cpuProfDir) return undefined;
@@ -131,14 +149,15 @@ function ensureRsync(): void {
 }
 
 /** Alice shares `root` as `name`; `members` accept into their roots at once; returns the folder id and the accept time. */
-async function share(cluster: Cluster, name: string, roots: string[], members: { node: number; role: 'writer' | 'reader' }[]): Promise<{ id: string; acceptedAt: number; scanS: number }> {
+async function share(cluster: Cluster, name: string, roots: string[], members: { node: number; role: 'writer' | 'reader' }[]): Promise<{ id: string; acceptedAt: number; scanS: number; cpuAtAccept: { sidecars: number; here: number } }> {
   const t0 = performance.now();
   const id = await cluster.create(name, roots[0]);
   const scanS = (performance.now() - t0) / 1000;
   await cluster.invite(id, members);
+  const cpuAtAccept = cpuNow(cluster);
   const acceptedAt = performance.now();
   await Promise.all(members.map((m) => cluster.accept(id, m.node, roots[m.node])));
-  return { id, acceptedAt, scanS };
+  return { id, acceptedAt, scanS, cpuAtAccept };
 }
 
 async function big(cluster: Cluster, base: string): Promise<void> {
@@ -154,13 +173,14 @@ async function big(cluster: Cluster, base: string): Promise<void> {
   const rsRate = MB / median(rs);
   console.log(`big: rsync -a of ${P.bigFiles} x ${P.bigSize / MiB} MiB into an empty folder: ${rs.map((s) => fmt(MB / s, 0)).join(', ')} MB/s (median ${fmt(rsRate, 0)})`);
   await watched(cluster, 'big', async () => {
-    const { id, acceptedAt, scanS } = await share(cluster, 'big', roots, [{ node: 1, role: 'writer' }, { node: 2, role: 'reader' }]);
+    const { id, acceptedAt, scanS, cpuAtAccept } = await share(cluster, 'big', roots, [{ node: 1, role: 'writer' }, { node: 2, role: 'reader' }]);
     console.log(`  Alice's first scan of the folder (before the clock): ${fmt(scanS, 1)} s`);
     const checks = [1, 2].map((i) => filesArrived(roots[i], expected));
     const done = await Promise.all(checks.map((c, k) => within(c.check, `${cluster.nodes[k + 1].name}'s big files`, BUDGET_MS.big, 50, () => standing(cluster, id, () => `Bob ${checks[0].have()}, Carol ${checks[1].have()} of ${expected.size} files`))));
     const complete = done.every((d) => d.complete);
     const s = (Math.max(...done.map((d) => d.at)) - acceptedAt) / 1000;
     const mb = (checks[0].have() + checks[1].have()) / 2 * P.bigSize / 1e6;
+    figure('sync.big_cpu_ms_per_mb', cpuPer(cluster, cpuAtAccept, 2 * mb, 'MB delivered'), 'CPU-ms/MB', 2);
     console.log(`  sync from accept to both peers holding ${fmt(total / MiB, 0)} MiB: ${fmt(s, 2)} s (Bob ${fmt((done[0].at - acceptedAt) / 1000, 2)} s, Carol ${fmt((done[1].at - acceptedAt) / 1000, 2)} s) = ${fmt(mb / s, 0)} MB/s per peer, ${fmt((2 * mb) / s, 0)} MB/s delivered in all; ratio to rsync ${fmt(mb / s / rsRate, 2)} (target >= 0.65)${partial(complete)}`);
     figure('sync.big_mb_per_s', mb / s, 'MB/s');
     figure('sync.big_ratio_to_rsync', mb / s / rsRate, 'ratio', 2);
@@ -188,13 +208,14 @@ async function small(cluster: Cluster, base: string): Promise<void> {
   console.log(`small: rsync -a of ${n} files of ${t.size / 1024} KiB in ${t.dirs} dirs: ${rs.map((s) => fmt(n / s, 0)).join(', ')} files/s`);
   figure('sync.rsync_small_files_per_s', n / median(rs), 'files/s', 0);
   await watched(cluster, 'small', async () => {
-    const { id, acceptedAt, scanS } = await share(cluster, 'small', roots, [{ node: 1, role: 'writer' }, { node: 2, role: 'reader' }]);
+    const { id, acceptedAt, scanS, cpuAtAccept } = await share(cluster, 'small', roots, [{ node: 1, role: 'writer' }, { node: 2, role: 'reader' }]);
     console.log(`  Alice's first scan of the folder (before the clock): ${fmt(scanS, 1)} s`);
     const checks = [1, 2].map((i) => treeArrived(roots[i], t));
     const done = await Promise.all(checks.map((c, k) => within(c.check, `${cluster.nodes[k + 1].name}'s small files`, BUDGET_MS.small, 50, () => standing(cluster, id, () => `Bob ${checks[0].have()}, Carol ${checks[1].have()} of ${n}`))));
     const complete = done.every((d) => d.complete);
     const s = (Math.max(...done.map((d) => d.at)) - acceptedAt) / 1000;
     const got = (checks[0].have() + checks[1].have()) / 2;
+    figure('sync.small_cpu_ms_per_file', cpuPer(cluster, cpuAtAccept, 2 * got, 'file delivered'), 'CPU-ms/file', 2);
     console.log(`  sync from accept to both peers holding ${n} files: ${fmt(s, 2)} s (Bob ${fmt((done[0].at - acceptedAt) / 1000, 2)} s, Carol ${fmt((done[1].at - acceptedAt) / 1000, 2)} s) = ${fmt(got / s, 0)} files/s (target >= 1500)${partial(complete)}`);
     figure('sync.small_files_per_s', got / s, 'files/s', 0);
     await retire(cluster, id, [1, 2]);
