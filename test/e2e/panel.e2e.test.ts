@@ -141,6 +141,10 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
   // 3. A file Bob writes on his disk shows in Alice's file list, by Bob, and lands on Alice's disk.
   await step('Bob’s file reaching Alice', async () => {
     write(roots.bob, 'docs/from-bob.txt', 'Bob booked the hall.\n');
+    await until(() => read(roots.alice, 'docs/from-bob.txt') === 'Bob booked the hall.\n', 'docs/from-bob.txt on Alice’s disk').catch(async (e) => {
+      const list = await bob.api.get(`/api/folders/${folderId}/files?dir=docs`).catch((x: Error) => x.message);
+      throw new Error(`${(e as Error).message}; Bob's service lists docs/ as ${JSON.stringify(list)}`);
+    });
     await A.panel.locator(sel('tab-files')).click();
     await A.panel.locator(`${sel('file-row', 'path', 'docs')} ${sel('open-dir')}`).click();
     const row = await A.see(sel('file-row', 'path', 'docs/from-bob.txt'));
@@ -190,6 +194,7 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
   });
   // A grant that grows is a plain manifest edit: Alice lets Bob write under photos/ too, and his next write there arrives.
   await step('Alice widening Bob’s grant to docs/ and photos/', async () => {
+    await A.panel.locator(sel('tab-members')).click();
     const bobRow = sel('member-row', 'fingerprint', bob.fingerprint);
     await A.panel.locator(`${bobRow} ${sel('member-narrow')}`).click();
     await A.panel.locator(`${bobRow} ${sel('member-narrow-input')}`).fill('docs/, photos/');
@@ -265,7 +270,7 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
   const aliceFiles = listFiles(roots.alice);
   expect(listFiles(roots.carol)).toEqual(aliceFiles);
   expect(listFiles(roots.bob)).toEqual([...aliceFiles, ...conflictCopies(roots.bob, 'outside')].sort());
-  expect(aliceFiles).toEqual(['README.txt', 'docs/budget.csv', 'docs/from-bob.txt', 'docs/inside.md', 'docs/plan.md', 'photos/hall.txt']);
+  expect(aliceFiles).toEqual(['README.txt', 'bob-notes.txt', 'docs/budget.csv', 'docs/from-bob.txt', 'docs/inside.md', 'docs/plan.md', 'photos/hall.txt']);
   // The pages ran clean (the devhost's own CSP warns about [::1] sources Chromium ignores: the host page's, not the panel's).
   for (const t of [A, B, C]) expect(t.opened.errors.filter((e) => !e.includes('[::1]'))).toEqual([]);
 });

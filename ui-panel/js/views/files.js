@@ -72,11 +72,15 @@ export function filesView(ctx, opts = {}) {
   return {
     el,
     onEvent(e) {
-      // A burst of changes (a scan, a transfer) refetches once.
+      // A burst of changes (a scan, a transfer) refetches once per 100 ms: a throttle, not a
+      // debounce, so a steady stream of events cannot starve the list of refreshes.
       if (e.type !== 'files' && e.type !== 'ready' && e.type !== 'conflicts') return;
-      clearTimeout(timer);
-      timer = setTimeout(load, 100);
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void load();
+      }, 100);
     },
-    dispose() { clearTimeout(timer); },
+    dispose() { clearTimeout(timer); timer = undefined; },
   };
 }
