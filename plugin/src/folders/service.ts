@@ -64,7 +64,7 @@ const UNKNOWN_REPLY_EVERY_MS = 5_000;
 const RESYNC_DELAY_MS = 500;
 const MAX_NAME = 200;
 /** Open files are looked for every few seconds: /proc is walked whole each time. */
-const OPEN_FILES_EVERY_TICKS = 2;
+const OPEN_FILES_EVERY_TICKS = 5;
 
 export class KinfolderService implements FolderService {
   readonly events: Observable<ServiceEvent>;

@@ -4,6 +4,7 @@
  * the engine's block chain asks: each connected peer in turn, the fastest first.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { BlockSource } from '../apply';
 import { SyncError } from './errors';
 import type { SyncMessage } from './messages';
@@ -157,6 +158,8 @@ export class PeerBlockSource implements BlockSource {
   }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+    // Every request in flight listens on the engine's one signal: dozens at once are expected.
+    if (signal) setMaxListeners(0, signal);
     // Fastest first, weighed by what each is already busy with: a block goes to the peer
     // expected to answer it soonest, so several peers serve one transfer at once.
     const score = (p: BlockRequester): number => (p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1);

@@ -64,7 +64,9 @@ test('the same file edited on two nodes while apart: winner and conflict copy, t
   await until([bob], async () => ((await bob.service.running(folder)!.replica.versionVector()).get(bob.fingerprint)?.seq ?? 0) >= 1, 'bob announcing his edit');
   await net.heal(bob, alice);
   await net.heal(bob, carol);
-  await until(nodes, async () => (await converged(folder, all)) && (await alice.service.conflicts(folder)).length === 1, 'convergence with one conflict');
+  // Converged with the conflict's copy written: the log knows the conflict a moment before apply has written the copy everywhere.
+  const copies = async (r: string): Promise<number> => (await fsp.readdir(r)).filter((n) => n.startsWith('a.')).length;
+  await until(nodes, async () => (await converged(folder, all)) && (await alice.service.conflicts(folder)).length === 1 && (await Promise.all(roots.map(copies))).every((n) => n === 2), 'convergence with one conflict and its copy');
   for (const r of roots) {
     const names = (await fsp.readdir(r)).filter((n) => n.startsWith('a.'));
     expect(names).toHaveLength(2);
