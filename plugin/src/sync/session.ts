@@ -156,9 +156,13 @@ export class SyncSession {
     await this.sendChecked({ kind: 'presence', folder: this.folder, paths });
   }
 
-  /** What this session knows of the peer, for status. */
+  /**
+   * What this session knows of the peer, for status: what it advertised, and what we sent it
+   * since (a reader never pushes, so its own word would stay at what it had on connecting).
+   */
   view(): { advertised?: VersionVector; refusal?: string; openPaths: readonly string[]; member: boolean } {
-    return { advertised: this.advertised, refusal: this.peerRefusal, openPaths: this.openPaths, member: this.isMember() };
+    const known = this.advertised && this.peerVector ? mergeVectors(this.advertised, this.peerVector) : this.advertised;
+    return { advertised: known, refusal: this.peerRefusal, openPaths: this.openPaths, member: this.isMember() };
   }
 
   private emit(e: SessionEvent): void {

@@ -33,6 +33,8 @@ test('a reader’s edits reach nobody and stay as a local copy; a writer narrowe
   // A later change of Alice's crosses the same links: by the time it arrives, anything of Bob's or Carol's would have too.
   await write(a, 'later.txt', 'after');
   await until([alice, bob, carol], async () => (await read(b, 'later.txt')) === 'after' && (await read(c, 'later.txt')) === 'after', 'alice’s later write everywhere');
+  // Carol, a reader, never pushes anything: Alice still sees her in sync (by what Alice sent her).
+  await until([alice, bob, carol], async () => (await alice.service.folder(folder)).status.peers.every((p) => p.state === 'in-sync' && p.theyLackEntries === 0), 'alice seeing bob and carol in sync');
   for (const r of [a, b]) {
     expect(await read(r, 'readme.txt')).toBe('v1');
     expect(await read(r, 'carol-new.txt')).toBeUndefined();
