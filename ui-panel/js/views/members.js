@@ -66,7 +66,8 @@ export function membersView(ctx) {
         }
         void edit(b, { kind: 'remove', fingerprint: m.fingerprint });
       } }, m.self ? 'Leave' : 'Remove');
-      actions.append(m.self ? '' : narrow, m.self ? '' : remove);
+      // Only writers are narrowed to paths (the service refuses it for others).
+      actions.append(m.self || m.role !== 'writer' ? '' : narrow, m.self ? '' : remove);
     }
     return h('tr', { testid: 'member-row', dataset: { fingerprint: m.fingerprint, role: m.role, state: m.state } },
       h('td', {}, h('span', { class: `dot ${m.online ? 'on' : 'off'}`, testid: 'member-online', dataset: { online: String(m.online) }, title: m.online ? 'online' : 'offline' }),
