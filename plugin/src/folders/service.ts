@@ -327,9 +327,10 @@ export class KinfolderService implements FolderService {
       const before = f.rateHistory[f.rateHistory.length - 1] ?? 0;
       f.sampleRate();
       if (f.pending.size > 0) void f.prunePending();
+      f.settleToApply();
       void f.clearIncomingWhenIdle();
       const after = f.rateHistory[f.rateHistory.length - 1];
-      if (before !== 0 || after !== 0 || f.pending.size > 0) void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
+      if (before !== 0 || after !== 0 || f.pending.size > 0 || f.toApply.size > 0) void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
     }
   }
 
@@ -419,7 +420,7 @@ export class KinfolderService implements FolderService {
     return folderStatus({
       ours: await f.replica.versionVector(),
       peers,
-      pendingFiles: f.pending.size,
+      pendingFiles: new Set([...f.pending.keys(), ...f.toApply]).size,
       pendingBytes: f.pendingBytes,
       requestsInFlight: f.blocks.requestsInFlight,
       rateHistory: [...f.rateHistory],

@@ -42,6 +42,9 @@ export class SharedFolder {
   readonly blocks: PeerBlockSource;
   /** Paths waiting for blocks no peer could give yet, with their sizes. */
   readonly pending = new Map<string, number>();
+  /** Paths peers changed that apply has not run for yet (status counts them as behind). */
+  readonly toApply = new Set<string>();
+  private toApplyGeneration = 0;
   /** Paths the panel says this node has open (told to peers as presence, with `openByProcesses`). */
   readonly openHere = new Set<string>();
   /** Paths some process here holds open (from /proc). */
@@ -103,7 +106,14 @@ export class SharedFolder {
           );
       }
     } else if (e.type === 'folder:applied') {
-      for (const p of e.paths) this.pending.delete(p);
+      for (const p of e.paths) {
+        this.pending.delete(p);
+        this.toApply.delete(p);
+      }
+    }
+    if (e.type === 'folder:changed' && e.origin === 'peer' && this.toApply.size < 1_000_000) {
+      this.toApplyGeneration++;
+      for (const p of e.paths) this.toApply.add(p);
     }
     this.events.next({ type: 'engine', event: e });
   }
@@ -162,6 +172,18 @@ export class SharedFolder {
     const idle = this.pending.size === 0 && this.blocks.requestsInFlight === 0 && (this.rateHistory[this.rateHistory.length - 1] ?? 0) === 0;
     this.quietTicks = idle ? this.quietTicks + 1 : 0;
     if (this.quietTicks === 5) await this.cache.clear().catch(() => undefined);
+  }
+
+  /**
+   * Once the engine's apply queue has run dry with nothing new arriving meanwhile, nothing is
+   * left to apply: whatever an apply run did not report is not waiting (called once a second).
+   */
+  settleToApply(): void {
+    if (this.toApply.size === 0) return;
+    const generation = this.toApplyGeneration;
+    void this.engine.idle().then(() => {
+      if (generation === this.toApplyGeneration) this.toApply.clear();
+    });
   }
 
   /** Everything open here, in the order peers are told. */

@@ -29,6 +29,11 @@ test('an admin creates a folder, invites a writer who accepts; files go both way
   const status = await alice.service.folder(folder);
   expect(status.status.peers.map((p) => p.name)).toEqual(['Bob']);
   await until([alice, bob], async () => (await alice.service.folder(folder)).status.state === 'in-sync', 'alice in sync');
+  // Bob's side too: nothing left to apply once his engine has run dry.
+  await until([alice, bob], async () => {
+    const s = (await bob.service.folder(folder)).status;
+    return s.state === 'in-sync' && s.behindFiles === 0;
+  }, 'bob in sync with nothing left to apply');
   const files = await bob.service.files(folder, '');
   expect(files.find((f) => f.name === 'hello.txt')).toMatchObject({ state: 'synced', authorName: 'Alice' });
   expect(await fsp.readdir(path.join(bobRoot))).toEqual(expect.arrayContaining(['docs', 'from-bob.txt', 'hello.txt']));
