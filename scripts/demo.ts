@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { filter, firstValueFrom, map, startWith, timeout } from 'rxjs';
-import { startDevhostApp, type DevhostApp } from '../host-bridge/src/app';
+import { befriendAll, startDevhostApp, type DevhostApp } from '../host-bridge/src/app';
 import { panelApi, poll, type PanelApi } from './lib/panel-api';
 
 const SAMPLES: Record<string, string> = {
@@ -37,14 +37,7 @@ async function main(): Promise<void> {
   for (const name of NAMES) {
     apps.push(await startDevhostApp({ dataDir: path.join(root, name.toLowerCase()), name, plugins: [MANIFEST], log: quiet }));
   }
-  // Friends by exchanging certificates, as two people would by pasting them into each other's UI.
-  for (const a of apps) {
-    for (const b of apps) {
-      if (a === b) continue;
-      const fp = b.devhost.node.self().fingerprint;
-      if (!a.devhost.node.peers().some((p) => p.fingerprint === fp)) await a.devhost.node.addFriend(b.devhost.node.certificate());
-    }
-  }
+  await befriendAll(apps);
   // Ready when every node sees its friends online and its sidecar has registered the panel.
   await Promise.all(
     apps.map(async (app) => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { filter, firstValueFrom, map, startWith, timeout } from 'rxjs';
-import { startDevhostApp, type DevhostApp } from '../../host-bridge/src/app';
+import { befriendAll, startDevhostApp, type DevhostApp } from '../../host-bridge/src/app';
 import { panelApi, poll, type PanelApi } from '../../scripts/lib/panel-api';
 
 const MANIFEST = path.resolve(__dirname, '../../plugin.manifest.json');
@@ -49,13 +49,7 @@ export async function startDemoNet(names: readonly string[], opts: { readyMs?: n
       };
       apps.push(await startDevhostApp({ dataDir: path.join(root, name.toLowerCase(), 'host'), name, plugins: [MANIFEST], log }));
     }
-    // Friends by certificate, as two people pasting them into each other's UI.
-    for (const a of apps)
-      for (const b of apps) {
-        if (a === b) continue;
-        const fp = b.devhost.node.self().fingerprint;
-        if (!a.devhost.node.peers().some((p) => p.fingerprint === fp)) await a.devhost.node.addFriend(b.devhost.node.certificate());
-      }
+    await befriendAll(apps);
     await Promise.all(
       apps.map(async (app) => {
         const node = app.devhost.node;

@@ -3,3 +3,4 @@ export { startDevhostApp, loadManifestFile } from './devhost-app';
 export type { DevhostApp, DevhostAppOptions } from './devhost-app';
 export { startPluginProcess } from './plugin-process';
 export type { PluginProcess, PluginProcessOptions } from './plugin-process';
+export { befriendAll } from './befriend';

@@ -78,6 +78,8 @@ export class KinfolderService implements FolderService {
   private readonly clock: () => number;
   private hostReady = false;
   private stopped = false;
+  /** Signs through the host: the private key never leaves it. */
+  private readonly signer = { sign: async (m: Uint8Array): Promise<Uint8Array> => (await this.opts.host.sign(m)).signature };
   readonly views: FolderViews;
 
   private constructor(
@@ -160,7 +162,7 @@ export class KinfolderService implements FolderService {
         record: rec,
         store: this.store,
         self: this.me.fingerprint,
-        signer: { sign: async (m) => (await this.opts.host.sign(m)).signature },
+        signer: this.signer,
         verifier: this.opts.verifier,
         clock: this.clock,
         log: (m, d) => this.opts.log('debug', `${id.slice(0, 8)}: ${m}`, d),
@@ -178,8 +180,7 @@ export class KinfolderService implements FolderService {
         else if (ev.type === 'folder:applied') this.emit({ type: 'files', folder: id, paths: ev.paths.slice(0, 1000) });
         else if (ev.type === 'folder:conflict') this.emit({ type: 'conflicts', folder: id });
         else if (ev.type === 'folder:refused' && ev.code !== 'APPLY_BLOCK_UNAVAILABLE') this.problem(ev.code ?? 'REFUSED', `${ev.path ? `${ev.path}: ` : ''}${ev.message}`, id);
-        if (ev.type === 'folder:changed' && ev.origin === 'local') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
-        if (ev.type === 'folder:changed' && ev.origin === 'peer') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
+        if (ev.type === 'folder:changed') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
       } else {
         const ev = e.event;
         if (ev.type === 'sync:ingested' && ev.result.manifestsApplied.length > 0) this.manifestMoved(f);
@@ -409,7 +410,8 @@ export class KinfolderService implements FolderService {
         fingerprint: m.fingerprint,
         name: this.nameOf(m.fingerprint, f),
         online: this.hostReady && (friends.get(m.fingerprint)?.online ?? false),
-        joined: f.record.joined.includes(m.fingerprint) || this.registry.folder(f.id)?.joined.includes(m.fingerprint) === true,
+        // The registry, not f.record: the record is the folder's entry as it was when opened.
+        joined: this.registry.folder(f.id)?.joined.includes(m.fingerprint) === true,
         advertised: view?.advertised,
         refusal: view?.refusal,
         openPaths: view?.openPaths ?? [],
@@ -478,7 +480,7 @@ export class KinfolderService implements FolderService {
     const id = randomBytes(16).toString('hex');
     const me: Member = { fingerprint: this.me.fingerprint, name: this.me.displayName, publicKeyArmored: this.me.publicKeyArmored, role: 'admin' };
     const replica = await this.hostCall(() =>
-      FolderReplica.create({ store: this.store, folder: id, self: this.me.fingerprint, signer: { sign: async (m) => (await this.opts.host.sign(m)).signature }, verifier: this.opts.verifier, clock: this.clock, name, members: [me] }),
+      FolderReplica.create({ store: this.store, folder: id, self: this.me.fingerprint, signer: this.signer, verifier: this.opts.verifier, clock: this.clock, name, members: [me] }),
     );
     await this.registry.putFolder({ id, root, addedAtMs: this.clock(), joined: [] });
     const f = await this.openFolder(id, replica);
@@ -531,7 +533,7 @@ export class KinfolderService implements FolderService {
         store: this.store,
         folder: inv.folder,
         self: this.me.fingerprint,
-        signer: { sign: async (m) => (await this.opts.host.sign(m)).signature },
+        signer: this.signer,
         verifier: this.opts.verifier,
         clock: this.clock,
         manifests: inv.chain.map((b) => Buffer.from(b, 'base64')),

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom, merge, interval } from 'rxjs';
 import { pluginSignedMessage } from '../../../proto';
-import { startDevhostApp, loadManifestFile, type DevhostApp } from '../../../host-bridge/src/app';
+import { befriendAll, startDevhostApp, loadManifestFile, type DevhostApp } from '../../../host-bridge/src/app';
 import { HostClient } from '../../../plugin/src/host';
 import { OpenpgpVerifier } from '../../../plugin/src/log/openpgp-verifier';
 import { KinfolderService, type MemberEdit } from '../../../plugin/src/folders';
@@ -64,11 +64,7 @@ export class Net {
 
   /** Makes every pair of `nodes` friends and waits until they see each other online. */
   async friends(...nodes: KinNode[]): Promise<void> {
-    for (const a of nodes)
-      for (const b of nodes) {
-        if (a === b || a.app.devhost.node.peers().some((p) => p.fingerprint === b.fingerprint)) continue;
-        await a.app.devhost.node.addFriend(b.app.devhost.node.certificate());
-      }
+    await befriendAll(nodes.map((n) => n.app));
     for (const a of nodes) for (const b of nodes) if (a !== b) await waitPeerOnline(a.app.devhost.node, b.fingerprint);
     // And the services see them online through their host clients.
     for (const a of nodes) await until([a], () => nodes.every((b) => b === a || a.service.friends().some((f) => f.fingerprint === b.fingerprint && f.online)), `${a.name} seeing friends online`);
