@@ -7,14 +7,17 @@
  *   from one writer (calls of 10,000), and 10 writers x 10k appending at once (calls of 1,000).
  * - catch-up: a second store takes everything from the first through missingFor/entriesFor
  *   (streamed from the store in batches) and ingest (decode, verify checkpoints, validate, store
- *   with heads), then computes the folder state hash from the store's heads.
+ *   with heads), then computes the folder state hash from the store's heads. The sending peer's
+ *   frames are recorded to a file first (timed apart: the serve rate) and the receiver reads
+ *   them from it: a live sender process would take CPU from the receiver on this 2-core
+ *   machine, which a real peer, on its own machine, does not.
  * - 1M: one writer's 1M entries generated once into a store, then caught up from it.
  *
  * Every measurement runs in a fresh child process, so its peak RSS (maxRSS) is its own.
  * Data lives under os.tmpdir() and is removed at the end.
  * Run: npm run bench -- log   (or node --import tsx bench/log.bench.ts [--quick])
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -44,8 +47,10 @@ interface Task {
   writers: number;
   perWriter: number;
   batch: number;
-  /** catchup: the store to catch up from. */
+  /** serve: the store to send from. */
   source?: string;
+  /** catchup: the sender's frames, recorded from `source` (see `record`). */
+  recorded?: string;
   /** catchup: compute the state hash at the end (and time it apart). */
   stateHash?: boolean;
   /** catchup: only seqs up to this (profiling runs). */
@@ -155,15 +160,17 @@ async function runTask(t: Task): Promise<Result> {
     await store.close();
     return { seconds, cpuSeconds, mainCpuSeconds, entries: t.writers * t.perWriter, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   }
-  // The sender is another process, as a peer would be: the receiver's RSS and CPU are its own.
-  const sender = spawn(process.execPath, [...CHILD_FLAGS, __filename, '--serve', JSON.stringify(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const frames = readFrames(sender.stdout);
+  // The peer's bytes, recorded from the sending store beforehand (see `record`): on this 2-core
+  // machine a live sender would take CPU from the receiver that a real peer, elsewhere, does not.
+  const frames = readFrames(fs.createReadStream(t.recorded as string, { highWaterMark: 64 * 1024 }));
   const first = await frames.next();
   if (first.done) throw new Error('the sender sent nothing');
   const store = await Store.open(path.join(t.dir, 'catchup.sqlite'));
   const to = await FolderReplica.join({ store, folder: FOLDER, self: ids[0].fp, signer: ids[0].signer, verifier, clock, manifests: first.value.manifests });
   const memory = { rss: 0, heap: 0, external: 0, arrayBuffers: 0 };
   const sample = setInterval(() => {
+    // rss() alone is a cheap read; the full breakdown walks the heap's spaces (2% of the main thread at 10 Hz).
+    if (!process.env.KF_BENCH_MEMORY) return void (memory.rss = Math.max(memory.rss, process.memoryUsage.rss()));
     const m = process.memoryUsage();
     memory.rss = Math.max(memory.rss, m.rss);
     memory.heap = Math.max(memory.heap, m.heapTotal);
@@ -201,8 +208,6 @@ async function runTask(t: Task): Promise<Result> {
   clearInterval(sample);
   if (process.env.KF_BENCH_MEMORY) for (const [phase, m] of [['catch-up', catchupMemory], ['catch-up + state hash', memory]] as const) console.error(`memory peaks during ${phase} (MB): ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 2 ** 20)])))}`);
   await store.close();
-  await new Promise((resolve) => (sender.exitCode !== null ? resolve(null) : sender.once('exit', resolve)));
-  if (sender.exitCode !== 0) throw new Error(`the sender failed (${sender.exitCode})`);
   return { seconds, cpuSeconds, mainCpuSeconds, entries, stateHashSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
@@ -280,6 +285,22 @@ async function serve(t: Task): Promise<void> {
 
 // ---------- parent side ----------
 
+/**
+ * Records what the sending peer puts on the wire for a catch-up from `source` (its manifests,
+ * then its entries as entriesFor streams them, in frames) into a file, timed: the serve rate.
+ */
+function record(source: string, keys: string, batch: number, file: string): { seconds: number; bytes: number } {
+  const out = fs.openSync(file, 'w');
+  try {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [...CHILD_FLAGS, __filename, '--serve', JSON.stringify({ kind: 'catchup', dir: '', keys, writers: 1, perWriter: 0, batch, source })], { stdio: ['ignore', out, 'inherit'] });
+    if (r.status !== 0) throw new Error(`the sender failed (${r.status})`);
+    return { seconds: Number(process.hrtime.bigint() - start) / 1e9, bytes: fs.fstatSync(out).size };
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
 function child(task: Task, extraArgs: string[] = []): Result {
   const r = spawnSync(process.execPath, [...extraArgs, ...CHILD_FLAGS, __filename, '--child', JSON.stringify(task)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
@@ -334,10 +355,13 @@ async function main(): Promise<void> {
       if (c.writers === 1) figures.push(`figure log.append_100k_s ${fmt(appendS, 3)} s`);
       if (c.writers === 10) figures.push(`figure log.append_10w_100k_s ${fmt(appendS, 3)} s`);
 
+      const recorded = path.join(sourceDir, 'frames');
+      const served = record(path.join(sourceDir, 'store.sqlite'), keys, 1_000, recorded);
+      console.log(`serve ${c.label} (the sending peer: read from its store, framed, written to a file): ${fmt(served.seconds, 2)} s, ${fmt((c.writers * c.perWriter) / served.seconds, 0)} entries/s, ${fmt(served.bytes / 2 ** 20, 1)} MB`);
       const catchRuns: Result[] = [];
       for (let i = 0; i < runs; i++) {
         const dir = fresh('catchup');
-        catchRuns.push(child({ kind: 'catchup', dir, keys, writers: c.writers, perWriter: c.perWriter, batch: 1_000, source: path.join(sourceDir, 'store.sqlite'), stateHash: true }));
+        catchRuns.push(child({ kind: 'catchup', dir, keys, writers: c.writers, perWriter: c.perWriter, batch: 1_000, recorded, stateHash: true }));
         fs.rmSync(dir, { recursive: true, force: true });
       }
       const rate = median(catchRuns.map((r) => r.entries / r.seconds));
@@ -352,10 +376,13 @@ async function main(): Promise<void> {
     const bigDir = fresh('big');
     const gen = child({ kind: 'append', dir: bigDir, keys, writers: 1, perWriter: n1m, batch: 10_000 });
     console.log(`generate ${n1m / 1e6}M entries (appendLocal calls of 10000, a checkpoint per 1000): ${fmt(gen.seconds, 1)} s, ${fmt(gen.entries / gen.seconds, 0)} entries/s, peak RSS ${fmt(gen.maxRssMb, 0)} MB`);
+    const bigRecorded = path.join(bigDir, 'frames');
+    const bigServed = record(path.join(bigDir, 'store.sqlite'), keys, 1_000, bigRecorded);
+    console.log(`serve ${n1m / 1e6}M: ${fmt(bigServed.seconds, 1)} s, ${fmt(n1m / bigServed.seconds, 0)} entries/s, ${fmt(bigServed.bytes / 2 ** 20, 0)} MB`);
     const bigRuns: Result[] = [];
     for (let i = 0; i < (quick ? 1 : 3); i++) {
       const dir = fresh('catchup-big');
-      bigRuns.push(child({ kind: 'catchup', dir, keys, writers: 1, perWriter: n1m, batch: 1_000, source: path.join(bigDir, 'store.sqlite'), stateHash: true }));
+      bigRuns.push(child({ kind: 'catchup', dir, keys, writers: 1, perWriter: n1m, batch: 1_000, recorded: bigRecorded, stateHash: true }));
       fs.rmSync(dir, { recursive: true, force: true });
       if (bigRuns[0].seconds > 60) break; // one run is enough when it takes over a minute
     }
@@ -364,7 +391,7 @@ async function main(): Promise<void> {
     console.log(`catch-up ${n1m / 1e6}M: ${fmt(bigRate, 0)} entries/s (${bigRuns.length} run${bigRuns.length > 1 ? 's, median' : ''}: [${bigRuns.map((r) => `${fmt(r.seconds, 1)} s`).join(', ')}]), state hash after it ${fmt(median(bigRuns.map((r) => r.stateHashSeconds ?? 0)), 1)} s, ${cpuText(bigRuns, 1)}, peak RSS ${fmt(bigRss, 0)} MB (receiver process; the sender is another process)`);
     // The live set is small (batches of 1,000): the default V8 heap sizing, not live data, sets the peak. The
     // same catch-up with the old space capped, as a sidecar launcher could run it:
-    const capped = child({ kind: 'catchup', dir: fresh('catchup-capped'), keys, writers: 1, perWriter: n1m, batch: 1_000, source: path.join(bigDir, 'store.sqlite'), stateHash: true }, ['--max-old-space-size=96']);
+    const capped = child({ kind: 'catchup', dir: fresh('catchup-capped'), keys, writers: 1, perWriter: n1m, batch: 1_000, recorded: bigRecorded, stateHash: true }, ['--max-old-space-size=96']);
     console.log(`catch-up ${n1m / 1e6}M with --max-old-space-size=96: ${fmt(capped.entries / capped.seconds, 0)} entries/s, state hash ${fmt(capped.stateHashSeconds ?? 0, 1)} s, peak RSS ${fmt(capped.maxRssMb, 0)} MB`);
     figures.push(`figure log.catchup_1m_peak_rss_mb_old_space_96 ${fmt(capped.maxRssMb, 0)} MB`);
     figures.push(`figure log.catchup_1m_entries_per_s ${fmt(bigRate, 0)} entries/s`);
