@@ -54,6 +54,9 @@ import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-e
 import { checkpointRecord, encodeCheckpointRecord, entryRecord, forkRecord, manifestRecord, type ForkSide } from './records';
 import { ReplicaState } from './state';
 
+/** Lets I/O callbacks run (a microtask would not). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The store as the replica needs it: the log tables and the manifests. */
 export type ReplicaStore = EntryStore & ManifestStore;
 
@@ -598,6 +601,9 @@ export class FolderReplica {
           },
           { authority, verifier: this.opts.verifier, parentLamports, signal },
         );
+        // A turn of the event loop for the store: the previous batch's transaction needs the JS
+        // thread between its statements, and without this it waits for the whole batch.
+        await nextTurn();
         for (const r of verdict.refused) {
           refusals.push({ kind: r.kind, reason: r.reason, detail: r.detail, author, seq: r.seq, hash: r.hash });
           if (r.kind === 'entry' && r.hash && FINAL_REFUSALS.has(r.reason)) newlyRefused.push(r.hash);
@@ -637,6 +643,7 @@ export class FolderReplica {
       if (rec) forkRecords.push(rec);
     }
     checkAborted(signal, 'ingest');
+    if (records.length > 0) await nextTurn();
     const commit =
       records.length > 0 || checkpoints.length > 0 || forkRecords.length > 0
         ? (await this.submit({ entries: records, checkpoints: checkpoints.map(checkpointRecord), forks: forkRecords }, acceptedList, signal)).commit
