@@ -98,6 +98,7 @@ export class FolderScanner {
   private rescanTimer: NodeJS.Timeout | undefined;
   /** Paths whose changes the sink refused: looked at again with the next burst. */
   private readonly retry = new Set<string>();
+  private rescans = 0;
 
   constructor(private readonly options: FolderScannerOptions) {
     this.root = path.resolve(options.root);
@@ -111,7 +112,7 @@ export class FolderScanner {
   async start(): Promise<void> {
     throwIfAborted(this.signal);
     this.traits = this.options.fsTraits ?? (await probeFilesystem(this.root, { signal: this.signal }));
-    // The root's rules before chokidar sets up its watches, so it does not descend into what they ignore.
+    // The root's rules before the watches are set, so none goes into what they ignore.
     await this.reloadKinignore('', true);
     this.watcher = new FolderWatcher({
       root: this.root,
@@ -125,6 +126,14 @@ export class FolderScanner {
     });
     await this.watcher.start();
     await this.rescan();
+  }
+
+  /**
+   * Watches a directory the owner made (apply, before it writes files into it), so that
+   * nothing written there escapes the watcher while the event that made it waits for a burst.
+   */
+  watchDir(relPath: string): void {
+    this.watcher?.watchDir(relPath);
   }
 
   /** A full rescan, after whatever runs now. */
@@ -170,6 +179,8 @@ export class FolderScanner {
 
   private async fullRescan(): Promise<void> {
     this.emit({ type: 'scan:rescan', phase: 'start', files: 0, changes: 0 });
+    // Watches in line with the disk and the rules first (the first rescan follows the watcher's start).
+    if (this.rescans++ > 0) await this.watcher?.refresh();
     const known = new Map<string, KnownFile>();
     for await (const r of this.options.local.localFiles(this.options.folder, { signal: this.signal })) known.set(r.path, knownOf(r));
     const observed = new Map<string, Observation>();
@@ -320,8 +331,8 @@ export class FolderScanner {
 
   /**
    * A directory that appeared (moved in, unpacked) brings its subtree in the same burst, so
-   * that its files pair with the ones that left as moves. chokidar would report them only
-   * after it has read the new directory, often in a later burst.
+   * that its files pair with the ones that left as moves. The watcher marks them only once it
+   * has read the new directory, for a later burst.
    */
   private async addNewSubtrees(paths: Map<string, Stats | undefined>): Promise<void> {
     const fresh: string[] = [];

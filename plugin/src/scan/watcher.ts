@@ -1,6 +1,11 @@
 /**
- * Watches a folder with chokidar and hands over bursts of settled paths.
+ * Watches a folder's directories and hands over bursts of settled paths.
  *
+ * - One fs.watch per directory, none per file: a directory's watch reports its children's
+ *   creation, removal, renames and content or attribute changes (inotify on Linux), which is
+ *   all a burst needs. A watch per file (what chokidar does) cost an inotify watch, a handle
+ *   and a re-read of the whole directory (an lstat per entry) for every change, so a folder
+ *   of 100k files cost gigabytes and most of the CPU of applying them.
  * - Events only mark paths dirty; a burst is flushed once the folder has been quiet for
  *   `quietMs`, or `maxWaitMs` after its first event, whichever comes first.
  * - Before a burst goes out every dirty path is lstat'ed, and a file must have stopped
@@ -9,15 +14,15 @@
  *   touched it in between, which is what the second stat would show), so a burst pays the
  *   wait only for files written in its last moments. A file still changing waits for the
  *   next burst.
+ * - A directory that a burst finds new (or replaced) is watched, with everything below it,
+ *   before the burst goes out, and its entries are marked for the next one (files made in
+ *   it before its watch existed); one found gone is no longer watched. `watchDir` lets the
+ *   owner watch a directory it made itself before it fills it.
  * - One burst at a time: events that arrive while `onBurst` runs make the next burst.
- * - chokidar's own write-finish polling and atomic-save delay are off: both add 100 ms or
- *   more, and the quiet period does their job.
  */
-import { watch, type FSWatcher } from 'chokidar';
-import { lstatSync, type Stats } from 'node:fs';
+import { watch, lstatSync, promises as fsp, type FSWatcher, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { ScanError } from './errors';
-import { mapLimit } from './map-limit';
 
 export interface FolderWatcherOptions {
   readonly root: string;
@@ -25,7 +30,7 @@ export interface FolderWatcherOptions {
   readonly isIgnored: (relPath: string, isDir: boolean) => boolean;
   /** Gets each burst: relative path → its settled lstat, or undefined when gone. */
   readonly onBurst: (burst: ReadonlyMap<string, Stats | undefined>) => Promise<void>;
-  /** chokidar's errors (a watch limit reached, a directory unreadable) and onBurst's. */
+  /** Watch errors (a watch limit reached, a directory unreadable) and onBurst's. */
   readonly onError?: (error: unknown) => void;
   /** Quiet time that ends a burst (default 100 ms). */
   readonly quietMs?: number;
@@ -44,6 +49,12 @@ export const DEFAULT_SETTLE_MS = 50;
 /** Blocking lstat calls between two turns of the event loop. */
 const STAT_SLICE = 256;
 
+/** A watched directory: its watch and the inode it was set on (a directory replaced under its name is another one). */
+interface WatchedDir {
+  readonly watch: FSWatcher;
+  readonly ino: number;
+}
+
 export class FolderWatcher {
   private readonly root: string;
   private readonly quietMs: number;
@@ -52,14 +63,16 @@ export class FolderWatcher {
   private readonly now: () => number;
   private readonly stopper = new AbortController();
   private readonly signal: AbortSignal;
-  private watcher: FSWatcher | undefined;
+  private started = false;
+  /** Watched directories by relative path ('' is the root). */
+  private readonly dirs = new Map<string, WatchedDir>();
   private dirty = new Set<string>();
   private quietTimer: NodeJS.Timeout | undefined;
   private maxTimer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
   private flushWanted = false;
-  /** Paths sent in a burst lately, and when: chokidar's events for them trail the raw ones. */
-  private readonly flushedAt = new Map<string, number>();
+  /** A watch error is reported once per kind, not once per directory of a large tree. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly options: FolderWatcherOptions) {
     this.root = path.resolve(options.root);
@@ -73,61 +86,148 @@ export class FolderWatcher {
     this.signal = options.signal ? AbortSignal.any([options.signal, this.stopper.signal]) : this.stopper.signal;
   }
 
-  /** Starts watching; resolves once chokidar has set up its watches (events after that are seen). */
+  /** Starts watching; resolves once every directory of the folder is watched (events after that are seen). */
   async start(): Promise<void> {
-    if (this.watcher) return;
+    if (this.started) return;
     if (this.signal.aborted) throw new ScanError('ABORTED', 'watcher stopped before it started');
-    const w = watch(this.root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      awaitWriteFinish: false,
-      atomic: false,
-      persistent: true,
-      ignorePermissionErrors: true,
-      ignored: (p: string, stats?: Stats) => {
-        const rel = this.relative(p);
-        return rel !== undefined && rel !== '' && this.options.isIgnored(rel, stats?.isDirectory() ?? false);
-      },
-    });
-    this.watcher = w;
-    w.on('all', (_event, p) => {
-      const rel = this.relative(p);
-      // Usually the raw event below marked it already; then this one says nothing new about
-      // when the folder went quiet (it comes late), and must not hold the burst back.
-      if (rel === undefined || rel === '' || this.dirty.has(rel)) return;
-      // A late echo of a raw event whose burst already went out: that burst saw the path.
-      const at = this.flushedAt.get(rel);
-      if (at !== undefined && this.now() - at < this.maxWaitMs) return;
-      this.mark([rel]);
-    });
-    // chokidar's own events come after it has re-read the directory (at most once a second
-    // per directory) and stat'ed every new entry: under a burst they arrive in clumps, late
-    // enough to cut a burst in two. The raw fs.watch events name the path as it happens; the
-    // chokidar events that follow only find it recorded already.
-    w.on('raw', (_event, evPath, details) => {
-      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (typeof watched !== 'string') return;
-      const candidates: string[] = [];
-      if (typeof evPath === 'string' && evPath !== '') {
-        candidates.push(path.resolve(watched, evPath));
-        // A watcher on a file names the file itself; one on a directory names a child.
-        if (path.basename(watched) === evPath) candidates.push(path.resolve(watched));
-      } else {
-        candidates.push(path.resolve(watched));
-      }
-      const rels: string[] = [];
-      for (const c of candidates) {
-        const rel = this.relative(c);
-        if (rel !== undefined && rel !== '' && !this.options.isIgnored(rel, false)) rels.push(rel);
-      }
-      this.mark(rels);
-    });
-    w.on('error', (e) => this.options.onError?.(e));
+    this.started = true;
     this.signal.addEventListener('abort', () => void this.stop(), { once: true });
-    await new Promise<void>((resolve) => {
-      w.once('ready', resolve);
-      this.signal.addEventListener('abort', () => resolve(), { once: true });
+    await this.watchTree('', false);
+  }
+
+  /** Directories watched now (for tests and benches). */
+  get watchedDirs(): number {
+    return this.dirs.size;
+  }
+
+  /**
+   * Watches a directory the owner just made (and will fill), before the event that made it
+   * comes: what is written into it is then seen from the first file on. Returns false when it
+   * cannot be watched (ignored, gone, not a directory); a later burst tries again.
+   */
+  watchDir(relPath: string): boolean {
+    if (this.signal.aborted || !this.started || this.options.isIgnored(relPath, true)) return false;
+    const had = this.dirs.get(relPath);
+    if (had !== undefined) return true;
+    return this.addWatch(relPath) !== undefined;
+  }
+
+  /**
+   * Brings the watches in line with the disk: directories no longer there (or now ignored)
+   * are let go, new ones watched. For rule changes and as a periodic check; bursts keep them
+   * in line otherwise.
+   */
+  async refresh(): Promise<void> {
+    if (this.signal.aborted || !this.started) return;
+    const seen = await this.watchTree('', false);
+    for (const rel of [...this.dirs.keys()]) if (!seen.has(rel)) this.unwatch(rel);
+  }
+
+  /**
+   * Watches `rel` and every directory below it that the rules do not ignore (links are not
+   * followed). `markEntries`: the entries found are marked dirty (a directory that appeared
+   * while events for it could not be seen). Returns every directory found.
+   */
+  private async watchTree(rel: string, markEntries: boolean): Promise<Set<string>> {
+    const seen = new Set<string>();
+    const stack = [rel];
+    while (stack.length > 0) {
+      if (this.signal.aborted) break;
+      const dir = stack.pop() as string;
+      const st = this.dirs.get(dir) ?? this.addWatch(dir);
+      if (st === undefined) continue;
+      seen.add(dir);
+      let entries;
+      try {
+        entries = await fsp.readdir(path.join(this.root, dir), { withFileTypes: true });
+      } catch {
+        continue; // gone again, or unreadable: the events for it (or the rescan) say which
+      }
+      const marks: string[] = [];
+      for (const d of entries) {
+        const child = dir === '' ? d.name : `${dir}/${d.name}`;
+        const isDir = d.isDirectory();
+        if (this.options.isIgnored(child, isDir)) continue;
+        if (markEntries) marks.push(child);
+        if (isDir) stack.push(child);
+      }
+      if (marks.length > 0) this.mark(marks);
+    }
+    return seen;
+  }
+
+  /** Sets one directory's watch; undefined when it cannot be (reported, unless simply gone). */
+  private addWatch(rel: string): WatchedDir | undefined {
+    const abs = rel === '' ? this.root : path.join(this.root, rel);
+    let w: FSWatcher;
+    let ino: number;
+    try {
+      const st = lstatSync(abs);
+      if (!st.isDirectory()) return undefined;
+      ino = st.ino;
+      w = watch(abs, { persistent: true }, (_event, name) => this.onEvent(rel, abs, name));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.reportOnce(code ?? 'watch', new ScanError('IO_ERROR', `cannot watch ${rel === '' ? 'the folder' : rel}: ${(e as Error).message}${code === 'ENOSPC' ? ' (the system limit on watches is reached: raise fs.inotify.max_user_watches; changes are found by the periodic rescan)' : ''}`, { cause: e }));
+      return undefined;
+    }
+    w.on('error', () => {
+      // The directory went away under its watch (or the watch broke): the path is looked at again.
+      if (this.dirs.get(rel)?.watch === w) this.unwatch(rel);
+      else w.close();
+      if (rel !== '') this.mark([rel]);
     });
+    const entry = { watch: w, ino };
+    this.dirs.set(rel, entry);
+    return entry;
+  }
+
+  private onEvent(dirRel: string, dirAbs: string, name: string | Buffer | null): void {
+    if (this.signal.aborted) return;
+    if (name === null || name === undefined || name === '') {
+      // No name: something in the directory changed; its entries are looked at again.
+      void this.watchTree(dirRel, true).catch(() => undefined);
+      if (dirRel !== '') this.mark([dirRel]);
+      return;
+    }
+    const n = typeof name === 'string' ? name : name.toString('utf8');
+    const rels: string[] = [];
+    const child = dirRel === '' ? n : `${dirRel}/${n}`;
+    if (!this.options.isIgnored(child, false)) rels.push(child);
+    // An event about the watched directory itself (removed, moved) names the directory.
+    if (dirRel !== '' && n === path.basename(dirAbs)) rels.push(dirRel);
+    this.mark(rels);
+  }
+
+  /** Stops watching `rel` and everything below it. */
+  private unwatch(rel: string): void {
+    const prefix = rel === '' ? '' : `${rel}/`;
+    for (const [d, w] of this.dirs) {
+      if (d !== rel && !d.startsWith(prefix)) continue;
+      w.watch.close();
+      this.dirs.delete(d);
+    }
+  }
+
+  /** After a burst's stats: new or replaced directories get watched, gone ones let go. */
+  private async followDirs(settled: ReadonlyMap<string, Stats | undefined>): Promise<void> {
+    for (const [rel, st] of settled) {
+      const had = this.dirs.get(rel);
+      if (st?.isDirectory()) {
+        if (had !== undefined && had.ino === st.ino) continue;
+        if (had !== undefined) this.unwatch(rel);
+        if (!this.options.isIgnored(rel, true)) await this.watchTree(rel, true);
+      } else if (had !== undefined) {
+        // Gone, or a file or link now: the directory's watch (and its subtree's) goes.
+        this.unwatch(rel);
+      }
+    }
+  }
+
+  private reportOnce(kind: string, error: ScanError): void {
+    if (this.reported.has(kind)) return;
+    this.reported.add(kind);
+    this.options.onError?.(error);
   }
 
   /** Marks paths dirty as if events had come for them (retries, paths learned elsewhere). */
@@ -148,17 +248,16 @@ export class FolderWatcher {
   async stop(): Promise<void> {
     this.stopper.abort();
     this.clearTimers();
-    const w = this.watcher;
-    this.watcher = undefined;
-    await w?.close();
+    for (const d of this.dirs.values()) d.watch.close();
+    this.dirs.clear();
     await this.busy;
   }
 
   /**
    * lstat of many paths. Blocking calls, a slice at a time with a turn of the event loop in
    * between: an lstat of a cached inode takes microseconds, while the async API queues behind
-   * chokidar's own stats in the thread pool during a burst (measured: 1,000 paths took 340 ms
-   * async, a few ms like this).
+   * whatever else holds the thread pool during a burst (apply's writes; measured with chokidar's
+   * stats there: 1,000 paths took 340 ms async, a few ms like this).
    *
    * A path that cannot be stat'ed (a directory above it lost its x bit) is reported and left
    * out: it is neither gone nor known, and the periodic rescan reports it as a problem.
@@ -181,17 +280,6 @@ export class FolderWatcher {
     return out;
   }
 
-  private relative(abs: string): string | undefined {
-    // chokidar asks this for every entry it reads: the common case without path.relative.
-    if (abs.length > this.root.length + 1 && abs.startsWith(this.root) && abs[this.root.length] === path.sep && !abs.includes(`${path.sep}.`)) {
-      const rel = abs.slice(this.root.length + 1);
-      return path.sep === '/' ? rel : rel.split(path.sep).join('/');
-    }
-    const rel = path.relative(this.root, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-    return rel.split(path.sep).join('/');
-  }
-
   private clearTimers(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.maxTimer) clearTimeout(this.maxTimer);
@@ -209,9 +297,6 @@ export class FolderWatcher {
     if (this.dirty.size === 0) return;
     const paths = this.dirty;
     this.dirty = new Set();
-    const now = this.now();
-    for (const [p, at] of this.flushedAt) if (now - at >= this.maxWaitMs) this.flushedAt.delete(p);
-    for (const p of paths) this.flushedAt.set(p, now);
     this.busy = this.runBurst(paths).finally(() => {
       this.busy = undefined;
       if (this.flushWanted) {
@@ -226,7 +311,8 @@ export class FolderWatcher {
       const { settled, changing } = await this.settle([...paths]);
       if (this.signal.aborted) return;
       if (changing.length > 0) this.mark(changing);
-     
+      await this.followDirs(settled);
+      if (this.signal.aborted) return;
       if (settled.size > 0) await this.options.onBurst(settled);
     } catch (e) {
       if (this.signal.aborted) return;

@@ -175,3 +175,76 @@ test('stop() drops the pending burst and ends watching', async () => {
   expect(seenByB).toContain('after.txt');
   expect(bursts).toEqual([]);
 });
+
+test('one watch per directory, none per file', async () => {
+  for (let d = 0; d < 3; d++) {
+    await fsp.mkdir(path.join(root, `d${d}`, 'sub'), { recursive: true });
+    for (let i = 0; i < 50; i++) writeFileSync(path.join(root, `d${d}`, `f${i}`), 'x');
+  }
+  await fsp.mkdir(path.join(root, '.kinfolder', 'versions'), { recursive: true });
+  const w = await startWatcher();
+  // The root, d0..d2 and their sub/ directories; .kinfolder/ is ignored.
+  expect(w.watchedDirs).toBe(7);
+});
+
+test('a directory made after the start is watched: later files in it come in bursts', async () => {
+  const w = await startWatcher({ quietMs: 20 });
+  await fsp.mkdir(path.join(root, 'new'));
+  await until(() => seen('new'), 'the new directory');
+  expect(w.watchedDirs).toBe(2);
+  await fsp.writeFile(path.join(root, 'new', 'inside.txt'), 'inside');
+  await until(() => seen('new/inside.txt'), 'a file in the new directory');
+});
+
+test('a tree moved in is watched to its depth, and what it held is marked', async () => {
+  const outside = await makeTempDir('kinfolder-watch-outside-');
+  try {
+    await fsp.mkdir(path.join(outside, 'tree', 'a', 'b'), { recursive: true });
+    await fsp.writeFile(path.join(outside, 'tree', 'a', 'b', 'deep.txt'), 'deep');
+    const w = await startWatcher({ quietMs: 20 });
+    await fsp.rename(path.join(outside, 'tree'), path.join(root, 'tree'));
+    await until(() => seen('tree/a/b/deep.txt'), 'the moved-in file');
+    expect(w.watchedDirs).toBe(4);
+    await fsp.writeFile(path.join(root, 'tree', 'a', 'b', 'later.txt'), 'later');
+    await until(() => seen('tree/a/b/later.txt'), 'a later file deep in the moved-in tree');
+  } finally {
+    await removeDir(outside);
+  }
+});
+
+test('a directory removed is let go; one made again under its name is watched anew', async () => {
+  await fsp.mkdir(path.join(root, 'gone', 'below'), { recursive: true });
+  const w = await startWatcher({ quietMs: 20 });
+  expect(w.watchedDirs).toBe(3);
+  await fsp.rm(path.join(root, 'gone'), { recursive: true });
+  await until(() => bursts.some((b) => b.paths.has('gone') && b.paths.get('gone') === undefined), 'the removal');
+  expect(w.watchedDirs).toBe(1);
+  await fsp.mkdir(path.join(root, 'gone'));
+  await until(() => bursts.some((b) => b.paths.get('gone')?.isDirectory() === true), 'the directory again');
+  await fsp.writeFile(path.join(root, 'gone', 'again.txt'), 'again');
+  await until(() => seen('gone/again.txt'), 'a file in the new directory of the old name');
+});
+
+test('watchDir: a directory the owner made is watched before the event for it arrives', async () => {
+  const w = await startWatcher({ quietMs: 200, maxWaitMs: 5000 });
+  await fsp.mkdir(path.join(root, 'mine'));
+  expect(w.watchDir('mine')).toBe(true);
+  expect(w.watchDir('.kinfolder')).toBe(false);
+  await fsp.writeFile(path.join(root, 'mine', 'first.txt'), 'first');
+  // In the same burst as the directory: its watch was there before the file.
+  await until(() => seen('mine/first.txt'), 'the file written right after watchDir');
+  expect(bursts.find((b) => b.paths.has('mine/first.txt'))?.paths.has('mine')).toBe(true);
+});
+
+test('refresh lets go of directories the rules now ignore and watches those they no longer do', async () => {
+  const rules = { ignored: new Set<string>(['skip']) };
+  await fsp.mkdir(path.join(root, 'skip'));
+  await fsp.mkdir(path.join(root, 'keep'));
+  const w = await startWatcher({ quietMs: 20, isIgnored: (rel) => rules.ignored.has(rel.split('/')[0]) });
+  expect(w.watchedDirs).toBe(2);
+  rules.ignored = new Set(['keep']);
+  await w.refresh();
+  expect(w.watchedDirs).toBe(2);
+  await fsp.writeFile(path.join(root, 'skip', 'now-seen.txt'), 'x');
+  await until(() => seen('skip/now-seen.txt'), 'a file in the directory no longer ignored');
+});
