@@ -1,6 +1,6 @@
 /**
  * Sync end to end: `npm run bench -- sync` (or `node --import tsx bench/sync.bench.ts [--quick]
- * [--only=big,small,latency,edit,catchup] [--cpu-prof=<dir>]`).
+ * [--only=big,small,latency,edit,catchup] [--cpu-prof=<dir>] [--big-mib=<MiB per big file>]`).
  *
  * Three devhost apps (Alice, Bob, Carol) on loopback, each running the real sidecar process,
  * friends with each other; every workload shares its own folder from Alice through the panel
@@ -44,6 +44,8 @@ import { Cluster, MiB, ProcessWatch, cpuSeconds, filesArrived, keystream, sha256
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice(11);
+/** --big-mib=<n>: each of the big workload's 8 files is n MiB (for profiles between --quick and full size). */
+const bigMib = Number(process.argv.find((a) => a.startsWith('--big-mib='))?.slice(10) ?? NaN);
 
 /** How long a workload may wait for its data to arrive before it reports what arrived by then (marked partial). */
 const BUDGET_MS = quick ? { big: 120_000, small: 120_000, live: 120_000, catchup: 120_000 } : { big: 240_000, small: 150_000, live: 150_000, catchup: 150_000 };
@@ -51,6 +53,7 @@ const BUDGET_MS = quick ? { big: 120_000, small: 120_000, live: 120_000, catchup
 const P = quick
   ? { bigFiles: 8, bigSize: 8 * MiB, small: { dirs: 10, perDir: 100, size: 4096 }, latency: 5, editSize: 32 * MiB, catchup: { dirs: 100, perDir: 100, size: 0 } }
   : { bigFiles: 8, bigSize: 128 * MiB, small: { dirs: 100, perDir: 100, size: 4096 }, latency: 20, editSize: 128 * MiB, catchup: { dirs: 1000, perDir: 100, size: 0 } };
+if (Number.isInteger(bigMib) && bigMib > 0) P.bigSize = bigMib * MiB;
 
 const figures = new Map<string, string>();
 const peaks: number[] = [];

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { filter, firstValueFrom, map, startWith, timeout } from 'rxjs';
 import { startDevhostApp, type DevhostApp } from '../../host-bridge/src/app';
 import { panelApi, poll, type PanelApi } from '../../scripts/lib/panel-api';
-import { childPids } from './proc';
+import { childPids, isChildWith } from './proc';
 
 const MANIFEST = path.resolve(__dirname, '..', '..', 'plugin.manifest.json');
 const LOG_LINES = 400;
@@ -83,9 +83,18 @@ export class BenchNode {
     await app?.stop();
   }
 
-  /** The sidecar process of this node (a child of this process running the plugin on this node's data). */
+  private pid?: number;
+
+  /**
+   * The sidecar process of this node (a child of this process running the plugin on this node's
+   * data). Remembered while it lives: a walk of /proc per call cost the bench process (whose CPU
+   * the figures count as the hosts') several CPU-seconds a workload on a machine with many processes.
+   */
   sidecarPid(): number | undefined {
-    return childPids(process.pid, ['kinfolder.js', path.join(this.dataDir, 'plugins')])[0];
+    const parts = ['kinfolder.js', path.join(this.dataDir, 'plugins')];
+    if (this.pid !== undefined && isChildWith(this.pid, process.pid, parts)) return this.pid;
+    this.pid = childPids(process.pid, parts)[0];
+    return this.pid;
   }
 
   /** Bytes of frames this node's host has sent on its TLS links to each friend since it started. */

@@ -50,17 +50,21 @@ export function cpuSeconds(pid: number): number | undefined {
   return (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
 }
 
+/** Whether `pid` is a child of `parent` whose command line contains every one of `parts`. */
+export function isChildWith(pid: number, parent: number, parts: string[]): boolean {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (ppid !== parent) return false;
+  const cmd = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').join(' ');
+  return parts.every((p) => cmd.includes(p));
+}
+
 /** Children of `parent` whose command line contains every one of `parts`. */
 export function childPids(parent: number, parts: string[]): number[] {
   const out: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = read(`/proc/${name}/stat`);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid !== parent) continue;
-    const cmd = (read(`/proc/${name}/cmdline`) ?? '').split('\0').join(' ');
-    if (parts.every((p) => cmd.includes(p))) out.push(Number(name));
+    if (/^\d+$/.test(name) && isChildWith(Number(name), parent, parts)) out.push(Number(name));
   }
   return out;
 }

@@ -150,6 +150,7 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
   const h = new Fd(await fsOpen(tmp, 'wx', mode));
   try {
     let written = 0;
+    ctx.blocks.prefetch?.(meta.blocks, ctx.signal);
     for (const b of meta.blocks) {
       throwIfAborted(ctx.signal);
       const data = await ctx.blocks.read(b.hash, b.size, ctx.signal);

@@ -4,23 +4,149 @@
  * changed since it was indexed, a peer sent garbage): every block is hashed before use.
  */
 import { createHash } from 'node:crypto';
-import { constants as fsc, promises as fsp } from 'node:fs';
-import type { BlockIndex } from '../store';
+import * as fs from 'node:fs';
+import { constants as fsc } from 'node:fs';
+import { promisify } from 'node:util';
+import type { BlockIndex, BlockLocation } from '../store';
 import { throwIfAborted } from './errors';
 import { safePath } from './safe-path';
+
+export interface BlockRef {
+  readonly hash: string;
+  readonly size: number;
+}
 
 export interface BlockSource {
   /** The block's bytes, hash-checked, or undefined when this source does not have it. */
   read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * A hint: these blocks will be read soon, in this order (a file about to be built). A
+   * source that fetches from far away starts on them now, within its own memory bound.
+   */
+  prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal): void;
+  /** Whether the block is in hand already (read would not wait on a disk or a peer). */
+  holds?(hash: string): boolean;
 }
 
-export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+/**
+ * SHA-256 per buffer object, remembered: a block is checked by every layer it passes (the peer
+ * lane, the chain, buildFile), and each check of the same bytes gives the same answer. Sound
+ * because nothing writes to a block's buffer once it was read or received; a buffer that is
+ * written to must never be hashed with this.
+ */
+const hashed = new WeakMap<Uint8Array, string>();
+export const sha256 = (b: Uint8Array): string => {
+  let h = hashed.get(b);
+  if (h === undefined) {
+    h = createHash('sha256').update(b).digest('hex');
+    hashed.set(b, h);
+  }
+  return h;
+};
 
 // O_NOFOLLOW: an indexed file that became a symlink must not make us read outside its folder.
 const READ_FLAGS = fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0);
+const fsOpen = promisify(fs.open);
+const fsRead = promisify(fs.read);
+const fsClose = promisify(fs.close);
+
+/** A file stays open this long after its last block read: a peer asks for a file's blocks in bursts. */
+const HANDLE_IDLE_MS = 500;
+const MAX_HANDLES = 64;
+/** Locations of blocks served lately: each block of a transfer is asked once by every peer. */
+const MAX_REMEMBERED = 4096;
+
+interface Held {
+  readonly fd: Promise<number>;
+  uses: number;
+  lastUse: number;
+}
+
+/**
+ * Open descriptors of the files blocks are served from, one per file for a burst of reads (an
+ * open, a path check and a close per block cost more than the read). The path is checked when
+ * the file is opened; a file replaced or rewritten meanwhile only makes the hash check fail, and
+ * the caller then asks again with a fresh descriptor.
+ */
+class OpenFiles {
+  private readonly held = new Map<string, Held>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  async read(root: string, rel: string, offset: number, size: number, fresh: boolean): Promise<Buffer | undefined> {
+    const key = `${root}\0${rel}`;
+    let h = this.held.get(key);
+    if (h !== undefined && fresh) {
+      this.drop(key, h);
+      h = undefined;
+    }
+    if (h === undefined) {
+      h = { fd: safePath(root, rel).then((abs) => fsOpen(abs, READ_FLAGS)), uses: 0, lastUse: 0 };
+      h.fd.catch(() => undefined);
+      this.held.set(key, h);
+      this.trim();
+      this.sweeper ??= setInterval(() => this.sweep(), HANDLE_IDLE_MS).unref();
+    }
+    h.uses++;
+    try {
+      const fd = await h.fd;
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await fsRead(fd, buf, got, size - got, offset + got);
+        if (bytesRead === 0) return undefined;
+        got += bytesRead;
+      }
+      return buf;
+    } catch {
+      // A location is a claim to check, not a promise: gone, moved, unreadable all mean "not here".
+      if (this.held.get(key) === h) this.drop(key, h);
+      return undefined;
+    } finally {
+      h.uses--;
+      h.lastUse = performance.now();
+    }
+  }
+
+  private drop(key: string, h: Held): void {
+    this.held.delete(key);
+    // Closed once the reads on it are done (they hold the promise, not the map entry).
+    const close = (): void => void h.fd.then((fd) => fsClose(fd), () => undefined).catch(() => undefined);
+    if (h.uses === 0) close();
+    else {
+      const wait = setInterval(() => {
+        if (h.uses === 0) {
+          clearInterval(wait);
+          close();
+        }
+      }, 50);
+      wait.unref();
+    }
+  }
+
+  private trim(): void {
+    if (this.held.size <= MAX_HANDLES) return;
+    // Oldest first (a Map iterates in insertion order); files being read stay.
+    for (const [key, h] of this.held) {
+      if (this.held.size <= MAX_HANDLES) break;
+      if (h.uses === 0) this.drop(key, h);
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [key, h] of this.held) if (h.uses === 0 && now - h.lastUse >= HANDLE_IDLE_MS) this.drop(key, h);
+    if (this.held.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
 
 /** Reads blocks from local files named by the block index; stale locations are skipped. */
 export class LocalBlockSource implements BlockSource {
+  private readonly files = new OpenFiles();
+  private readonly remembered = new Map<string, BlockLocation>();
+
   /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
   constructor(
     private readonly index: Pick<BlockIndex, 'findBlock'>,
@@ -29,41 +155,69 @@ export class LocalBlockSource implements BlockSource {
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     throwIfAborted(signal);
+    const last = this.remembered.get(hash);
+    if (last !== undefined) {
+      const data = await this.readAt(last, hash, size);
+      if (data !== undefined) return data;
+      this.remembered.delete(hash);
+    }
     for (const loc of await this.index.findBlock(hash)) {
       throwIfAborted(signal);
-      if (loc.size !== size) continue;
-      const root = this.rootOf(loc.folder);
-      if (root === undefined) continue;
-      const data = await readAt(root, loc.path, loc.offset, size);
+      if (last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset) continue;
+      const data = await this.readAt(loc, hash, size);
+      if (data === undefined) continue;
+      this.remembered.set(hash, loc);
+      if (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
+      return data;
+    }
+    return undefined;
+  }
+
+  /** The verified block at `loc`; once more with a fresh descriptor when a kept one read something else. */
+  private async readAt(loc: BlockLocation, hash: string, size: number): Promise<Buffer | undefined> {
+    if (loc.size !== size) return undefined;
+    const root = this.rootOf(loc.folder);
+    if (root === undefined) return undefined;
+    for (const fresh of [false, true]) {
+      const data = await this.files.read(root, loc.path, loc.offset, size, fresh);
       if (data !== undefined && sha256(data) === hash) return data;
     }
     return undefined;
   }
 }
 
-async function readAt(root: string, rel: string, offset: number, size: number): Promise<Buffer | undefined> {
-  let h: fsp.FileHandle | undefined;
-  try {
-    h = await fsp.open(await safePath(root, rel), READ_FLAGS);
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const { bytesRead } = await h.read(buf, got, size - got, offset + got);
-      if (bytesRead === 0) return undefined;
-      got += bytesRead;
-    }
-    return buf;
-  } catch {
-    // A location is a claim to check, not a promise: gone, moved, unreadable all mean "not here".
-    return undefined;
-  } finally {
-    await h?.close().catch(() => undefined);
-  }
+/** Bytes of blocks read ahead and not yet taken, per chain (an engine): the memory bound of read-ahead. */
+export const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+/** A block read ahead and not taken for this long belongs to a file whose build stopped: dropped. */
+const READ_AHEAD_STALE_MS = 15_000;
+
+interface Ahead {
+  readonly data: Promise<Buffer | undefined>;
+  readonly size: number;
+  /** Reads this entry stands for (the same block twice in the files being built). */
+  refs: number;
+  settled: boolean;
+  at: number;
 }
 
-/** Asks each source in turn (local first, the network later); the first verified answer wins. */
+interface AheadJob {
+  readonly blocks: readonly BlockRef[];
+  next: number;
+}
+
+/**
+ * Asks each source in turn (local first, the network later); the first verified answer wins.
+ * Files about to be built are read ahead (`prefetch`), round robin between them, through the
+ * same chain and within READ_AHEAD_BYTES: a build that reads one block at a time then finds
+ * the next ones on their way, and a far peer sees many requests at once instead of one per file.
+ */
 export class ChainedBlockSource implements BlockSource {
   private readonly sources: BlockSource[];
+  private readonly ahead = new Map<string, Ahead>();
+  private aheadBytes = 0;
+  private jobs: AheadJob[] = [];
+  private turn = 0;
+  private readonly watched = new WeakSet<AbortSignal>();
 
   constructor(...sources: BlockSource[]) {
     this.sources = sources;
@@ -74,12 +228,95 @@ export class ChainedBlockSource implements BlockSource {
     this.sources.push(source);
   }
 
+  /** Bytes read ahead and not taken yet (for tests and status). */
+  get readAheadBytes(): number {
+    return this.aheadBytes;
+  }
+
+  prefetch(blocks: readonly BlockRef[], signal?: AbortSignal): void {
+    if (blocks.length < 2 || signal?.aborted) return;
+    this.jobs.push({ blocks, next: 0 });
+    if (signal !== undefined && !this.watched.has(signal)) {
+      this.watched.add(signal);
+      signal.addEventListener('abort', () => this.cancel(), { once: true });
+    }
+    this.pump(signal);
+  }
+
+  holds(hash: string): boolean {
+    return this.ahead.get(hash)?.settled === true || this.sources.some((s) => s.holds?.(hash) === true);
+  }
+
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
-    for (const s of this.sources) {
+    // A reader that caught up with the read-ahead of its file moves it on, so nothing is read twice.
+    for (const j of this.jobs) if (j.next < j.blocks.length && j.blocks[j.next].hash === hash) j.next++;
+    const a = this.ahead.get(hash);
+    if (a !== undefined && a.size === size) {
+      if (--a.refs === 0) {
+        this.ahead.delete(hash);
+        this.aheadBytes -= a.size;
+      }
+      this.pump(signal);
+      const data = await a.data;
+      if (data !== undefined && data.length === size && sha256(data) === hash) return data;
+    }
+    return this.readChain(hash, size, signal);
+  }
+
+  private async readChain(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+    // A block some source already holds costs nothing: no local lookup first.
+    const ready = this.sources.find((s) => s.holds?.(hash) === true);
+    for (const s of ready ? [ready, ...this.sources.filter((x) => x !== ready)] : this.sources) {
       throwIfAborted(signal);
       const data = await s.read(hash, size, signal);
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
     }
     return undefined;
+  }
+
+  /** Starts reads ahead while the bound allows, one block of each file in turn. */
+  private pump(signal?: AbortSignal): void {
+    this.dropStale();
+    while (this.aheadBytes < READ_AHEAD_BYTES && this.jobs.length > 0) {
+      this.turn = (this.turn + 1) % this.jobs.length;
+      const job = this.jobs[this.turn];
+      if (job.next >= job.blocks.length) {
+        this.jobs.splice(this.turn, 1);
+        continue;
+      }
+      const b = job.blocks[job.next++];
+      const had = this.ahead.get(b.hash);
+      if (had !== undefined) {
+        had.refs++;
+        continue;
+      }
+      const entry: Ahead = { data: Promise.resolve(undefined), size: b.size, refs: 1, settled: false, at: performance.now() };
+      (entry as { data: Promise<Buffer | undefined> }).data = this.readChain(b.hash, b.size, signal)
+        .catch(() => undefined)
+        .finally(() => {
+          entry.settled = true;
+          entry.at = performance.now();
+        });
+      this.ahead.set(b.hash, entry);
+      this.aheadBytes += b.size;
+    }
+  }
+
+  /** Blocks nobody took long after they arrived: their file's build stopped; so does its read-ahead. */
+  private dropStale(): void {
+    if (this.aheadBytes < READ_AHEAD_BYTES) return;
+    const now = performance.now();
+    for (const [hash, a] of this.ahead) {
+      if (!a.settled || now - a.at < READ_AHEAD_STALE_MS) continue;
+      this.ahead.delete(hash);
+      this.aheadBytes -= a.size;
+      this.jobs = this.jobs.filter((j) => !j.blocks.some((b) => b.hash === hash));
+    }
+  }
+
+  private cancel(): void {
+    this.jobs = [];
+    this.ahead.clear();
+    this.aheadBytes = 0;
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Blocks received from peers, kept on disk (`.kinfolder/incoming/<hash>`) until the files that
  * need them are applied: a transfer cut by a dropped link or a crash resumes without fetching
- * again what already arrived. Each block is written whole (temp file + rename) and checked
- * against its hash when read back, so a torn or altered file is only a miss.
+ * again what already arrived. Each block is checked against its hash when read back, so a torn
+ * or altered file is only a miss (which is why it is written in place, without temp + rename).
+ * Which blocks are kept is listed once and then known in memory: a miss costs no failed open.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { BlockSource } from '../apply';
+import { sha256 } from '../apply/blocks';
 
 const HASH = /^[0-9a-f]{64}$/;
 /** Beyond this, the oldest blocks go first: a cache, not a second copy of the folder. */
@@ -15,6 +16,9 @@ const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 
 export class CachingBlockSource implements BlockSource {
   private bytes = -1;
+  /** Hashes of the blocks in the directory (undefined until listed). */
+  private kept: Set<string> | undefined;
+  private listing: Promise<Set<string>> | undefined;
 
   constructor(
     private readonly dir: string,
@@ -28,20 +32,41 @@ export class CachingBlockSource implements BlockSource {
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     if (!HASH.test(hash)) return this.network.read(hash, size, signal);
-    const kept = await fsp.readFile(this.file(hash)).catch(() => undefined);
-    if (kept && kept.length === size && createHash('sha256').update(kept).digest('hex') === hash) return kept;
+    if ((await this.list()).has(hash)) {
+      const kept = await fsp.readFile(this.file(hash)).catch(() => undefined);
+      if (kept && kept.length === size && sha256(kept) === hash) return kept;
+      this.kept?.delete(hash); // torn or altered: written again once fetched
+    }
     const data = await this.network.read(hash, size, signal);
     if (data) await this.keep(hash, data).catch(() => undefined);
     return data;
   }
 
+  private list(): Promise<Set<string>> {
+    if (this.kept) return Promise.resolve(this.kept);
+    this.listing ??= fsp
+      .readdir(this.dir)
+      .catch(() => [] as string[])
+      .then((names) => (this.kept = new Set(names.filter((n) => HASH.test(n)))))
+      .finally(() => {
+        this.listing = undefined;
+      });
+    return this.listing;
+  }
+
   private async keep(hash: string, data: Buffer): Promise<void> {
+    const kept = await this.list();
+    if (kept.has(hash)) return;
     if (this.bytes < 0) this.bytes = await this.size();
     if (this.bytes + data.length > this.maxBytes) await this.trim(data.length);
-    await fsp.mkdir(this.dir, { recursive: true });
-    const tmp = `${this.file(hash)}.${randomBytes(4).toString('hex')}.tmp`;
-    await fsp.writeFile(tmp, data);
-    await fsp.rename(tmp, this.file(hash));
+    try {
+      await fsp.writeFile(this.file(hash), data);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await fsp.mkdir(this.dir, { recursive: true });
+      await fsp.writeFile(this.file(hash), data);
+    }
+    kept.add(hash);
     this.bytes += data.length;
   }
 
@@ -58,6 +83,7 @@ export class CachingBlockSource implements BlockSource {
     for (const { n, st } of stats) {
       if (this.bytes + need <= this.maxBytes) break;
       await fsp.rm(path.join(this.dir, n), { force: true });
+      this.kept?.delete(n);
       this.bytes -= st?.size ?? 0;
     }
   }
@@ -65,6 +91,7 @@ export class CachingBlockSource implements BlockSource {
   /** Everything arrived and was applied: the kept blocks are in the files now. */
   async clear(): Promise<void> {
     await fsp.rm(this.dir, { recursive: true, force: true });
+    this.kept = new Set();
     this.bytes = 0;
   }
 }

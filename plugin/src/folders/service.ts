@@ -20,7 +20,7 @@ import type { Fingerprint, SignatureVerifier } from '../log';
 import { FolderReplica, isReplicaError, type ManifestEdit } from '../replica';
 import type { FsTraits } from '../scan';
 import { Store } from '../store';
-import { decodeMessage, encodeMessage, openEnvelope, sealEnvelope, type SyncMessage } from '../sync';
+import { decodeMessage, encodeEnvelope, openEnvelope, type SyncMessage } from '../sync';
 import { ServiceError, isServiceError } from './errors';
 import { checkInvitation } from './invitation';
 import { Registry } from './registry';
@@ -225,7 +225,7 @@ export class KinfolderService implements FolderService {
   }
 
   private async send(peer: string, folder: string, m: SyncMessage): Promise<void> {
-    await this.opts.host.sendLink(peer, this.opts.syncService, sealEnvelope(folder, encodeMessage(m)), { signal: this.opts.signal });
+    await this.opts.host.sendLink(peer, this.opts.syncService, encodeEnvelope(folder, m), { signal: this.opts.signal });
   }
 
   private onLink(m: LinkMessage): void {

@@ -33,6 +33,11 @@ import type {
 // Buffers from the wire may be views into a pooled slab: copy into a plain Uint8Array of their own.
 const bytesFromWire = (b: Buffer): Uint8Array => new Uint8Array(b);
 const bytesToWire = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+/**
+ * A delivery's payload as a view of the decoded gRPC message, not a copy: payloads carry the
+ * blocks of every transfer, and gRPC hands each decoded message to us alone.
+ */
+const payloadFromWire = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 function required<T>(value: T | null | undefined, what: string): T {
   if (value === null || value === undefined) throw new HostClientError('INTERNAL', `host sent ${what} without its required field`);
@@ -155,7 +160,7 @@ export function linkFrameToWire(d: LinkFrame): LinkSend__Output {
 }
 
 export function linkMessageFromWire(w: LinkDelivery__Output): LinkMessage {
-  return { peer: w.peer, service: w.service, payload: bytesFromWire(w.payload) };
+  return { peer: w.peer, service: w.service, payload: payloadFromWire(w.payload) };
 }
 export function linkMessageToWire(d: LinkMessage): LinkDelivery__Output {
   return { peer: d.peer, service: d.service, payload: bytesToWire(d.payload) };

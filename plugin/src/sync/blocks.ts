@@ -3,37 +3,56 @@
  * a bounded number of requests in flight, hash checked on arrival); `PeerBlockSource` is what
  * the engine's block chain asks: each connected peer in turn, the fastest first.
  */
-import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { BlockSource } from '../apply';
+import { sha256 } from '../apply/blocks';
 import { SyncError } from './errors';
-import type { SyncMessage } from './messages';
+import { MAX_BATCH_BLOCKS, type BlockReplyItem, type BlockRequestItem, type SyncMessage } from './messages';
 
-export const DEFAULT_MAX_IN_FLIGHT = 16;
+/** Requests unanswered at once per peer, at most (with the byte window below, whichever binds first). */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+/**
+ * Bytes of blocks asked of one peer and not answered yet, at most: enough to keep the path
+ * through two hosts busy, and far below what a host queues for a plugin (see the Links service).
+ */
+export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 /**
  * A request unanswered this long is given up (the host may have dropped the request or the
  * reply); the block is then asked of the next peer, and the engine retries later.
  */
 export const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
 
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
 interface Pending {
   readonly hash: string;
   readonly size: number;
+  readonly started: number;
   readonly resolve: (data: Buffer | undefined) => void;
   readonly reject: (e: Error) => void;
 }
 
-/** Sends BlockRequests to one peer and matches the replies; at most `maxInFlight` at once. */
+interface Waiter {
+  readonly size: number;
+  readonly wake: () => void;
+}
+
+/**
+ * Sends block requests to one peer and matches the replies; at most `maxInFlight` requests and
+ * `windowBytes` bytes asked at once. Requests made in the same turn of the event loop go out
+ * as one BlockRequests message when the peer speaks protocol 2 (`batches()`).
+ */
 export class BlockRequester {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly waiting: (() => void)[] = [];
+  private waiting: Waiter[] = [];
   private inFlight = 0;
+  private bytesInFlight = 0;
   private closed = false;
-  /** Smoothed reply time in ms (for choosing the fastest peer); undefined until a first reply. */
+  private outbox: (BlockRequestItem & { readonly fail: (e: Error) => void })[] = [];
+  private flushing = false;
+  /** Smoothed reply time in ms of blocks the peer had (for choosing the fastest peer); undefined until a first one. */
   latencyMs: number | undefined;
+  /** Smoothed share of requests the peer had the block for (a peer that has little is asked last). */
+  hitRate = 1;
   /** Bytes of verified blocks received from this peer (for transfer rates). */
   bytesReceived = 0;
 
@@ -45,6 +64,9 @@ export class BlockRequester {
     /** Whether this peer may still be asked: a block hash says something about the folder. */
     readonly allowed: () => boolean = () => true,
     private readonly replyTimeoutMs = DEFAULT_REPLY_TIMEOUT_MS,
+    private readonly windowBytes = DEFAULT_WINDOW_BYTES,
+    /** Whether the peer takes BlockRequests (protocol 2); else one BlockRequest per block. */
+    private readonly batches: () => boolean = () => false,
   ) {}
 
   get requestsInFlight(): number {
@@ -53,8 +75,7 @@ export class BlockRequester {
 
   /** The verified block, undefined when the peer does not have it; a wrong block throws SYNC_BLOCK_FAILED. */
   async request(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
-    await this.slot(signal);
-    const started = this.clock();
+    await this.slot(size, signal);
     const id = this.nextId++;
     const onAbort = (): void => {
       const p = this.pending.get(id);
@@ -66,55 +87,106 @@ export class BlockRequester {
     }, this.replyTimeoutMs);
     try {
       const answer = new Promise<Buffer | undefined>((resolve, reject) => {
-        this.pending.set(id, { hash, size, resolve, reject });
+        this.pending.set(id, { hash, size, started: this.clock(), resolve, reject });
       });
       // Settled maybe before it is awaited (aborted while sending): not an unhandled rejection.
       answer.catch(() => undefined);
       // Removed in `finally`: the engine's signal lives as long as the engine, requests do not.
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
-      await this.send({ kind: 'block-request', id, hash, size }).catch((e: unknown) => {
-        this.pending.get(id)?.reject(e as Error);
+      const fail = (e: Error): void => {
+        this.pending.get(id)?.reject(e);
         this.pending.delete(id);
-      });
-      const data = await answer;
-      const took = this.clock() - started;
-      this.latencyMs = this.latencyMs === undefined ? took : this.latencyMs * 0.8 + took * 0.2;
-      return data;
+      };
+      if (this.batches()) {
+        this.outbox.push({ id, hash, size, fail });
+        if (this.outbox.length === 1 && !this.flushing) setImmediate(() => void this.flush());
+      } else {
+        await this.send({ kind: 'block-request', id, hash, size }).catch(fail);
+      }
+      return await answer;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.inFlight--;
-      this.waiting.shift()?.();
+      this.release(size);
     }
   }
 
-  private async slot(signal?: AbortSignal): Promise<void> {
-    if (this.closed) throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
-    while (this.inFlight >= this.maxInFlight) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-      if (signal?.aborted || this.closed) {
-        // The slot this wake-up stood for goes to the next in line.
-        this.waiting.shift()?.();
-        signal?.throwIfAborted();
-        throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
+  /** Sends what was asked since the last flush, as few BlockRequests as the batch bound allows; one send at a time keeps the peer's order. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length > 0 && !this.closed) {
+        const batch = this.outbox.splice(0, MAX_BATCH_BLOCKS);
+        const live = batch.filter((r) => this.pending.has(r.id));
+        if (live.length === 0) continue;
+        await this.send({ kind: 'block-requests', requests: live.map((r) => ({ id: r.id, hash: r.hash, size: r.size })) }).catch((e: Error) => {
+          for (const r of live) r.fail(e);
+        });
       }
+    } finally {
+      this.flushing = false;
     }
-    this.inFlight++;
+  }
+
+  private fits(size: number): boolean {
+    // One block larger than the window still goes, alone.
+    return this.inFlight < this.maxInFlight && (this.bytesInFlight === 0 || this.bytesInFlight + size <= this.windowBytes);
+  }
+
+  private async slot(size: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed) throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
+    if (this.waiting.length === 0 && this.fits(size)) {
+      this.inFlight++;
+      this.bytesInFlight += size;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push({ size, wake: resolve }));
+    // The slot was taken for us by `release`; given back when we do not use it.
+    if (signal?.aborted || this.closed) {
+      this.release(size);
+      signal?.throwIfAborted();
+      throw new SyncError('SYNC_CLOSED', `link to ${this.peer} is closed`);
+    }
+  }
+
+  /** Frees a slot and hands the room to the waiters in line that now fit. */
+  private release(size: number): void {
+    this.inFlight--;
+    this.bytesInFlight -= size;
+    while (this.waiting.length > 0 && (this.closed || this.fits(this.waiting[0].size))) {
+      const w = this.waiting.shift()!;
+      this.inFlight++;
+      this.bytesInFlight += w.size;
+      w.wake();
+    }
   }
 
   /** A BlockReply from the peer: checked against what was asked before anyone sees it. */
   onReply(m: Extract<SyncMessage, { kind: 'block-reply' }>): void {
+    this.settle(m);
+  }
+
+  /** A BlockReplies message: each reply checked as if it came alone. */
+  onReplies(m: Extract<SyncMessage, { kind: 'block-replies' }>): void {
+    for (const r of m.replies) this.settle(r);
+  }
+
+  private settle(m: BlockReplyItem): void {
     const p = this.pending.get(m.id);
     if (p === undefined) return; // late (aborted) or never asked: ignored
     this.pending.delete(m.id);
-    if (m.hash !== p.hash) p.reject(new SyncError('SYNC_BLOCK_FAILED', `reply ${m.id} names another block`));
-    else if (m.data === undefined) p.resolve(undefined);
-    else if (m.data.length !== p.size || sha256(m.data) !== p.hash) p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} sent a block that does not match ${p.hash}`));
-    else {
-      this.bytesReceived += m.data.length;
-      p.resolve(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-    }
+    if (m.hash !== p.hash) return p.reject(new SyncError('SYNC_BLOCK_FAILED', `reply ${m.id} names another block`));
+    this.hitRate = this.hitRate * 0.9 + (m.data === undefined ? 0 : 0.1);
+    if (m.data === undefined) return p.resolve(undefined);
+    // The same object that was hashed goes on: later checks of it find its hash remembered.
+    const data = Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    if (data.length !== p.size || sha256(data) !== p.hash) return p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} sent a block that does not match ${p.hash}`));
+    const took = this.clock() - p.started;
+    this.latencyMs = this.latencyMs === undefined ? took : this.latencyMs * 0.8 + took * 0.2;
+    this.bytesReceived += data.length;
+    p.resolve(data);
   }
 
   /** Fails every request in flight (the link went down). */
@@ -122,7 +194,14 @@ export class BlockRequester {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(new SyncError('SYNC_CLOSED', `link to ${this.peer} closed`));
     this.pending.clear();
-    for (const w of this.waiting.splice(0)) w();
+    this.outbox = [];
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) {
+      this.inFlight++;
+      this.bytesInFlight += w.size;
+      w.wake();
+    }
   }
 }
 
@@ -162,7 +241,8 @@ export class PeerBlockSource implements BlockSource {
     if (signal) setMaxListeners(0, signal);
     // Fastest first, weighed by what each is already busy with: a block goes to the peer
     // expected to answer it soonest, so several peers serve one transfer at once.
-    const score = (p: BlockRequester): number => (p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1);
+    // A peer that lacked most blocks lately (it is still receiving them itself) goes after the others.
+    const score = (p: BlockRequester): number => ((p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1)) / Math.max(p.hitRate, 0.05);
     const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => score(a) - score(b));
     for (const p of order) {
       signal?.throwIfAborted();

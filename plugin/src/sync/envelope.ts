@@ -6,7 +6,7 @@
  */
 import { FOLDER_BYTES } from '../log/codec';
 import { SyncError } from './errors';
-import { MAX_MESSAGE_BYTES } from './messages';
+import { encodeWithHeadroom, MAX_MESSAGE_BYTES, type SyncMessage } from './messages';
 
 export const ENVELOPE_BYTES = FOLDER_BYTES;
 const FOLDER_HEX = /^[0-9a-f]{32}$/;
@@ -17,6 +17,14 @@ export function sealEnvelope(folder: string, message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(ENVELOPE_BYTES + message.length);
   out.write(folder, 0, 'hex');
   out.set(message, ENVELOPE_BYTES);
+  return out;
+}
+
+/** `sealEnvelope(folder, encodeMessage(m))` in one buffer: a block is copied once on its way out, not three times. */
+export function encodeEnvelope(folder: string, m: SyncMessage): Buffer {
+  if (!FOLDER_HEX.test(folder)) throw new SyncError('SYNC_ENCODE_INVALID', `folder id ${JSON.stringify(folder)} is not 32 lower-case hex characters`);
+  const out = encodeWithHeadroom(m, ENVELOPE_BYTES);
+  out.write(folder, 0, 'hex');
   return out;
 }
 

@@ -8,12 +8,16 @@ export {
   vectorEntries,
   vectorOf,
   PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
+  MAX_BATCH_BLOCKS,
   MAX_MESSAGE_BYTES,
   MAX_BLOCK_BYTES,
   type SyncMessage,
   type SyncKind,
+  type BlockRequestItem,
+  type BlockReplyItem,
   type VectorEntry,
 } from './messages';
-export { sealEnvelope, openEnvelope, ENVELOPE_BYTES } from './envelope';
+export { sealEnvelope, openEnvelope, encodeEnvelope, ENVELOPE_BYTES } from './envelope';
 export { SyncSession, type SessionOptions, type SessionEvent } from './session';
 export { BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';

@@ -8,7 +8,14 @@ import type { FeedHead, Fingerprint, FolderId, Hash, VersionVector } from '../lo
 import { Reader, Writer } from '../log/codec';
 import { SyncError } from './errors';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2 adds BlockRequests and BlockReplies (several blocks per message). A node speaks the
+ * highest version both sides know: it says its own in Hello and sends batches only to a peer
+ * whose Hello said 2 or more; version 1 messages are still understood.
+ */
+export const PROTOCOL_VERSION = 2;
+/** The oldest version this node still talks to. */
+export const MIN_PROTOCOL_VERSION = 1;
 /** The host's Links payload limit (4 MiB) less room for the envelope (see envelope.ts). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 - 64;
 /** A block reply's data must fit one message with its header. */
@@ -21,6 +28,8 @@ export const MAX_CODE_BYTES = 64;
 export const MAX_TEXT_BYTES = 1024;
 /** Paths one presence message may name: what a person has open, not a listing. */
 export const MAX_PRESENCE_PATHS = 256;
+/** Blocks one BlockRequests or BlockReplies message may name. */
+export const MAX_BATCH_BLOCKS = 1024;
 const MAX_PRESENCE_PATH_BYTES = 4096;
 
 export interface VectorEntry {
@@ -37,19 +46,63 @@ export type SyncMessage =
   | { readonly kind: 'caught-up'; readonly folder: FolderId; readonly vector: readonly VectorEntry[] }
   | { readonly kind: 'block-request'; readonly id: number; readonly hash: Hash; readonly size: number }
   | { readonly kind: 'block-reply'; readonly id: number; readonly hash: Hash; readonly data?: Uint8Array }
+  | { readonly kind: 'block-requests'; readonly requests: readonly BlockRequestItem[] }
+  | { readonly kind: 'block-replies'; readonly replies: readonly BlockReplyItem[] }
   | { readonly kind: 'refusal'; readonly folder: FolderId; readonly code: string; readonly message: string }
   /** The paths the sender has open now (the whole set each time; empty: none). */
   | { readonly kind: 'presence'; readonly folder: FolderId; readonly paths: readonly string[] };
 
+export interface BlockRequestItem {
+  readonly id: number;
+  readonly hash: Hash;
+  readonly size: number;
+}
+
+/** `data` undefined: the sender does not have the block. Decoded data is a view of the received bytes. */
+export interface BlockReplyItem {
+  readonly id: number;
+  readonly hash: Hash;
+  readonly data?: Uint8Array;
+}
+
 export type SyncKind = SyncMessage['kind'];
 
-const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal', 'presence'];
+const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal', 'presence', 'block-requests', 'block-replies'];
 const CODE_OF = new Map(KINDS.map((k, i) => [k, i + 1]));
+const BLOCK_KINDS = new Set(['block-request', 'block-reply', 'block-requests', 'block-replies'].map((k) => CODE_OF.get(k as SyncKind)));
 
 /** Block messages go on their own lane (see proto/sync.proto). */
-export const isBlockMessage = (m: SyncMessage): boolean => m.kind === 'block-request' || m.kind === 'block-reply';
+export const isBlockMessage = (m: SyncMessage): boolean => m.kind === 'block-request' || m.kind === 'block-reply' || m.kind === 'block-requests' || m.kind === 'block-replies';
 /** The same question on encoded bytes (a transport routes without decoding). */
-export const isBlockBytes = (b: Uint8Array): boolean => b.length > 0 && (b[0] === CODE_OF.get('block-request') || b[0] === CODE_OF.get('block-reply'));
+export const isBlockBytes = (b: Uint8Array): boolean => b.length > 0 && BLOCK_KINDS.has(b[0]);
+
+/** Encoded size of a block reply's fields before its data, at most (id, hash, answer, length). */
+const REPLY_HEAD_BYTES = 8 + 32 + 1 + 8;
+
+/** Bytes a BlockReplies message with these blocks takes, at most: for packing replies under MAX_MESSAGE_BYTES. */
+export const blockRepliesBytes = (dataBytes: number, count: number): number => 1 + 8 + count * REPLY_HEAD_BYTES + dataBytes;
+
+/**
+ * An upper bound of the encoded size when it is cheap to know (block messages carry most of
+ * the bytes): the writer then never grows, and its buffer is handed out without a copy.
+ */
+function exactBound(m: SyncMessage): number | undefined {
+  switch (m.kind) {
+    case 'block-reply':
+      return 1 + REPLY_HEAD_BYTES + (m.data?.length ?? 0);
+    case 'block-replies': {
+      let n = 0;
+      for (const r of m.replies) n += r.data?.length ?? 0;
+      return blockRepliesBytes(n, m.replies.length);
+    }
+    case 'block-request':
+      return 1 + 8 + 32 + 8;
+    case 'block-requests':
+      return 1 + 8 + m.requests.length * (8 + 32 + 8);
+    default:
+      return undefined;
+  }
+}
 
 /** A version vector as the wire carries it: authors ascending. */
 export function vectorEntries(v: VersionVector): VectorEntry[] {
@@ -85,10 +138,20 @@ function writeList(w: Writer, items: readonly Uint8Array[], max: number, what: s
 }
 
 export function encodeMessage(m: SyncMessage): Buffer {
+  return encodeWithHeadroom(m, 0);
+}
+
+/**
+ * The encoded message after `headroom` bytes left for the caller (the envelope's folder id),
+ * so a block travels into its Links payload with one copy.
+ */
+export function encodeWithHeadroom(m: SyncMessage, headroom: number): Buffer {
   const code = CODE_OF.get(m.kind);
   if (code === undefined) bad(`unknown kind ${String((m as { kind: unknown }).kind)}`);
-  const w = new Writer(256);
+  const bound = exactBound(m);
+  const w = new Writer(headroom + (bound ?? 256));
   try {
+    for (let i = 0; i < headroom; i++) w.u8(0);
     w.u8(code);
     switch (m.kind) {
       case 'hello':
@@ -126,6 +189,22 @@ export function encodeMessage(m: SyncMessage): Buffer {
         if (m.data === undefined) w.u8(0);
         else w.u8(1).bytes(m.data, MAX_BLOCK_BYTES, 'data');
         break;
+      case 'block-requests':
+        count(w, m.requests.length, MAX_BATCH_BLOCKS, 'requests');
+        for (const r of m.requests) {
+          w.varint(r.id, 'id').hash(r.hash, 'hash');
+          if (r.size > MAX_BLOCK_BYTES) bad(`block size ${r.size} over ${MAX_BLOCK_BYTES}`);
+          w.varint(r.size, 'size');
+        }
+        break;
+      case 'block-replies':
+        count(w, m.replies.length, MAX_BATCH_BLOCKS, 'replies');
+        for (const r of m.replies) {
+          w.varint(r.id, 'id').hash(r.hash, 'hash');
+          if (r.data === undefined) w.u8(0);
+          else w.u8(1).bytes(r.data, MAX_BLOCK_BYTES, 'data');
+        }
+        break;
       case 'refusal':
         w.folder(m.folder).string(m.code, MAX_CODE_BYTES, 'code').string(m.message, MAX_TEXT_BYTES, 'message');
         break;
@@ -139,8 +218,10 @@ export function encodeMessage(m: SyncMessage): Buffer {
     if (e instanceof SyncError) throw e;
     bad((e as Error).message);
   }
-  const out = w.finish();
-  if (out.length > MAX_MESSAGE_BYTES) bad(`${m.kind} is ${out.length} bytes, more than ${MAX_MESSAGE_BYTES}`);
+  // Within the bound, the writer's own buffer is the result (nothing else holds it); otherwise a
+  // copy of what was used, not a doubled buffer.
+  const out = bound !== undefined ? w.view() : w.finish();
+  if (out.length - headroom > MAX_MESSAGE_BYTES) bad(`${m.kind} is ${out.length - headroom} bytes, more than ${MAX_MESSAGE_BYTES}`);
   return out;
 }
 
@@ -171,6 +252,19 @@ function readList(r: Reader, max: number, what: string): Buffer[] {
   const n = readCount(r, max, what);
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) out.push(r.bytes(MAX_MESSAGE_BYTES, what));
+  return out;
+}
+
+/**
+ * A block's bytes as a view of the message, not a copy: a block is the bulk of what arrives,
+ * and nothing writes to received bytes (the envelope's payload is the host's delivery alone).
+ */
+function dataView(r: Reader): Buffer {
+  const len = r.varint('data');
+  if (len > MAX_BLOCK_BYTES) malformed(`data: ${len} bytes, more than ${MAX_BLOCK_BYTES}`);
+  if (len > r.remaining) malformed(`data: need ${len} bytes, ${r.remaining} left`);
+  const out = r.span(r.pos, r.pos + len);
+  r.pos += len;
   return out;
 }
 
@@ -215,7 +309,25 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
         const id = r.varint('id');
         const hash = r.hash('hash');
         const has = r.int('answer', 0, 1);
-        m = has === 1 ? { kind, id, hash, data: r.bytes(MAX_BLOCK_BYTES, 'data') } : { kind, id, hash };
+        m = has === 1 ? { kind, id, hash, data: dataView(r) } : { kind, id, hash };
+        break;
+      }
+      case 'block-requests': {
+        const n = readCount(r, MAX_BATCH_BLOCKS, 'requests');
+        const requests: BlockRequestItem[] = [];
+        for (let i = 0; i < n; i++) requests.push({ id: r.varint('id'), hash: r.hash('hash'), size: r.int('size', 0, MAX_BLOCK_BYTES) });
+        m = { kind, requests };
+        break;
+      }
+      case 'block-replies': {
+        const n = readCount(r, MAX_BATCH_BLOCKS, 'replies');
+        const replies: BlockReplyItem[] = [];
+        for (let i = 0; i < n; i++) {
+          const id = r.varint('id');
+          const hash = r.hash('hash');
+          replies.push(r.int('answer', 0, 1) === 1 ? { id, hash, data: dataView(r) } : { id, hash });
+        }
+        m = { kind, replies };
         break;
       }
       case 'refusal':

@@ -16,9 +16,21 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { FolderEngine, FolderEvent } from '../folder';
 import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type VersionVector } from '../log';
 import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
-import { BlockRequester, DEFAULT_MAX_IN_FLIGHT, type PeerBlockSource } from './blocks';
+import { BlockRequester, type PeerBlockSource } from './blocks';
 import { isSyncError, SyncError } from './errors';
-import { decodeMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, vectorEntries, vectorOf, type SyncMessage } from './messages';
+import {
+  blockRepliesBytes,
+  decodeMessage,
+  MAX_BATCH_BLOCKS,
+  MAX_MESSAGE_BYTES,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  vectorEntries,
+  vectorOf,
+  type BlockReplyItem,
+  type BlockRequestItem,
+  type SyncMessage,
+} from './messages';
 
 export interface SessionOptions {
   readonly engine: FolderEngine;
@@ -59,7 +71,18 @@ export type SessionEvent =
   | { readonly type: 'sync:malformed'; readonly error: SyncError }
   | { readonly type: 'sync:problem'; readonly message: string; readonly error?: unknown };
 
-const MAX_SERVING = DEFAULT_MAX_IN_FLIGHT;
+/** Single BlockRequests (protocol 1) answered at once. */
+const MAX_SERVING = 16;
+/** Blocks of one BlockRequests read at once. */
+const SERVE_READS = 8;
+/**
+ * Replies to a BlockRequests go out in messages of about this many bytes: big enough that the
+ * cost per message (two gRPC hops, a TLS frame) is small, small enough that each hop forwards
+ * one while the next is read.
+ */
+export const REPLY_BATCH_BYTES = 1024 * 1024;
+/** Bytes of blocks a peer may have asked in BlockRequests we have not answered yet; beyond, it is told we lack them. */
+const MAX_SERVING_BYTES = 64 * 1024 * 1024;
 const DEFAULT_ENTRY_BYTES = MAX_MESSAGE_BYTES - 512 * 1024;
 /** Entries held waiting for the message with their checkpoints: a peer can make us hold no more. */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
@@ -84,6 +107,11 @@ export class SyncSession {
   private refusedPeer = false;
   private serving = 0;
   private readonly servingWaiters: (() => void)[] = [];
+  /** BlockRequests answered one after another (the peer's order). */
+  private servingBatches: Promise<void> = Promise.resolve();
+  private servingBytes = 0;
+  /** The protocol version the peer's Hello said (undefined until it arrives: version 1 is assumed). */
+  private peerVersion: number | undefined;
   private closed = false;
   /** Entries of a long batch received before the message that carries its checkpoints. */
   private held: Uint8Array[] = [];
@@ -99,7 +127,7 @@ export class SyncSession {
     this.folder = opts.replica.folder;
     this.peer = opts.peer;
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
-    this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight, undefined, () => this.isMember());
+    this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight, undefined, () => this.isMember(), undefined, undefined, () => (this.peerVersion ?? 1) >= 2);
     this.events = this.subject.asObservable();
   }
 
@@ -197,7 +225,9 @@ export class SyncSession {
     }
     if (this.closed) return;
     if (m.kind === 'block-reply') return this.requester.onReply(m);
+    if (m.kind === 'block-replies') return this.requester.onReplies(m);
     if (m.kind === 'block-request') return this.takeBlockRequest(m);
+    if (m.kind === 'block-requests') return this.takeBlockRequests(m.requests);
     const run = this.ordered.then(() => this.handle(m));
     this.ordered = run.catch(() => undefined);
     return run;
@@ -214,6 +244,8 @@ export class SyncSession {
   private async handle(m: SyncMessage): Promise<void> {
     try {
       if (m.kind === 'refusal') {
+        // A version-1 node refuses our Hello's version but goes on: we already talk version 1 to it.
+        if (m.code === 'PROTOCOL_VERSION' && this.peerVersion !== undefined && this.peerVersion >= MIN_PROTOCOL_VERSION) return;
         if (m.code === 'UNKNOWN_FOLDER' || m.code === 'DECLINED' || m.code === 'INVITATION_PENDING') this.peerRefusal = m.code;
         this.emit({ type: 'sync:refusal', code: m.code, message: m.message });
         // The peer does not hold the folder yet: the whole chain is its invitation (it checks
@@ -227,7 +259,8 @@ export class SyncSession {
       this.peerRefusal = undefined;
       if (!this.isMember()) return await this.refuse('NOT_A_MEMBER', 'not a member of this folder');
       if (m.kind === 'hello') {
-        if (m.protocolVersion !== PROTOCOL_VERSION) await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'PROTOCOL_VERSION', message: `this node speaks version ${PROTOCOL_VERSION}` });
+        this.peerVersion = m.protocolVersion;
+        if (m.protocolVersion < MIN_PROTOCOL_VERSION) await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'PROTOCOL_VERSION', message: `this node speaks version ${PROTOCOL_VERSION}` });
         return;
       }
       if ('folder' in m && m.folder !== this.folder) {
@@ -381,5 +414,54 @@ export class SyncSession {
         this.servingWaiters.shift()?.();
       }
     })();
+  }
+
+  /**
+   * A BlockRequests: answered after the ones before it, in its order, in BlockReplies of about
+   * REPLY_BATCH_BYTES. What the peer asked beyond MAX_SERVING_BYTES unanswered is answered
+   * "not here" at once: the peer's window keeps an honest peer far below it.
+   */
+  private async takeBlockRequests(requests: readonly BlockRequestItem[]): Promise<void> {
+    if (!this.isMember()) return this.refuse('NOT_A_MEMBER', 'not a member of this folder');
+    const bytes = requests.reduce((n, r) => n + r.size, 0);
+    if (this.servingBytes + bytes > MAX_SERVING_BYTES) {
+      this.opts.log?.(`${this.peer} asked for more than ${MAX_SERVING_BYTES} bytes of blocks at once; answered as missing`);
+      await this.sendChecked({ kind: 'block-replies', replies: requests.map((r) => ({ id: r.id, hash: r.hash })) }).catch(() => undefined);
+      return;
+    }
+    this.servingBytes += bytes;
+    this.servingBatches = this.servingBatches
+      .then(() => this.serveBatch(requests))
+      .catch((e: unknown) => {
+        if (!this.closed) this.opts.log?.(`serving blocks to ${this.peer}`, e);
+      })
+      .finally(() => {
+        this.servingBytes -= bytes;
+      });
+  }
+
+  private async serveBatch(requests: readonly BlockRequestItem[]): Promise<void> {
+    const blocks = this.opts.engine.localBlocks;
+    // Up to SERVE_READS reads run ahead of the one being packed.
+    const reads: Promise<Uint8Array | undefined>[] = [];
+    const start = (i: number): void => {
+      if (i < requests.length && !this.closed) reads[i] = blocks.read(requests[i].hash, requests[i].size, this.signal).catch(() => undefined);
+    };
+    for (let i = 0; i < SERVE_READS; i++) start(i);
+    let batch: BlockReplyItem[] = [];
+    let batchBytes = 0;
+    for (let i = 0; i < requests.length && !this.closed; i++) {
+      const data = await reads[i];
+      start(i + SERVE_READS);
+      const size = data?.length ?? 0;
+      if (batch.length > 0 && (batchBytes + size >= REPLY_BATCH_BYTES || blockRepliesBytes(batchBytes + size, batch.length + 1) > MAX_MESSAGE_BYTES || batch.length >= MAX_BATCH_BLOCKS)) {
+        await this.sendChecked({ kind: 'block-replies', replies: batch });
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push({ id: requests[i].id, hash: requests[i].hash, data });
+      batchBytes += size;
+    }
+    if (batch.length > 0 && !this.closed) await this.sendChecked({ kind: 'block-replies', replies: batch });
   }
 }

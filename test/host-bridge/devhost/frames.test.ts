@@ -1,4 +1,4 @@
-import { backoffDelay, encodeFrame, FrameDecoder, FrameError, type Frame } from '../../../host-bridge/src/devhost/links';
+import { backoffDelay, encodeFrame, encodeFrameParts, FrameDecoder, FrameError, type Frame } from '../../../host-bridge/src/devhost/links';
 
 const samples: Frame[] = [
   { kind: 'hello', fingerprint: 'A'.repeat(40), locationId: 'b'.repeat(32), instance: 'c'.repeat(32), address: '127.0.0.1:1234', binding: Buffer.from([1, 2, 3]) },
@@ -20,6 +20,25 @@ describe('link frames', () => {
     const out: Frame[] = [];
     for (const byte of wire) out.push(...d.push(Buffer.from([byte])));
     expect(out).toEqual(samples);
+  });
+
+  test('a link frame goes out as its header and its payload uncopied; each decoded payload has a buffer of its own', () => {
+    const payload = Buffer.alloc(100_000, 7);
+    const parts = encodeFrameParts({ kind: 'link', service: 'kinfolder.sync', payload });
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(payload);
+    expect(Buffer.concat(parts)).toEqual(encodeFrame({ kind: 'link', service: 'kinfolder.sync', payload }));
+    // Two frames in odd-sized reads: each payload is the frame's own bytes, not a view of a read.
+    const wire = Buffer.concat([...parts, encodeFrame({ kind: 'link', service: 's', payload: Buffer.from('second') })]);
+    const d = new FrameDecoder();
+    const out: Frame[] = [];
+    for (let at = 0; at < wire.length; at += 7777) out.push(...d.push(wire.subarray(at, at + 7777)));
+    expect(out.map((f) => f.kind)).toEqual(['link', 'link']);
+    const [a, b] = out as Extract<Frame, { kind: 'link' }>[];
+    expect(a.payload.equals(payload)).toBe(true);
+    expect(a.payload.buffer).not.toBe(wire.buffer);
+    expect(a.payload.buffer).not.toBe(b.payload.buffer);
+    expect(b.payload.toString()).toBe('second');
   });
 
   test('a frame over the limit is refused from its length alone', () => {

@@ -48,13 +48,13 @@ test('a block that does not match its hash fails that peer; the next peer’s ve
   expect(await none.read(sha(Buffer.from('x')), 1)).toBeUndefined();
 });
 
-test('at most 16 requests in flight per peer; the rest wait and all resolve', async () => {
+test('at most maxInFlight requests in flight per peer; the rest wait and all resolve', async () => {
   const blocks = Array.from({ length: 40 }, () => randomBytes(64));
   const byHash = new Map(blocks.map((b) => [sha(b), b]));
   const pending: Request[] = [];
   const requester = new BlockRequester('slow', async (m) => {
     if (m.kind === 'block-request') pending.push(m);
-  });
+  }, 16);
   let maxSeen = 0;
   const all = Promise.all(blocks.map((b) => requester.request(sha(b), b.length)));
   // Answer what was asked, one at a time, checking the bound each time.
@@ -103,3 +103,43 @@ test('an aborted request fails, frees its slot for the next in line, and leaves 
   requester.close();
   expect(isSyncError(await second, 'SYNC_CLOSED')).toBe(true);
 });
+
+test('at most windowBytes asked at once; a peer speaking protocol 2 gets the requests of one turn in one BlockRequests, and its BlockReplies are checked one by one', async () => {
+  const blocks = Array.from({ length: 10 }, () => randomBytes(1000));
+  const byHash = new Map(blocks.map((b) => [sha(b), b]));
+  const sent: Extract<SyncMessage, { kind: 'block-requests' }>[] = [];
+  const requester = new BlockRequester('batching', async (m) => {
+    if (m.kind === 'block-requests') sent.push(m);
+  }, 256, undefined, undefined, undefined, 4000, () => true);
+  const all = Promise.allSettled(blocks.map((b) => requester.request(sha(b), b.length)));
+  await until(() => sent.length === 1);
+  // 4 blocks of 1000 bytes fill the 4000-byte window; they went as one message.
+  expect(sent[0].requests.map((r) => r.hash)).toEqual(blocks.slice(0, 4).map(sha));
+  expect(requester.requestsInFlight).toBe(4);
+  // One reply lies (another block's bytes), one says "not here", two are right.
+  const [r0, r1, r2, r3] = sent[0].requests;
+  requester.onReplies({ kind: 'block-replies', replies: [{ id: r0.id, hash: r0.hash, data: byHash.get(r0.hash) }, { id: r1.id, hash: r1.hash, data: byHash.get(r2.hash) }, { id: r2.id, hash: r2.hash }, { id: r3.id, hash: r3.hash, data: byHash.get(r3.hash) }] });
+  await until(() => sent.length === 2);
+  expect(sent[1].requests.map((r) => r.hash)).toEqual(blocks.slice(4, 8).map(sha));
+  expect(requester.hitRate).toBeLessThan(1);
+  let answered = 1;
+  while (answered < sent.length || sent.length < 3) {
+    await until(() => sent.length > answered);
+    requester.onReplies({ kind: 'block-replies', replies: sent[answered].requests.map((r) => ({ id: r.id, hash: r.hash, data: byHash.get(r.hash) })) });
+    answered++;
+  }
+  const got = await all;
+  expect(got[1].status === 'rejected' && isSyncError(got[1].reason, 'SYNC_BLOCK_FAILED')).toBe(true);
+  expect(got[2]).toEqual({ status: 'fulfilled', value: undefined });
+  for (const i of [0, 3, 4, 5, 6, 7, 8, 9]) expect(got[i].status === 'fulfilled' && got[i].value?.equals(blocks[i])).toBe(true);
+  expect(sent.flatMap((m) => m.requests).length).toBe(blocks.length);
+  expect(requester.requestsInFlight).toBe(0);
+});
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -58,8 +58,11 @@ test('Alice’s files reach Bob byte for byte over the protocol, blocks fetched 
   const [ea, eb] = link.ends;
   const needed = (await blocksOf(alice, 'sub/big.bin')).length + (await blocksOf(alice, 'a.txt')).length;
   expect(needed).toBeGreaterThan(1);
-  expect(eb.kinds().filter((k) => k === 'block-request').length).toBe(needed);
-  expect(ea.kinds().filter((k) => k === 'block-reply').length).toBe(eb.kinds().filter((k) => k === 'block-request').length);
+  // Both speak protocol 2: blocks asked in BlockRequests, answered in BlockReplies, each exactly once.
+  expect(eb.kinds().filter((k) => k === 'block-request')).toEqual([]);
+  expect(eb.messages('block-requests').flatMap((m) => m.requests).length).toBe(needed);
+  expect(ea.messages('block-replies').flatMap((m) => m.replies).length).toBe(needed);
+  expect(ea.messages('block-replies').every((m) => m.replies.every((r) => r.data !== undefined))).toBe(true);
   expect(ea.errors).toEqual([]);
   expect(eb.errors).toEqual([]);
 
@@ -221,8 +224,8 @@ test('three nodes: Bob relays Alice’s files to Carol (a reader), never back to
   expect(bobToAlice.messages('entries')).toEqual([]);
   // Carol asked Bob for the blocks (she has no link to Alice) and got every one of them.
   const [bobToCarol, carolToBob] = bc.ends;
-  expect(carolToBob.kinds().filter((k) => k === 'block-request').length).toBe((await blocksOf(alice, 'shared/report.bin')).length + (await blocksOf(alice, 'note.txt')).length);
-  expect(bobToCarol.messages('block-reply').every((r) => r.data !== undefined)).toBe(true);
+  expect(carolToBob.messages('block-requests').flatMap((m) => m.requests).length).toBe((await blocksOf(alice, 'shared/report.bin')).length + (await blocksOf(alice, 'note.txt')).length);
+  expect(bobToCarol.messages('block-replies').every((m) => m.replies.every((r) => r.data !== undefined))).toBe(true);
   expect(await carol.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
 });
 

@@ -1,6 +1,6 @@
 /** One TLS connection of the secure link: frames in and out, write back-pressure, close with a reason. */
 import type * as tls from 'node:tls';
-import { encodeFrame, FrameDecoder, FrameError, type Frame } from './frames';
+import { encodeFrameParts, FrameDecoder, FrameError, type Frame } from './frames';
 
 export type Direction = 'in' | 'out';
 
@@ -56,9 +56,20 @@ export class Connection {
   /** Writes a frame; false means the socket buffer is full (wait with `drained`). */
   write(frame: Frame): boolean {
     if (this.state === 'closed') return false;
-    const bytes = encodeFrame(frame);
-    this.sent += bytes.length;
-    return this.socket.write(bytes);
+    const parts = encodeFrameParts(frame);
+    if (parts.length === 1) {
+      this.sent += parts[0].length;
+      return this.socket.write(parts[0]);
+    }
+    // One TLS write for the header and the payload, without joining them here first.
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) {
+      this.sent += p.length;
+      ok = this.socket.write(p);
+    }
+    this.socket.uncork();
+    return ok;
   }
 
   /** Resolves once the socket buffer drained; rejects if the connection closes first. */

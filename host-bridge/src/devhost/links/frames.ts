@@ -65,6 +65,29 @@ function jsonFrame(type: number, obj: unknown): Buffer {
 
 /** One buffer per frame, ready for socket.write. */
 export function encodeFrame(frame: Frame): Buffer {
+  const parts = encodeFrameParts(frame);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/**
+ * The frame as buffers to write one after another: a link frame's payload is not copied
+ * behind its header (payloads carry every block of every transfer).
+ */
+export function encodeFrameParts(frame: Frame): Buffer[] {
+  if (frame.kind === 'link') {
+    const service = Buffer.from(frame.service, 'utf8');
+    if (service.length > 0xffff) throw new FrameError('malformed', 'service name too long');
+    const head = Buffer.allocUnsafe(5 + 2 + service.length);
+    head.writeUInt32BE(1 + 2 + service.length + frame.payload.length, 0);
+    head.writeUInt8(FRAME_TYPE.link, 4);
+    head.writeUInt16BE(service.length, 5);
+    service.copy(head, 7);
+    return frame.payload.length > 0 ? [head, frame.payload] : [head];
+  }
+  return [encodeControlFrame(frame)];
+}
+
+function encodeControlFrame(frame: Exclude<Frame, { kind: 'link' }>): Buffer {
   switch (frame.kind) {
     case 'hello':
       return jsonFrame(FRAME_TYPE.hello, {
@@ -80,13 +103,6 @@ export function encodeFrame(frame: Frame): Buffer {
       return header(FRAME_TYPE.ping, 0);
     case 'pong':
       return header(FRAME_TYPE.pong, 0);
-    case 'link': {
-      const service = Buffer.from(frame.service, 'utf8');
-      if (service.length > 0xffff) throw new FrameError('malformed', 'service name too long');
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(service.length);
-      return Buffer.concat([header(FRAME_TYPE.link, 2 + service.length + frame.payload.length), len, service, frame.payload]);
-    }
     case 'linkNotice':
       return jsonFrame(FRAME_TYPE.linkNotice, { service: frame.service, code: frame.code, message: frame.message });
     case 'chat':
@@ -122,8 +138,9 @@ export function decodeFrameBody(type: number, body: Buffer): Frame {
       if (body.length < 2) bad('link frame too short');
       const n = body.readUInt16BE(0);
       if (n === 0 || n > body.length - 2) bad('bad service length');
-      // A copy, so a subscriber that keeps the payload does not pin the whole read buffer.
-      return { kind: 'link', service: body.subarray(2, 2 + n).toString('utf8'), payload: Buffer.from(body.subarray(2 + n)) };
+      // A view: the decoder gives every frame a buffer of its own, so a subscriber that keeps
+      // the payload pins this frame and nothing else.
+      return { kind: 'link', service: body.subarray(2, 2 + n).toString('utf8'), payload: body.subarray(2 + n) };
     }
     case FRAME_TYPE.hello: {
       const o = parseJson(body);
@@ -155,37 +172,47 @@ export function decodeFrameBody(type: number, body: Buffer): Frame {
   }
 }
 
-/** Turns a byte stream into frames; throws FrameError on the first bad frame. */
+/**
+ * Turns a byte stream into frames; throws FrameError on the first bad frame. Each frame's bytes
+ * are copied once, as they arrive, into a buffer of exactly its length (no concatenation of
+ * the TLS reads, no second copy of a payload).
+ */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly head = Buffer.alloc(4);
+  private headFilled = 0;
+  /** The frame being filled (type byte + body), once its length is known. */
+  private cur: Buffer | undefined;
+  private filled = 0;
 
   constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
 
   push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const out: Frame[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.flatten();
-      const len = head.readUInt32BE(0);
-      if (len === 0) throw new FrameError('malformed', 'empty frame');
-      if (len > this.maxFrameBytes) throw new FrameError('oversized', `frame of ${len} bytes exceeds ${this.maxFrameBytes}`);
-      if (this.buffered < 4 + len) break;
-      const all = this.flatten();
-      const type = all.readUInt8(4);
-      const body = all.subarray(5, 4 + len);
-      const rest = all.subarray(4 + len);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
-      out.push(decodeFrameBody(type, body));
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.cur === undefined) {
+        const take = Math.min(4 - this.headFilled, chunk.length - at);
+        chunk.copy(this.head, this.headFilled, at, at + take);
+        this.headFilled += take;
+        at += take;
+        if (this.headFilled < 4) break;
+        const len = this.head.readUInt32BE(0);
+        if (len === 0) throw new FrameError('malformed', 'empty frame');
+        if (len > this.maxFrameBytes) throw new FrameError('oversized', `frame of ${len} bytes exceeds ${this.maxFrameBytes}`);
+        this.cur = Buffer.allocUnsafe(len);
+        this.filled = 0;
+      }
+      const take = Math.min(this.cur.length - this.filled, chunk.length - at);
+      chunk.copy(this.cur, this.filled, at, at + take);
+      this.filled += take;
+      at += take;
+      if (this.filled === this.cur.length) {
+        const frame = this.cur;
+        this.cur = undefined;
+        this.headFilled = 0;
+        out.push(decodeFrameBody(frame[0], frame.subarray(1)));
+      }
     }
     return out;
-  }
-
-  private flatten(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-    return this.chunks[0];
   }
 }

@@ -4,5 +4,5 @@ export type { LinkEvent, RefusalReason, LinkTimings, LinkManagerDeps, DataFrame 
 export { bindingMessage, signBinding, verifyBinding } from './binding';
 export { generateTlsCredentials, loadOrCreateTlsCredentials, spkiSha256OfCert } from './tls-credentials';
 export type { TlsCredentials } from './tls-credentials';
-export { encodeFrame, decodeFrameBody, FrameDecoder, FrameError, FRAME_TYPE, MAX_FRAME_BYTES } from './frames';
+export { encodeFrame, encodeFrameParts, decodeFrameBody, FrameDecoder, FrameError, FRAME_TYPE, MAX_FRAME_BYTES } from './frames';
 export type { Frame, HelloFrame, ChatFrame, ChatRoomRef } from './frames';
