@@ -43,7 +43,7 @@ export interface ApplyStateOptions {
   readonly state: FolderState | readonly ResolvedPath[];
   /** Finds the entries of the state's heads (see `entryLookup` for the store's). */
   readonly entryOf?: EntryLookup;
-  readonly local: ApplyLocalIndex & Pick<LocalIndexStore, 'localFiles'>;
+  readonly local: ApplyLocalIndex & Pick<LocalIndexStore, 'localFiles'> & Partial<Pick<LocalIndexStore, 'localFilesAt'>>;
   readonly blockIndex?: ApplyBlockIndex;
   readonly blocks: BlockSource;
   /** Wall clock (ms) for version stamps and retention. */
@@ -74,6 +74,8 @@ export interface ApplyStateOptions {
    * an fsync each, in runs of at least GROUP_SYNC_FROM of them; the other phases keep their fsyncs.
    */
   readonly groupSync?: GroupSync;
+  /** Told of each directory apply makes, before anything is written into it (see FileApplyContext). */
+  readonly onDirMade?: (relPath: string) => void;
 }
 
 export interface ApplyProgress {
@@ -117,7 +119,7 @@ export const DEFAULT_CONCURRENCY = 16;
 export const GROUP_SYNC_FROM = 32;
 /** Files written at once when they share syncs: most of them wait for the next sync at any time. */
 export const GROUPED_CONCURRENCY = 64;
-/** Runs with at most this many paths read their local rows one by one; larger ones read the whole index once. */
+/** Without a batched lookup, runs with at most this many paths read their local rows one by one; larger ones read the whole index once. */
 const POINT_READS_UP_TO = 512;
 
 /**
@@ -166,19 +168,27 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const tempCleaned = o.cleanTemp === false ? 0 : await cleanTemp(o.root);
   const versions = new Versions(o.root, { clock: o.clock, retention: o.retention });
   const recorder = new IndexRecorder(o.local, o.blockIndex);
-  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal, writing: o.writing };
+  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal, writing: o.writing, onDirMade: o.onDirMade };
 
   const traits = o.fsTraits ?? POSIX_TRAITS;
   const refused: Refusal[] = [];
   const local = new Map<string, LocalFileRecord | undefined>();
   let resolutions: ResolvedPath[];
-  // A few paths in a large folder: their own rows, not the whole index (name collisions need
-  // every name only where case or normalization does not tell names apart).
-  if (!(o.state instanceof FolderState) && o.state.length <= POINT_READS_UP_TO && !traits.caseInsensitive && !traits.normalizationInsensitive) {
+  // The paths of a run in a large folder: their own rows, not the whole index (name collisions
+  // need every name only where case or normalization does not tell names apart). Read whole,
+  // the index made every run of a catch-up cost the folder's size: quadratic over the catch-up.
+  const { localFilesAt } = o.local;
+  const exactNames = !traits.caseInsensitive && !traits.normalizationInsensitive;
+  if (!(o.state instanceof FolderState) && exactNames && (localFilesAt !== undefined || o.state.length <= POINT_READS_UP_TO)) {
     resolutions = [...o.state];
     const wanted = [...new Set(resolutions.flatMap((r) => [r.path, ...conflictCopiesOf(r).map((c) => c.path)]))];
-    const rows = await mapLimit(wanted, 64, (p) => o.local.localFile(o.folder, p));
-    wanted.forEach((p, i) => local.set(p, rows[i]));
+    if (localFilesAt !== undefined) {
+      const rows = await localFilesAt.call(o.local, o.folder, wanted);
+      for (const p of wanted) local.set(p, rows.get(p));
+    } else {
+      const rows = await mapLimit(wanted, 64, (p) => o.local.localFile(o.folder, p));
+      wanted.forEach((p, i) => local.set(p, rows[i]));
+    }
   } else {
     for await (const r of o.local.localFiles(o.folder, { signal: o.signal })) local.set(r.path, r);
     resolutions = await resolutionsOf(o, local.keys(), refused);

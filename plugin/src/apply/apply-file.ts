@@ -64,6 +64,8 @@ export interface FileApplyContext {
   readonly groupSync?: GroupSync;
   /** Bytes written so far for the current file (progress display). */
   readonly onBytes?: (bytes: number) => void;
+  /** Told of each directory apply made (folder-relative), before anything is written into it: the owner's watcher watches it from then on. */
+  readonly onDirMade?: (relPath: string) => void;
 }
 
 /** A local edit that apply refused to overwrite (or delete); the caller records it first. */
@@ -359,6 +361,7 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     }
     throwIfAborted(ctx.signal);
     const created = await ensureParents(ctx.root, rel, { signal: ctx.signal, verified: ctx.verified });
+    madeDirs(ctx, created);
     // Checked again right before the commit: the build may have taken a while.
     const now = await targetState(ctx, rel, abs, unrecorded ? meta : undefined);
     if (now.kind === 'same') {
@@ -383,6 +386,10 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
   }
 }
 
+function madeDirs(ctx: FileApplyContext, created: readonly string[]): void {
+  if (ctx.onDirMade !== undefined) for (const d of created) ctx.onDirMade(d);
+}
+
 /** The directories whose fsync makes a rename at `abs` (and the directories created for it) durable. */
 function syncDirsOf(root: string, abs: string, created: readonly string[]): string[] {
   const out = [path.dirname(abs)];
@@ -392,6 +399,7 @@ function syncDirsOf(root: string, abs: string, created: readonly string[]): stri
 
 async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: FileMeta, before: TargetState): Promise<PathOutcome> {
   const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+  madeDirs(ctx, created);
   let version: string | undefined;
   // A known file or link stands where the directory goes: it becomes a version.
   if (before.kind === 'known') version = await ctx.versions.keep(rel, 'move', ctx.signal);
@@ -403,6 +411,7 @@ async function putDir(ctx: FileApplyContext, rel: string, abs: string, meta: Fil
     throw e;
   }
   ctx.verified?.add(rel);
+  ctx.onDirMade?.(rel);
   await record(ctx, rel, abs, meta, created, before.rec !== undefined, syncDirsOf(ctx.root, abs, created));
   return { kind: 'written', path: rel, version };
 }
@@ -414,6 +423,7 @@ async function tryMove(ctx: FileApplyContext, from: string, rel: string, abs: st
   const rec = await ctx.local.localFile(ctx.folder, from);
   if (st === undefined || !matchesRecord(st, rec) || rec?.type !== 'file' || rec.contentHash !== meta.contentHash) return undefined;
   const created = await ensureParents(ctx.root, rel, { signal: ctx.signal });
+  madeDirs(ctx, created);
   const now = await targetState(ctx, rel, abs, undefined);
   if (now.kind === 'changed') return conflict(rel, now.rec);
   const version = await makeRoom(ctx, rel, abs, now.kind === 'known' ? now.st : undefined);

@@ -168,6 +168,11 @@ export class FolderEngine {
   private applying: Map<Hash, Entry> | undefined;
   /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
   private readonly deferredPaths = new Set<string>();
+  /**
+   * Paths with live losers as of their last apply (seeded at start with every path that has
+   * several heads): status counts conflicts from here instead of reading every path's heads.
+   */
+  private readonly conflicted = new Set<string>();
   private running = false;
 
   private constructor(private readonly opts: FolderEngineOptions) {
@@ -199,7 +204,10 @@ export class FolderEngine {
       e.groupSync = await GroupSync.probe(e.root);
       await e.startScanner();
       const all: string[] = [];
-      for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) all.push(ph.path);
+      for await (const ph of e.store.pathsWithHeads(e.folder, { signal: e.signal })) {
+        all.push(ph.path);
+        if (ph.heads.length > 1) e.conflicted.add(ph.path);
+      }
       await e.schedule(all);
     } catch (err) {
       await e.stop();
@@ -345,7 +353,10 @@ export class FolderEngine {
     const result = await this.replica.ingest(input, this.signal);
     const paths = new Set(this.deferredPaths);
     this.deferredPaths.clear();
-    for (const bytes of input.entries ?? []) {
+    // Nothing stored and nothing waiting: entries held already (a second peer sending the same
+    // catch-up), whose paths were applied when they were stored. Nothing to decode or apply.
+    const nothingNew = result.accepted === 0 && result.deferred.length === 0;
+    for (const bytes of nothingNew ? [] : (input.entries ?? [])) {
       try {
         const { entry, hash } = decodeHashedEntry(bytes);
         for (const p of pathsOf(entry.body)) paths.add(p);
@@ -436,6 +447,7 @@ export class FolderEngine {
   private async applyPaths(paths: readonly string[]): Promise<void> {
     const { resolved, refused } = await resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal);
     for (const { path: p, error } of refused) this.emit({ type: 'folder:refused', path: p, source: 'apply', code: error.code, message: error.message });
+    this.noteConflicts(paths, resolved, refused);
     const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
     if (resolved.length === 0) return;
     const report = await applyState({
@@ -450,6 +462,7 @@ export class FolderEngine {
       fsTraits: this.opts.fsTraits,
       writing: this.writing,
       groupSync: this.groupSync,
+      onDirMade: (rel) => this.scanner?.watchDir(rel),
       signal: this.signal,
     });
     await this.removeStaleCopies(resolved);
@@ -464,6 +477,18 @@ export class FolderEngine {
     this.emit({ type: 'folder:applied', paths: resolved.map((r) => r.path), report });
   }
 
+  /** Keeps `conflicted` in line with this run's resolutions (a path without heads has no conflict; a refused one stays as it was). */
+  private noteConflicts(paths: readonly string[], resolved: readonly ResolvedPath[], refused: ReadonlyArray<{ path: string }>): void {
+    const kept = new Set(refused.map((r) => r.path));
+    for (const p of paths) if (!kept.has(p)) this.conflicted.delete(p);
+    for (const r of resolved) if (r.losers.length > 0) this.conflicted.add(r.path);
+  }
+
+  /** How many paths have several live heads (a winner and conflict copies), as of their last apply. */
+  conflictCount(): number {
+    return this.conflicted.size;
+  }
+
   /**
    * The local index as apply writes it, recording each path's base in the same step: a row
    * that shows a path's winner means the file is now based on that winner; a row removed from
@@ -473,6 +498,7 @@ export class FolderEngine {
     const { store, folder } = this;
     return {
       localFile: (f, p) => store.localFile(f, p),
+      localFilesAt: (f, ps) => store.localFilesAt(f, ps),
       localFiles: (f, o) => store.localFiles(f, o),
       upsertLocalFiles: async (rows: readonly LocalFileRecord[]) => {
         await store.upsertLocalFiles(rows);

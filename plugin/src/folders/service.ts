@@ -417,8 +417,9 @@ export class KinfolderService implements FolderService {
         openPaths: view?.openPaths ?? [],
       });
     }
-    let conflicts = 0;
-    for await (const _ of f.replica.state.conflicts()) conflicts++;
+    // Counted by the engine as it applies: reading every path's heads here cost the folder's
+    // size per status (polled by the panel and pushed every second while files arrive).
+    const conflicts = f.engine.conflictCount();
     return folderStatus({
       ours: await f.replica.versionVector(),
       peers,

@@ -9,6 +9,8 @@ export interface LocalIndexStore {
   /** Inserts or replaces rows by (folder, path), all in one transaction. */
   upsertLocalFiles(files: readonly LocalFileRecord[]): Promise<void>;
   localFile(folder: string, path: string): Promise<LocalFileRecord | undefined>;
+  /** The rows of these paths (one query per few hundred paths); a path without a row is absent from the map. */
+  localFilesAt(folder: string, paths: readonly string[]): Promise<Map<string, LocalFileRecord>>;
   /** Removes rows; paths not present are ignored. Returns how many were removed. */
   deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number>;
   /** Every row of the folder in path order, fetched page by page. */
@@ -67,6 +69,18 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
     return r && toLocal(folder, r);
   }
 
+  async function localFilesAt(folder: string, paths: readonly string[]): Promise<Map<string, LocalFileRecord>> {
+    const out = new Map<string, LocalFileRecord>();
+    if (paths.length === 0) return out;
+    const fid = await folders.lookup(folder);
+    if (fid === undefined) return out;
+    for (const chunk of chunks([...new Set(paths)])) {
+      const rows = await reader.all<LocalRow>(`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? AND path IN (${inList(chunk.length)})`, [fid, ...chunk]);
+      for (const r of rows) out.set(r.path, toLocal(folder, r));
+    }
+    return out;
+  }
+
   async function deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number> {
     if (paths.length === 0) return 0;
     return writer.transaction(async (tx) => {
@@ -93,7 +107,7 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
     for await (const r of rows) yield toLocal(folder, r);
   }
 
-  return { upsertLocalFiles, localFile, deleteLocalFiles, localFiles };
+  return { upsertLocalFiles, localFile, localFilesAt, deleteLocalFiles, localFiles };
 }
 
 function toLocal(folder: string, r: LocalRow): LocalFileRecord {

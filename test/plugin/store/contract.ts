@@ -432,6 +432,18 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.localFile('folder-1', 'a')).toBeUndefined();
         expect(await store.localFile('other', 'b')).toBeUndefined();
       });
+
+      test('rows of many paths at once: present ones only, across statement chunks', async () => {
+        const paths = Array.from({ length: 700 }, (_, i) => `d/f${i}`);
+        await store.upsertLocalFiles(paths.filter((_, i) => i % 2 === 0).map((p) => lf(p)));
+        const rows = await store.localFilesAt('folder-1', [...paths, 'd/f0', 'missing']);
+        expect(rows.size).toBe(350);
+        expect(rows.get('d/f0')).toEqual(lf('d/f0'));
+        expect(rows.get('d/f698')).toEqual(lf('d/f698'));
+        expect(rows.has('d/f1')).toBe(false);
+        expect((await store.localFilesAt('other', paths)).size).toBe(0);
+        expect((await store.localFilesAt('folder-1', [])).size).toBe(0);
+      });
     });
 
     describe('block index', () => {
