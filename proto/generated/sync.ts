@@ -1,8 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { BlockReplies as _kinfolder_sync_v1_BlockReplies, BlockReplies__Output as _kinfolder_sync_v1_BlockReplies__Output } from './kinfolder/sync/v1/BlockReplies';
 import type { BlockReply as _kinfolder_sync_v1_BlockReply, BlockReply__Output as _kinfolder_sync_v1_BlockReply__Output } from './kinfolder/sync/v1/BlockReply';
 import type { BlockRequest as _kinfolder_sync_v1_BlockRequest, BlockRequest__Output as _kinfolder_sync_v1_BlockRequest__Output } from './kinfolder/sync/v1/BlockRequest';
+import type { BlockRequests as _kinfolder_sync_v1_BlockRequests, BlockRequests__Output as _kinfolder_sync_v1_BlockRequests__Output } from './kinfolder/sync/v1/BlockRequests';
 import type { CaughtUp as _kinfolder_sync_v1_CaughtUp, CaughtUp__Output as _kinfolder_sync_v1_CaughtUp__Output } from './kinfolder/sync/v1/CaughtUp';
 import type { EntryBatch as _kinfolder_sync_v1_EntryBatch, EntryBatch__Output as _kinfolder_sync_v1_EntryBatch__Output } from './kinfolder/sync/v1/EntryBatch';
 import type { Hello as _kinfolder_sync_v1_Hello, Hello__Output as _kinfolder_sync_v1_Hello__Output } from './kinfolder/sync/v1/Hello';
@@ -20,8 +22,10 @@ export interface ProtoGrpcType {
   kinfolder: {
     sync: {
       v1: {
+        BlockReplies: MessageTypeDefinition<_kinfolder_sync_v1_BlockReplies, _kinfolder_sync_v1_BlockReplies__Output>
         BlockReply: MessageTypeDefinition<_kinfolder_sync_v1_BlockReply, _kinfolder_sync_v1_BlockReply__Output>
         BlockRequest: MessageTypeDefinition<_kinfolder_sync_v1_BlockRequest, _kinfolder_sync_v1_BlockRequest__Output>
+        BlockRequests: MessageTypeDefinition<_kinfolder_sync_v1_BlockRequests, _kinfolder_sync_v1_BlockRequests__Output>
         CaughtUp: MessageTypeDefinition<_kinfolder_sync_v1_CaughtUp, _kinfolder_sync_v1_CaughtUp__Output>
         EntryBatch: MessageTypeDefinition<_kinfolder_sync_v1_EntryBatch, _kinfolder_sync_v1_EntryBatch__Output>
         Hello: MessageTypeDefinition<_kinfolder_sync_v1_Hello, _kinfolder_sync_v1_Hello__Output>

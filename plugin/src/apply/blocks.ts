@@ -55,6 +55,11 @@ const HANDLE_IDLE_MS = 500;
 const MAX_HANDLES = 64;
 /** Locations of blocks served lately: each block of a transfer is asked once by every peer. */
 const MAX_REMEMBERED = 4096;
+/**
+ * Bytes of blocks read lately, kept verified: peers fetching the same files at once ask for
+ * the same blocks within moments, and the second asker then costs no read and no hash.
+ */
+const RECENT_BYTES = 16 * 1024 * 1024;
 
 interface Held {
   readonly fd: Promise<number>;
@@ -146,6 +151,9 @@ class OpenFiles {
 export class LocalBlockSource implements BlockSource {
   private readonly files = new OpenFiles();
   private readonly remembered = new Map<string, BlockLocation>();
+  /** Blocks read lately (verified; never written to), oldest first. */
+  private readonly recent = new Map<string, Buffer>();
+  private recentBytes = 0;
 
   /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
   constructor(
@@ -155,6 +163,22 @@ export class LocalBlockSource implements BlockSource {
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     throwIfAborted(signal);
+    const had = this.recent.get(hash);
+    if (had !== undefined && had.length === size) return had;
+    const data = await this.find(hash, size, signal);
+    if (data !== undefined && size <= RECENT_BYTES / 4) {
+      this.recent.set(hash, data);
+      this.recentBytes += size;
+      for (const [h, b] of this.recent) {
+        if (this.recentBytes <= RECENT_BYTES) break;
+        this.recent.delete(h);
+        this.recentBytes -= b.length;
+      }
+    }
+    return data;
+  }
+
+  private async find(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     const last = this.remembered.get(hash);
     if (last !== undefined) {
       const data = await this.readAt(last, hash, size);

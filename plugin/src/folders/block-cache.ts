@@ -5,12 +5,27 @@
  * or altered file is only a miss (which is why it is written in place, without temp + rename).
  * Which blocks are kept is listed once and then known in memory: a miss costs no failed open.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { BlockSource } from '../apply';
 import { sha256 } from '../apply/blocks';
 
 const HASH = /^[0-9a-f]{64}$/;
+const fsOpen = promisify(fs.open);
+const fsWrite = promisify(fs.write);
+const fsClose = promisify(fs.close);
+
+/** writeFile on a raw descriptor: fs/promises' FileHandle costs an object with a finalizer per block. */
+async function writeWhole(file: string, data: Buffer): Promise<void> {
+  const fd = await fsOpen(file, 'w');
+  try {
+    for (let off = 0; off < data.length; ) off += (await fsWrite(fd, data, off, data.length - off, off)).bytesWritten;
+  } finally {
+    await fsClose(fd);
+  }
+}
 /** Beyond this, the oldest blocks go first: a cache, not a second copy of the folder. */
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 
@@ -60,11 +75,11 @@ export class CachingBlockSource implements BlockSource {
     if (this.bytes < 0) this.bytes = await this.size();
     if (this.bytes + data.length > this.maxBytes) await this.trim(data.length);
     try {
-      await fsp.writeFile(this.file(hash), data);
+      await writeWhole(this.file(hash), data);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       await fsp.mkdir(this.dir, { recursive: true });
-      await fsp.writeFile(this.file(hash), data);
+      await writeWhole(this.file(hash), data);
     }
     kept.add(hash);
     this.bytes += data.length;
