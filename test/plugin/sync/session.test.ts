@@ -271,3 +271,49 @@ test('a removed member gets nothing written after the removal, not even the mani
   expect(carol.replica.manifest().manifest.members.some((m) => m.fingerprint === carol.id.fingerprint)).toBe(true);
   expect(await fsp.readFile(path.join(carol.root, 'after.txt')).catch(() => undefined)).toBeUndefined();
 });
+
+test('protocol versions: a version-1 peer gets single BlockRequests and BlockReplies (its refusal of our version ignored); a version-2 peer gets them in batches; a peer asking too much at once is told "not here"', async () => {
+  const alice = await cluster.node('alice');
+  await files(alice, { 'big.bin': randomBytes(2 * 1024 * 1024) });
+  const blocks = await blocksOf(alice, 'big.bin');
+  expect(blocks.length).toBeGreaterThan(2);
+  const sizeOf = new Map(blocks.map((b) => [b.hash, b.size]));
+
+  // Version 1.
+  const old = await cluster.raw(alice, 'bob');
+  const events: string[] = [];
+  old.session.events.subscribe((e) => events.push(e.type));
+  await old.peer.send({ kind: 'hello', protocolVersion: 1, folders: [FOLDER] });
+  await old.peer.send({ kind: 'refusal', folder: FOLDER, code: 'PROTOCOL_VERSION', message: 'this node speaks version 1' });
+  await old.peer.send({ kind: 'block-request', id: 7, hash: blocks[0].hash, size: blocks[0].size });
+  const reply = await old.arrived((m) => m.kind === 'block-reply', 'the single reply');
+  expect(reply.kind === 'block-reply' && reply.id === 7 && reply.data?.length === blocks[0].size).toBe(true);
+  const asked = alice.blocks.read('ab'.repeat(32), 10).catch(() => undefined);
+  const request = await old.arrived((m) => m.kind === 'block-request', 'a single request from Alice');
+  expect(request.kind === 'block-request' && request.hash).toBe('ab'.repeat(32));
+  if (request.kind === 'block-request') await old.peer.send({ kind: 'block-reply', id: request.id, hash: request.hash });
+  expect(await asked).toBeUndefined();
+  expect(old.got.some((m) => m.kind === 'block-requests' || m.kind === 'block-replies')).toBe(false);
+  expect(events).not.toContain('sync:refusal');
+  await old.session.close(); // Alice's next request goes to the version-2 peer, not this one
+
+  // Version 2: three asked in one message, one of them unknown; answered in order, in BlockReplies.
+  const now = await cluster.raw(alice, 'carol');
+  await now.peer.send({ kind: 'hello', protocolVersion: 2, folders: [FOLDER] });
+  const unknown = 'cd'.repeat(32);
+  await now.peer.send({ kind: 'block-requests', requests: [{ id: 1, hash: blocks[1].hash, size: blocks[1].size }, { id: 2, hash: unknown, size: 5 }, { id: 3, hash: blocks[2].hash, size: blocks[2].size }] });
+  await now.arrived((m) => m.kind === 'block-replies' && m.replies.some((r) => r.id === 3), 'the batched replies');
+  const replies = now.got.flatMap((m) => (m.kind === 'block-replies' ? m.replies : []));
+  expect(replies.map((r) => [r.id, r.hash, r.data?.length])).toEqual([[1, blocks[1].hash, sizeOf.get(blocks[1].hash)], [2, unknown, undefined], [3, blocks[2].hash, sizeOf.get(blocks[2].hash)]]);
+  const batched = alice.blocks.read('ef'.repeat(32), 10).catch(() => undefined);
+  const requests = await now.arrived((m) => m.kind === 'block-requests', 'batched requests from Alice');
+  expect(requests.kind === 'block-requests' && requests.requests.map((r) => r.hash)).toContain('ef'.repeat(32));
+  if (requests.kind === 'block-requests') await now.peer.send({ kind: 'block-replies', replies: requests.requests.map((r) => ({ id: r.id, hash: r.hash })) });
+  await batched;
+
+  // More than 64 MiB asked at once: answered "not here" without reading anything.
+  const many = Array.from({ length: 20 }, (_, i) => ({ id: 100 + i, hash: blocks[0].hash, size: 4 * 1024 * 1024 - 128 }));
+  await now.peer.send({ kind: 'block-requests', requests: many });
+  const refused = await now.arrived((m) => m.kind === 'block-replies' && m.replies.some((r) => r.id === 100), 'the excess answered');
+  expect(refused.kind === 'block-replies' && refused.replies.every((r) => r.data === undefined)).toBe(true);
+});
