@@ -54,7 +54,7 @@ const KEPT_REASONS = new Set(['NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', '
 const PATH_REASONS = new Set(['OUTSIDE_PATH_GRANT']);
 
 /** What the engine needs of the store. */
-export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
+export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'headsAt' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
 
 export interface FolderEngineOptions {
   readonly root: string;

@@ -1,16 +1,19 @@
 /**
  * The resolutions an apply run needs, by the log's rule (the heads of a path ranked by
  * `compareHeads`: live first, then Lamport clock, author, hash), read the cheap way: entries
- * come through the caller's lookup (which holds what was just received in memory), and a
- * large run streams the heads of the whole folder once instead of one query per path.
+ * come through the caller's lookup (which holds what was just received in memory), the heads
+ * of a run's paths in a few queries, and a large run streams the heads of the whole folder
+ * once instead.
  */
 import { compareHeads, touchesOf, type Entry, type Hash } from '../log';
 import { ApplyError, isApplyError, resolveWith, type EntryLookup, type ResolvedPath } from '../apply';
 import { mapLimit } from '../scan';
 import type { EntryStore, HeadRef } from '../store';
 
-/** Runs with more paths than this read the folder's heads in one stream. */
+/** Runs with more paths than this read the folder's heads in one stream (without a batched lookup). */
 const STREAM_FROM = 1024;
+/** With a batched lookup, only runs this large stream (a start's apply of a whole folder): a catch-up's runs of a few thousand paths must not each cost the folder's size. */
+const STREAM_BATCHED_FROM = 20_000;
 /** Point queries queued on the store at once. */
 const AT_ONCE = 64;
 
@@ -21,16 +24,19 @@ export interface ResolvedPaths {
 }
 
 export async function resolvePaths(
-  store: Pick<EntryStore, 'heads' | 'pathsWithHeads'>,
+  store: Pick<EntryStore, 'heads' | 'pathsWithHeads' | 'headsAt'>,
   folder: string,
   paths: readonly string[],
   entryOf: EntryLookup,
   signal?: AbortSignal,
 ): Promise<ResolvedPaths> {
   const headsOf = new Map<string, readonly HeadRef[]>();
-  if (paths.length > STREAM_FROM) {
+  if (paths.length > (store.headsAt !== undefined ? STREAM_BATCHED_FROM : STREAM_FROM)) {
     const wanted = new Set(paths);
     for await (const ph of store.pathsWithHeads(folder, { signal })) if (wanted.has(ph.path)) headsOf.set(ph.path, ph.heads);
+  } else if (store.headsAt !== undefined) {
+    const found = await store.headsAt(folder, paths);
+    for (const p of paths) headsOf.set(p, found.get(p) ?? []);
   } else {
     const lists = await mapLimit(paths, AT_ONCE, (p) => store.heads(folder, p));
     paths.forEach((p, i) => headsOf.set(p, lists[i]));

@@ -46,7 +46,7 @@ export interface FolderScannerOptions {
   readonly folder: FolderId;
   /** This node's fingerprint: the author of every change it announces. */
   readonly author: Fingerprint;
-  readonly local: Pick<LocalIndexStore, 'localFile' | 'localFiles' | 'upsertLocalFiles' | 'deleteLocalFiles'>;
+  readonly local: Pick<LocalIndexStore, 'localFile' | 'localFiles' | 'upsertLocalFiles' | 'deleteLocalFiles'> & Partial<Pick<LocalIndexStore, 'localFilesAt'>>;
   readonly blocks: Pick<BlockIndex, 'addBlockLocations' | 'removeBlockLocations'>;
   /** The current heads of a path (e.g. `store.heads(folder, path)`): what a change there supersedes. */
   readonly headsOf: (path: string) => Promise<readonly ParentRef[]>;
@@ -256,8 +256,21 @@ export class FolderScanner {
         this.watcher?.mark([p]);
       }
     }
-    // One query at a time, but all queued at once: the driver runs them back to back.
-    await mapLimit([...paths.keys()], 64, (p) => known(p.normalize('NFC')));
+    // The rows of a burst in a few queries (one per path cost more than the lstat and the compare).
+    const prefetch = async (ps: Iterable<string>): Promise<void> => {
+      const want = [...new Set(ps)].filter((p) => !cache.has(p));
+      const { localFilesAt } = this.options.local;
+      if (localFilesAt === undefined) {
+        await mapLimit(want, 64, known);
+        return;
+      }
+      const rows = await localFilesAt.call(this.options.local, this.options.folder, want);
+      for (const p of want) {
+        const r = rows.get(p);
+        cache.set(p, r && knownOf(r));
+      }
+    };
+    await prefetch([...paths.keys()].map((p) => p.normalize('NFC')));
     const observed = new Map<string, Observation>();
     const goneDirs: string[] = [];
     const examined: string[] = [];
@@ -318,7 +331,7 @@ export class FolderScanner {
     // Change detection then compares with the fresh row.
     const appeared = [...observed].filter(([, o]) => o !== 'gone').map(([p]) => p);
     for (const p of appeared) cache.delete(p);
-    await mapLimit([...observed.keys()], 64, known);
+    await prefetch(observed.keys());
     const changes = await this.commit((p) => cache.get(p), observed, 'watch');
     this.emit({ type: 'scan:burst', examined, changes });
     if (rulesChanged) {

@@ -1,5 +1,6 @@
 /** The log tables: entries, heads per path, version vectors, checkpoints and fork evidence. */
 import { appender, hashKey } from './append';
+import { chunks, inList } from './batch-sql';
 import { LOOKUP_KEYS } from './hash-index';
 import { decodeChunk, type ChunkRow } from './chunks';
 import { blobToHash, checkHash, hashToBlob, unframe } from './codec';
@@ -45,6 +46,8 @@ export interface EntryStore {
   lamports?(hashes: readonly string[]): Promise<Map<string, number>>;
   /** The heads of a path, ordered by hash; none if nothing is stored there. */
   heads(folder: string, path: string): Promise<HeadRef[]>;
+  /** The heads of each of `paths` that has any, in a few queries (apply's runs). Optional: callers fall back to heads(). */
+  headsAt?(folder: string, paths: readonly string[]): Promise<Map<string, HeadRef[]>>;
   /** Every path that has heads, in path order, fetched page by page. */
   pathsWithHeads(folder: string, options?: StreamOptions): AsyncIterableIterator<PathHeads>;
   latestCheckpoint(folder: string, author: string): Promise<CheckpointRecord | undefined>;
@@ -204,6 +207,21 @@ export function entryStore(ctx: StoreContext): EntryStore {
     return rows.map(toHead);
   }
 
+  async function headsAt(folder: string, paths: readonly string[]): Promise<Map<string, HeadRef[]>> {
+    const out = new Map<string, HeadRef[]>();
+    const fid = paths.length === 0 ? undefined : await folders.lookup(folder);
+    if (fid === undefined) return out;
+    for (const part of chunks([...new Set(paths)])) {
+      const sql = `SELECT ${HEAD_COLUMNS} FROM heads h JOIN authors a ON a.id = h.author_id WHERE h.folder_id = ? AND h.path IN (${inList(part.length)}) ORDER BY h.path, h.hash`;
+      for (const r of await reader.all<HeadRow>(sql, [fid, ...part])) {
+        const list = out.get(r.path);
+        if (list) list.push(toHead(r));
+        else out.set(r.path, [toHead(r)]);
+      }
+    }
+    return out;
+  }
+
   async function* pathsWithHeads(folder: string, options: StreamOptions = {}): AsyncIterableIterator<PathHeads> {
     const fid = await folders.lookup(folder);
     if (fid === undefined) return;
@@ -277,7 +295,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
     }));
   }
 
-  return { ...appender(ctx), versionVector, entriesRange, entry, lamports, heads, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
+  return { ...appender(ctx), versionVector, entriesRange, entry, lamports, heads, headsAt, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
 }
 
 function toHead(r: HeadRow): HeadRef {

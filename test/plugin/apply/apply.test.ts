@@ -127,6 +127,36 @@ describe('applyState', () => {
     expect((await read(box.root, 'run.sh')).toString()).toBe('echo hi\n');
   });
 
+  it('new empty files are made at their names with mode and mtime, recorded; an unrecorded file standing there stays', async () => {
+    const empty = metaOf(Buffer.alloc(0), 0o640, 1_600_000_000_456);
+    expect(empty.blocks).toEqual([]);
+    const alice = new Author(ALICE);
+    const many = Array.from({ length: 40 }, (_, i) => alice.put(`e/f${i}`, empty));
+    await fsp.writeFile(path.join(box.root, 'taken'), 'mine, never scanned');
+    const taken = alice.put('taken', empty);
+    const report = await run(stateOf(...many, taken), new MemoryBlockSource());
+    expect(report.refused).toEqual([]);
+    expect(report.conflicts.map((c) => c.path)).toEqual(['taken']);
+    expect((await read(box.root, 'taken')).toString()).toBe('mine, never scanned');
+    expect(report.applied.filter((o) => o.kind === 'written')).toHaveLength(40);
+    for (const i of [0, 39]) {
+      const st = await fsp.lstat(path.join(box.root, 'e', `f${i}`));
+      expect(st.size).toBe(0);
+      expect(st.mode & 0o777).toBe(0o640);
+      expect(Math.floor(st.mtimeMs)).toBe(1_600_000_000_456);
+      expect(matchesRecord(st, await box.store.localFile(FOLDER, `e/f${i}`))).toBe(true);
+    }
+    expect(await tempFiles(box.root)).toEqual([]);
+    expect((await run(stateOf(...many, taken), new MemoryBlockSource())).applied).toEqual([]);
+  });
+
+  it('an entry claiming no bytes under another content hash is refused, nothing made', async () => {
+    const lying = { ...metaOf(Buffer.alloc(0)), contentHash: sha256Hex('not empty') };
+    const report = await run(stateOf(new Author(ALICE).put('liar', lying)), new MemoryBlockSource());
+    expect(report.refused.map((r) => [r.path, r.code])).toEqual([['liar', 'APPLY_HASH_MISMATCH']]);
+    await expect(fsp.lstat(path.join(box.root, 'liar'))).rejects.toThrow();
+  });
+
   it('a local edit made while the remote version is being built is not overwritten', async () => {
     const oldMeta = await writeAndScan(box.store, FOLDER, box.root, 'race.bin', seededBytes('race-old', 300_000));
     const newBytes = seededBytes('race-new', 2_000_000);

@@ -165,6 +165,21 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.heads('folder-1', 'doc.txt')).toEqual([{ hash: a2.hash, author: 'AUTHOR-A', seq: 2, lamport: 2 }]);
       });
 
+      test('headsAt: the heads of many paths at once, as heads() gives them one by one', async () => {
+        const base = entry({ author: 'A', seq: 1, paths: ['doc.txt'] });
+        const left = entry({ author: 'A', seq: 2, paths: ['doc.txt'], parents: [base.hash] });
+        const right = entry({ author: 'B', seq: 1, paths: ['doc.txt'], parents: [base.hash] });
+        const many = Array.from({ length: 600 }, (_, i) => entry({ author: 'C', seq: i + 1, paths: [`d/f${i}`] }));
+        await store.appendBatch({ entries: [base, left, right, ...many] });
+        const found = await store.headsAt!('folder-1', ['doc.txt', 'none.txt', ...many.map((_, i) => `d/f${i}`)]);
+        expect(found.get('doc.txt')).toEqual(await store.heads('folder-1', 'doc.txt'));
+        expect(found.get('doc.txt')).toHaveLength(2);
+        expect(found.has('none.txt')).toBe(false);
+        expect(found.get('d/f599')).toEqual(await store.heads('folder-1', 'd/f599'));
+        expect(found.size).toBe(601);
+        expect((await store.headsAt!('other', ['doc.txt'])).size).toBe(0);
+      });
+
       test('a child that arrives before its parent keeps the parent from ever becoming a head', async () => {
         const parent = entry({ author: 'A', seq: 1, paths: ['doc.txt'] });
         const child = entry({ author: 'B', seq: 1, paths: ['doc.txt'], parents: [parent.hash], lamport: 2 });
