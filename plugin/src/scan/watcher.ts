@@ -40,12 +40,19 @@ export interface FolderWatcherOptions {
   readonly settleMs?: number;
   /** Wall clock for the age of a file's last change (default Date.now). */
   readonly now?: () => number;
+  /** Most paths in one burst (default 4,096): more go out at once in the bursts that follow. */
+  readonly maxBurst?: number;
   readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_QUIET_MS = 100;
 export const DEFAULT_MAX_WAIT_MS = 1000;
 export const DEFAULT_SETTLE_MS = 50;
+/**
+ * A burst is one batch of log changes: 100k files written at once made one burst of 100k
+ * (hundreds of MB held, and nothing sent to peers until all of it was hashed and signed).
+ */
+export const DEFAULT_MAX_BURST = 4096;
 /** Blocking lstat calls between two turns of the event loop. */
 const STAT_SLICE = 256;
 
@@ -60,6 +67,7 @@ export class FolderWatcher {
   private readonly quietMs: number;
   private readonly maxWaitMs: number;
   private readonly settleMs: number;
+  private readonly maxBurst: number;
   private readonly now: () => number;
   private readonly stopper = new AbortController();
   private readonly signal: AbortSignal;
@@ -79,10 +87,12 @@ export class FolderWatcher {
     this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    this.maxBurst = options.maxBurst ?? DEFAULT_MAX_BURST;
     this.now = options.now ?? Date.now;
     if (![this.quietMs, this.maxWaitMs, this.settleMs].every((n) => Number.isFinite(n) && n >= 0)) {
       throw new ScanError('INVALID_OPTIONS', 'quietMs, maxWaitMs and settleMs must be non-negative');
     }
+    if (!(this.maxBurst >= 1)) throw new ScanError('INVALID_OPTIONS', 'maxBurst must be at least 1');
     this.signal = options.signal ? AbortSignal.any([options.signal, this.stopper.signal]) : this.stopper.signal;
   }
 
@@ -239,6 +249,8 @@ export class FolderWatcher {
       any = true;
     }
     if (!any) return;
+    // A full burst goes now: waiting for quiet would only grow it.
+    if (this.dirty.size >= this.maxBurst) return this.flush();
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => this.flush(), this.quietMs);
     this.maxTimer ??= setTimeout(() => this.flush(), this.maxWaitMs);
@@ -295,8 +307,15 @@ export class FolderWatcher {
     }
     this.clearTimers();
     if (this.dirty.size === 0) return;
-    const paths = this.dirty;
+    let paths = this.dirty;
     this.dirty = new Set();
+    if (paths.size > this.maxBurst) {
+      // The oldest go first; the rest waited long enough already and follow right after.
+      const all = paths;
+      paths = new Set();
+      for (const p of all) (paths.size < this.maxBurst ? paths : this.dirty).add(p);
+      this.flushWanted = true;
+    }
     this.busy = this.runBurst(paths).finally(() => {
       this.busy = undefined;
       if (this.flushWanted) {

@@ -248,3 +248,12 @@ test('refresh lets go of directories the rules now ignore and watches those they
   await fsp.writeFile(path.join(root, 'skip', 'now-seen.txt'), 'x');
   await until(() => seen('skip/now-seen.txt'), 'a file in the directory no longer ignored');
 });
+
+test('a burst holds at most maxBurst paths; the rest follow in the next ones, none lost', async () => {
+  await fsp.mkdir(path.join(root, 'd'));
+  await startWatcher({ quietMs: 50, maxWaitMs: 5000, maxBurst: 100 });
+  for (let i = 0; i < 350; i++) writeFileSync(path.join(root, 'd', `f${i}`), `${i}`);
+  await until(() => Array.from({ length: 350 }, (_, i) => `d/f${i}`).every(seen), 'every file');
+  expect(bursts.length).toBeGreaterThanOrEqual(4);
+  for (const b of bursts) expect(b.paths.size).toBeLessThanOrEqual(100);
+});
