@@ -1,5 +1,6 @@
 /** The contract server: binds the services over a HostAdapter on a Unix socket or loopback TCP. */
 import * as fs from 'node:fs';
+import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { GRPC_MAX_MESSAGE_BYTES, loadHostProto } from '../../../proto';
@@ -29,6 +30,35 @@ export interface HostServer {
   /** Resolves with the address a client dials: `unix:/path` or `127.0.0.1:<port>`. */
   start(): Promise<{ address: string }>;
   stop(): Promise<void>;
+}
+
+/**
+ * HTTP/2 receive window of the host's side of a plugin connection, per stream and in all. The
+ * default 64 KiB makes a plugin's Links stream wait for a window update from the host every
+ * 64 KiB (a round trip through two busy event loops); the stream's own backpressure (the Links
+ * service stops reading while a link is congested) still bounds what is buffered.
+ */
+export const HOST_RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/**
+ * grpc-js has no server option for the receive window (its client has
+ * grpc-node.flow_control_window), so each new HTTP/2 session of the server gets it here. A
+ * grpc-js without the field it reaches for keeps the default window: slower, not wrong.
+ */
+function widenReceiveWindow(server: grpc.Server, bytes: number): void {
+  const h2 = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(h2 instanceof Map)) return;
+  for (const s of h2.keys() as IterableIterator<http2.Http2Server>) {
+    if (typeof s?.on !== 'function') continue;
+    s.on('session', (session: http2.ServerHttp2Session) => {
+      try {
+        session.setLocalWindowSize(bytes);
+        session.settings({ initialWindowSize: bytes });
+      } catch {
+        // A session closing at once: nothing to widen.
+      }
+    });
+  }
 }
 
 export const HOST_SERVICE_NAMES = ['Identity', 'Peers', 'Links', 'Chat', 'Ui'].map((s) => `kinfolder.host.v1.${s}`);
@@ -71,6 +101,7 @@ export function createHostServer(options: HostServerOptions): HostServer {
       const port = await new Promise<number>((resolve, reject) => {
         s.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
       });
+      widenReceiveWindow(s, HOST_RECEIVE_WINDOW_BYTES);
       server = s;
       setHealth('SERVING');
       const address = 'socketPath' in options.listen ? target : `127.0.0.1:${port}`;

@@ -51,6 +51,9 @@ import {
   signatureFromWire,
 } from './wire';
 
+/** HTTP/2 receive window of the connection to the host (deliveries of the Links stream come through it). */
+export const LINK_RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
+
 export type HostClientLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface HostClientOptions {
@@ -146,6 +149,9 @@ export class HostClient {
     const channelOptions: grpc.ClientOptions = {
       'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+      // HTTP/2 receive window: with the default 64 KiB the host waits for our window update
+      // every 64 KiB of a delivery. Bounded all the same: what the host may have in flight to us.
+      'grpc-node.flow_control_window': LINK_RECEIVE_WINDOW_BYTES,
       // The channel's own reconnect timer must not outwait ours.
       'grpc.initial_reconnect_backoff_ms': this.opts.backoff.initialMs,
       'grpc.max_reconnect_backoff_ms': this.opts.backoff.maxMs,

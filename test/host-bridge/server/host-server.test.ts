@@ -1,3 +1,5 @@
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
@@ -7,6 +9,7 @@ import type { PeerEvent__Output } from '../../../proto/generated/kinfolder/host/
 import type { ChatMessage__Output } from '../../../proto/generated/kinfolder/host/v1/ChatMessage';
 import { verifyHostSignature } from '../../../plugin/src/host';
 import { type FakeKey, fakePeer, generateFakeKey } from '../../helpers/fake-host-adapter';
+import { HOST_RECEIVE_WINDOW_BYTES } from '../../../host-bridge/src/server/host-server';
 import { type Host, type RawClients, auth, call, collect, rawClients, startHost, waitFor } from './harness';
 
 let key: FakeKey;
@@ -44,6 +47,25 @@ describe('transport', () => {
     } finally {
       t.close();
       await tcp.close();
+    }
+  });
+
+  it('gives a plugin connection an HTTP/2 receive window of HOST_RECEIVE_WINDOW_BYTES, not the 64 KiB default', async () => {
+    const session = http2.connect('http://localhost', { createConnection: () => net.connect(host.socketPath) });
+    try {
+      const window = await new Promise<number | undefined>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no SETTINGS with the window within 5 s')), 5000);
+        const check = (s: http2.Settings): void => {
+          if (s.initialWindowSize !== HOST_RECEIVE_WINDOW_BYTES) return;
+          clearTimeout(timer);
+          resolve(s.initialWindowSize);
+        };
+        session.on('remoteSettings', check);
+        session.on('error', reject);
+      });
+      expect(window).toBe(8 * 1024 * 1024);
+    } finally {
+      session.destroy();
     }
   });
 

@@ -1,4 +1,9 @@
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { type Observable, Subscription } from 'rxjs';
+import { LINK_RECEIVE_WINDOW_BYTES } from '../../../plugin/src/host/client';
 import { HostClient, HostClientError, type HostClientState, verifyHostSignature } from '../../../plugin/src/host';
 import type { ChatMessage, LinkError, LinkMessage, Peer } from '../../../plugin/src/host';
 import { type FakeKey, fakePeer, generateFakeKey } from '../../helpers/fake-host-adapter';
@@ -42,6 +47,25 @@ function record<T>(source: Observable<T>): T[] {
 const friend = fakePeer(1).fingerprint;
 
 describe('HostClient', () => {
+  it('opens its connection with an HTTP/2 receive window of LINK_RECEIVE_WINDOW_BYTES (deliveries do not wait for a window update every 64 KiB)', async () => {
+    // A bare HTTP/2 server that only reads the client's SETTINGS.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-h2-'));
+    const sock = path.join(dir, 'h2.sock');
+    const server = http2.createServer();
+    const seen = new Promise<number | undefined>((resolve) => server.on('session', (s) => s.on('remoteSettings', (st) => resolve(st.initialWindowSize))));
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const c = client('kinfolder', { address: `unix:${sock}` });
+      c.start();
+      expect(await seen).toBe(LINK_RECEIVE_WINDOW_BYTES);
+      expect(LINK_RECEIVE_WINDOW_BYTES).toBeGreaterThan(65_535);
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.stop()));
+      await new Promise<void>((r) => server.close(() => r()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('connects, reads identity and peers, and signs', async () => {
     const c = client();
     const states = record(c.state$);
