@@ -220,6 +220,7 @@ export class SharedFolder {
     for (const peer of [...this.sessions.keys()]) await this.closeSession(peer);
     for (const s of this.subs) s.unsubscribe();
     await this.engine.stop().catch((e: unknown) => this.opts.log(`stopping the engine of ${this.id}`, e));
+    await this.cache.close().catch(() => undefined);
     await this.replica.close().catch(() => undefined);
     this.events.complete();
   }
