@@ -54,7 +54,7 @@ const KEPT_REASONS = new Set(['NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', '
 const PATH_REASONS = new Set(['OUTSIDE_PATH_GRANT']);
 
 /** What the engine needs of the store. */
-export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'headsAt' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
+export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'headsAt' | 'lamports' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
 
 export interface FolderEngineOptions {
   readonly root: string;
@@ -250,6 +250,7 @@ export class FolderEngine {
       local: this.store,
       blocks: this.store,
       headsOf: (p) => this.baseOf(p),
+      headsOfMany: (ps) => this.basesOf(ps),
       ignore,
       sink: (changes, signal) => this.sinkLocal(changes, signal),
       onRefused: (changes, error) => this.onRefused(changes, error),
@@ -293,6 +294,32 @@ export class FolderEngine {
     for (const h of base) {
       const e = await this.store.entry(h);
       if (e) out.push({ hash: h, lamport: e.lamport });
+    }
+    return out;
+  }
+
+  /** baseOf for many paths in a few queries (a burst of thousands of new files asked two queries each). */
+  private async basesOf(paths: readonly string[]): Promise<Map<string, ParentRef[]>> {
+    const out = new Map<string, ParentRef[]>();
+    const bases = await this.store.localBasesAt(this.folder, paths);
+    const fresh = paths.filter((p) => !bases.has(p));
+    if (this.store.headsAt !== undefined) {
+      const heads = await this.store.headsAt(this.folder, fresh);
+      for (const p of fresh) out.set(p, (heads.get(p) ?? []).map((h) => ({ hash: h.hash, lamport: h.lamport })));
+    } else for (const p of fresh) out.set(p, await this.baseOf(p));
+    const hashes = [...new Set([...bases.values()].flat())];
+    const lamports = this.store.lamports !== undefined ? await this.store.lamports(hashes) : undefined;
+    for (const [p, hs] of bases) {
+      if (lamports === undefined) {
+        out.set(p, await this.baseOf(p));
+        continue;
+      }
+      const refs: ParentRef[] = [];
+      for (const h of hs) {
+        const l = lamports.get(h);
+        if (l !== undefined) refs.push({ hash: h, lamport: l });
+      }
+      out.set(p, refs);
     }
     return out;
   }

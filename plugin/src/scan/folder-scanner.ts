@@ -10,7 +10,7 @@
  * meanwhile wait for the next burst.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { isUnder, type Fingerprint, type FolderId, type NewChange, type ParentRef } from '../log';
@@ -50,6 +50,8 @@ export interface FolderScannerOptions {
   readonly blocks: Pick<BlockIndex, 'addBlockLocations' | 'removeBlockLocations'>;
   /** The current heads of a path (e.g. `store.heads(folder, path)`): what a change there supersedes. */
   readonly headsOf: (path: string) => Promise<readonly ParentRef[]>;
+  /** The same for many paths at once (a few queries instead of a few per path); optional. */
+  readonly headsOfMany?: (paths: readonly string[]) => Promise<ReadonlyMap<string, readonly ParentRef[]>>;
   readonly ignore: IgnoreRules;
   /** Takes one batch (e.g. `replica.appendLocal`); throwing refuses the whole batch. */
   readonly sink: (changes: NewChange[], signal: AbortSignal) => Promise<void>;
@@ -363,10 +365,13 @@ export class FolderScanner {
       } catch {
         continue; // gone again, or unreadable: the path itself says which
       }
+      let n = 0;
       for (const d of names) {
         const rel = `${dir}/${d.name}`;
         if (paths.has(rel) || this.options.ignore.isIgnored(rel.normalize('NFC'), d.isDirectory())) continue;
-        const st = await this.lstat(rel);
+        // Blocking stats, a slice at a time: one await per file of a large new tree cost more than the stat.
+        if (++n % 256 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const st = this.lstatNow(rel);
         if (st === UNREADABLE) continue;
         paths.set(rel, st);
         if (st?.isDirectory()) fresh.push(rel);
@@ -439,8 +444,12 @@ export class FolderScanner {
       throwIfAborted(this.signal);
       const batch = changes.slice(i, i + maxBatch);
       const touchedPaths = [...new Set(batch.flatMap(pathsOfChange))];
-      const headLists = await mapLimit(touchedPaths, 64, (p) => this.options.headsOf(p));
-      const heads = new Map(touchedPaths.map((p, k) => [p, headLists[k]]));
+      let heads: ReadonlyMap<string, readonly ParentRef[]>;
+      if (this.options.headsOfMany !== undefined) heads = await this.options.headsOfMany(touchedPaths);
+      else {
+        const headLists = await mapLimit(touchedPaths, 64, (p) => this.options.headsOf(p));
+        heads = new Map(touchedPaths.map((p, k) => [p, headLists[k]]));
+      }
       accepted += await this.send(batch, (p) => heads.get(p) ?? [], origin);
     }
     await this.options.local.upsertLocalFiles(set.refreshed.map((f) => this.recordOf(f)));
@@ -590,6 +599,15 @@ export class FolderScanner {
       listings.set(dir, names);
     }
     return names.has(path.posix.basename(diskRel));
+  }
+
+  private lstatNow(rel: string): Stats | undefined | typeof UNREADABLE {
+    try {
+      return lstatSync(path.join(this.root, rel));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : UNREADABLE;
+    }
   }
 
   private async lstat(rel: string): Promise<Stats | undefined | typeof UNREADABLE> {

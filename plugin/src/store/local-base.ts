@@ -15,6 +15,8 @@ export interface LocalBaseStore {
   setLocalBases(folder: string, bases: readonly LocalBaseRecord[]): Promise<void>;
   /** The base of a path, or undefined when none was recorded. */
   localBase(folder: string, path: string): Promise<string[] | undefined>;
+  /** The bases of these paths (a few queries); a path without one is absent from the map. */
+  localBasesAt(folder: string, paths: readonly string[]): Promise<Map<string, string[]>>;
   /** Forgets the base of these paths; returns how many rows went. */
   deleteLocalBases(folder: string, paths: readonly string[]): Promise<number>;
 }
@@ -48,6 +50,17 @@ export function localBaseStore(ctx: StoreContext): LocalBaseStore {
     return r === undefined ? undefined : (JSON.parse(r.hashes) as string[]);
   }
 
+  async function localBasesAt(folder: string, paths: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const fid = paths.length === 0 ? undefined : await folders.lookup(folder);
+    if (fid === undefined) return out;
+    for (const chunk of chunks([...new Set(paths)])) {
+      const rows = await reader.all<{ path: string; hashes: string }>(`SELECT path, hashes FROM local_base WHERE folder_id = ? AND path IN (${inList(chunk.length)})`, [fid, ...chunk]);
+      for (const r of rows) out.set(r.path, JSON.parse(r.hashes) as string[]);
+    }
+    return out;
+  }
+
   async function deleteLocalBases(folder: string, paths: readonly string[]): Promise<number> {
     if (paths.length === 0) return 0;
     return writer.transaction(async (tx) => {
@@ -59,5 +72,5 @@ export function localBaseStore(ctx: StoreContext): LocalBaseStore {
     });
   }
 
-  return { setLocalBases, localBase, deleteLocalBases };
+  return { setLocalBases, localBase, localBasesAt, deleteLocalBases };
 }

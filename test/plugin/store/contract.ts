@@ -461,6 +461,25 @@ export function storeContract(name: string, open: StoreFactory): void {
       });
     });
 
+    describe('local base', () => {
+      const h = (n: number): string => n.toString(16).padStart(64, '0');
+
+      test('set, read one, read many at once, forget', async () => {
+        await store.setLocalBases('folder-1', [{ path: 'a', hashes: [h(1)] }, { path: 'b', hashes: [h(2), h(3)] }]);
+        await store.setLocalBases('folder-1', Array.from({ length: 600 }, (_, i) => ({ path: `d/f${i}`, hashes: [h(i + 10)] })));
+        await store.setLocalBases('folder-1', [{ path: 'a', hashes: [h(4)] }]);
+        expect(await store.localBase('folder-1', 'a')).toEqual([h(4)]);
+        const many = await store.localBasesAt('folder-1', ['a', 'b', 'none', ...Array.from({ length: 600 }, (_, i) => `d/f${i}`)]);
+        expect(many.size).toBe(602);
+        expect(many.get('b')).toEqual([h(2), h(3)]);
+        expect(many.get('d/f599')).toEqual([h(609)]);
+        expect(many.has('none')).toBe(false);
+        expect((await store.localBasesAt('other', ['a'])).size).toBe(0);
+        expect(await store.deleteLocalBases('folder-1', ['a', 'none'])).toBe(1);
+        expect(await store.localBase('folder-1', 'a')).toBeUndefined();
+      });
+    });
+
     describe('block index', () => {
       test('add, find, remove per file', async () => {
         const h1 = hashOf('block-1');
