@@ -423,7 +423,7 @@ export class KinfolderService implements FolderService {
     return folderStatus({
       ours: await f.replica.versionVector(),
       peers,
-      pendingFiles: new Set([...f.pending.keys(), ...f.toApply]).size,
+      pendingFiles: pendingCount(f),
       pendingBytes: f.pendingBytes,
       requestsInFlight: f.blocks.requestsInFlight,
       rateHistory: [...f.rateHistory],
@@ -767,6 +767,16 @@ export class KinfolderService implements FolderService {
   running(id: string): SharedFolder | undefined {
     return this.held.get(id);
   }
+}
+
+/**
+ * Paths waiting for blocks or for apply, each once: counted, not collected (a catch-up puts
+ * 100k paths in `toApply`, and a status is asked for every second and by every poll).
+ */
+function pendingCount(f: SharedFolder): number {
+  let n = f.toApply.size;
+  for (const p of f.pending.keys()) if (!f.toApply.has(p)) n++;
+  return n;
 }
 
 function chatLine(m: ChatMessage): ChatLine {
