@@ -95,6 +95,8 @@ async function expectSameEverywhere(orders: readonly (readonly Step[])[], from: 
   const [first, ...rest] = results;
   for (const r of rest) expect([...r.disk]).toEqual([...first.disk]);
   for (const { node, disk } of results) {
+    // The count status shows, kept per apply, agrees with the list read from the whole log.
+    expect(node.engine.conflictCount()).toBe((await node.engine.conflicts()).length);
     const listed = (await node.engine.conflicts()).flatMap((c) => c.losers.filter((l) => l.copyPath !== undefined).map((l) => [l.copyPath!, l.contentHash] as const));
     const onDisk = [...disk.keys()].filter((p) => p.includes('.sync-conflict-'));
     expect(listed.map(([p]) => p).sort()).toEqual(onDisk);
