@@ -21,6 +21,12 @@ export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
  * reply); the block is then asked of the next peer, and the engine retries later.
  */
 export const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
+/**
+ * A request unanswered this long (or 8 times the peer's usual reply time, if longer) is sent
+ * once more under the same id: a frame the host dropped then costs seconds, not the whole
+ * timeout with the peer's window held. A late first answer makes the second one a no-op.
+ */
+export const RESEND_AFTER_MS = 5_000;
 
 interface Pending {
   readonly hash: string;
@@ -85,6 +91,9 @@ export class BlockRequester {
       const p = this.pending.get(id);
       if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} did not answer for block ${hash} within ${this.replyTimeoutMs} ms`));
     }, this.replyTimeoutMs);
+    const again = setTimeout(() => {
+      if (this.pending.has(id) && !this.closed) this.ask(id, hash, size, () => undefined);
+    }, Math.min(this.replyTimeoutMs / 2, Math.max(RESEND_AFTER_MS, 8 * (this.latencyMs ?? 0))));
     try {
       const answer = new Promise<Buffer | undefined>((resolve, reject) => {
         this.pending.set(id, { hash, size, started: this.clock(), resolve, reject });
@@ -98,18 +107,33 @@ export class BlockRequester {
         this.pending.get(id)?.reject(e);
         this.pending.delete(id);
       };
-      if (this.batches()) {
-        this.outbox.push({ id, hash, size, fail });
-        if (this.outbox.length === 1 && !this.flushing) setImmediate(() => void this.flush());
-      } else {
-        await this.send({ kind: 'block-request', id, hash, size }).catch(fail);
-      }
+      await this.ask(id, hash, size, fail);
       return await answer;
     } finally {
       clearTimeout(timer);
+      clearTimeout(again);
       signal?.removeEventListener('abort', onAbort);
       this.release(size);
     }
+  }
+
+  /** Puts a request on its way: into the next BlockRequests, or alone to a version-1 peer. */
+  private async ask(id: number, hash: string, size: number, fail: (e: Error) => void): Promise<void> {
+    if (this.batches()) {
+      this.outbox.push({ id, hash, size, fail });
+      if (this.outbox.length === 1 && !this.flushing) setImmediate(() => void this.flush());
+    } else {
+      await this.send({ kind: 'block-request', id, hash, size }).catch(fail);
+    }
+  }
+
+  /**
+   * Asks again for everything unanswered (messages to or from the peer may have been lost: the
+   * session resyncs). Same ids: whichever answer comes first is taken, the other ignored.
+   */
+  resend(): void {
+    if (this.closed) return;
+    for (const [id, p] of this.pending) void this.ask(id, p.hash, p.size, () => undefined);
   }
 
   /** Sends what was asked since the last flush, as few BlockRequests as the batch bound allows; one send at a time keeps the peer's order. */

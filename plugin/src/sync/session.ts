@@ -168,9 +168,12 @@ export class SyncSession {
    * Messages to or from the peer may have been lost (the host dropped a delivery, a frame
    * failed): say our manifest head and vector again, so each side sends what the other lacks.
    * Entries held for a checkpoint that may never come are dropped; the peer sends them again.
+   * Block requests still unanswered are sent again.
    */
   async resync(): Promise<void> {
     if (this.closed || !this.isMember()) return;
+    // Block requests or replies may be among what was lost: unanswered ones are asked again.
+    this.requester.resend();
     this.held = [];
     this.heldBytes = 0;
     this.chainSentFor = undefined;

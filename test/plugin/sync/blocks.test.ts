@@ -143,3 +143,39 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+test('a request whose message was lost is asked again under the same id before the reply timeout, and resend() asks again for all unanswered; a late first answer makes the second a no-op', async () => {
+  const block = randomBytes(2000);
+  const seen: Request[] = [];
+  // The first copy of each request is "lost"; the second is answered.
+  const requester: BlockRequester = new BlockRequester('lossy', async (m) => {
+    if (m.kind !== 'block-request') return;
+    seen.push(m);
+    if (seen.filter((r) => r.id === m.id).length === 2) setImmediate(() => requester.onReply({ kind: 'block-reply', id: m.id, hash: m.hash, data: block }));
+  }, 16, undefined, undefined, 1000);
+  const t0 = Date.now();
+  const got = await requester.request(sha(block), block.length);
+  expect(got?.equals(block)).toBe(true);
+  expect(Date.now() - t0).toBeLessThan(1000); // asked again at half the timeout, not failed at the end of it
+  expect(seen.map((r) => r.id)).toEqual([seen[0].id, seen[0].id]);
+
+  // resend(): everything unanswered goes out again at once.
+  const held: Request[] = [];
+  const quiet: BlockRequester = new BlockRequester('quiet', async (m) => {
+    if (m.kind === 'block-request') held.push(m);
+  }, 16, undefined, undefined, 30_000);
+  const a = quiet.request(sha(block), block.length);
+  const b = quiet.request('77'.repeat(32), 5);
+  await until(() => held.length === 2);
+  quiet.resend();
+  await until(() => held.length === 4);
+  expect(held.slice(2).map((r) => r.id).sort()).toEqual(held.slice(0, 2).map((r) => r.id).sort());
+  const idOfBlock = held.find((r) => r.hash === sha(block))!.id;
+  quiet.onReply({ kind: 'block-reply', id: idOfBlock, hash: sha(block), data: block });
+  quiet.onReply({ kind: 'block-reply', id: idOfBlock, hash: sha(block), data: Buffer.alloc(2000) }); // the second answer: ignored
+  expect((await a)?.equals(block)).toBe(true);
+  const other = held.find((r) => r.hash === '77'.repeat(32))!;
+  quiet.onReply({ kind: 'block-reply', id: other.id, hash: other.hash });
+  expect(await b).toBeUndefined();
+  expect(quiet.requestsInFlight).toBe(0);
+});
