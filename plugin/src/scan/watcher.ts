@@ -79,6 +79,8 @@ export class FolderWatcher {
   private maxTimer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
   private flushWanted = false;
+  /** performance.now() of the last event (the quiet period runs from it). */
+  private lastEventAt = 0;
   /** A watch error is reported once per kind, not once per directory of a large tree. */
   private readonly reported = new Set<string>();
 
@@ -201,11 +203,15 @@ export class FolderWatcher {
       return;
     }
     const n = typeof name === 'string' ? name : name.toString('utf8');
-    const rels: string[] = [];
     const child = dirRel === '' ? n : `${dirRel}/${n}`;
-    if (!this.options.isIgnored(child, false)) rels.push(child);
     // An event about the watched directory itself (removed, moved) names the directory.
-    if (dirRel !== '' && n === path.basename(dirAbs)) rels.push(dirRel);
+    const self = dirRel !== '' && n === path.basename(dirAbs);
+    // Another event for a path already waiting (a file made, then its times set: two events
+    // for each file apply writes) says only that the folder is not quiet yet.
+    if (!self && this.dirty.has(child)) return this.noteEvent();
+    const rels: string[] = [];
+    if (!this.options.isIgnored(child, false)) rels.push(child);
+    if (self) rels.push(dirRel);
     this.mark(rels);
   }
 
@@ -249,11 +255,26 @@ export class FolderWatcher {
       any = true;
     }
     if (!any) return;
+    this.noteEvent();
+  }
+
+  /**
+   * The quiet period starts again (the time of the last event is kept; the timer checks it
+   * when it fires rather than being replaced on each of thousands of events).
+   */
+  private noteEvent(): void {
     // A full burst goes now: waiting for quiet would only grow it.
     if (this.dirty.size >= this.maxBurst) return this.flush();
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.flush(), this.quietMs);
+    this.lastEventAt = performance.now();
+    this.quietTimer ??= setTimeout(() => this.quietCheck(), this.quietMs);
     this.maxTimer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+  }
+
+  private quietCheck(): void {
+    this.quietTimer = undefined;
+    const left = this.lastEventAt + this.quietMs - performance.now();
+    if (left >= 1) this.quietTimer = setTimeout(() => this.quietCheck(), left);
+    else this.flush();
   }
 
   /** Stops watching and waits for the burst in progress. */
