@@ -46,8 +46,6 @@ import { LocalCopies } from './local-copies';
 import { resolvePaths } from './resolve-paths';
 
 const RETRY_MIN_MS = 250;
-/** Paths waiting for apply up to which a peer's ingest runs ahead of it (see `ingest`). */
-export const DEFAULT_APPLY_AHEAD = 4096;
 const RETRY_MAX_MS = 30_000;
 
 /** Refusals of a local change that no retry will turn into an acceptance: the change is kept as a local copy. */
@@ -160,8 +158,6 @@ export class FolderEngine {
   private ignoreRules: readonly string[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<string>();
-  /** Paths of the apply run in progress (for ingest's bound on running ahead). */
-  private applyingPaths = 0;
   private queued: Promise<void> | null = null;
   /**
    * Entries added since the last apply started (received or appended here), by hash: the
@@ -377,12 +373,9 @@ export class FolderEngine {
 
   /**
    * Takes what a peer sent (through the replica's checks), then applies the paths it touched.
-   * Resolves after that apply ran; with `applyAhead`, as soon as the entries are stored while
-   * fewer than that many paths wait for apply (or are being applied), so the next batch is
-   * taken in while this one is written. Past that bound it waits for the apply, which bounds
-   * what a catch-up holds in memory.
+   * Resolves after that apply ran.
    */
-  async ingest(input: IngestInput, from?: { peer?: string; applyAhead?: number }): Promise<IngestResult> {
+  async ingest(input: IngestInput, from?: { peer?: string }): Promise<IngestResult> {
     this.checkRunning();
     const result = await this.replica.ingest(input, this.signal);
     const paths = new Set(this.deferredPaths);
@@ -406,10 +399,7 @@ export class FolderEngine {
     }
     if (result.accepted > 0) this.emit({ type: 'folder:changed', origin: 'peer', peer: from?.peer, entries: result.accepted, paths: [...paths] });
     if (result.manifestsApplied.length > 0) await this.manifestChanged();
-    const applied = this.schedule(paths);
-    // `applied` never rejects: a failed apply is reported as a problem event.
-    if (from?.applyAhead !== undefined && this.pending.size + this.applyingPaths < from.applyAhead) return result;
-    await applied;
+    await this.schedule(paths);
     return result;
   }
 
@@ -450,12 +440,7 @@ export class FolderEngine {
       this.queued = null;
       const ps = [...this.pending];
       this.pending.clear();
-      this.applyingPaths = ps.length;
-      try {
-        await this.applyNow(ps);
-      } finally {
-        this.applyingPaths = 0;
-      }
+      await this.applyNow(ps);
     }).catch((error: unknown) => {
       if (!this.signal.aborted) this.emit({ type: 'folder:problem', message: `apply: ${String((error as Error)?.message ?? error)}`, error });
     });

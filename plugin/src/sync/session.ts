@@ -13,7 +13,7 @@
  * non-member gets one Refusal and nothing else, and whatever it sends is dropped.
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import { DEFAULT_APPLY_AHEAD, type FolderEngine, type FolderEvent } from '../folder';
+import type { FolderEngine, FolderEvent } from '../folder';
 import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type VersionVector } from '../log';
 import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
 import { BlockRequester, type PeerBlockSource } from './blocks';
@@ -322,7 +322,7 @@ export class SyncSession {
 
   private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }): Promise<void> {
     // The engine's ingest runs the log's and the manifest's validation: nothing is taken on trust.
-    const result = await this.opts.engine.ingest(input, { peer: this.peer, applyAhead: DEFAULT_APPLY_AHEAD });
+    const result = await this.opts.engine.ingest(input, { peer: this.peer });
     this.emit({ type: 'sync:ingested', result });
     if (result.refusals.length > 0 || result.manifestRefusals.length > 0) {
       this.opts.log?.(`refused from ${this.peer}`, { refusals: result.refusals, manifestRefusals: result.manifestRefusals });

@@ -305,32 +305,3 @@ test('a path whose blocks were missing is applied by itself once the blocks turn
   await until(engines(bob), () => converged(alice, bob), 'bob applying late.txt once the blocks are there');
   expect(await read(bob, 'late.txt')).toBe('blocks arrive later');
 });
-
-/** What `from` has that `to` lacks, as one ingest input. */
-async function missing(from: Node, to: Node): Promise<{ manifests: Uint8Array[]; entries: Uint8Array[]; checkpoints: Uint8Array[] }> {
-  const { ranges } = await from.replica.missingFor(await to.replica.versionVector());
-  const entries: Uint8Array[] = [];
-  const checkpoints: Uint8Array[] = [];
-  for await (const b of from.replica.entriesFor(ranges)) {
-    entries.push(...b.entries);
-    checkpoints.push(...b.checkpoints);
-  }
-  return { manifests: from.replica.manifestChain(), entries, checkpoints };
-}
-
-test('an ingest may run ahead of apply up to a bound: below it the files follow, at it the ingest waits for them', async () => {
-  const { alice, bob } = await pair();
-  await write(alice, 'one.txt', 'one');
-  await until(engines(alice), () => holds(alice, 'one.txt', 'one'), 'alice announcing one file');
-  // Below the bound: stored at once, written by the apply that follows.
-  expect((await bob.engine.ingest(await missing(alice, bob), { peer: alice.id.fingerprint, applyAhead: 1000 })).accepted).toBeGreaterThan(0);
-  await bob.engine.idle();
-  expect(await read(bob, 'one.txt')).toBe('one');
-  // At the bound (two paths waiting, bound 2): the ingest resolves after their apply.
-  await write(alice, 'two.txt', 'two');
-  await write(alice, 'three.txt', 'three');
-  await until(engines(alice), async () => (await holds(alice, 'two.txt', 'two')) && (await holds(alice, 'three.txt', 'three')), 'alice announcing two files');
-  expect((await bob.engine.ingest(await missing(alice, bob), { peer: alice.id.fingerprint, applyAhead: 2 })).accepted).toBe(2);
-  expect(await read(bob, 'two.txt')).toBe('two');
-  expect(await read(bob, 'three.txt')).toBe('three');
-});
