@@ -388,7 +388,7 @@ async function main(): Promise<void> {
     }
     const bigRate = median(bigRuns.map((r) => r.entries / r.seconds));
     const bigRss = median(bigRuns.map((r) => r.maxRssMb));
-    console.log(`catch-up ${n1m / 1e6}M: ${fmt(bigRate, 0)} entries/s (${bigRuns.length} run${bigRuns.length > 1 ? 's, median' : ''}: [${bigRuns.map((r) => `${fmt(r.seconds, 1)} s`).join(', ')}]), state hash after it ${fmt(median(bigRuns.map((r) => r.stateHashSeconds ?? 0)), 1)} s, ${cpuText(bigRuns, 1)}, peak RSS ${fmt(bigRss, 0)} MB (receiver process; the sender is another process)`);
+    console.log(`catch-up ${n1m / 1e6}M: ${fmt(bigRate, 0)} entries/s (${bigRuns.length} run${bigRuns.length > 1 ? 's, median' : ''}: [${bigRuns.map((r) => `${fmt(r.seconds, 1)} s`).join(', ')}]), state hash after it ${fmt(median(bigRuns.map((r) => r.stateHashSeconds ?? 0)), 1)} s, ${cpuText(bigRuns, 1)}, peak RSS ${fmt(bigRss, 0)} MB (the receiving process)`);
     // The live set is small (batches of 1,000): the default V8 heap sizing, not live data, sets the peak. The
     // same catch-up with the old space capped, as a sidecar launcher could run it:
     const capped = child({ kind: 'catchup', dir: fresh('catchup-capped'), keys, writers: 1, perWriter: n1m, batch: 1_000, recorded: bigRecorded, stateHash: true }, ['--max-old-space-size=96']);
