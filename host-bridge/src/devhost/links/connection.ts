@@ -40,6 +40,9 @@ export class Connection {
     this.decoder = new FrameDecoder(maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.settleDrain());
+    // A graceful close (a duplicate link being retired) flushes what was written before it
+    // ends: a frame waiting for drain then went out, and its sender must not be told it failed.
+    socket.on('finish', () => this.settleDrain());
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.onSocketClose());
   }
