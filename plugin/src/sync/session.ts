@@ -97,8 +97,12 @@ export class SyncSession {
   private readonly requester: BlockRequester;
   private sub: Subscription | undefined;
   private ordered: Promise<unknown> = Promise.resolve();
-  /** What we know the peer has: its Vector, what it sent us, what we sent it. */
+  /** What we know the peer has: its Vector, what it sent us, what we sent it since. */
   private peerVector: Map<Fingerprint, FeedHead> | undefined;
+  /** Counts the peer's Vectors: a push that began before the latest one does not raise `peerVector` (see `peerHas`). */
+  private vectorGeneration = 0;
+  /** Our vector when we last asked again after a CaughtUp found us behind (see `checkBehind`). */
+  private askedAgainAt: string | undefined;
   private peerManifestHead: string | undefined;
   private chainSentFor: string | undefined;
   private owesCaughtUp = false;
@@ -279,7 +283,11 @@ export class SyncSession {
         case 'vector':
           this.advertised = vectorOf(m.entries);
           this.emit({ type: 'sync:peer-vector', vector: this.advertised });
-          this.peerVector = mergeVectors(vectorOf(m.entries), this.peerVector ?? new Map());
+          // The peer's word replaces what we believed we had sent it: a Vector comes at the start
+          // and after a loss, and entries we sent may be what was lost. Entries in flight are sent
+          // again at worst, and a duplicate is harmless.
+          this.peerVector = vectorOf(m.entries);
+          this.vectorGeneration++;
           this.owesCaughtUp = true;
           this.kickPush();
           return;
@@ -307,6 +315,7 @@ export class SyncSession {
           this.advertised = mergeVectors(this.advertised ?? new Map(), vectorOf(m.vector));
           this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
           this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
+          await this.checkBehind(vectorOf(m.vector));
           return;
         case 'presence':
           this.openPaths = m.paths;
@@ -334,9 +343,31 @@ export class SyncSession {
     if (result.manifestsApplied.length > 0) this.kickPush();
   }
 
-  /** The peer holds the feed up to the last of these entries (it sent them, or we did). */
-  private peerHas(entries: readonly Uint8Array[]): void {
-    if (entries.length === 0) return;
+  /**
+   * The peer says it sent us everything up to `theirs`, all of it handled here by now (this
+   * runs on the ordered path): if we still lack some of it, a message was lost on the way (the
+   * host dropped a delivery it could not queue, or a frame failed without a notice). Our
+   * Vector tells the peer where to start again. Asked once per state of ours, so entries that
+   * our validation refuses are not asked for in a loop.
+   */
+  private async checkBehind(theirs: VersionVector): Promise<void> {
+    const ours = await this.opts.replica.versionVector();
+    const behind = [...theirs].some(([author, head]) => (ours.get(author)?.seq ?? 0) < head.seq);
+    if (!behind) return;
+    const at = JSON.stringify(vectorEntries(ours));
+    if (this.askedAgainAt === at) return;
+    this.askedAgainAt = at;
+    this.opts.log?.(`${this.peer} says it sent entries we lack: asking again from our vector`);
+    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(ours) });
+  }
+
+  /**
+   * The peer holds the feed up to the last of these entries (it sent them, or we did). A push
+   * passes the vector generation it started under: once the peer's newer Vector replaced
+   * `peerVector`, what that push sent before it may be lost and must not count.
+   */
+  private peerHas(entries: readonly Uint8Array[], generation = this.vectorGeneration): void {
+    if (entries.length === 0 || generation !== this.vectorGeneration) return;
     try {
       const last = decodeHashedEntry(entries[entries.length - 1]);
       this.peerVector ??= new Map();
@@ -375,6 +406,7 @@ export class SyncSession {
       await this.sendChecked({ kind: 'manifest', folder: this.folder, head, chain: replica.manifestChain() });
     }
     if (this.peerVector === undefined) return;
+    const generation = this.vectorGeneration;
     const ours = await replica.versionVector();
     const { ranges } = await replica.missingFor(this.peerVector);
     let sent = 0;
@@ -392,7 +424,7 @@ export class SyncSession {
         bytes += e.length + 4;
       }
       await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints });
-      this.peerHas(b.entries);
+      this.peerHas(b.entries, generation);
       sent += b.entries.length;
     }
     if (sent === 0 && !this.owesCaughtUp) return;

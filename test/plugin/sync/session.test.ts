@@ -7,6 +7,8 @@ import { hostSigner } from '../replica/helpers';
 import { fileMeta } from '../../vectors/fixtures';
 import { snapshot } from '../folder/helpers';
 import { caughtUp, FOLDER, nextEvent, SyncCluster, until, type SyncNode } from './helpers';
+import { cut, duplex } from './duplex';
+import type { SyncMessage } from '../../../plugin/src/sync';
 
 jest.setTimeout(60_000);
 
@@ -139,6 +141,45 @@ test('offline catch-up: after a reconnect only the entries Bob missed travel', a
   expect(seqs).toEqual(Array.from({ length: seqAfter - seqBefore }, (_, i) => seqBefore + 1 + i));
   expect(ea.kinds().filter((k) => k === 'entries').length).toBeGreaterThan(0);
   expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('two, edited');
+});
+
+test('lost entries are sent again: after a CaughtUp that shows Bob behind he asks from his vector, and after a resync Alice starts from his word, not from what she sent', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  // Three scan batches: three checkpoints, so three entries messages with batchEntries 1.
+  await files(alice, { 'a1.txt': 'a1', 'a2.txt': 'a2' });
+  await files(alice, { 'b1.txt': 'b1', 'b2.txt': 'b2' });
+  await files(alice, { 'c1.txt': 'c1', 'c2.txt': 'c2' });
+  const [ea, eb] = duplex();
+  // Alice's link loses what `lose` picks, as a host that could not queue a delivery does.
+  let lose: (m: SyncMessage) => boolean = (m) => m.kind === 'entries' && lost.length === 0;
+  const lost: SyncMessage[] = [];
+  const lossy = Object.assign(Object.create(ea) as typeof ea, {
+    send: (m: SyncMessage): Promise<void> => {
+      if (!lose(m)) return ea.send(m);
+      lost.push(m);
+      return Promise.resolve();
+    },
+  });
+  const sa = cluster.session(alice, 'bob', lossy, { batchEntries: 1 });
+  const sb = cluster.session(bob, 'alice', eb, { batchEntries: 1 });
+  cluster.links.push({ a: sa, b: sb, ends: [ea, eb], close: async () => cut(ea) });
+  await Promise.all([sa.start(), sb.start()]);
+  // The first batch was lost, the next two are refused (they do not link to Bob's tip); the
+  // CaughtUp shows Bob behind, so he says his vector again and Alice sends from there.
+  await until([alice, bob], () => converged(alice, bob), 'bob getting every file after the first batch was lost');
+  expect(lost.map((m) => m.kind)).toEqual(['entries']);
+  expect(eb.messages('vector').length).toBe(2);
+
+  // Now a batch and its CaughtUp are lost: only the host's notice (a resync) can tell Bob.
+  lose = (m) => m.kind === 'entries' || m.kind === 'caught-up';
+  await files(alice, { 'd1.txt': 'd1' });
+  await until([alice], async () => lost.some((m) => m.kind === 'caught-up'), 'alice sending d1 (lost)');
+  expect(await holds(bob, 'd1.txt', 'd1')).toBe(false);
+  lose = () => false;
+  await sb.resync();
+  await until([alice, bob], () => converged(alice, bob), 'bob getting d1 after his resync');
+  expect(await fsp.readFile(path.join(bob.root, 'd1.txt'), 'utf8')).toBe('d1');
 });
 
 test('a friend who is not a member gets one Refusal and nothing else, whatever it sends', async () => {
