@@ -10,10 +10,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
-    // chokidar 5 and readdirp 5 ship only ESM; Node can require() them, jest's module loader cannot.
-    '/node_modules/(chokidar|readdirp)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(chokidar|readdirp)/)'],
   testTimeout: 60000,
   maxWorkers: 1,
 };
