@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import type { PluginManifest } from '../server';
+import { type PluginManifest, PluginManifestError, nodeArgProblems } from '../server';
 
 export interface PluginProcessOptions {
   manifest: PluginManifest;
@@ -27,8 +27,21 @@ const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
 
+/**
+ * The command line after the Node binary: the manifest's heap flags, the entry, its data dir.
+ * The flags are checked again here: a manifest may reach a launcher without the registry.
+ */
+export function pluginCommandLine(manifest: PluginManifest, manifestDir: string, dataDir: string): string[] {
+  const nodeArgs = manifest.runtime?.nodeArgs ?? [];
+  const problems = nodeArgProblems(nodeArgs);
+  if (problems.length > 0) {
+    throw new PluginManifestError('MANIFEST_INVALID', `plugin manifest '${manifest.id}' asks for Node flags the host does not allow: ${problems.join('; ')}`, problems);
+  }
+  return [...nodeArgs, path.resolve(manifestDir, manifest.entry), '--data', dataDir];
+}
+
 export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
-  const entry = path.resolve(opts.manifestDir, opts.manifest.entry);
+  const args = pluginCommandLine(opts.manifest, opts.manifestDir, opts.dataDir);
   let child: ChildProcess | undefined;
   let stopped = false;
   let failures = 0;
@@ -36,7 +49,7 @@ export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
 
   const launch = (): void => {
     const startedAt = Date.now();
-    const c = spawn(process.execPath, [entry, '--data', opts.dataDir], {
+    const c = spawn(process.execPath, args, {
       env: {
         ...process.env,
         ...opts.env,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import type { Capability } from '../../../proto';
 import { PluginManifestError } from './errors';
+import { nodeArgProblems } from './node-args';
 
 export interface PluginManifest {
   id: string;
@@ -14,6 +15,8 @@ export interface PluginManifest {
   contract: 'kinfolder.host.v1';
   capabilities: Capability[];
   links?: { services: string[] };
+  /** How the host runs the entry point: Node heap flags from a short allow-list (see node-args.ts). */
+  runtime?: { nodeArgs?: string[] };
 }
 
 export const PLUGIN_MANIFEST_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'proto', 'plugin-manifest.schema.json');
@@ -42,9 +45,16 @@ function describe(e: ErrorObject): string {
 /** Returns the manifest typed, or throws PluginManifestError naming every violation with its JSON path. */
 export function validateManifest(json: unknown): PluginManifest {
   const validate = validator();
-  if (validate(json)) return json as PluginManifest;
-  // The "if/then" wrapper error only repeats the `required` error beneath it.
-  const problems = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
+  let problems: string[];
+  if (validate(json)) {
+    // What the schema can not say: each flag once, its value within bounds.
+    const manifest = json as PluginManifest;
+    problems = nodeArgProblems(manifest.runtime?.nodeArgs ?? []).map((p) => `/runtime/nodeArgs: ${p}`);
+    if (problems.length === 0) return manifest;
+  } else {
+    // The "if/then" wrapper error only repeats the `required` error beneath it.
+    problems = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
+  }
   const id = typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? ` '${(json as { id: string }).id}'` : '';
   throw new PluginManifestError('MANIFEST_INVALID', `plugin manifest${id} is invalid:\n  ${problems.join('\n  ')}`, problems);
 }

@@ -28,11 +28,21 @@ describe('validateManifest', () => {
     ['wrong contract', { ...FULL, contract: 'kinfolder.host.v2' }, ['/contract: must be equal to constant "kinfolder.host.v1"']],
     ['extra property', { ...FULL, sneaky: true }, ["/: must NOT have additional properties 'sneaky'"]],
     ['bad service name', { ...FULL, links: { services: ['UPPER'] } }, ['/links/services/0: must match pattern']],
+    ['a Node flag outside the allow-list', { ...FULL, runtime: { nodeArgs: ['--inspect=9229'] } }, ['/runtime/nodeArgs/0: must match pattern']],
+    ['a Node flag that loads code', { ...FULL, runtime: { nodeArgs: ['--require=./x.js'] } }, ['/runtime/nodeArgs/0: must match pattern']],
+    ['a heap flag out of bounds', { ...FULL, runtime: { nodeArgs: ['--max-old-space-size=8'] } }, ['/runtime/nodeArgs: --max-old-space-size must be 64..16384, not 8']],
+    ['a heap flag given twice', { ...FULL, runtime: { nodeArgs: ['--max-semi-space-size=4', '--max-semi-space-size=8'] } }, ['/runtime/nodeArgs: --max-semi-space-size is given more than once']],
+    ['an unknown runtime field', { ...FULL, runtime: { env: {} } }, ["/runtime: must NOT have additional properties 'env'"]],
   ])('refuses %s with each problem at its JSON path', (_name, json, expected) => {
     const err = errorOf(JSON.parse(JSON.stringify(json)));
     expect(err.code).toBe('MANIFEST_INVALID');
     for (const line of expected) expect(err.message).toContain(line);
     expect(err.problems.length).toBeGreaterThanOrEqual(expected.length);
+  });
+
+  it('accepts heap flags from the allow-list', () => {
+    const nodeArgs = ['--max-old-space-size=256', '--max-semi-space-size=4', '--heap-growing-percent=20'];
+    expect(validateManifest({ ...FULL, runtime: { nodeArgs } }).runtime?.nodeArgs).toEqual(nodeArgs);
   });
 
   it('lists every violation, one per line, not just the first', () => {
