@@ -84,6 +84,15 @@ export const REPLY_BATCH_BYTES = 1024 * 1024;
 /** Bytes of blocks a peer may have asked in BlockRequests we have not answered yet; beyond, it is told we lack them. */
 const MAX_SERVING_BYTES = 64 * 1024 * 1024;
 const DEFAULT_ENTRY_BYTES = MAX_MESSAGE_BYTES - 512 * 1024;
+/** Asking a peer again at one state of ours: after 1 s, doubling up to a minute. */
+const ASK_AGAIN_MIN_MS = 1000;
+const ASK_AGAIN_MAX_MS = 60_000;
+
+/** `ours` lacks some seq that `theirs` has. */
+function isBehind(ours: VersionVector, theirs: VersionVector): boolean {
+  for (const [author, head] of theirs) if ((ours.get(author)?.seq ?? 0) < head.seq) return true;
+  return false;
+}
 /** Entries held waiting for the message with their checkpoints: a peer can make us hold no more. */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
 
@@ -103,6 +112,9 @@ export class SyncSession {
   private vectorGeneration = 0;
   /** Our vector when we last asked again after a CaughtUp found us behind (see `checkBehind`). */
   private askedAgainAt: string | undefined;
+  /** Asks made at one state of ours, and the timer of the next (see `checkBehind`). */
+  private asksAtState = 0;
+  private askTimer: NodeJS.Timeout | undefined;
   private peerManifestHead: string | undefined;
   private chainSentFor: string | undefined;
   private owesCaughtUp = false;
@@ -154,6 +166,7 @@ export class SyncSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.askTimer);
     this.stopper.abort();
     this.sub?.unsubscribe();
     this.opts.blocks?.remove(this.requester);
@@ -347,16 +360,38 @@ export class SyncSession {
    * The peer says it sent us everything up to `theirs`, all of it handled here by now (this
    * runs on the ordered path): if we still lack some of it, a message was lost on the way (the
    * host dropped a delivery it could not queue, or a frame failed without a notice). Our
-   * Vector tells the peer where to start again. Asked once per state of ours, so entries that
-   * our validation refuses are not asked for in a loop.
+   * Vector tells the peer where to start again: at once if we moved on since we last asked,
+   * else after a backoff (the answer may have been lost too, or the peer keeps sending
+   * entries our validation refuses: then asking again must not become a loop).
    */
   private async checkBehind(theirs: VersionVector): Promise<void> {
     const ours = await this.opts.replica.versionVector();
-    const behind = [...theirs].some(([author, head]) => (ours.get(author)?.seq ?? 0) < head.seq);
-    if (!behind) return;
+    if (!isBehind(ours, theirs)) return;
     const at = JSON.stringify(vectorEntries(ours));
-    if (this.askedAgainAt === at) return;
-    this.askedAgainAt = at;
+    if (this.askedAgainAt !== at) {
+      this.askedAgainAt = at;
+      this.asksAtState = 0;
+      clearTimeout(this.askTimer);
+      this.askTimer = undefined;
+      await this.askAgain(ours);
+      return;
+    }
+    if (this.askTimer || this.closed) return;
+    const delay = Math.min(ASK_AGAIN_MIN_MS * 2 ** this.asksAtState++, ASK_AGAIN_MAX_MS);
+    this.askTimer = setTimeout(() => {
+      this.askTimer = undefined;
+      void (async () => {
+        const now = await this.opts.replica.versionVector();
+        if (this.closed || !this.advertised || !isBehind(now, this.advertised)) return;
+        await this.askAgain(now);
+      })().catch((e: unknown) => {
+        if (!this.closed) this.opts.log?.(`asking ${this.peer} again`, e);
+      });
+    }, delay);
+    this.askTimer.unref?.();
+  }
+
+  private async askAgain(ours: VersionVector): Promise<void> {
     this.opts.log?.(`${this.peer} says it sent entries we lack: asking again from our vector`);
     await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(ours) });
   }

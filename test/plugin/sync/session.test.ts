@@ -7,8 +7,8 @@ import { hostSigner } from '../replica/helpers';
 import { fileMeta } from '../../vectors/fixtures';
 import { snapshot } from '../folder/helpers';
 import { caughtUp, FOLDER, nextEvent, SyncCluster, until, type SyncNode } from './helpers';
-import { cut, duplex } from './duplex';
-import type { SyncMessage } from '../../../plugin/src/sync';
+import { cut, duplex, type End } from './duplex';
+import type { SessionOptions, SyncMessage, SyncSession } from '../../../plugin/src/sync';
 
 jest.setTimeout(60_000);
 
@@ -143,6 +143,27 @@ test('offline catch-up: after a reconnect only the entries Bob missed travel', a
   expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('two, edited');
 });
 
+/**
+ * Sessions between `a` and `b` whose link from `a` loses the messages `lose` picks (as a host
+ * that could not queue a delivery does), each kept in `lost`.
+ */
+async function lossyLink(a: SyncNode, b: SyncNode, lose: (m: SyncMessage) => boolean, session: Partial<SessionOptions> = {}): Promise<{ a: SyncSession; b: SyncSession; lost: SyncMessage[]; fromB: End }> {
+  const [ea, eb] = duplex();
+  const lost: SyncMessage[] = [];
+  const lossy = Object.assign(Object.create(ea) as End, {
+    send: (m: SyncMessage): Promise<void> => {
+      if (!lose(m)) return ea.send(m);
+      lost.push(m);
+      return Promise.resolve();
+    },
+  });
+  const sa = cluster.session(a, b.name, lossy, session);
+  const sb = cluster.session(b, a.name, eb, session);
+  cluster.links.push({ a: sa, b: sb, ends: [ea, eb], close: async () => cut(ea) });
+  await Promise.all([sa.start(), sb.start()]);
+  return { a: sa, b: sb, lost, fromB: eb };
+}
+
 test('lost entries are sent again: after a CaughtUp that shows Bob behind he asks from his vector, and after a resync Alice starts from his word, not from what she sent', async () => {
   const alice = await cluster.node('alice');
   const bob = await cluster.node('bob', alice);
@@ -150,36 +171,46 @@ test('lost entries are sent again: after a CaughtUp that shows Bob behind he ask
   await files(alice, { 'a1.txt': 'a1', 'a2.txt': 'a2' });
   await files(alice, { 'b1.txt': 'b1', 'b2.txt': 'b2' });
   await files(alice, { 'c1.txt': 'c1', 'c2.txt': 'c2' });
-  const [ea, eb] = duplex();
-  // Alice's link loses what `lose` picks, as a host that could not queue a delivery does.
-  let lose: (m: SyncMessage) => boolean = (m) => m.kind === 'entries' && lost.length === 0;
-  const lost: SyncMessage[] = [];
-  const lossy = Object.assign(Object.create(ea) as typeof ea, {
-    send: (m: SyncMessage): Promise<void> => {
-      if (!lose(m)) return ea.send(m);
-      lost.push(m);
-      return Promise.resolve();
-    },
-  });
-  const sa = cluster.session(alice, 'bob', lossy, { batchEntries: 1 });
-  const sb = cluster.session(bob, 'alice', eb, { batchEntries: 1 });
-  cluster.links.push({ a: sa, b: sb, ends: [ea, eb], close: async () => cut(ea) });
-  await Promise.all([sa.start(), sb.start()]);
+  let entriesSent = 0;
+  let lose = (m: SyncMessage): boolean => m.kind === 'entries' && ++entriesSent === 1;
+  const link = await lossyLink(alice, bob, (m) => lose(m), { batchEntries: 1 });
   // The first batch was lost, the next two are refused (they do not link to Bob's tip); the
   // CaughtUp shows Bob behind, so he says his vector again and Alice sends from there.
   await until([alice, bob], () => converged(alice, bob), 'bob getting every file after the first batch was lost');
-  expect(lost.map((m) => m.kind)).toEqual(['entries']);
-  expect(eb.messages('vector').length).toBe(2);
+  expect(link.lost.map((m) => m.kind)).toEqual(['entries']);
+  expect(link.fromB.messages('vector').length).toBe(2);
 
   // Now a batch and its CaughtUp are lost: only the host's notice (a resync) can tell Bob.
   lose = (m) => m.kind === 'entries' || m.kind === 'caught-up';
   await files(alice, { 'd1.txt': 'd1' });
-  await until([alice], async () => lost.some((m) => m.kind === 'caught-up'), 'alice sending d1 (lost)');
+  await until([alice], async () => link.lost.some((m) => m.kind === 'caught-up'), 'alice sending d1 (lost)');
   expect(await holds(bob, 'd1.txt', 'd1')).toBe(false);
   lose = () => false;
-  await sb.resync();
+  await link.b.resync();
   await until([alice, bob], () => converged(alice, bob), 'bob getting d1 after his resync');
   expect(await fsp.readFile(path.join(bob.root, 'd1.txt'), 'utf8')).toBe('d1');
+});
+
+test('two peers send Carol the same catch-up at once over links that lose messages: she ends with everything, nothing asked for in a loop', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  for (const burst of ['a', 'b', 'c', 'd']) await files(alice, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${burst}/f${i}.txt`, `${burst}${i}`])));
+  await cluster.connect(alice, bob);
+  await until([alice, bob], () => converged(alice, bob), 'bob getting alice’s files');
+  const carol = await cluster.node('carol', alice);
+  // Entries go in messages of about 1 KiB, so a batch is several messages; each link loses
+  // its 5th, 10th and 15th entries message (the front of a batch, its end, or a whole one).
+  const every5 = (): ((m: SyncMessage) => boolean) => {
+    let n = 0;
+    return (m) => m.kind === 'entries' && ++n % 5 === 0 && n <= 15;
+  };
+  const opts = { maxMessageEntryBytes: 1024 };
+  const [fromAlice, fromBob] = await Promise.all([lossyLink(alice, carol, every5(), opts), lossyLink(bob, carol, every5(), opts)]);
+  await until([alice, bob, carol], () => converged(alice, carol), 'carol getting every file from two lossy senders');
+  expect(fromAlice.lost.length + fromBob.lost.length).toBe(6);
+  // Carol asked again only as often as she had moved on: bounded, far below one ask per message.
+  const asks = fromAlice.fromB.messages('vector').length + fromBob.fromB.messages('vector').length;
+  expect(asks).toBeLessThan(2 + 2 * (fromAlice.lost.length + fromBob.lost.length) + 4);
 });
 
 test('a friend who is not a member gets one Refusal and nothing else, whatever it sends', async () => {
