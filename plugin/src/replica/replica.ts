@@ -26,6 +26,7 @@ import {
 import {
   appendBatch,
   decodeCheckpoint,
+  sha256Hex,
   DecodeError,
   missingFrom,
   pathProblem,
@@ -182,6 +183,22 @@ function authorReader(): (bytes: Uint8Array) => Fingerprint {
     }
     return lastAuthor;
   };
+}
+
+/**
+ * The seq an entry's bytes claim (after kind, format version, folder and author), or
+ * undefined if they are too short to say. Only a hint: what it is used for is then checked
+ * against the entry's hash.
+ */
+function peekSeq(bytes: Uint8Array): number | undefined {
+  let seq = 0;
+  let mul = 1;
+  for (let i = AUTHOR_END; i < bytes.length && i < AUTHOR_END + 8; i++) {
+    seq += (bytes[i] & 0x7f) * mul;
+    if (bytes[i] < 0x80) return seq;
+    mul *= 128;
+  }
+  return undefined;
 }
 
 const MAX_REMEMBERED_REFUSALS = 100_000;
@@ -537,6 +554,7 @@ export class FolderReplica {
     }
     this.pending.clear();
     this.pendingCount = 0;
+    for (const [author, g] of groups) await this.dropStored(author, g);
 
     const authority: WriteAuthority = after ? after.index : NO_AUTHORITY;
     const staged = new Map<Fingerprint, FeedTip | null>();
@@ -668,6 +686,34 @@ export class FolderReplica {
     return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change }, commit };
   }
 
+  /**
+   * Drops from a feed's input the entries stored here already (a second peer sending the same
+   * catch-up): bytes whose hash is the stored hash at their seq are that entry, so they are
+   * neither decoded nor validated again; with them go checkpoints at or below the tip. Anything
+   * else at a stored seq (a fork) goes on to validation, with every checkpoint.
+   */
+  private async dropStored(author: Fingerprint, g: { entries: Uint8Array[]; checkpoints: Uint8Array[] }): Promise<void> {
+    const tip = this.tips.get(author);
+    if (!tip || g.entries.length === 0) return;
+    const seqs = g.entries.map(peekSeq);
+    const low = seqs.filter((s): s is number => s !== undefined && s <= tip.seq);
+    if (low.length === 0) return;
+    const stored = await this.storedHashes(author, [...new Set(low)].sort((a, b) => a - b));
+    const keep: Uint8Array[] = [];
+    let differs = false;
+    g.entries.forEach((bytes, i) => {
+      const seq = seqs[i];
+      if (seq !== undefined && seq <= tip.seq) {
+        if (stored.get(seq) === sha256Hex(bytes)) return;
+        differs = true;
+      }
+      keep.push(bytes);
+    });
+    if (keep.length === g.entries.length) return;
+    g.entries = keep;
+    if (!differs) g.checkpoints = g.checkpoints.filter((b) => decodeCheckpoint(b).seq > tip.seq);
+  }
+
   /** A side of a fork that this node held before: its bytes, and the stored checkpoint and entries that prove it. */
   private async forkSide(f: ForkEvidence, hash: Hash, acceptedNow: (h: Hash) => HashedEntry | undefined): Promise<ForkSide | undefined> {
     const here = acceptedNow(hash) ?? this.inflightEntry(hash);
@@ -690,7 +736,8 @@ export class FolderReplica {
     for (let i = 0; i < seqs.length; ) {
       let j = i;
       while (j + 1 < seqs.length && seqs[j + 1] === seqs[j] + 1) j++;
-      for await (const e of this.store.entriesRange(this.folder, author, seqs[i], seqs[j])) out.set(e.seq, e.hash);
+      if (this.store.feedHashes) for (const [seq, hash] of await this.store.feedHashes(this.folder, author, seqs[i], seqs[j])) out.set(seq, hash);
+      else for await (const e of this.store.entriesRange(this.folder, author, seqs[i], seqs[j])) out.set(e.seq, e.hash);
       i = j + 1;
     }
     return out;

@@ -38,6 +38,11 @@ export interface EntryStore {
   versionVector(folder: string): Promise<VersionVector>;
   /** One author's entries with fromSeq ≤ seq ≤ toSeq, in seq order, fetched page by page. */
   entriesRange(folder: string, author: string, fromSeq: number, toSeq: number, options?: StreamOptions): AsyncIterableIterator<EntryRecord>;
+  /**
+   * seq → entry hash of the stored entries of a feed in fromSeq..toSeq, from the chunks' hash
+   * columns alone (no entry bytes or meta read). Optional: callers fall back to entriesRange.
+   */
+  feedHashes?(folder: string, author: string, fromSeq: number, toSeq: number): Promise<Map<number, string>>;
   entry(hash: string): Promise<EntryRecord | undefined>;
   /**
    * The Lamport clocks of those of `hashes` that are stored (absent ones are left out), in a
@@ -134,6 +139,12 @@ WHERE folder_id = ?1 AND author_id = ?2 AND last_seq >= ?3 AND first_seq <= ?4
   AND first_seq >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3), ?3)
 ORDER BY first_seq`;
 
+/** The hash columns of the chunks of feed (?1, ?2) holding any seq in ?3..?4. */
+const CHUNK_HASHES_IN = `
+SELECT first_seq, last_seq, hashes FROM entry_chunks
+WHERE folder_id = ?1 AND author_id = ?2 AND last_seq >= ?3 AND first_seq <= ?4
+  AND first_seq >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3), ?3)`;
+
 const HEAD_COLUMNS = 'h.path, lower(hex(h.hash)) AS hash, a.author, h.seq, h.lamport';
 
 export function entryStore(ctx: StoreContext): EntryStore {
@@ -193,6 +204,21 @@ export function entryStore(ctx: StoreContext): EntryStore {
       const part = hashes.slice(i, i + 500).map((h) => [checkHash(h, 'hash'), hashKey(h)]);
       const rows = await reader.all<{ hash: string; lamport: number }>(LAMPORTS_BY_HASH, [Buffer.from(JSON.stringify(part), 'latin1')]);
       for (const r of rows) out.set(r.hash, r.lamport);
+    }
+    return out;
+  }
+
+  async function feedHashes(folder: string, author: string, fromSeq: number, toSeq: number): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const fid = await folders.lookup(folder);
+    const aid = await authors.lookup(author);
+    if (fid === undefined || aid === undefined || toSeq < fromSeq) return out;
+    const rows = await reader.all<{ first_seq: number; last_seq: number; hashes: Buffer }>(CHUNK_HASHES_IN, [fid, aid, fromSeq, toSeq]);
+    for (const r of rows) {
+      for (let seq = Math.max(r.first_seq, fromSeq); seq <= Math.min(r.last_seq, toSeq); seq++) {
+        const at = 32 * (seq - r.first_seq);
+        out.set(seq, r.hashes.toString('hex', at, at + 32));
+      }
     }
     return out;
   }
@@ -295,7 +321,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
     }));
   }
 
-  return { ...appender(ctx), versionVector, entriesRange, entry, lamports, heads, headsAt, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
+  return { ...appender(ctx), versionVector, entriesRange, feedHashes, entry, lamports, heads, headsAt, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
 }
 
 function toHead(r: HeadRow): HeadRef {

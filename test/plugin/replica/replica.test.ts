@@ -162,6 +162,23 @@ describe('FolderReplica', () => {
     expect(await bob.versionVector()).toEqual(new Map());
   });
 
+  it('the same catch-up sent again (a second peer): nothing accepted or refused, state unchanged; a forked entry among the repeats is still found', async () => {
+    const { alice, bob } = await pair();
+    const first = await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('b.txt')), fx.change('alice', put('c.txt'))]);
+    await sync(alice, bob);
+    const before = await bob.state.stateHash();
+    const again = await bob.ingest(wire(first.entries, first.checkpoint));
+    expect(again).toMatchObject({ accepted: 0, refusals: [], deferred: [], forks: [] });
+    expect(await bob.state.stateHash()).toBe(before);
+    // Another history from seq 2, sent after a repeat of seq 1: the repeat is dropped, the fork is evidence.
+    const tip1 = { seq: 1, hash: first.entries[0].hash, lamport: first.entries[0].entry.lamport };
+    const other = await appendBatch(tip1, [fx.change('alice', put('evil.txt'))], hostSigner(fx.ids.alice));
+    const r = await bob.ingest(wire([first.entries[0], ...other.entries], other.checkpoint));
+    expect(r.accepted).toBe(0);
+    expect(r.forks).toHaveLength(1);
+    expect(r.forks[0]).toMatchObject({ author: fp('alice'), seq: 2 });
+  });
+
   it('a fork (two signed entries at one seq) keeps both as evidence and stops the feed', async () => {
     const { alice, bob } = await pair();
     const first = await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('b.txt'))]);

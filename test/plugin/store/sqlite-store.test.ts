@@ -99,8 +99,13 @@ describe('sqlite store specifics', () => {
             inserted += (await store.appendBatch({ entries: batch })).entriesInserted;
             for (const e of batch) have.add(e.seq);
           }
+          // The hashes alone (feedHashes) are those of exactly the stored seqs.
+          expect(await store.feedHashes!(folder, 'A', 1, total)).toEqual(new Map(mine.filter((e) => have.has(e.seq)).map((e) => [e.seq, e.hash])));
           // Then everything, once more: fills the gaps, the rest are duplicates.
           inserted += (await store.appendBatch({ entries: mine })).entriesInserted;
+          const [lo, hi] = [5, MAX_CHUNK_ENTRIES + 3];
+          expect(await store.feedHashes!(folder, 'A', lo, hi)).toEqual(new Map(mine.slice(lo - 1, hi).map((e) => [e.seq, e.hash])));
+          expect(await store.feedHashes!(folder, 'nobody', 1, total)).toEqual(new Map());
           expect(inserted).toBe(total);
           expect(have.size).toBeLessThanOrEqual(total);
           const back: EntryRecord[] = [];
