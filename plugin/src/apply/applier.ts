@@ -22,7 +22,7 @@
 import { compareUtf8, FolderState, type FileMeta } from '../log';
 import { LocalNames, POSIX_TRAITS, type FsTraits } from '../scan';
 import type { LocalFileRecord, LocalIndexStore } from '../store';
-import { APPLIED_MODE_MASK, applyDelete, applyPut, type ApplyBlockIndex, type ApplyLocalIndex, type FileApplyContext, type LocalChangedConflict, type PathOutcome } from './apply-file';
+import { APPLIED_MODE_MASK, applyDelete, applyPut, SMALL_FILE_BYTES, type ApplyBlockIndex, type ApplyLocalIndex, type FileApplyContext, type LocalChangedConflict, type PathOutcome } from './apply-file';
 import type { BlockSource } from './blocks';
 import { conflictCopiesOf } from './conflicts';
 import { ApplyError, isApplyError, throwIfAborted } from './errors';
@@ -126,7 +126,6 @@ export const GROUPED_CONCURRENCY = 64;
  * behind a round trip of a few hundred ms.
  */
 export const SMALL_GROUPED_CONCURRENCY = 256;
-export const SMALL_FILE_BYTES = 64 * 1024;
 /** Without a batched lookup, runs with at most this many paths read their local rows one by one; larger ones read the whole index once. */
 const POINT_READS_UP_TO = 512;
 

@@ -6,7 +6,7 @@
  * link. Checks and writes are not one atomic step: this guards against peers, not against a
  * local process racing us with symlinks (that process could write there itself anyway).
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { pathProblem } from '../log';
 import { ApplyError, errnoOf, ioError, throwIfAborted } from './errors';
@@ -28,6 +28,16 @@ const unsafe = (rel: string, reason: string): ApplyError => new ApplyError('APPL
 export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
   try {
     return await fsp.lstat(abs);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw ioError(`cannot stat ${abs}`, e);
+  }
+}
+
+/** lstatOrUndefined as a blocking call (a small file's steps, see apply-file's SMALL_BLOCKING_BYTES). */
+export function lstatNowOrUndefined(abs: string): Stats | undefined {
+  try {
+    return lstatSync(abs);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
     throw ioError(`cannot stat ${abs}`, e);
