@@ -155,9 +155,12 @@ export class LocalBlockSource implements BlockSource {
   private readonly recent = new Map<string, Buffer>();
   private recentBytes = 0;
 
+  /** Lookups asked in this turn of the event loop, answered by one findBlocks (see `locate`). */
+  private lookups: Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>> | undefined;
+
   /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
   constructor(
-    private readonly index: Pick<BlockIndex, 'findBlock'>,
+    private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks'>>,
     private readonly rootOf: (folder: string) => string | undefined,
   ) {}
 
@@ -185,7 +188,7 @@ export class LocalBlockSource implements BlockSource {
       if (data !== undefined) return data;
       this.remembered.delete(hash);
     }
-    for (const loc of await this.index.findBlock(hash)) {
+    for (const loc of await this.locate(hash)) {
       throwIfAborted(signal);
       if (last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset) continue;
       const data = await this.readAt(loc, hash, size);
@@ -195,6 +198,36 @@ export class LocalBlockSource implements BlockSource {
       return data;
     }
     return undefined;
+  }
+
+  /**
+   * Where the index says the block is. The files of an apply run ask at once, mostly for blocks
+   * no local file has (a new file's): their lookups are gathered for a turn of the event loop
+   * and answered by one query (a query per block cost ~0.1 ms of the main thread per small file).
+   */
+  private locate(hash: string): Promise<BlockLocation[]> {
+    const { findBlocks } = this.index;
+    if (findBlocks === undefined) return this.index.findBlock(hash);
+    return new Promise((resolve, reject) => {
+      if (this.lookups === undefined) {
+        const batch = new Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>>();
+        this.lookups = batch;
+        setImmediate(() => {
+          this.lookups = undefined;
+          findBlocks.call(this.index, [...batch.keys()]).then(
+            (found) => {
+              for (const [h, waiters] of batch) for (const w of waiters) w.resolve(found.get(h) ?? []);
+            },
+            (e: unknown) => {
+              for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
+            },
+          );
+        });
+      }
+      let waiters = this.lookups.get(hash);
+      if (waiters === undefined) this.lookups.set(hash, (waiters = []));
+      waiters.push({ resolve, reject });
+    });
   }
 
   /** The verified block at `loc`; once more with a fresh descriptor when a kept one read something else. */

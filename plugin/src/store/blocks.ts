@@ -1,5 +1,5 @@
 /** Where blocks can be read on this node, so a transfer reuses local data before asking peers. */
-import { insertChunks, valuesList } from './batch-sql';
+import { chunks, inList, insertChunks, valuesList } from './batch-sql';
 import { blobToHash, checkSeq, checkText, hashToBlob } from './codec';
 import type { StoreContext } from './context';
 import type { BlockLocation } from './records';
@@ -11,6 +11,8 @@ export interface BlockIndex {
   removeBlockLocations(folder: string, path: string): Promise<number>;
   /** Up to `limit` places to read the block from, ordered by folder, path, offset. */
   findBlock(hash: string, limit?: number): Promise<BlockLocation[]>;
+  /** findBlock for many hashes in a few queries; a hash found nowhere is absent from the map. */
+  findBlocks(hashes: readonly string[], limit?: number): Promise<Map<string, BlockLocation[]>>;
 }
 
 export function blockIndex(ctx: StoreContext): BlockIndex {
@@ -53,5 +55,26 @@ export function blockIndex(ctx: StoreContext): BlockIndex {
     return rows.map((r) => ({ hash: blobToHash(r.hash), size: r.size, folder: r.folder, path: r.path, offset: r.offset }));
   }
 
-  return { addBlockLocations, removeBlockLocations, findBlock };
+  async function findBlocks(hashes: readonly string[], limit = 16): Promise<Map<string, BlockLocation[]>> {
+    const out = new Map<string, BlockLocation[]>();
+    for (const chunk of chunks([...new Set(hashes)])) {
+      const rows = await reader.all<{ hash: Buffer; folder: string; path: string; offset: number; size: number }>(
+        `SELECT hash, folder, path, "offset", size FROM (
+           SELECT b.hash, f.folder, b.path, b."offset" AS "offset", b.size,
+                  ROW_NUMBER() OVER (PARTITION BY b.hash ORDER BY f.folder, b.path, b."offset") AS n
+           FROM block_locations b JOIN folders f ON f.id = b.folder_id WHERE b.hash IN (${inList(chunk.length)}))
+         WHERE n <= ? ORDER BY hash, n`,
+        [...chunk.map((h) => hashToBlob(h, 'hash')), limit],
+      );
+      for (const r of rows) {
+        const hash = blobToHash(r.hash);
+        let list = out.get(hash);
+        if (list === undefined) out.set(hash, (list = []));
+        list.push({ hash, size: r.size, folder: r.folder, path: r.path, offset: r.offset });
+      }
+    }
+    return out;
+  }
+
+  return { addBlockLocations, removeBlockLocations, findBlock, findBlocks };
 }

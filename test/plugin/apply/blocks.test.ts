@@ -32,6 +32,33 @@ describe('block sources', () => {
     expect(await source.read(meta.blocks[0].hash, meta.blocks[0].size + 1)).toBeUndefined();
   });
 
+  it('answers the lookups of many reads at once with one query', async () => {
+    const files = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        const data = seededBytes(`many-${i}`, 4096);
+        return { data, meta: await writeAndScan(box.store, FOLDER, box.root, `m${i}.bin`, data) };
+      }),
+    );
+    const calls: number[] = [];
+    const index = {
+      findBlock: box.store.findBlock.bind(box.store),
+      findBlocks: (hashes: readonly string[], limit?: number) => {
+        calls.push(hashes.length);
+        return box.store.findBlocks(hashes, limit);
+      },
+    };
+    const source = new LocalBlockSource(index, () => box.root);
+    const missing = sha256Hex(Buffer.from('nobody has this'));
+    const reads = [...files.map((f) => source.read(f.meta.blocks[0].hash, 4096)), source.read(missing, 15)];
+    const got = await Promise.all(reads);
+    files.forEach((f, i) => expect(got[i]?.equals(f.data)).toBe(true));
+    expect(got[4]).toBeUndefined();
+    expect(calls).toEqual([5]);
+    // A failed lookup fails every read that waited for it.
+    const failing = new LocalBlockSource({ findBlock: async () => [], findBlocks: async () => Promise.reject(new Error('store closed')) }, () => box.root);
+    await expect(Promise.all([failing.read(missing, 15), failing.read(sha256Hex(Buffer.from('x')), 1)])).rejects.toThrow('store closed');
+  });
+
   it('skips a stale location and finds the block at the next one', async () => {
     const data = seededBytes('dup', 300_000);
     const meta = await writeAndScan(box.store, FOLDER, box.root, 'a.bin', data);

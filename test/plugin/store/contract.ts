@@ -494,6 +494,14 @@ export function storeContract(name: string, open: StoreFactory): void {
           { hash: h1, size: 128, folder: 'folder-2', path: 'copy', offset: 256 },
         ]);
         expect(await store.findBlock(h1, 1)).toHaveLength(1);
+        // Many at once: the same answers per hash, a hash found nowhere absent.
+        const h3 = hashOf('nowhere');
+        const many = await store.findBlocks([h1, h2, h3, h1]);
+        expect([...many.keys()].sort()).toEqual([h1, h2].sort());
+        expect(many.get(h1)).toEqual(await store.findBlock(h1));
+        expect(many.get(h2)).toEqual(await store.findBlock(h2));
+        expect((await store.findBlocks([h1, h2], 1)).get(h1)).toEqual([{ hash: h1, size: 128, folder: 'folder-1', path: 'a', offset: 0 }]);
+        expect(await store.findBlocks([])).toEqual(new Map());
         expect(await store.removeBlockLocations('folder-1', 'a')).toBe(2);
         expect(await store.findBlock(h2)).toEqual([]);
         expect((await store.findBlock(h1)).map((l) => l.folder)).toEqual(['folder-2']);
