@@ -47,6 +47,8 @@ import { resolvePaths } from './resolve-paths';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
+/** Apply refusals tried again with backoff (see applyPaths). */
+const RETRIED_REFUSALS = new Set<string>(['APPLY_BLOCK_UNAVAILABLE', 'APPLY_IO']);
 
 /** Refusals of a local change that no retry will turn into an acceptance: the change is kept as a local copy. */
 const KEPT_REASONS = new Set(['NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', 'UNKNOWN_AUTHOR']);
@@ -477,24 +479,38 @@ export class FolderEngine {
     this.noteConflicts(paths, resolved, refused);
     const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
     if (resolved.length === 0) return;
-    const report = await applyState({
-      root: this.root,
-      folder: this.folder,
-      state: resolved,
-      local: this.recordingIndex(winners),
-      blockIndex: this.keepingBlockIndex,
-      blocks: this.blocks,
-      clock: this.opts.clock,
-      retention: this.opts.retention,
-      fsTraits: this.opts.fsTraits,
-      writing: this.writing,
-      groupSync: this.groupSync,
-      onDirMade: (rel) => this.scanner?.watchDir(rel),
-      signal: this.signal,
-    });
+    let report: ApplyReport;
+    try {
+      report = await applyState({
+        root: this.root,
+        folder: this.folder,
+        state: resolved,
+        local: this.recordingIndex(winners),
+        blockIndex: this.keepingBlockIndex,
+        blocks: this.blocks,
+        clock: this.opts.clock,
+        retention: this.opts.retention,
+        fsTraits: this.opts.fsTraits,
+        writing: this.writing,
+        groupSync: this.groupSync,
+        onDirMade: (rel) => this.scanner?.watchDir(rel),
+        signal: this.signal,
+      });
+    } catch (e) {
+      // A run that failed as a whole (its index rows or a shared sync could not be written)
+      // leaves its paths waiting, not forgotten: nothing else would apply them again.
+      if (!this.signal.aborted) {
+        for (const r of resolved) this.retry.add(r.path);
+        this.armRetry();
+      }
+      throw e;
+    }
     await this.removeStaleCopies(resolved);
     for (const v of report.pruned) await this.store.removeBlockLocations(keptFolder(this.folder), v);
-    const missing = new Set(report.refused.filter((r) => r.code === 'APPLY_BLOCK_UNAVAILABLE').map((r) => r.path));
+    // Refusals that a later try can turn into a write: blocks that may turn up, and I/O errors
+    // (a full disk, a failed sync). Left alone, a path refused with APPLY_IO stayed missing
+    // while nothing counted it as waiting.
+    const missing = new Set(report.refused.filter((r) => RETRIED_REFUSALS.has(r.code)).map((r) => r.path));
     for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
     if (this.retry.size > 0) this.armRetry();
     else this.retryAttempts = 0;

@@ -305,3 +305,18 @@ test('a path whose blocks were missing is applied by itself once the blocks turn
   await until(engines(bob), () => converged(alice, bob), 'bob applying late.txt once the blocks are there');
   expect(await read(bob, 'late.txt')).toBe('blocks arrive later');
 });
+
+test('a path refused by an I/O error (APPLY_IO) is applied by itself once the disk answers again', async () => {
+  const { alice, bob } = await pair();
+  // Bob's block source fails as a disk does (an errno from a read): apply refuses the path with APPLY_IO.
+  const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
+  bob.peer = { engine: { localBlocks: { read: () => Promise.reject(eio) } } } as unknown as typeof alice;
+  await write(alice, 'flaky.txt', 'the disk came back');
+  await until(engines(alice), () => holds(alice, 'flaky.txt', 'the disk came back'), 'alice announcing flaky.txt');
+  const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === 'flaky.txt')));
+  await carry(alice, bob);
+  expect(await refused).toMatchObject({ code: 'APPLY_IO' });
+  bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
+  await until(engines(bob), () => converged(alice, bob), 'bob applying flaky.txt once reads work again');
+  expect(await read(bob, 'flaky.txt')).toBe('the disk came back');
+});
