@@ -30,6 +30,7 @@ import { resolveWith, type EntryLookup, type ResolvedPath } from './resolved';
 import { IndexRecorder } from './recorder';
 import { Committer } from './committer';
 import type { GroupSync } from './group-sync';
+import type { EmptyFiles } from './empty-files';
 import { mapLimit } from '../scan';
 import { lexicalProblem } from './safe-path';
 import { cleanTemp } from './temp';
@@ -76,6 +77,8 @@ export interface ApplyStateOptions {
   readonly groupSync?: GroupSync;
   /** Told of each directory apply makes, before anything is written into it (see FileApplyContext). */
   readonly onDirMade?: (relPath: string) => void;
+  /** New empty files made on a worker thread (see EmptyFiles and FileApplyContext). */
+  readonly emptyFiles?: EmptyFiles;
 }
 
 export interface ApplyProgress {
@@ -175,7 +178,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const tempCleaned = o.cleanTemp === false ? 0 : await cleanTemp(o.root);
   const versions = new Versions(o.root, { clock: o.clock, retention: o.retention });
   const recorder = new IndexRecorder(o.local, o.blockIndex);
-  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal, writing: o.writing, onDirMade: o.onDirMade };
+  const ctx: FileApplyContext = { root: o.root, folder: o.folder, local: o.local, blockIndex: o.blockIndex, blocks: o.blocks, versions, recorder, signal: o.signal, writing: o.writing, onDirMade: o.onDirMade, emptyFiles: o.emptyFiles };
 
   const traits = o.fsTraits ?? POSIX_TRAITS;
   const refused: Refusal[] = [];

@@ -26,6 +26,8 @@ import { ApplyError, errnoOf, ioError, isApplyError, throwIfAborted } from './er
 import { ensureParents, fsyncDir, lstatNowOrUndefined, lstatOrUndefined, safePath } from './safe-path';
 import { newTempPath, removeQuietly } from './temp';
 import type { Committer } from './committer';
+import type { EmptyFiles } from './empty-files';
+import type { EmptyFileResult } from './empty-files-worker';
 import type { GroupSync } from './group-sync';
 import type { IndexRecorder } from './recorder';
 import type { Versions } from './versions';
@@ -66,7 +68,12 @@ export interface FileApplyContext {
   readonly onBytes?: (bytes: number) => void;
   /** Told of each directory apply made (folder-relative), before anything is written into it: the owner's watcher watches it from then on. */
   readonly onDirMade?: (relPath: string) => void;
+  /** New empty files made on a worker thread (see EmptyFiles); without it, by async calls here. */
+  readonly emptyFiles?: EmptyFiles;
 }
+
+/** What a row needs of a stat (an fs.Stats, or what the empty-file worker answered). */
+export type StatLike = Pick<Stats, 'ino' | 'mode' | 'size' | 'mtimeMs' | 'isFile' | 'isDirectory' | 'isSymbolicLink'>;
 
 /** A local edit that apply refused to overwrite (or delete); the caller records it first. */
 export interface LocalChangedConflict {
@@ -90,7 +97,7 @@ export type PathOutcome =
 /** Mode bits apply writes: no setuid, setgid or sticky bit from a peer. */
 export const APPLIED_MODE_MASK = 0o777;
 
-const typeOf = (st: Stats): LocalFileRecord['type'] | 'other' =>
+const typeOf = (st: StatLike): LocalFileRecord['type'] | 'other' =>
   st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
 
 /**
@@ -106,7 +113,7 @@ export function matchesRecord(st: Stats, rec: LocalFileRecord | undefined): bool
 }
 
 /** The local index row for what is on disk now, in the scanner's conventions. */
-export function recordOf(folder: string, rel: string, st: Stats, contentHash: string): LocalFileRecord {
+export function recordOf(folder: string, rel: string, st: StatLike, contentHash: string): LocalFileRecord {
   const type = typeOf(st);
   if (type === 'other') throw new ApplyError('APPLY_IO', `${rel} is not a file, directory or symlink`);
   return { folder, path: rel, size: type === 'file' ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, mode: st.mode & 0o7777, contentHash, type };
@@ -301,7 +308,7 @@ async function record(
   createdDirs: readonly string[],
   hadRecord: boolean,
   syncDirs: readonly string[],
-  written?: Stats,
+  written?: StatLike,
 ): Promise<void> {
   try {
     await recordRows(ctx, rel, abs, meta, createdDirs, hadRecord, syncDirs, written);
@@ -319,7 +326,7 @@ async function recordRows(
   createdDirs: readonly string[],
   hadRecord: boolean,
   syncDirs: readonly string[],
-  written?: Stats,
+  written?: StatLike,
 ): Promise<void> {
   // The stat of the file apply itself wrote (its descriptor's), when there is one: should
   // another program replace the file right after the rename, the row still describes ours,
@@ -470,6 +477,16 @@ async function putEmpty(ctx: FileApplyContext, rel: string, abs: string, meta: F
   madeDirs(ctx, created);
   const mode = meta.mode & APPLIED_MODE_MASK;
   ctx.writing?.add(rel);
+  if (ctx.emptyFiles !== undefined) {
+    const made = await ctx.emptyFiles.make({ path: abs, mode, chmod: (mode & ~umask()) !== mode, timeSec: utimesSeconds(meta.mtimeMs) });
+    if (!made.ok) {
+      ctx.writing?.delete(rel);
+      if (made.code === 'EEXIST') return undefined;
+      throw errnoError(made);
+    }
+    await record(ctx, rel, abs, meta, created, false, syncDirsOf(ctx.root, abs, created), madeStat(made));
+    return { kind: 'written', path: rel };
+  }
   let fd: Fd;
   try {
     fd = new Fd(await fsOpen(abs, 'wx', mode));
@@ -496,6 +513,16 @@ async function putEmpty(ctx: FileApplyContext, rel: string, abs: string, meta: F
   }
   await record(ctx, rel, abs, meta, created, false, syncDirsOf(ctx.root, abs, created), st);
   return { kind: 'written', path: rel };
+}
+
+/** The worker's answer as the stat of the regular file it made. */
+function madeStat(m: Extract<EmptyFileResult, { ok: true }>): StatLike {
+  return { ino: m.ino, mode: m.mode, size: m.size, mtimeMs: m.mtimeMs, isFile: () => true, isDirectory: () => false, isSymbolicLink: () => false };
+}
+
+/** The worker's failure as the errno error a call here would have thrown (fsErrorsAsApply makes it APPLY_IO). */
+function errnoError(m: Extract<EmptyFileResult, { ok: false }>): Error {
+  return Object.assign(new Error(m.message), { code: m.code, syscall: m.syscall ?? 'open' });
 }
 
 function madeDirs(ctx: FileApplyContext, created: readonly string[]): void {

@@ -16,6 +16,7 @@ export {
   type ApplyBlockIndex,
   type LocalChangedConflict,
   type PathOutcome,
+  type StatLike,
 } from './apply-file';
 export { Versions, versionName, parseVersionName, VERSIONS_REL, type Retention, type KeptVersion, type VersionsOptions, type RestoredFile } from './versions';
 export { conflictCopiesOf, writeConflictCopies, staleCopies, removeCopies, resolvedCopies, removeResolvedCopies, type ConflictCopy, type StaleCopyChecks } from './conflicts';
@@ -23,4 +24,5 @@ export { resolveWith, versionAt, entryLookup, type HeadRef, type ResolutionRef, 
 export { IndexRecorder } from './recorder';
 export { Committer } from './committer';
 export { GroupSync, type GroupSyncOptions } from './group-sync';
+export { EmptyFiles } from './empty-files';
 export { applyState, recordShows, DEFAULT_CONCURRENCY, GROUPED_CONCURRENCY, type ApplyStateOptions, type ApplyReport, type ApplyProgress, type Refusal } from './applier';

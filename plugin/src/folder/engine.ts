@@ -18,6 +18,7 @@ import type { FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
   ChainedBlockSource,
+  EmptyFiles,
   entryLookup,
   GroupSync,
   LocalBlockSource,
@@ -153,6 +154,8 @@ export class FolderEngine {
   private scanner: FolderScanner | undefined;
   /** Shared syncs for the files apply writes, where syncfs can be called (else an fsync each). */
   private groupSync: GroupSync | undefined;
+  /** The worker that makes new empty files (a catch-up of empty files is mostly that). */
+  private readonly emptyFiles = new EmptyFiles();
   /** Paths apply is writing (renamed, not recorded yet): the scanner leaves them alone. */
   private readonly writing = new Set<string>();
   /** Copies of refused local changes: ignored by the scanner, never announced. */
@@ -228,6 +231,7 @@ export class FolderEngine {
     await this.scanner?.stop();
     await this.queue.catch(() => undefined);
     this.groupSync?.close();
+    this.emptyFiles.close();
     this.subject.complete();
   }
 
@@ -493,6 +497,7 @@ export class FolderEngine {
         fsTraits: this.opts.fsTraits,
         writing: this.writing,
         groupSync: this.groupSync,
+        emptyFiles: this.emptyFiles,
         onDirMade: (rel) => this.scanner?.watchDir(rel),
         signal: this.signal,
       });

@@ -1,0 +1,69 @@
+/**
+ * Body of the EmptyFiles worker thread: makes the new empty files of a batch one after the
+ * other with blocking calls (create exclusively, times, stat, close) and answers with each
+ * file's stat or errno. A file it made but could not finish is removed again.
+ */
+import * as fs from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+
+export interface EmptyFileRequest {
+  readonly path: string;
+  readonly mode: number;
+  /** fchmod after the create (the umask took bits of `mode`). */
+  readonly chmod: boolean;
+  /** futimes argument (seconds). */
+  readonly timeSec: number;
+}
+
+export type EmptyFileResult =
+  | { readonly ok: true; readonly ino: number; readonly mode: number; readonly size: number; readonly mtimeMs: number }
+  | { readonly ok: false; readonly code?: string; readonly syscall?: string; readonly message: string };
+
+export interface EmptyFilesBatch {
+  readonly id: number;
+  readonly files: readonly EmptyFileRequest[];
+}
+
+export interface EmptyFilesReply {
+  readonly id: number;
+  readonly results: readonly EmptyFileResult[];
+}
+
+export function makeEmpty(f: EmptyFileRequest): EmptyFileResult {
+  let fd: number;
+  try {
+    fd = fs.openSync(f.path, 'wx', f.mode);
+  } catch (e) {
+    return failure(e);
+  }
+  try {
+    try {
+      if (f.chmod) fs.fchmodSync(fd, f.mode);
+      fs.futimesSync(fd, f.timeSec, f.timeSec);
+      const st = fs.fstatSync(fd);
+      return { ok: true, ino: st.ino, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs };
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    // Made here a moment ago (exclusively): taken back rather than left for the scanner to announce.
+    try {
+      fs.unlinkSync(f.path);
+    } catch {
+      // Gone already.
+    }
+    return failure(e);
+  }
+}
+
+function failure(e: unknown): EmptyFileResult {
+  const err = e as NodeJS.ErrnoException;
+  return { ok: false, code: err?.code, syscall: err?.syscall, message: String(err?.message ?? e) };
+}
+
+const port = parentPort;
+if (port) {
+  port.on('message', (batch: EmptyFilesBatch) => {
+    port.postMessage({ id: batch.id, results: batch.files.map(makeEmpty) } satisfies EmptyFilesReply);
+  });
+}

@@ -1,0 +1,54 @@
+// The empty-file worker: files made exclusively with their mode and times, the stat answered; an existing name and a closed maker answered with errnos.
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EmptyFiles, utimesSeconds } from '../../../plugin/src/apply';
+
+describe('EmptyFiles', () => {
+  let dir: string;
+  let maker: EmptyFiles;
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kf-empty-'));
+    maker = new EmptyFiles();
+  });
+  afterEach(async () => {
+    maker.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('makes many files at once, each with its mode and mtime, and answers their stats', async () => {
+    const mtimeMs = 1_600_000_000_123;
+    const files = Array.from({ length: 600 }, (_, i) => ({ path: path.join(dir, `f${i}`), mode: i % 2 === 0 ? 0o644 : 0o600, chmod: false, timeSec: utimesSeconds(mtimeMs + i) }));
+    const results = await Promise.all(files.map((f) => maker.make(f)));
+    for (const [i, r] of results.entries()) {
+      const st = await fsp.lstat(files[i].path);
+      expect(r).toEqual({ ok: true, ino: st.ino, mode: st.mode, size: 0, mtimeMs: st.mtimeMs });
+      expect(st.isFile()).toBe(true);
+      expect(st.mode & 0o777).toBe(files[i].mode);
+      expect(Math.floor(st.mtimeMs)).toBe(mtimeMs + i);
+    }
+  });
+
+  it('sets mode bits the umask would take when asked to', async () => {
+    const p = path.join(dir, 'wide');
+    const r = await maker.make({ path: p, mode: 0o777, chmod: true, timeSec: utimesSeconds(1_600_000_000_000) });
+    expect(r.ok).toBe(true);
+    expect((await fsp.lstat(p)).mode & 0o777).toBe(0o777);
+  });
+
+  it('leaves whatever stands at the name alone and answers EEXIST; a missing directory answers ENOENT', async () => {
+    const p = path.join(dir, 'there');
+    await fsp.writeFile(p, 'local bytes');
+    expect(await maker.make({ path: p, mode: 0o644, chmod: false, timeSec: 1 })).toMatchObject({ ok: false, code: 'EEXIST', syscall: 'open' });
+    expect(await fsp.readFile(p, 'utf8')).toBe('local bytes');
+    expect(await maker.make({ path: path.join(dir, 'no', 'such'), mode: 0o644, chmod: false, timeSec: 1 })).toMatchObject({ ok: false, code: 'ENOENT' });
+  });
+
+  it('once closed, answers every request with an error and makes nothing', async () => {
+    await maker.make({ path: path.join(dir, 'first'), mode: 0o644, chmod: false, timeSec: 1 });
+    maker.close();
+    const p = path.join(dir, 'after');
+    expect(await maker.make({ path: p, mode: 0o644, chmod: false, timeSec: 1 })).toMatchObject({ ok: false, code: 'ECANCELED' });
+    await expect(fsp.lstat(p)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
