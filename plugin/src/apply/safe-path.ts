@@ -22,6 +22,15 @@ export interface SafePathOptions {
   readonly verified?: Set<string>;
 }
 
+/**
+ * With `verified`, a directory's check is a blocking lstat: a lookup of a directory the run
+ * keeps using, cached, takes microseconds, and the answer is in `verified` before the next
+ * file asks. Awaited, the 256 files a run starts at once each queued the same lstat before
+ * the first answer came (0.5 s of a 20k-file catch-up's main thread).
+ */
+const checkDir = (abs: string, verified: Set<string> | undefined): Promise<Stats | undefined> | Stats | undefined =>
+  verified !== undefined ? lstatNowOrUndefined(abs) : lstatOrUndefined(abs);
+
 const unsafe = (rel: string, reason: string): ApplyError => new ApplyError('APPLY_UNSAFE_PATH', `refusing ${JSON.stringify(rel)}: ${reason}`);
 
 /** lstat that answers undefined for a path that is not there. */
@@ -68,7 +77,9 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
     cur = path.join(cur, parts[i]);
     const relDir = verified !== undefined ? parts.slice(0, i + 1).join('/') : '';
     if (verified?.has(relDir)) continue;
-    const st = await lstatOrUndefined(cur);
+    const checked = checkDir(cur, verified);
+    // No await for a blocking answer: one would let the other files of the run ask too.
+    const st = checked instanceof Promise ? await checked : checked;
     if (st === undefined) break;
     if (st.isSymbolicLink()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is a symlink`);
     if (!st.isDirectory()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is not a directory`);
@@ -96,7 +107,8 @@ export async function ensureParents(root: string, rel: string, options: SafePath
     cur = path.join(cur, parts[i]);
     const relDir = parts.slice(0, i + 1).join('/');
     if (options.verified?.has(relDir)) continue;
-    let st = await lstatOrUndefined(cur);
+    const checked = checkDir(cur, options.verified);
+    let st = checked instanceof Promise ? await checked : checked;
     if (st === undefined) {
       try {
         await fsp.mkdir(cur, { mode: options.mode ?? 0o777 });

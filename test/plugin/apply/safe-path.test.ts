@@ -47,6 +47,19 @@ describe('safe paths', () => {
     expect(await listTree(outside)).toEqual(['victim.txt']);
   });
 
+  it('with a run\'s verified set, a directory is checked once, at the first file that asks, and links are still refused', async () => {
+    const verified = new Set<string>();
+    const first = safePath(box.root, 'real/a.txt', { verified });
+    // Checked before the call returned: the files the run starts at the same moment find it checked.
+    expect(verified.has('real')).toBe(true);
+    const all = await Promise.all([first, ...Array.from({ length: 50 }, (_, i) => safePath(box.root, `real/f${i}.txt`, { verified }))]);
+    expect(all[0]).toBe(path.join(box.root, 'real', 'a.txt'));
+    expect([...verified]).toEqual(['real']);
+    await expect(safePath(box.root, 'alias/x.txt', { verified })).rejects.toMatchObject({ code: 'APPLY_UNSAFE_PATH' });
+    await expect(ensureParents(box.root, 'out/a/b.txt', { verified })).rejects.toMatchObject({ code: 'APPLY_UNSAFE_PATH' });
+    expect(verified.has('alias') || verified.has('out')).toBe(false);
+  });
+
   it('applyState refuses every escape and writes nothing outside the folder', async () => {
     const data = Buffer.from('payload');
     const meta = metaOf(data);
