@@ -9,6 +9,11 @@
  *
  * `writing` (shared with the scanner) names the paths renamed but not recorded yet, so the
  * scanner does not take apply's own files for local edits in that gap.
+ *
+ * A flush takes what is pending when its turn comes, not when it was asked for: rows added
+ * while a sync runs wait for one next sync together. Taken when asked, every 256 rows had a
+ * sync of their own, one after the other, and a run of 4,096 new files waited for 16 syncs
+ * in a row at its end (each a journal commit: tens of ms on a busy disk).
  */
 import type { BlockLocation, LocalFileRecord } from '../store';
 import { mapLimit } from '../scan';
@@ -26,6 +31,8 @@ export class Committer {
   private paths: string[] = [];
   private chain: Promise<void> = Promise.resolve();
   private failure: { e: unknown } | undefined;
+  /** A flush step is chained and has not taken its rows yet. */
+  private stepWaiting = false;
 
   /** `every`: rows that start a flush by themselves (the rest wait for `flush`). */
   constructor(
@@ -42,20 +49,24 @@ export class Committer {
     for (const r of rows) this.rows.push(r);
     for (const l of locations) this.locations.push(l);
     for (const p of paths) this.paths.push(p);
-    if (this.rows.length >= this.every) void this.flush().catch(() => undefined);
+    // One waiting step takes them all: no step per add while a sync runs.
+    if (this.rows.length >= this.every && !this.stepWaiting) void this.flush().catch(() => undefined);
   }
 
   /** Commits everything added so far; rejects if this or any earlier flush failed. */
   flush(): Promise<void> {
-    const dirs = [...this.dirs];
-    const rows = this.rows;
-    const locations = this.locations;
-    const paths = this.paths;
-    this.dirs = new Set();
-    this.rows = [];
-    this.locations = [];
-    this.paths = [];
+    this.stepWaiting = true;
     this.chain = this.chain.then(async () => {
+      this.stepWaiting = false;
+      // Everything added until now: earlier steps took theirs, later ones find nothing left.
+      const dirs = [...this.dirs];
+      const rows = this.rows;
+      const locations = this.locations;
+      const paths = this.paths;
+      this.dirs = new Set();
+      this.rows = [];
+      this.locations = [];
+      this.paths = [];
       try {
         if (this.failure !== undefined) return;
         if (this.groupSync !== undefined) {

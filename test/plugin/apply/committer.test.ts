@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Committer, IndexRecorder } from '../../../plugin/src/apply';
+import { Committer, GroupSync, IndexRecorder } from '../../../plugin/src/apply';
 import type { LocalFileRecord } from '../../../plugin/src/store';
 import { FOLDER, sandbox, type Sandbox } from './helpers';
 
@@ -45,4 +45,19 @@ test('a directory that cannot be fsynced fails the flush and records nothing of 
   expect(writing.size).toBe(0);
   // Later flushes report the failure too: the run must stop.
   await expect(c.flush()).rejects.toMatchObject({ code: 'APPLY_IO' });
+});
+
+test('rows added while a flush waits go with it: one shared sync for many groups, not one each', async () => {
+  const gs = await GroupSync.probe(sb.root);
+  if (gs === undefined) return; // No syncfs here (not Linux): the committer fsyncs directories instead.
+  try {
+    const c = new Committer(new IndexRecorder(sb.store, sb.store), undefined, 2, gs);
+    // Six groups' worth of rows, each group reaching the threshold by itself.
+    for (let i = 0; i < 12; i++) c.add([sb.root], [row(`f${i}`, i + 1)], [], []);
+    await c.flush();
+    expect(gs.syncs).toBe(1);
+    for (let i = 0; i < 12; i++) expect(await sb.store.localFile(FOLDER, `f${i}`)).toMatchObject({ inode: i + 1 });
+  } finally {
+    gs.close();
+  }
 });
