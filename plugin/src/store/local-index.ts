@@ -28,10 +28,27 @@ interface LocalRow {
 }
 
 const COLUMNS = 'path, size, mtime_ms, inode, mode, content_hash, type';
+
+/**
+ * Rows written lately, kept as committed (newest last). What apply records is looked at again
+ * moments later, when the watcher's events for its own writes come back (two per file): those
+ * reads were most of the local index's queries in a catch-up (~200 IN queries per 20k files).
+ * A row leaves the cache before its change is written and comes back once it is committed, so
+ * a read in between goes to the table, as it did without the cache.
+ */
+const RECENT_ROWS = 8192;
 const TYPES = new Set<LocalFileType>(['file', 'dir', 'symlink']);
 
 export function localIndexStore(ctx: StoreContext): LocalIndexStore {
   const { writer, reader, folders } = ctx;
+  const recent = new Map<string, LocalFileRecord>();
+  const keyOf = (folder: string, path: string): string => `${folder}\0${path}`;
+  const remember = (r: LocalFileRecord): void => {
+    const k = keyOf(r.folder, r.path);
+    recent.delete(k);
+    recent.set(k, copy(r));
+    if (recent.size > RECENT_ROWS) recent.delete(recent.keys().next().value as string);
+  };
 
   async function upsertLocalFiles(files: readonly LocalFileRecord[]): Promise<void> {
     if (files.length === 0) return;
@@ -49,6 +66,7 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
         f.type,
       ];
     });
+    for (const f of files) recent.delete(keyOf(f.folder, f.path));
     await writer.transaction(async (tx) => {
       const ids = await folders.ensureIn(tx, files.map((f) => f.folder));
       for (const r of rows) r[0] = ids.get(r[0] as string)!;
@@ -60,9 +78,13 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
                   mode = excluded.mode, content_hash = excluded.content_hash, type = excluded.type`,
       );
     });
+    // The last row given for a path is the one the statement kept.
+    for (const f of files) remember(f);
   }
 
   async function localFile(folder: string, path: string): Promise<LocalFileRecord | undefined> {
+    const hit = recent.get(keyOf(folder, path));
+    if (hit !== undefined) return copy(hit);
     const fid = await folders.lookup(folder);
     if (fid === undefined) return undefined;
     const r = await reader.get<LocalRow>(`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? AND path = ?`, [fid, path]);
@@ -72,9 +94,16 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
   async function localFilesAt(folder: string, paths: readonly string[]): Promise<Map<string, LocalFileRecord>> {
     const out = new Map<string, LocalFileRecord>();
     if (paths.length === 0) return out;
+    const misses: string[] = [];
+    for (const p of new Set(paths)) {
+      const hit = recent.get(keyOf(folder, p));
+      if (hit !== undefined) out.set(p, copy(hit));
+      else misses.push(p);
+    }
+    if (misses.length === 0) return out;
     const fid = await folders.lookup(folder);
     if (fid === undefined) return out;
-    for (const chunk of chunks([...new Set(paths)])) {
+    for (const chunk of chunks(misses)) {
       const rows = await reader.all<LocalRow>(`SELECT ${COLUMNS} FROM local_files WHERE folder_id = ? AND path IN (${inList(chunk.length)})`, [fid, ...chunk]);
       for (const r of rows) out.set(r.path, toLocal(folder, r));
     }
@@ -83,6 +112,7 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
 
   async function deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number> {
     if (paths.length === 0) return 0;
+    for (const p of paths) recent.delete(keyOf(folder, p));
     return writer.transaction(async (tx) => {
       const fid = await folders.lookupIn(tx, folder);
       if (fid === undefined) return 0;
@@ -108,6 +138,10 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
   }
 
   return { upsertLocalFiles, localFile, localFilesAt, deleteLocalFiles, localFiles };
+}
+
+function copy(r: LocalFileRecord): LocalFileRecord {
+  return { folder: r.folder, path: r.path, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode, contentHash: r.contentHash, type: r.type };
 }
 
 function toLocal(folder: string, r: LocalRow): LocalFileRecord {

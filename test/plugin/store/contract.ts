@@ -459,6 +459,26 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect((await store.localFilesAt('other', paths)).size).toBe(0);
         expect((await store.localFilesAt('folder-1', [])).size).toBe(0);
       });
+
+      test('reads give the last committed row, for rows just written and rows written long before', async () => {
+        // More rows than a store keeps in memory: the oldest are read back from the table.
+        const paths = Array.from({ length: 9000 }, (_, i) => `m/f${i}`);
+        await store.upsertLocalFiles(paths.map((p) => lf(p)));
+        const expected = new Map(paths.map((p) => [p, lf(p)]));
+        await store.upsertLocalFiles(paths.filter((_, i) => i % 3 === 0).map((p) => lf(p, 77)));
+        for (const [i, p] of paths.entries()) if (i % 3 === 0) expected.set(p, lf(p, 77));
+        const gone = paths.filter((_, i) => i % 5 === 0);
+        expect(await store.deleteLocalFiles('folder-1', gone)).toBe(gone.length);
+        for (const p of gone) expected.delete(p);
+        const rows = await store.localFilesAt('folder-1', paths);
+        expect(rows).toEqual(expected);
+        for (const p of ['m/f0', 'm/f1', 'm/f3', 'm/f8999', 'm/f8998']) expect(await store.localFile('folder-1', p)).toEqual(expected.get(p));
+        // What a caller does with a row it was given changes nothing stored.
+        const row = (await store.localFile('folder-1', 'm/f8998'))!;
+        row.size = 12345;
+        (await store.localFilesAt('folder-1', ['m/f8998'])).get('m/f8998')!.inode = 1;
+        expect(await store.localFile('folder-1', 'm/f8998')).toEqual(lf('m/f8998'));
+      });
     });
 
     describe('local base', () => {
