@@ -61,6 +61,50 @@ const MAX_REMEMBERED = 4096;
  */
 const RECENT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A bounded map of two generations, each holding up to half the bound (counted by `weigh`): a
+ * full young generation becomes the old one and the old one goes. Evicting the oldest key per
+ * insert from one Map is slow in V8: deleted keys stay at the front until the next rehash, and
+ * each `keys().next()` (or loop from the start) walks over all of them; a peer serving 10k
+ * small files paid that for every block.
+ */
+class Generations<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+  private youngWeight = 0;
+
+  constructor(
+    private readonly bound: number,
+    private readonly weigh: (v: V) => number = () => 1,
+  ) {}
+
+  get(k: string): V | undefined {
+    return this.young.get(k) ?? this.old.get(k);
+  }
+
+  set(k: string, v: V): void {
+    this.old.delete(k);
+    const had = this.young.get(k);
+    if (had !== undefined) this.youngWeight -= this.weigh(had);
+    this.young.set(k, v);
+    this.youngWeight += this.weigh(v);
+    if (this.youngWeight >= this.bound / 2) {
+      this.old = this.young;
+      this.young = new Map();
+      this.youngWeight = 0;
+    }
+  }
+
+  delete(k: string): void {
+    const had = this.young.get(k);
+    if (had !== undefined) {
+      this.young.delete(k);
+      this.youngWeight -= this.weigh(had);
+    }
+    this.old.delete(k);
+  }
+}
+
 interface Held {
   readonly fd: Promise<number>;
   uses: number;
@@ -150,10 +194,9 @@ class OpenFiles {
 /** Reads blocks from local files named by the block index; stale locations are skipped. */
 export class LocalBlockSource implements BlockSource {
   private readonly files = new OpenFiles();
-  private readonly remembered = new Map<string, BlockLocation>();
+  private readonly remembered = new Generations<BlockLocation>(MAX_REMEMBERED);
   /** Blocks read lately (verified; never written to), oldest first. */
-  private readonly recent = new Map<string, Buffer>();
-  private recentBytes = 0;
+  private readonly recent = new Generations<Buffer>(RECENT_BYTES, (b) => b.length);
 
   /** Lookups asked in this turn of the event loop, answered by one findBlocks (see `locate`). */
   private lookups: Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>> | undefined;
@@ -169,15 +212,7 @@ export class LocalBlockSource implements BlockSource {
     const had = this.recent.get(hash);
     if (had !== undefined && had.length === size) return had;
     const data = await this.find(hash, size, signal);
-    if (data !== undefined && size <= RECENT_BYTES / 4) {
-      this.recent.set(hash, data);
-      this.recentBytes += size;
-      for (const [h, b] of this.recent) {
-        if (this.recentBytes <= RECENT_BYTES) break;
-        this.recent.delete(h);
-        this.recentBytes -= b.length;
-      }
-    }
+    if (data !== undefined && size <= RECENT_BYTES / 4) this.recent.set(hash, data);
     return data;
   }
 
@@ -194,7 +229,6 @@ export class LocalBlockSource implements BlockSource {
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
-      if (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
       return data;
     }
     return undefined;
