@@ -39,7 +39,7 @@ const COLUMNS = 'path, size, mtime_ms, inode, mode, content_hash, type';
 const RECENT_ROWS = 8192;
 
 /**
- * Two generations of RECENT_ROWS / 2: a full young one becomes the old one, the old one goes.
+ * Two generations of RECENT_ROWS / 2 (per folder): a full young one becomes the old one, the old one goes.
  * One Map evicting its oldest key per insert is slow in V8: deleted keys stay at the front
  * until the next rehash and every `keys().next()` walks over them (0.8 s per 100k rows).
  */
@@ -69,9 +69,14 @@ const TYPES = new Set<LocalFileType>(['file', 'dir', 'symlink']);
 
 export function localIndexStore(ctx: StoreContext): LocalIndexStore {
   const { writer, reader, folders } = ctx;
-  const recent = new RecentRows();
-  const keyOf = (folder: string, path: string): string => `${folder}\0${path}`;
-  const remember = (r: LocalFileRecord): void => recent.set(keyOf(r.folder, r.path), copy(r));
+  // Per folder, keyed by path: a path string keeps its hash, a joined key was hashed anew per use.
+  const byFolder = new Map<string, RecentRows>();
+  const recentOf = (folder: string): RecentRows => {
+    let r = byFolder.get(folder);
+    if (r === undefined) byFolder.set(folder, (r = new RecentRows()));
+    return r;
+  };
+  const remember = (r: LocalFileRecord): void => recentOf(r.folder).set(r.path, copy(r));
 
   async function upsertLocalFiles(files: readonly LocalFileRecord[]): Promise<void> {
     if (files.length === 0) return;
@@ -89,7 +94,7 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
         f.type,
       ];
     });
-    for (const f of files) recent.delete(keyOf(f.folder, f.path));
+    for (const f of files) byFolder.get(f.folder)?.delete(f.path);
     await writer.transaction(async (tx) => {
       const ids = await folders.ensureIn(tx, files.map((f) => f.folder));
       for (const r of rows) r[0] = ids.get(r[0] as string)!;
@@ -106,7 +111,7 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
   }
 
   async function localFile(folder: string, path: string): Promise<LocalFileRecord | undefined> {
-    const hit = recent.get(keyOf(folder, path));
+    const hit = byFolder.get(folder)?.get(path);
     if (hit !== undefined) return copy(hit);
     const fid = await folders.lookup(folder);
     if (fid === undefined) return undefined;
@@ -118,8 +123,9 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
     const out = new Map<string, LocalFileRecord>();
     if (paths.length === 0) return out;
     const misses: string[] = [];
+    const recent = byFolder.get(folder);
     for (const p of new Set(paths)) {
-      const hit = recent.get(keyOf(folder, p));
+      const hit = recent?.get(p);
       if (hit !== undefined) out.set(p, copy(hit));
       else misses.push(p);
     }
@@ -135,7 +141,8 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
 
   async function deleteLocalFiles(folder: string, paths: readonly string[]): Promise<number> {
     if (paths.length === 0) return 0;
-    for (const p of paths) recent.delete(keyOf(folder, p));
+    const recent = byFolder.get(folder);
+    if (recent !== undefined) for (const p of paths) recent.delete(p);
     return writer.transaction(async (tx) => {
       const fid = await folders.lookupIn(tx, folder);
       if (fid === undefined) return 0;
