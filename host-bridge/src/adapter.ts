@@ -89,6 +89,12 @@ export interface HostAdapter {
   sendLink(peer: string, service: string, payload: Buffer, signal?: AbortSignal): Promise<void>;
   /** Deliveries from friends for one service. */
   linkMessages(service: string): Observable<LinkInbound>;
+  /**
+   * Stops reading what friends send on their links until every hold is released, so that a
+   * plugin that does not keep up makes the senders wait (TCP backpressure) instead of the
+   * host queueing for it. Optional: a host that can not pause its links drops past its queue.
+   */
+  holdLinks?(): () => void;
   readonly linkNotices: Observable<LinkNotice>;
 
   sendChat(to: ChatTarget, text: string): Promise<{ message: HostChatMessage; deliveredTo: string[] }>;

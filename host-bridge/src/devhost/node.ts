@@ -281,6 +281,10 @@ export class DevhostNode implements HostAdapter {
     }
   }
 
+  holdLinks(): () => void {
+    return this.links?.holdInbound() ?? (() => undefined);
+  }
+
   linkMessages(service: string): Observable<LinkInbound> {
     return new Observable<LinkInbound>((sub) => {
       let set = this.linkSubscribers.get(service);

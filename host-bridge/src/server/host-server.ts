@@ -24,6 +24,8 @@ export interface HostServerOptions {
   stopGraceMs?: number;
   /** Bytes of deliveries queued for a plugin that does not read, before they are dropped (default LINK_OUTBOUND_QUEUE_BYTES). */
   linkQueueBytes?: number;
+  /** Bytes of deliveries queued for a plugin past which the adapter's links are held (default LINK_HOLD_BYTES). */
+  linkHoldBytes?: number;
 }
 
 export interface HostServer {
@@ -84,7 +86,7 @@ export function createHostServer(options: HostServerOptions): HostServer {
       const v1 = loadHostProto().kinfolder.host.v1;
       s.addService(v1.Identity.service, identityHandlers(ctx));
       s.addService(v1.Peers.service, peersHandlers(ctx));
-      s.addService(v1.Links.service, linksHandlers(ctx, options.linkQueueBytes));
+      s.addService(v1.Links.service, linksHandlers(ctx, options.linkQueueBytes, options.linkHoldBytes));
       s.addService(v1.Chat.service, chatHandlers(ctx));
       s.addService(v1.Ui.service, uiHandlers(ctx));
       health = new HealthImplementation({ '': 'NOT_SERVING' });

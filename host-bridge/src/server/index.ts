@@ -9,4 +9,4 @@ export { ALLOWED_NODE_ARGS, nodeArgProblems } from './node-args';
 export { PluginManifestError, Refusal, REFUSAL_STATUS } from './errors';
 export type { PluginManifestErrorCode, RefusalCode } from './errors';
 export { toStatus } from './status';
-export { LINK_OUTBOUND_QUEUE_BYTES } from './services/links';
+export { LINK_HOLD_BYTES, LINK_OUTBOUND_QUEUE_BYTES } from './services/links';

@@ -20,8 +20,9 @@ import type { Fingerprint, SignatureVerifier } from '../log';
 import { FolderReplica, isReplicaError, type ManifestEdit } from '../replica';
 import type { FsTraits } from '../scan';
 import { Store } from '../store';
-import { decodeMessage, encodeEnvelope, openEnvelope, type SyncMessage } from '../sync';
+import { decodeMessage, encodeEnvelope, isBlockBytes, openEnvelope, type SyncMessage } from '../sync';
 import { ServiceError, isServiceError } from './errors';
+import { INBOUND_HIGH_BYTES, INBOUND_LOW_BYTES, INBOUND_STALL_MS, InboundGate } from './inbound-gate';
 import { checkInvitation } from './invitation';
 import { Registry } from './registry';
 import { SharedFolder } from './shared-folder';
@@ -40,6 +41,8 @@ export interface FolderHost {
   getSelf(options?: { signal?: AbortSignal }): Promise<HostIdentity>;
   sign(payload: Uint8Array, options?: { signal?: AbortSignal }): Promise<HostSignature>;
   sendLink(peer: string, service: string, payload: Uint8Array, options?: { signal?: AbortSignal }): Promise<number>;
+  /** Stops deliveries until released (see HostClient.holdLinks); without it, what peers send is not bounded here. */
+  holdLinks?(): () => void;
   joinRoom(room: { id: string; title: string; members: string[] }): Promise<ChatRoom>;
   sendChat(to: ChatTarget, text: string): Promise<ChatSent>;
   chatHistory(of: ChatTarget, limit?: number): Promise<ChatMessage[]>;
@@ -56,6 +59,8 @@ export interface FolderServiceOptions {
   readonly fsTraits?: FsTraits;
   readonly scan?: { readonly rescanIntervalMs?: number; readonly quietMs?: number; readonly maxWaitMs?: number; readonly settleMs?: number };
   readonly signal?: AbortSignal;
+  /** Bounds on what peers sent that waits to be handled (defaults in inbound-gate.ts). */
+  readonly inbound?: { readonly highBytes?: number; readonly lowBytes?: number; readonly stallMs?: number };
 }
 
 /** Answers about folders we do not hold go out at most this often per (peer, folder). */
@@ -81,6 +86,8 @@ export class KinfolderService implements FolderService {
   /** Signs through the host: the private key never leaves it. */
   private readonly signer = { sign: async (m: Uint8Array): Promise<Uint8Array> => (await this.opts.host.sign(m)).signature };
   readonly views: FolderViews;
+  /** Folder messages from peers taken in and not yet handled, bounded by holding the host's Links. */
+  readonly inbound: InboundGate;
 
   private constructor(
     private readonly opts: FolderServiceOptions,
@@ -91,6 +98,14 @@ export class KinfolderService implements FolderService {
     this.clock = opts.clock ?? Date.now;
     this.events = this.subject.asObservable();
     this.views = new FolderViews(store, (fp) => this.nameOf(fp));
+    const host = opts.host;
+    this.inbound = new InboundGate({
+      hold: host.holdLinks ? () => host.holdLinks!() : () => () => undefined,
+      highBytes: opts.inbound?.highBytes ?? INBOUND_HIGH_BYTES,
+      lowBytes: opts.inbound?.lowBytes ?? INBOUND_LOW_BYTES,
+      stallMs: opts.inbound?.stallMs ?? INBOUND_STALL_MS,
+      onStall: (bytes) => opts.log('debug', `no sync message handled for a while with ${bytes} bytes waiting: taking deliveries again (an apply may wait for blocks behind them)`),
+    });
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
   }
@@ -238,9 +253,13 @@ export class KinfolderService implements FolderService {
     }
     const f = this.held.get(env.folder);
     if (f) {
+      // Block messages are taken in at once (and bounded by the block lane's own windows);
+      // the others queue behind the session's ordered path: those are what the gate counts.
+      const handled = isBlockBytes(env.message) ? undefined : this.inbound.take(m.payload.length);
       f.session(m.peer)
         .receive(env.message)
-        .catch((e: unknown) => this.opts.log('debug', `from ${m.peer} about ${env.folder}`, (e as Error)?.message ?? e));
+        .catch((e: unknown) => this.opts.log('debug', `from ${m.peer} about ${env.folder}`, (e as Error)?.message ?? e))
+        .finally(handled);
       return;
     }
     void this.onUnknownFolder(m.peer, env.folder, env.message).catch((e: unknown) => this.opts.log('warn', `message from ${m.peer} about folder ${env.folder}`, e));
@@ -754,6 +773,7 @@ export class KinfolderService implements FolderService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.inbound.close();
     clearInterval(this.ticker);
     for (const t of this.resyncTimers.values()) clearTimeout(t);
     for (const s of this.subs) s.unsubscribe();

@@ -122,6 +122,8 @@ export class HostClient {
   private linksCall: grpc.ClientDuplexStream<LinkSend, LinkEvent__Output> | undefined;
   private drain: Promise<void> | undefined;
   private nextLinkId = 1;
+  /** Holds on reading deliveries (see holdLinks). */
+  private linkHolds = 0;
   private readonly disabled = new Set<'peers' | 'chat' | 'links'>();
 
   constructor(options: HostClientOptions) {
@@ -283,6 +285,28 @@ export class HostClient {
     }
   }
 
+  /**
+   * Stops taking deliveries from the host until every hold is released: the plugin's answer
+   * to a backlog it can not work off. The Links stream then stops reading, the host's write
+   * to us waits on the HTTP/2 window, and the host stops reading the friends' links, so the
+   * senders wait instead of this process queueing what they send. Deliveries already read
+   * still arrive; reading stops at the next one.
+   */
+  holdLinks(): () => void {
+    this.linkHolds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.linkHolds === 0 && this.linksCall?.isPaused()) this.linksCall.resume();
+    };
+  }
+
+  /** Whether deliveries are held now (for status and tests). */
+  get linksHeld(): boolean {
+    return this.linkHolds > 0;
+  }
+
   // ------------------------------------------------------------------ session
 
   private get c(): Clients {
@@ -433,13 +457,19 @@ export class HostClient {
       );
     }
     if (want.links && !this.disabled.has('links')) {
+      const call = this.c.links.open(this.metadata());
+      limitReadAhead(call);
       watch(
         'links',
-        this.c.links.open(this.metadata()),
+        call,
         (w: LinkEvent__Output) => {
           if (w.event === 'ready' && w.ready) this.linkReady = linkReadyFromWire(w.ready);
-          else if (w.event === 'delivery' && w.delivery) this.linkIn.next(linkMessageFromWire(w.delivery));
-          else if (w.event === 'error' && w.error) this.linkErr.next(linkErrorFromWire(w.error));
+          else if (w.event === 'delivery' && w.delivery) {
+            this.linkIn.next(linkMessageFromWire(w.delivery));
+            // Paused here, not in holdLinks: the ready frame always gets through, and a new
+            // stream after a reconnect is held as soon as it delivers.
+            if (this.linkHolds > 0 && !call.isPaused()) call.pause();
+          } else if (w.event === 'error' && w.error) this.linkErr.next(linkErrorFromWire(w.error));
         },
         true,
       );
@@ -455,6 +485,19 @@ export class HostClient {
       p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
+}
+
+/**
+ * A paused gRPC stream keeps reading messages into its buffer up to the Readable's high-water
+ * mark, 16 messages in object mode: up to 64 MiB of 4 MiB deliveries, read from the host
+ * after we asked it to wait. grpc-js takes no option for it, so the mark is lowered on the
+ * stream's state; a grpc-js without that field keeps its default (then the hold only bounds less).
+ */
+export const LINK_READ_AHEAD_MESSAGES = 1;
+
+function limitReadAhead(call: object): void {
+  const state = (call as { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = LINK_READ_AHEAD_MESSAGES;
 }
 
 /** Resolves on 'drain'; rejects when the stream ends first, since then the frame may never have gone out. */

@@ -196,3 +196,55 @@ describe('devhost: restart and reconnect', () => {
     await expect(alice.sendLink(bob.self().fingerprint, 'svc', Buffer.from('x'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('devhost: holding the links (a plugin that does not keep up)', () => {
+  const fx = new NodeFixture();
+  afterAll(() => fx.cleanup());
+
+  test('a held node reads nothing more, the sender waits on TCP, the link outlives its idle timeout, and all arrives in order after', async () => {
+    // Short keepalive timings: a held link must not be closed as idle however long the hold.
+    const timings = { keepaliveMs: 500, idleTimeoutMs: 1_500 };
+    const alice = await fx.node('Alice', { timings });
+    const bob = await fx.node('Bob', { timings });
+    await befriend(alice, bob);
+    const B = bob.self().fingerprint;
+    const got: number[] = [];
+    const sub = bob.linkMessages('held').subscribe((m) => got.push(m.payload[0]));
+    const release = bob.holdLinks();
+    const total = 64;
+    let sent = 0;
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) {
+        await alice.sendLink(B, 'held', Buffer.alloc(1024 * 1024, i));
+        sent++;
+      }
+    })();
+    // The sender stops once TCP and the socket buffers are full: far short of 64 MiB.
+    let last = -1;
+    let since = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        if (sent !== last) [last, since] = [sent, Date.now()];
+        if (Date.now() - since > 3_500) {
+          clearInterval(t);
+          resolve();
+        }
+        if (sent === total) {
+          clearInterval(t);
+          reject(new Error('every send went through while Bob held his links'));
+        }
+      }, 50);
+    });
+    expect(sent).toBeLessThan(total);
+    expect(got.length).toBeLessThanOrEqual(1); // at most what was read before the hold reached the socket
+    // Held for over 3.5 s, more than twice the idle timeout: both still see each other online.
+    expect(bob.peers().find((p) => p.fingerprint === alice.self().fingerprint)?.online).toBe(true);
+    expect(alice.peers().find((p) => p.fingerprint === B)?.online).toBe(true);
+    release();
+    await sending;
+    const deadline = Date.now() + 15_000;
+    while (got.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toEqual([...Array(total).keys()]);
+    sub.unsubscribe();
+  }, 30_000);
+});

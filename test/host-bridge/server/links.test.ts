@@ -153,6 +153,43 @@ describe('Links.Open', () => {
     await got.ended;
   });
 
+  it('holds the adapter\'s links while a plugin that does not read has more than linkHoldBytes queued, and lets go once it reads', async () => {
+    c.close();
+    await host.close();
+    const drops: unknown[] = [];
+    const log = (_l: string, message: string) => {
+      if (message.startsWith('Links delivery dropped')) drops.push(message);
+    };
+    host = await startHost(key, { server: { linkHoldBytes: 2 * 1024 * 1024, log } });
+    const hold = { taken: 0, released: 0 };
+    Object.assign(host.adapter, {
+      holdLinks: () => {
+        hold.taken++;
+        return () => void hold.released++;
+      },
+    });
+    c = rawClients(host.address);
+    const { stream, got } = open();
+    await waitFor(() => got.frames.length === 1, 'ready');
+    stream.pause(); // the plugin stops reading
+    // A friend goes on sending until the host holds its link (a held link delivers nothing more).
+    let sent = 0;
+    await waitFor(() => {
+      if (hold.taken === hold.released) host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.alloc(512 * 1024, sent++) });
+      return hold.taken === 1 && hold.released === 0;
+    }, 'the links held', 10_000);
+    expect(sent).toBeLessThan(64); // held long before the drop limit
+    stream.resume();
+    const delivered = () => got.frames.filter((f) => f.event === 'delivery');
+    await waitFor(() => delivered().length === sent, 'every delivery');
+    await waitFor(() => hold.released === 1, 'the hold released');
+    expect(hold.taken).toBe(1);
+    expect(drops).toEqual([]);
+    expect(delivered().map((f) => f.delivery!.payload[0])).toEqual(Array.from({ length: sent }, (_, i) => i % 256));
+    stream.end();
+    await got.ended;
+  });
+
   it('drops deliveries with a RESOURCE_EXHAUSTED notice once a plugin that does not read has a full queue', async () => {
     c.close();
     await host.close();

@@ -198,6 +198,43 @@ describe('HostClient', () => {
     await waitFor(() => host.adapter.sent.length === 40, 'all frames through');
   });
 
+  it('holdLinks stops taking deliveries until every hold is released; what the host sent meanwhile arrives after, in order', async () => {
+    const c = client();
+    const inbound = record(c.linkMessages$);
+    c.start();
+    await c.ready();
+    const first = c.holdLinks();
+    const second = c.holdLinks();
+    expect(c.linksHeld).toBe(true);
+    const total = 40;
+    const size = 512 * 1024; // 20 MiB: more than the HTTP/2 window and one message of read-ahead hold
+    for (let i = 0; i < total; i++) host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.alloc(size, i) });
+    // The delivery that was being read when the hold began gets through; then the stream stops.
+    await waitFor(() => inbound.length >= 1, 'the first delivery');
+    let last = -1;
+    let since = Date.now();
+    await waitFor(() => {
+      if (inbound.length !== last) [last, since] = [inbound.length, Date.now()];
+      return Date.now() - since > 300;
+    }, 'deliveries to stop');
+    // Read while held: at most the HTTP/2 window and the one message the stream reads ahead, never the whole backlog.
+    const windowMessages = Math.ceil(LINK_RECEIVE_WINDOW_BYTES / size);
+    expect(inbound.length).toBeLessThanOrEqual(windowMessages + 3);
+    expect(inbound.length).toBeLessThan(total);
+    // The held stream's full HTTP/2 window does not stall the other calls on the connection.
+    expect((await c.getSelf({ signal: AbortSignal.timeout(3_000) })).pluginId).toBe('kinfolder');
+    first();
+    first(); // releasing twice counts once
+    expect(c.linksHeld).toBe(true);
+    const heldAt = inbound.length;
+    await expect(next(c.linkMessages$, () => true, 300)).rejects.toThrow();
+    expect(inbound.length).toBe(heldAt);
+    second();
+    expect(c.linksHeld).toBe(false);
+    await waitFor(() => inbound.length === total, 'every delivery after the release');
+    expect(inbound.map((m) => m.payload[0])).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
   it('survives a host restart: offline, then ready, and every stream resumes without re-subscribing', async () => {
     const c = client();
     const states = record(c.state$);

@@ -99,12 +99,26 @@ export class Connection {
     });
   }
 
+  /** Stops reading from the socket: the peer's writes then wait on TCP (see LinkManager.holdInbound). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.socket.isPaused()) return;
+    // Time spent held was not the peer's silence: the keepalive counts from now.
+    this.lastReceivedMs = Date.now();
+    this.socket.resume();
+  }
+
   /** Graceful: frames already written still reach the peer, and we keep reading until it ends. */
   close(reason: string, graceful = false): void {
     if (this.state === 'closed' || (graceful && this.state === 'closing')) return;
     if (!this.closeReason) this.closeReason = reason;
     if (graceful) {
       this.state = 'closing';
+      // A retiring connection is read to its end even while links are held: it carries no new frames after that.
+      this.resumeReading();
       this.socket.end();
       this.destroyTimer = setTimeout(() => this.socket.destroy(), 5000);
       this.destroyTimer.unref();

@@ -100,6 +100,8 @@ export class LinkManager {
   private readonly closedSentBytes = new Map<string, number>();
   private keepaliveTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** Holds on reading what friends send (see holdInbound). */
+  private inboundHolds = 0;
   private listenPort = 0;
 
   constructor(private readonly deps: LinkManagerDeps) {
@@ -191,6 +193,21 @@ export class LinkManager {
     if (!conn) throw new Error('offline');
     signal?.throwIfAborted();
     if (!conn.write(frame)) await conn.drained(signal);
+  }
+
+  /**
+   * Stops reading every live link until each hold is released: what friends send then waits
+   * in TCP and in their own hosts, not here. Handshakes go on; keepalive pings still go out,
+   * and a held link is not closed as idle.
+   */
+  holdInbound(): () => void {
+    if (this.inboundHolds++ === 0) for (const c of this.links.values()) c.pauseReading();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.inboundHolds === 0) for (const c of this.conns) c.resumeReading();
+    };
   }
 
   friendAdded(fingerprint: string): void {
@@ -375,11 +392,13 @@ export class LinkManager {
       }
       // Swap without a down/up flap: the peer is online throughout.
       this.links.set(fp, conn);
+      if (this.inboundHolds > 0) conn.pauseReading();
       existing.close('duplicate link', true);
       this.deps.log(`link to ${fp}: connection ${existing.id} (${existing.direction}) replaced by ${conn.id} (${conn.direction})`);
       return;
     }
     this.links.set(fp, conn);
+    if (this.inboundHolds > 0) conn.pauseReading();
     const d = this.dials.get(fp);
     if (d) {
       d.attempt = 0;
@@ -421,7 +440,7 @@ export class LinkManager {
   private keepalive(): void {
     const now = Date.now();
     for (const conn of this.links.values()) {
-      if (now - conn.lastReceivedMs > this.timings.idleTimeoutMs) {
+      if (this.inboundHolds === 0 && now - conn.lastReceivedMs > this.timings.idleTimeoutMs) {
         conn.close(`keepalive: nothing received for ${now - conn.lastReceivedMs} ms`);
       } else if (now - conn.lastReceivedMs >= this.timings.keepaliveMs / 2) {
         conn.write({ kind: 'ping' });

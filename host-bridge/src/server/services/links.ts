@@ -17,13 +17,16 @@ import { toServiceError, toStatus } from '../status';
 import { fingerprint, maxBytes } from '../validate';
 
 /**
- * Deliveries queued for a plugin that does not read its stream. Friends' links can not be
- * paused from here, so past this many bytes a delivery is dropped with a notice instead of
- * growing the queue without bound.
+ * Deliveries queued for a plugin that does not read its stream. Past LINK_HOLD_BYTES the
+ * friends' links are held (where the adapter can), so the queue only takes what was already
+ * on its way; past this many bytes (a host that can not hold its links, or a plugin that
+ * stopped reading altogether) a delivery is dropped with a notice instead.
  */
 export const LINK_OUTBOUND_QUEUE_BYTES = 16 * LINK_MAX_PAYLOAD_BYTES;
+/** Queued bytes past which the friends' links are held; they are let go at half of it. */
+export const LINK_HOLD_BYTES = 2 * LINK_MAX_PAYLOAD_BYTES;
 
-export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES): LinksHandlers {
+export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES, holdBytes: number = LINK_HOLD_BYTES): LinksHandlers {
   const active = new Map<string, OpenStream>();
 
   return {
@@ -42,10 +45,17 @@ export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LIN
       const abort = new AbortController();
       const subs: Subscription[] = [];
       let done = false;
+      let release: (() => void) | undefined;
+      const letGo = (): void => {
+        const r = release;
+        release = undefined;
+        r?.();
+      };
 
       const finish = (): void => {
         if (done) return;
         done = true;
+        letGo();
         abort.abort();
         for (const s of subs) s.unsubscribe();
         ctx.streams.delete(entry);
@@ -68,8 +78,10 @@ export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LIN
       const write = (ev: LinkEvent, bytes = 0): void => {
         if (done) return;
         queued += bytes;
+        if (queued > holdBytes && !release && ctx.adapter.holdLinks) release = ctx.adapter.holdLinks();
         call.write(ev, () => {
           queued -= bytes;
+          if (release && queued <= holdBytes / 2) letGo();
         });
       };
       const deliver = (peer: string, service: string, payload: Buffer): void => {
