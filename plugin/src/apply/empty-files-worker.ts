@@ -1,7 +1,8 @@
 /**
- * Body of the EmptyFiles worker thread: makes the new empty files of a batch one after the
- * other with blocking calls (create exclusively, times, stat, close) and answers with each
- * file's stat or errno. A file it made but could not finish is removed again.
+ * Body of the EmptyFiles worker thread: makes the new files of a batch one after the other
+ * with blocking calls (create exclusively, write the bytes given if any, times, stat,
+ * close; durability is the caller's: a shared sync) and answers with each file's stat or errno. A file it made but could
+ * not finish is removed again.
  */
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -13,6 +14,8 @@ export interface EmptyFileRequest {
   readonly chmod: boolean;
   /** futimes argument (seconds). */
   readonly timeSec: number;
+  /** Bytes to write, in order from offset 0 (a small file's verified blocks); none: an empty file. */
+  readonly data?: readonly Uint8Array[];
 }
 
 export type EmptyFileResult =
@@ -38,6 +41,11 @@ export function makeEmpty(f: EmptyFileRequest): EmptyFileResult {
   }
   try {
     try {
+      let at = 0;
+      for (const d of f.data ?? []) {
+        for (let off = 0; off < d.length; ) off += fs.writeSync(fd, d, off, d.length - off, at + off);
+        at += d.length;
+      }
       if (f.chmod) fs.fchmodSync(fd, f.mode);
       fs.futimesSync(fd, f.timeSec, f.timeSec);
       const st = fs.fstatSync(fd);

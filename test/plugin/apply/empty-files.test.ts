@@ -29,6 +29,15 @@ describe('EmptyFiles', () => {
     }
   });
 
+  it('writes the bytes it is given, in order, before the times and the stat', async () => {
+    const p = path.join(dir, 'small');
+    const parts = [Buffer.from('first block, '), Buffer.from('second block')];
+    const r = await maker.make({ path: p, mode: 0o640, chmod: false, timeSec: utimesSeconds(1_600_000_000_456), data: parts });
+    expect(r).toMatchObject({ ok: true, size: 25 });
+    expect(await fsp.readFile(p, 'utf8')).toBe('first block, second block');
+    expect(Math.floor((await fsp.lstat(p)).mtimeMs)).toBe(1_600_000_000_456);
+  });
+
   it('sets mode bits the umask would take when asked to', async () => {
     const p = path.join(dir, 'wide');
     const r = await maker.make({ path: p, mode: 0o777, chmod: true, timeSec: utimesSeconds(1_600_000_000_000) });
