@@ -33,8 +33,14 @@ import { Store } from '../plugin/src/store';
 const FOLDER = '6b696e666f6c6465722d62656e636831';
 const BLOCK = 128 * 1024;
 const wrap = (m: Uint8Array): Uint8Array => pluginSignedMessage('kinfolder', m);
-/** tsx's CommonJS hook only: its ESM loader runs a worker thread (~30 MB RSS) a compiled sidecar would not have. */
-const CHILD_FLAGS = ['--require', 'tsx/cjs'];
+/**
+ * The measured children run as the sidecar does: with the Node flags its manifest asks the host
+ * to launch it with (runtime.nodeArgs: heap sizing, which sets the peak RSS more than live data
+ * does), and tsx's CommonJS hook only (its ESM loader runs a worker thread, ~30 MB RSS, that a
+ * compiled sidecar would not have).
+ */
+const SIDECAR_NODE_ARGS: string[] = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'plugin.manifest.json'), 'utf8')) as { runtime?: { nodeArgs?: string[] } }).runtime?.nodeArgs ?? [];
+const CHILD_FLAGS = [...SIDECAR_NODE_ARGS, '--require', 'tsx/cjs'];
 
 interface KeyFile {
   armored: string[];
@@ -324,6 +330,7 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-log-bench-'));
   const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`machine: ${os.cpus().length} cores, load average ${load()} (shared: wall times are noisy, CPU seconds less so)`);
+  console.log(`measured processes run with the sidecar's Node flags from plugin.manifest.json: ${SIDECAR_NODE_ARGS.join(' ') || 'none'}`);
   const figures: string[] = [];
   try {
     const keys = path.join(root, 'keys.json');
