@@ -70,6 +70,12 @@ export interface FolderEngineOptions {
   /** Wall clock (ms) for entries' display time, version stamps and retention. */
   readonly clock: () => number;
   readonly retention?: Retention;
+  /**
+   * An apply run that takes longer than this is reported (a folder:problem APPLY_SLOW naming
+   * the step it is at), again each time as long again passes: a run that never ends holds
+   * every later apply and a peer's ingest behind it (default 60 s).
+   */
+  readonly slowApplyMs?: number;
   readonly signal?: AbortSignal;
   readonly log?: (message: string, detail?: unknown) => void;
   readonly fsTraits?: FsTraits;
@@ -171,6 +177,8 @@ export class FolderEngine {
    */
   private recent = new Map<Hash, Entry>();
   private applying: Map<Hash, Entry> | undefined;
+  /** What the apply run in progress is doing (for APPLY_SLOW). */
+  private applyStep = 'resolving heads';
   /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
   private readonly deferredPaths = new Set<string>();
   /**
@@ -470,9 +478,17 @@ export class FolderEngine {
   private async applyNow(paths: readonly string[]): Promise<void> {
     this.applying = this.recent;
     this.recent = new Map();
+    this.applyStep = 'resolving heads';
+    const started = Date.now();
+    const watchdog = setInterval(() => {
+      const s = Math.round((Date.now() - started) / 1000);
+      this.emit({ type: 'folder:problem', code: 'APPLY_SLOW', message: `applying ${paths.length} path(s) has taken ${s} s so far (${this.applyStep})` });
+    }, this.opts.slowApplyMs ?? 60_000);
+    watchdog.unref();
     try {
       await this.applyPaths(paths);
     } finally {
+      clearInterval(watchdog);
       this.applying = undefined;
     }
   }
@@ -484,6 +500,7 @@ export class FolderEngine {
     const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
     if (resolved.length === 0) return;
     let report: ApplyReport;
+    this.applyStep = 'writing files and their index rows';
     try {
       report = await applyState({
         root: this.root,
@@ -510,6 +527,7 @@ export class FolderEngine {
       }
       throw e;
     }
+    this.applyStep = 'removing stale conflict copies and pruned versions';
     await this.removeStaleCopies(resolved);
     for (const v of report.pruned) await this.store.removeBlockLocations(keptFolder(this.folder), v);
     // Refusals that a later try can turn into a write: blocks that may turn up, and I/O errors

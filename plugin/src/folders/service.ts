@@ -195,6 +195,11 @@ export class KinfolderService implements FolderService {
         else if (ev.type === 'folder:applied') this.emit({ type: 'files', folder: id, paths: ev.paths.slice(0, 1000) });
         else if (ev.type === 'folder:conflict') this.emit({ type: 'conflicts', folder: id });
         else if (ev.type === 'folder:refused' && ev.code !== 'APPLY_BLOCK_UNAVAILABLE') this.problem(ev.code ?? 'REFUSED', `${ev.path ? `${ev.path}: ` : ''}${ev.message}`, id);
+        else if (ev.type === 'folder:problem') {
+          // The engine's own trouble (an apply that failed or hangs, the scanner's errors): shown and logged, not only counted.
+          this.opts.log('warn', `folder ${id}: ${ev.code ?? 'PROBLEM'}: ${ev.path ? `${ev.path}: ` : ''}${ev.message}`);
+          this.problem(ev.code ?? 'FOLDER_PROBLEM', `${ev.path ? `${ev.path}: ` : ''}${ev.message}`, id);
+        }
         if (ev.type === 'folder:changed') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
       } else {
         const ev = e.event;

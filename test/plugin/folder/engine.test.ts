@@ -306,6 +306,22 @@ test('a path whose blocks were missing is applied by itself once the blocks turn
   expect(await read(bob, 'late.txt')).toBe('blocks arrive later');
 });
 
+test('an apply run that takes long is reported with the step it is at, and the file still arrives', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice, {}, { slowApplyMs: 100 });
+  alice.peer = bob;
+  // Bob's blocks come slowly, as from a peer that takes its time: his apply waits in its write step.
+  bob.peer = { engine: { localBlocks: { read: (h: string, size: number, signal?: AbortSignal) => new Promise((r) => setTimeout(r, 700)).then(() => alice.engine.localBlocks.read(h, size, signal)) } } } as unknown as typeof alice;
+  await write(alice, 'slow.txt', 'worth the wait');
+  await until(engines(alice), () => holds(alice, 'slow.txt', 'worth the wait'), 'alice announcing slow.txt');
+  const slow = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:problem' && e.code === 'APPLY_SLOW')));
+  await carry(alice, bob);
+  const report = (await slow) as { message: string };
+  expect(report.message).toMatch(/^applying 1 path\(s\) has taken \d+ s so far \(writing files and their index rows\)$/);
+  await until(engines(alice, bob), () => converged(alice, bob), 'bob applying slow.txt');
+  expect(await read(bob, 'slow.txt')).toBe('worth the wait');
+});
+
 test('a path refused by an I/O error (APPLY_IO) is applied by itself once the disk answers again', async () => {
   const { alice, bob } = await pair();
   // Bob's block source fails as a disk does (an errno from a read): apply refuses the path with APPLY_IO.

@@ -40,7 +40,7 @@ export class Cluster {
   }
 
   /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
-  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}): Promise<Node> {
+  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}, engineOptions: { slowApplyMs?: number } = {}): Promise<Node> {
     const id = this.ids[name];
     const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => this.members?.(this.ids) ?? [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
     this.dirs.push(dir);
@@ -57,6 +57,7 @@ export class Cluster {
         clock: () => Date.now(),
         fsTraits: POSIX_TRAITS,
         scan: { rescanIntervalMs: 0, quietMs: scan.quietMs ?? 40, maxWaitMs: scan.maxWaitMs, settleMs: 20 },
+        ...engineOptions,
       });
       if (process.env.DEBUG_FOLDER) engine.events.subscribe((e) => console.log(name, JSON.stringify(e, (k, v) => (k === 'error' ? String(v) : v))));
       return engine;
