@@ -293,17 +293,25 @@ test('directories and files applied from a peer are never announced back, by the
   expect((await bob.replica.versionVector()).get(bob.id.fingerprint)).toBeUndefined();
 });
 
+/**
+ * Alice writes `p`; Bob's apply refuses it with `code` (his block source is set to fail by the
+ * caller); then his source works again and only the engine's own retry can apply it.
+ */
+async function refusedThenRetried(alice: Node, bob: Node, p: string, data: string, code: string): Promise<void> {
+  await write(alice, p, data);
+  await until(engines(alice), () => holds(alice, p, data), `alice announcing ${p}`);
+  const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === p)));
+  await carry(alice, bob);
+  expect(await refused).toMatchObject({ code });
+  bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
+  await until(engines(bob), () => converged(alice, bob), `bob applying ${p} once his block source works`);
+  expect(await read(bob, p)).toBe(data);
+}
+
 test('a path whose blocks were missing is applied by itself once the blocks turn up', async () => {
   const { alice, bob } = await pair();
   bob.peer = undefined; // Bob's network has no block source yet.
-  await write(alice, 'late.txt', 'blocks arrive later');
-  await until(engines(alice), () => holds(alice, 'late.txt', 'blocks arrive later'), 'alice announcing late.txt');
-  const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === 'late.txt')));
-  await carry(alice, bob);
-  expect(await refused).toMatchObject({ code: 'APPLY_BLOCK_UNAVAILABLE' });
-  bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
-  await until(engines(bob), () => converged(alice, bob), 'bob applying late.txt once the blocks are there');
-  expect(await read(bob, 'late.txt')).toBe('blocks arrive later');
+  await refusedThenRetried(alice, bob, 'late.txt', 'blocks arrive later', 'APPLY_BLOCK_UNAVAILABLE');
 });
 
 test('an apply run that takes long is reported with the step it is at, and the file still arrives', async () => {
@@ -327,12 +335,5 @@ test('a path refused by an I/O error (APPLY_IO) is applied by itself once the di
   // Bob's block source fails as a disk does (an errno from a read): apply refuses the path with APPLY_IO.
   const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
   bob.peer = { engine: { localBlocks: { read: () => Promise.reject(eio) } } } as unknown as typeof alice;
-  await write(alice, 'flaky.txt', 'the disk came back');
-  await until(engines(alice), () => holds(alice, 'flaky.txt', 'the disk came back'), 'alice announcing flaky.txt');
-  const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === 'flaky.txt')));
-  await carry(alice, bob);
-  expect(await refused).toMatchObject({ code: 'APPLY_IO' });
-  bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
-  await until(engines(bob), () => converged(alice, bob), 'bob applying flaky.txt once reads work again');
-  expect(await read(bob, 'flaky.txt')).toBe('the disk came back');
+  await refusedThenRetried(alice, bob, 'flaky.txt', 'the disk came back', 'APPLY_IO');
 });
