@@ -1,6 +1,7 @@
 /** The sidecar's SQLite store (WAL): entries, heads, version vectors, checkpoints, manifests, forks, local index, block locations, peer vectors. */
 export { Store, type StoreOptions } from './store';
 export type { EntryStore } from './entries';
+export type { CutStore, FeedCut } from './cut';
 export type { ManifestStore } from './manifests';
 export type { LocalIndexStore } from './local-index';
 export type { LocalBaseStore, LocalBaseRecord } from './local-base';

@@ -3,6 +3,7 @@ import { blockIndex, type BlockIndex } from './blocks';
 import { blockPaths, type BlockPaths } from './block-paths';
 import type { StoreContext } from './context';
 import { Checkpointer } from './checkpointer';
+import { cutStore, type CutStore } from './cut';
 import { Db } from './db';
 import { entryStore, type EntryStore } from './entries';
 import { abortError, StoreError } from './errors';
@@ -34,6 +35,7 @@ export interface StoreOptions {
 
 /** Everything the store offers; each consumer should ask only for its narrow interface. */
 export type Store = EntryStore &
+  CutStore &
   ManifestStore &
   LocalIndexStore &
   LocalBaseStore &
@@ -98,6 +100,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     };
     return {
       ...entryStore(ctx),
+      ...cutStore(ctx),
       ...manifestStore(ctx),
       ...localIndexStore(ctx),
       ...localBaseStore(ctx),

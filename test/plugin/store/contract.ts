@@ -270,6 +270,74 @@ export function storeContract(name: string, open: StoreFactory): void {
         );
       });
 
+      test('cutFeed leaves the heads, vectors and lookups of a store that never held the cut entries (property)', async () => {
+        const arb = fc.record({
+          steps: fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 }),
+          cutAuthor: fc.integer({ min: 0, max: 2 }),
+          cutFrom: fc.integer({ min: 1, max: 12 }),
+          split: fc.integer({ min: 1, max: 25 }),
+        });
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(arb, async ({ steps, cutAuthor, cutFrom, split }) => {
+            const folder = `cut-${run++}`;
+            const seqs = [0, 0, 0];
+            const made: EntryRecord[] = [];
+            for (const s of steps) {
+              const paths = s.move >= 0 && s.move !== s.path ? [`p${s.path}`, `p${s.move}`] : [`p${s.path}`];
+              const parents = [...new Set(s.seen.filter((i) => i < made.length).map((i) => made[i].hash))];
+              made.push(entry({ folder, author: `A${s.author}`, seq: ++seqs[s.author], paths, parents }));
+            }
+            const victim = `A${cutAuthor}`;
+            const isCut = (e: EntryRecord): boolean => e.author === victim && e.seq >= cutFrom;
+            // Two batches, so the cut may run through a chunk or fall between chunks.
+            await store.appendBatch({ entries: made.slice(0, split) });
+            await store.appendBatch({ entries: made.slice(split) });
+            const cps = made.filter((e) => e.author === victim).map((e) => ({ folder, author: victim, seq: e.seq, entryHash: e.hash, signature: Buffer.from('s') }));
+            await store.appendBatch({ checkpoints: cps });
+            const r = await store.cutFeed(folder, victim, cutFrom);
+            const gone = made.filter(isCut);
+            expect(r.removed).toBe(gone.length);
+            expect(r.hashes).toEqual(gone.map((e) => e.hash));
+            expect(r.paths).toEqual([...new Set(gone.flatMap((e) => e.paths))].sort());
+
+            const left = made.filter((e) => !isCut(e));
+            const expected = new Map<string, string[]>();
+            for (const p of ['p0', 'p1', 'p2', 'p3']) {
+              const touching = left.filter((e) => e.paths.includes(p));
+              const named = new Set(touching.flatMap((e) => e.parents));
+              const hs = touching.filter((e) => !named.has(e.hash)).map((e) => e.hash);
+              if (hs.length) expected.set(p, sortedHashes(hs));
+            }
+            const got = new Map((await collect(store.pathsWithHeads(folder))).map((p) => [p.path, p.heads.map((h) => h.hash)]));
+            expect(got).toEqual(expected);
+            const kept = Math.min(seqs[cutAuthor], cutFrom - 1);
+            const vv = await store.versionVector(folder);
+            if (kept > 0) expect(vv.get(victim)).toEqual({ seq: kept, head: left.filter((e) => e.author === victim)[kept - 1].hash });
+            else expect(vv.has(victim)).toBe(false);
+            for (const e of gone) expect(await store.entry(e.hash)).toBeUndefined();
+            for (const e of left) expect(await store.entry(e.hash)).toEqual(e);
+            expect((await store.latestCheckpoint(folder, victim))?.seq).toBe(kept > 0 ? kept : undefined);
+            // The seq is free again: a new entry there is stored, not taken for a collision.
+            const again = entry({ folder, author: victim, seq: kept + 1, label: `${folder}/again`, paths: ['p0'] });
+            expect((await store.appendBatch({ entries: [{ ...again, prev: kept > 0 ? left.filter((e) => e.author === victim)[kept - 1].hash : null }] })).entriesInserted).toBe(1);
+            expect((await store.versionVector(folder)).get(victim)).toEqual({ seq: kept + 1, head: again.hash });
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      test('cutFeed removes fork evidence at or past the cut and keeps what is below it', async () => {
+        const es = feed('A', 1, 6);
+        await store.appendBatch({ entries: es });
+        const fork = (seq: number) => ({ folder: 'folder-1', author: 'A', seq, hashA: es[seq - 1].hash, hashB: hashOf(`other ${seq}`), bytesA: es[seq - 1].bytes, bytesB: Buffer.from('b'), detectedAtMs: 1 });
+        await store.appendBatch({ forks: [fork(2), fork(5)] });
+        await store.cutFeed('folder-1', 'A', 4);
+        expect((await store.forks('folder-1')).map((f) => f.seq)).toEqual([2]);
+        expect(await store.cutFeed('folder-1', 'nobody', 1)).toEqual({ removed: 0, hashes: [], paths: [] });
+        await expect(store.cutFeed('folder-1', 'A', 0)).rejects.toMatchObject({ code: 'STORE_INVALID_ARGUMENT' });
+      });
+
       test('pathsWithHeads streams every path once, in order, even when a page splits a conflict', async () => {
         const es: EntryRecord[] = [];
         for (let i = 0; i < 50; i++) {
