@@ -26,7 +26,9 @@ import {
 import {
   appendBatch,
   decodeCheckpoint,
+  decodeHashedEntry,
   sha256Hex,
+  signCheckpoint,
   DecodeError,
   missingFrom,
   pathProblem,
@@ -47,8 +49,9 @@ import {
   type Signer,
   type VersionVector,
   type WriteAuthority,
+  type WriteDecision,
 } from '../log';
-import type { AppendBatch, EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
+import type { AppendBatch, CutStore, EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
 import { checkAborted, ReplicaError } from './errors';
 import { LamportCache } from './lamport-cache';
 import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-edit';
@@ -59,7 +62,7 @@ import { ReplicaState } from './state';
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The store as the replica needs it: the log tables and the manifests. */
-export type ReplicaStore = EntryStore & ManifestStore;
+export type ReplicaStore = EntryStore & ManifestStore & CutStore;
 
 export interface ReplicaOptions {
   readonly store: ReplicaStore;
@@ -135,11 +138,29 @@ export interface IngestResult {
   readonly overruledManifests: Overruled[];
   readonly manifestsApplied: Hash[];
   readonly manifestRefusals: { readonly hash: Hash | null; readonly reason: ManifestRefusalReason; readonly detail: string }[];
-  /**
-   * What the new current manifest means for entries already judged (present when the head
-   * moved). Stored entries are not removed: the store keeps the log append-only.
-   */
+  /** What the new current manifest means for entries already judged (present when the head moved). */
   readonly manifestChange?: ManifestChange;
+  /** Stored entries the new current manifest made invalid, removed by this call (see FeedCutReport). */
+  readonly cuts: FeedCutReport[];
+}
+
+/**
+ * Entries of one feed that a new current manifest made invalid (a revocation, a demotion, a
+ * narrowed grant), removed from the store from `fromSeq` on: this node's state becomes the
+ * one a node that refused them on arrival has. The feed goes on from `fromSeq` (its author
+ * may write again there, within the new grant).
+ */
+export interface FeedCutReport {
+  readonly author: Fingerprint;
+  readonly fromSeq: number;
+  /** Why the entry at fromSeq is no longer valid (the ACL's verdict on it). */
+  readonly reason: RefusalReason;
+  readonly detail: string;
+  readonly removed: number;
+  /** Paths the removed entries touched: their files follow the state again. */
+  readonly paths: readonly string[];
+  /** When the feed is self's: the removed entries, whose changes are on this node's disk and shared no more. */
+  readonly own: readonly HashedEntry[];
 }
 
 /** What appendLocal stored: the new entries and their checkpoints (one per `checkpointEvery` entries, the last at the end). */
@@ -425,7 +446,7 @@ export class FolderReplica {
   }
 
   /** A new manifest version with `edit`, signed by self (an active admin), applied and stored. */
-  editManifest(edit: ManifestEdit, signal?: AbortSignal): Promise<{ hash: Hash; manifest: ManifestVersion }> {
+  editManifest(edit: ManifestEdit, signal?: AbortSignal): Promise<{ hash: Hash; manifest: ManifestVersion; cuts: FeedCutReport[] }> {
     return this.exclusive('editManifest', signal, async () => {
       const head = this.manifest();
       if (!head.index.isActiveAdmin(this.self)) throw new ReplicaError('NOT_ADMIN', `${this.self} is not an admin of version ${head.manifest.version}`);
@@ -437,7 +458,10 @@ export class FolderReplica {
       const res = await this.chain.apply(signed, signal);
       if (res.status !== 'applied') throw new ReplicaError('MANIFEST_REFUSED', `the signed version is ${res.status}${res.status === 'refused' ? `: ${res.detail}` : ''}`, res.status === 'refused' ? res.reason : undefined);
       await this.storeManifests([res.hash]);
-      return { hash: res.hash, manifest: next };
+      // Our own edit names the tips we hold, so it cuts only what arrived since we read them.
+      this.refusedHashes.clear();
+      const cuts = await this.cutInvalid(manifestChange(head.manifest, next), signal);
+      return { hash: res.hash, manifest: next, cuts };
     });
   }
 
@@ -525,6 +549,7 @@ export class FolderReplica {
     const after = this.chain.head();
     const change = after && after.hash !== before?.hash ? manifestChange(before?.manifest, after.manifest) : undefined;
     if (change) this.refusedHashes.clear(); // what the old manifest refused, the new one may allow
+    const cuts = change ? await this.cutInvalid(change, signal) : [];
 
     // 2. Entries and checkpoints, grouped by feed (with what waited from earlier calls).
     const refusals: IngestRefusal[] = [];
@@ -683,7 +708,52 @@ export class FolderReplica {
       }
       for (const x of d.deferrals) deferred.push({ ...x, kept });
     }
-    return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change }, commit };
+    return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change, cuts }, commit };
+  }
+
+  /**
+   * Removes what the current manifest no longer allows, feed by feed: from the first stored
+   * entry it refuses on. A node that gets the manifest first refuses that entry on arrival and,
+   * since a feed is valid only as an unbroken prefix, everything after it; so the cut is judged
+   * the same way, by the whole feed under the new manifest (grants kept as `earlier` judge the
+   * seqs they cover). Runs inside an operation, after the previous batch committed.
+   */
+  private async cutInvalid(change: ManifestChange, signal: AbortSignal | undefined): Promise<FeedCutReport[]> {
+    const authors = [...new Set([...change.cut.map((c) => c.author), ...change.narrowed])].filter((a) => this.tips.has(a)).sort();
+    if (authors.length === 0) return [];
+    await this.lastCommit?.catch(() => undefined);
+    const index = this.manifest().index;
+    const reports: FeedCutReport[] = [];
+    for (const author of authors) {
+      const tip = this.tips.get(author) as FeedTip;
+      let fromSeq: number | undefined;
+      let verdict: WriteDecision = { ok: true };
+      const own: HashedEntry[] = [];
+      for await (const e of this.store.entriesRange(this.folder, author, 1, tip.seq, { signal, pageSize: 2000 })) {
+        if (fromSeq === undefined) {
+          for (const p of e.paths) if (verdict.ok) verdict = index.mayWrite(author, p, e.seq);
+          if (!verdict.ok) fromSeq = e.seq;
+        }
+        if (fromSeq !== undefined && author === this.self) own.push(decodeHashedEntry(Buffer.from(e.bytes)));
+      }
+      if (fromSeq === undefined || verdict.ok) continue;
+      const cut = await this.store.cutFeed(this.folder, author, fromSeq, { signal });
+      for (const h of cut.hashes) this.refusedHashes.add(h);
+      if ((this.forkedAt.get(author) ?? Infinity) >= fromSeq) this.forkedAt.delete(author);
+      const head = (await this.store.versionVector(this.folder)).get(author);
+      const at = head ? await this.store.entry(head.head) : undefined;
+      if (head && at) this.tips.set(author, { seq: head.seq, hash: head.head, lamport: at.lamport });
+      else this.tips.delete(author);
+      // What is left of our own feed keeps a checkpoint at its end, so peers can still be shown it is ours.
+      if (author === this.self && at && at.seq === head?.seq) {
+        const kept = decodeHashedEntry(Buffer.from(at.bytes));
+        const cp = await signCheckpoint(this.opts.signer, kept);
+        await this.store.appendBatch({ checkpoints: [checkpointRecord(cp)] }, { signal });
+      }
+      reports.push({ author, fromSeq, reason: verdict.reason, detail: verdict.detail, removed: cut.removed, paths: cut.paths, own });
+    }
+    this.lamports.clear();
+    return reports;
   }
 
   /**

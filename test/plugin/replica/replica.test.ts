@@ -132,6 +132,69 @@ describe('FolderReplica', () => {
     await expect(bob.appendLocal([fx.change('bob', put('b5'))])).rejects.toMatchObject({ code: 'WRITE_REFUSED', reason: 'REVOKED' });
   });
 
+  it('a revocation that arrives after the entries it refuses removes them: the same state as where it arrived first', async () => {
+    const { alice, bob } = await pair();
+    await bob.appendLocal([fx.change('bob', put('b1')), fx.change('bob', put('shared.txt', 'bob-1'))]);
+    await sync(bob, alice);
+    await bob.appendLocal([fx.change('bob', put('b3')), fx.change('bob', put('shared.txt', 'bob-2'), await bob.parentsOf('shared.txt'))]);
+    const early = await fx.join('carol', alice); // holds Bob's four entries before the revocation
+    await sync(bob, early);
+    expect((await early.versionVector()).get(fp('bob'))?.seq).toBe(4);
+    await alice.editManifest({ kind: 'revoke', fingerprint: fp('bob'), lastValidSeq: 2 });
+    const late = await fx.join('carol', alice); // gets the revocation first
+    await sync(bob, late);
+
+    const r = await early.ingest({ manifests: alice.manifestChain() });
+    expect(r.cuts).toEqual([{ author: fp('bob'), fromSeq: 3, reason: 'REVOKED', detail: expect.stringContaining('revoked after seq 2'), removed: 2, paths: ['b3', 'shared.txt'], own: [] }]);
+    expect(await early.versionVector()).toEqual(await late.versionVector());
+    expect(await early.state.stateHash()).toBe(await late.state.stateHash());
+    expect(await early.state.stateHash()).toBe(await referenceStateHash(fx.stores[fx.stores.length - 2], early));
+    expect((await early.state.resolve('shared.txt'))?.heads.map((h) => h.author)).toEqual([fp('bob')]);
+    expect(await early.state.resolve('b3')).toBeUndefined();
+    // What was cut is refused if sent again, and the two stay equal.
+    const again = await sync(bob, early);
+    expect(again.reduce((n, x) => n + x.accepted, 0)).toBe(0);
+    expect(again.flatMap((x) => x.refusals).filter((x) => x.kind === 'entry')[0]).toMatchObject({ reason: 'REVOKED', seq: 3 });
+    expect(await early.state.stateHash()).toBe(await late.state.stateHash());
+    // Bob's own node removes them too, and says which of its changes are not shared.
+    const own = await bob.ingest({ manifests: alice.manifestChain() });
+    expect(own.cuts.map((c) => [c.fromSeq, c.own.map((e) => e.entry.seq)])).toEqual([[3, [3, 4]]]);
+    expect(await bob.state.stateHash()).toBe(await late.state.stateHash());
+  });
+
+  it('a narrowed writer’s entries outside the new grant are removed wherever they arrived first; the writer goes on inside it from the freed seq', async () => {
+    const { alice, bob } = await pair();
+    await bob.appendLocal([fx.change('bob', put('docs/a.md'))]);
+    await sync(bob, alice);
+    const untilSeq = (await alice.versionVector()).get(fp('bob'))?.seq as number;
+    // Bob writes outside docs/ (seq 2) and inside it (seq 3) before he hears of the narrowing.
+    await bob.appendLocal([fx.change('bob', put('src/x.ts')), fx.change('bob', put('docs/b.md'))]);
+    const early = await fx.join('carol', alice);
+    await sync(bob, early);
+    await alice.editManifest({ kind: 'narrow', fingerprint: fp('bob'), pathPrefixes: ['docs'], untilSeq });
+    const late = await fx.join('carol', alice);
+    await sync(bob, late);
+    expect((await late.versionVector()).get(fp('bob'))?.seq).toBe(1);
+
+    const r = await early.ingest({ manifests: alice.manifestChain() });
+    expect(r.cuts.map((c) => [c.author, c.fromSeq, c.reason, c.removed, c.paths])).toEqual([[fp('bob'), 2, 'OUTSIDE_PATH_GRANT', 2, ['docs/b.md', 'src/x.ts']]]);
+    expect(await early.state.stateHash()).toBe(await late.state.stateHash());
+
+    const own = await bob.ingest({ manifests: alice.manifestChain() });
+    expect(own.cuts[0].own.map((e) => e.entry.seq)).toEqual([2, 3]);
+    expect(bob.tip()?.seq).toBe(1);
+    // Bob's next change inside docs/ takes seq 2 again; both Carols take it, no fork.
+    await bob.appendLocal([fx.change('bob', put('docs/b.md'))]);
+    for (const c of [early, late]) {
+      const got = await sync(bob, c);
+      expect(got.flatMap((x) => x.refusals)).toEqual([]);
+      expect(got.flatMap((x) => x.forks)).toEqual([]);
+      expect((await c.versionVector()).get(fp('bob'))?.seq).toBe(2);
+    }
+    expect(await early.state.stateHash()).toBe(await bob.state.stateHash());
+    expect(await late.state.stateHash()).toBe(await bob.state.stateHash());
+  });
+
   it('a tampered entry byte is refused and nothing is stored', async () => {
     const { alice, bob } = await pair();
     const made = await alice.appendLocal([fx.change('alice', put('a.txt')), fx.change('alice', put('b.txt'))]);
