@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { decodeHashedEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
-import type { FolderReplica, IngestInput, IngestResult } from '../replica';
+import type { FeedCutReport, FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
   ChainedBlockSource,
@@ -37,14 +37,14 @@ import {
   type ResolvedVersion,
   type Retention,
 } from '../apply';
-import { FolderScanner, IgnoreRules, type FsTraits, type LocalChange, type ScanEvent } from '../scan';
+import { FolderScanner, IgnoreRules, type FsTraits, type KnownFile, type LocalChange, type ScanEvent, type ScannedFile } from '../scan';
 import { isReplicaError } from '../replica';
 import type { BlockIndex, BlockLocation, BlockPaths, EntryStore, LocalBaseStore, LocalFileRecord, LocalIndexStore } from '../store';
 import { FolderError, throwIfAborted } from './errors';
 import { keptFolder } from './kept-blocks';
 import { keepRefused, type WinnerContent } from './keep-refused';
 import { LocalCopies } from './local-copies';
-import { resolvePaths } from './resolve-paths';
+import { NO_VERSION, resolvePaths } from './resolve-paths';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -177,6 +177,8 @@ export class FolderEngine {
    */
   private recent = new Map<Hash, Entry>();
   private applying: Map<Hash, Entry> | undefined;
+  /** Paths whose entries a manifest change removed, until an apply run has emptied them (see NO_VERSION). */
+  private readonly emptied = new Set<string>();
   /** What the apply run in progress is doing (for APPLY_SLOW). */
   private applyStep = 'resolving heads';
   /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
@@ -357,7 +359,12 @@ export class FolderEngine {
   private async onRefused(changes: readonly LocalChange[], error: unknown): Promise<boolean> {
     if (!isReplicaError(error, 'WRITE_REFUSED') || error.reason === undefined || !KEPT_REASONS.has(error.reason)) return false;
     if (PATH_REASONS.has(error.reason) && changes.length > 1) return false;
-    const reason = error.reason;
+    void this.schedule(await this.keepAside(changes, error.reason, error.message));
+    return true;
+  }
+
+  /** Moves the user's bytes of refused local changes aside (see keepRefused); returns the paths to apply. */
+  private async keepAside(changes: readonly LocalChange[], reason: string, why: string): Promise<string[]> {
     const { kept, restore } = await this.exclusive(() =>
       keepRefused(
         { root: this.root, folder: this.folder, self: this.opts.self, clock: this.opts.clock, store: this.store, copies: this.copies, winnerOf: (p) => this.winnerContent(p) },
@@ -367,10 +374,39 @@ export class FolderEngine {
     for (const k of kept) {
       const what = k.kind === 'delete' ? 'delete' : k.kind === 'move' ? 'move' : 'change';
       const outcome = k.copy !== undefined ? `your version is kept here only, as ${k.copy}; the folder's version is back` : k.kind === 'delete' ? "the folder's version comes back" : "it matches the folder's version";
-      this.emit({ type: 'folder:refused', path: k.path, source: 'scan', code: 'WRITE_REFUSED', reason, ...(k.copy !== undefined ? { copy: k.copy } : {}), message: `${k.path}: this ${what} is not shared (${error.message}); ${outcome}` });
+      this.emit({ type: 'folder:refused', path: k.path, source: 'scan', code: 'WRITE_REFUSED', reason, ...(k.copy !== undefined ? { copy: k.copy } : {}), message: `${k.path}: this ${what} is not shared (${why}); ${outcome}` });
     }
-    void this.schedule(restore);
-    return true;
+    return restore;
+  }
+
+  /**
+   * Entries a new manifest removed (see FeedCutReport): their paths follow the state again.
+   * Our own removed changes are this disk's files, shared no more: as with any refused local
+   * change, the user's bytes move to local copies first, then the folder's version comes back.
+   */
+  async applyCuts(cuts: readonly FeedCutReport[]): Promise<void> {
+    this.checkRunning();
+    const paths = new Set<string>();
+    for (const c of cuts) {
+      for (const p of c.paths) {
+        paths.add(p);
+        this.emptied.add(p);
+      }
+      if (c.own.length === 0) continue;
+      // What is on disk at a path is its last change: one synthesized change per path, from the newest entry.
+      const last = new Map<string, LocalChange>();
+      for (const { entry } of c.own) {
+        const b = entry.body;
+        if (b.op === 'delete') last.set(b.path, { kind: 'delete', path: b.path, before: knownFile(b.path, undefined) });
+        else if (b.op === 'put') last.set(b.path, { kind: 'put', path: b.path, file: scannedFile(b.path, b.meta) });
+        else {
+          last.set(b.from, { kind: 'delete', path: b.from, before: knownFile(b.from, b.meta) });
+          last.set(b.to, { kind: 'put', path: b.to, file: scannedFile(b.to, b.meta) });
+        }
+      }
+      for (const p of await this.keepAside([...last.values()], c.reason, `${c.detail}; an admin changed the folder's members after you wrote it`)) paths.add(p);
+    }
+    await this.schedule(paths);
   }
 
   private async winnerContent(p: string): Promise<WinnerContent> {
@@ -413,6 +449,7 @@ export class FolderEngine {
     }
     if (result.accepted > 0) this.emit({ type: 'folder:changed', origin: 'peer', peer: from?.peer, entries: result.accepted, paths: [...paths] });
     if (result.manifestsApplied.length > 0) await this.manifestChanged();
+    if (result.cuts.length > 0) await this.applyCuts(result.cuts);
     await this.schedule(paths);
     return result;
   }
@@ -494,7 +531,7 @@ export class FolderEngine {
   }
 
   private async applyPaths(paths: readonly string[]): Promise<void> {
-    const { resolved, refused } = await resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal);
+    const { resolved, refused } = await resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal, this.emptied);
     for (const { path: p, error } of refused) this.emit({ type: 'folder:refused', path: p, source: 'apply', code: error.code, message: error.message });
     this.noteConflicts(paths, resolved, refused);
     const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
@@ -537,6 +574,7 @@ export class FolderEngine {
     for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
     if (this.retry.size > 0) this.armRetry();
     else this.retryAttempts = 0;
+    for (const res of resolved) if (!this.retry.has(res.path)) this.emptied.delete(res.path);
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
     for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
     for (const res of resolved) if (res.losers.length > 0) this.emit({ type: 'folder:conflict', path: res.path, kind: 'heads' });
@@ -578,9 +616,12 @@ export class FolderEngine {
         const n = await store.deleteLocalFiles(f, ps);
         const bases = ps.flatMap((p) => {
           const w = winners.get(p);
-          return w !== undefined && w.meta === undefined ? [{ path: p, hashes: [w.hash] }] : [];
+          return w !== undefined && w.meta === undefined && w.hash !== NO_VERSION ? [{ path: p, hashes: [w.hash] }] : [];
         });
         await store.setLocalBases(folder, bases);
+        // A path with no version left has no base either: a new file there supersedes nothing.
+        const unbased = ps.filter((p) => winners.get(p)?.hash === NO_VERSION);
+        if (unbased.length > 0) await store.deleteLocalBases(folder, unbased);
         return n;
       },
     };
@@ -783,4 +824,13 @@ function locationsOf(folder: string, p: string, meta: FileMeta): BlockLocation[]
     offset += b.size;
   }
   return out;
+}
+
+/** A local change's view of a file an entry announced (inode unknown: only the kept copy's blocks are used). */
+function scannedFile(p: string, meta: FileMeta): ScannedFile {
+  return { path: p, type: meta.type, size: meta.size, mode: meta.mode, mtimeMs: meta.mtimeMs, inode: 0, contentHash: meta.contentHash, blocks: meta.blocks, ...(meta.linkTarget !== undefined ? { linkTarget: meta.linkTarget } : {}) };
+}
+
+function knownFile(p: string, meta: FileMeta | undefined): KnownFile {
+  return { path: p, type: meta?.type ?? 'file', size: meta?.size ?? 0, mtimeMs: meta?.mtimeMs ?? 0, inode: 0, mode: meta?.mode ?? 0, contentHash: meta?.contentHash ?? null };
 }

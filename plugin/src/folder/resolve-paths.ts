@@ -17,6 +17,12 @@ const STREAM_BATCHED_FROM = 20_000;
 /** Point queries queued on the store at once. */
 const AT_ONCE = 64;
 
+/**
+ * The winner's hash at a path that has no version any more: every entry that touched it was
+ * removed by a manifest change (see FeedCutReport). Apply deletes what it wrote there.
+ */
+export const NO_VERSION = '';
+
 export interface ResolvedPaths {
   readonly resolved: ResolvedPath[];
   /** Paths whose heads name an entry the store does not have. */
@@ -29,6 +35,8 @@ export async function resolvePaths(
   paths: readonly string[],
   entryOf: EntryLookup,
   signal?: AbortSignal,
+  /** Paths whose entries were removed: with no heads left, they resolve to NO_VERSION, not to nothing. */
+  emptied: ReadonlySet<string> = new Set(),
 ): Promise<ResolvedPaths> {
   const headsOf = new Map<string, readonly HeadRef[]>();
   if (paths.length > (store.headsAt !== undefined ? STREAM_BATCHED_FROM : STREAM_FROM)) {
@@ -45,6 +53,7 @@ export async function resolvePaths(
   const refused: ResolvedPaths['refused'] = [];
   const results = await mapLimit([...headsOf], AT_ONCE, async ([p, heads]) => {
     try {
+      if (heads.length === 0 && emptied.has(p)) return { path: p, winner: { hash: NO_VERSION, author: '', wallTimeMs: 0 }, losers: [], heads: 0 };
       return await resolveOne(p, heads, entryOf);
     } catch (e) {
       if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;

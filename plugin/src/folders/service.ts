@@ -17,7 +17,7 @@ import { BehaviorSubject, Subject, filter, type Observable, type Subscription } 
 import type { Member, Role } from '../acl';
 import { HostClientError, type ChatMessage, type ChatRoom, type ChatSent, type ChatTarget, type HostClientState, type HostIdentity, type HostSignature, type LinkError, type LinkMessage, type Peer } from '../host';
 import type { Fingerprint, SignatureVerifier } from '../log';
-import { FolderReplica, isReplicaError, type ManifestEdit } from '../replica';
+import { FolderReplica, isReplicaError, type FeedCutReport, type ManifestEdit } from '../replica';
 import type { FsTraits } from '../scan';
 import { Store } from '../store';
 import { decodeMessage, encodeEnvelope, isBlockBytes, openEnvelope, type SyncMessage } from '../sync';
@@ -673,13 +673,15 @@ export class KinfolderService implements FolderService {
       default:
         throw new ServiceError('BAD_INPUT', `unknown member edit ${JSON.stringify((edit as { kind?: unknown })?.kind)}`);
     }
+    let cuts: FeedCutReport[];
     try {
-      await this.hostCall(() => f.replica.editManifest(change, this.opts.signal));
+      ({ cuts } = await this.hostCall(() => f.replica.editManifest(change, this.opts.signal)));
     } catch (e) {
       if (isReplicaError(e)) throw new ServiceError('BAD_INPUT', e.message, { cause: e });
       throw e;
     }
     this.manifestMoved(f);
+    if (cuts.length > 0) void f.engine.applyCuts(cuts).catch((e: unknown) => this.opts.log('warn', 'entries the manifest change removed', e));
     return this.members(folder);
   }
 

@@ -10,6 +10,7 @@ export {
   type IngestDeferral,
   type EntryBatch,
   type LocalBatch,
+  type FeedCutReport,
 } from './replica';
 export { ReplicaState, type HeadSource } from './state';
 export { editedManifest, genesisManifest, normalMember, type ManifestEdit } from './manifest-edit';

@@ -167,3 +167,48 @@ test('a reader promoted to writer does not announce the copies it kept; its next
   expect(await liveAt(alice, copy)).toBe(false);
   expect(await copiesOf(alice, 'doc.txt')).toEqual([]);
 });
+
+test('a writer narrowed while writing outside the new grant: a node that held the change removes the file, the writer keeps it as a local copy, and writes on inside the grant', async () => {
+  cluster.members = (ids) => [member(ids.alice, 'admin'), member(ids.bob, 'writer'), member(ids.carol, 'writer')];
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  const carol = await cluster.node('carol', alice);
+  carol.peer = bob;
+  alice.peer = bob;
+  await write(bob, 'src/x.ts', 'bob outside');
+  await until(engines(bob), () => holds(bob, 'src/x.ts', 'bob outside'), 'bob announcing src/x.ts');
+  await carry(bob, carol);
+  await until(engines(carol), async () => (await read(carol, 'src/x.ts')) === 'bob outside', 'src/x.ts reaching carol');
+
+  // Alice, who never saw it, narrows Bob to docs/ with nothing of his before.
+  await alice.replica.editManifest({ kind: 'narrow', fingerprint: bob.id.fingerprint, pathPrefixes: ['docs'], untilSeq: 0 });
+  const cut = await carry(alice, carol);
+  expect(cut.cuts.map((c) => [c.author, c.fromSeq, c.reason])).toEqual([[bob.id.fingerprint, 1, 'OUTSIDE_PATH_GRANT']]);
+  await until(engines(carol), async () => !existsSync(path.join(carol.root, 'src')), 'src/x.ts and src removed at carol');
+  expect(await carol.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
+
+  const refused = refusals(bob);
+  await carry(alice, bob);
+  // The new directory goes aside whole, with the file in it.
+  await until(engines(bob), async () => !existsSync(path.join(bob.root, 'src')) && (await copiesOf(bob, 'src')).length === 1, 'bob’s change moved aside');
+  const [dirCopy] = await copiesOf(bob, 'src');
+  const copy = `${dirCopy}/x.ts`;
+  expect(await read(bob, copy)).toBe('bob outside');
+  expect(refused).toContainEqual(expect.objectContaining({ path: 'src/x.ts', code: 'WRITE_REFUSED', reason: 'OUTSIDE_PATH_GRANT', copy }));
+  expect(bob.engine.localCopies()).toEqual([dirCopy]);
+  expect(bob.replica.tip()).toBeNull();
+  await bob.engine.idle();
+  expect(await bob.replica.state.stateHash()).toBe(await alice.replica.state.stateHash());
+
+  // Inside the grant Bob goes on, from seq 1 again; both take it without a fork.
+  await write(bob, 'docs/b.md', 'bob inside');
+  await until(engines(bob), () => holds(bob, 'docs/b.md', 'bob inside'), 'bob announcing docs/b.md');
+  expect(bob.replica.tip()?.seq).toBe(2); // docs/ and docs/b.md, at seqs 1 and 2 again
+  for (const n of [carol, alice]) {
+    await carry(bob, n);
+    await until(engines(n), async () => (await read(n, 'docs/b.md')) === 'bob inside', `docs/b.md reaching ${n.name}`);
+    expect(await n.replica.forks()).toEqual([]);
+  }
+  expect(await carol.replica.state.stateHash()).toBe(await bob.replica.state.stateHash());
+  expect(await alice.replica.state.stateHash()).toBe(await bob.replica.state.stateHash());
+});
