@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Store } from '../../../plugin/src/store';
 import { appendBatch, encodeCheckpoint, nextEntry, signCheckpoint, verifyForkEvidence, type HashedEntry } from '../../../plugin/src/log';
 import { FolderReplica, type ReplicaStore } from '../../../plugin/src/replica';
@@ -482,5 +483,55 @@ describe('FolderReplica', () => {
     // Refused edits left nothing behind: version 3 is current and stored, nothing after it.
     expect(alice.manifest().manifest.version).toBe(3);
     expect((await fx.stores[0].manifestChain(FOLDER)).map((m) => m.version)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('FolderReplica: a manifest change at any point of a catch-up', () => {
+  it('gives the state of a node that had it first: revocations and narrowings, delivered before, between or after the entries (property)', async () => {
+    const arb = fc.record({
+      paths: fc.array(fc.constantFrom('docs/a.md', 'docs/b.md', 'src/x.ts', 'src/y.ts', 'top.txt'), { minLength: 1, maxLength: 12 }),
+      batch: fc.integer({ min: 1, max: 4 }),
+      edit: fc.constantFrom('revoke', 'narrow', 'demote'),
+      until: fc.nat(),
+      at: fc.nat(),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ paths, batch, edit, until, at }) => {
+        try {
+          const { alice, bob } = await pair();
+          const batches: { entries: Uint8Array[]; checkpoints: Uint8Array[] }[] = [];
+          for (let i = 0; i < paths.length; i += batch) {
+            const changes = [];
+            for (const p of paths.slice(i, i + batch)) changes.push(fx.change('bob', put(p, `${p}@${i}`), await bob.parentsOf(p)));
+            // One path twice in a batch: the second names the first through the replica's heads only after it is stored.
+            const made = await bob.appendLocal([...new Map(changes.map((c) => [(c.body as { path: string }).path, c])).values()]);
+            batches.push(wire(made.entries, made.checkpoint));
+          }
+          const seqs = bob.tip()?.seq ?? 0;
+          const k = until % (seqs + 1);
+          const before = await fx.join('carol', alice);
+          if (edit === 'revoke') await alice.editManifest({ kind: 'revoke', fingerprint: fp('bob'), lastValidSeq: k });
+          else if (edit === 'narrow') await alice.editManifest({ kind: 'narrow', fingerprint: fp('bob'), pathPrefixes: ['docs'], untilSeq: k });
+          else await alice.editManifest({ kind: 'role', fingerprint: fp('bob'), role: 'reader', untilSeq: k });
+          const first = await fx.join('carol', alice);
+          for (const b of batches) await first.ingest(b);
+          const where = at % (batches.length + 1);
+          for (const [i, b] of batches.entries()) {
+            if (i === where) await before.ingest({ manifests: alice.manifestChain() });
+            await before.ingest(b);
+          }
+          if (where === batches.length) await before.ingest({ manifests: alice.manifestChain() });
+          expect(await before.versionVector()).toEqual(await first.versionVector());
+          expect(await before.state.stateHash()).toBe(await first.state.stateHash());
+          // Bob's own node, told last, too.
+          await bob.ingest({ manifests: alice.manifestChain() });
+          expect(await bob.versionVector()).toEqual(await first.versionVector());
+          expect(await bob.state.stateHash()).toBe(await first.state.stateHash());
+        } finally {
+          await fx.cleanup();
+        }
+      }),
+      { numRuns: 15 },
+    );
   });
 });
