@@ -51,7 +51,7 @@ import {
   type WriteAuthority,
   type WriteDecision,
 } from '../log';
-import type { AppendBatch, CutStore, EntryRecord, EntryStore, ForkRecord, ManifestStore } from '../store';
+import type { AppendBatch, CutStore, EntryRecord, EntryStore, ForkRecord, ManifestStore, RefusedStore } from '../store';
 import { checkAborted, ReplicaError } from './errors';
 import { LamportCache } from './lamport-cache';
 import { genesisManifest, editedManifest, type ManifestEdit } from './manifest-edit';
@@ -62,7 +62,7 @@ import { ReplicaState } from './state';
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The store as the replica needs it: the log tables and the manifests. */
-export type ReplicaStore = EntryStore & ManifestStore & CutStore;
+export type ReplicaStore = EntryStore & ManifestStore & CutStore & RefusedStore;
 
 export interface ReplicaOptions {
   readonly store: ReplicaStore;
@@ -225,8 +225,8 @@ function peekSeq(bytes: Uint8Array): number | undefined {
 const MAX_REMEMBERED_REFUSALS = 100_000;
 
 /**
- * Refusals that stay true under the current manifest (the set is cleared when it changes):
- * an entry refused so will never be stored. Not UNCOVERED or BROKEN_CHAIN, which the next batch may cure.
+ * Refusals that stay true under the current manifest (an author's are forgotten when a
+ * manifest change may let their entries in): an entry refused so will never be stored. Not UNCOVERED or BROKEN_CHAIN, which the next batch may cure.
  */
 const FINAL_REFUSALS = new Set<RefusalReason>(['DECODE', 'WRONG_FEED', 'UNKNOWN_AUTHOR', 'NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', 'FORK', 'BAD_PATH', 'BAD_LAMPORT']);
 
@@ -242,8 +242,11 @@ export class FolderReplica {
   /** Entries waiting for parents from other feeds, by author, with their checkpoints. */
   private readonly pending = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[] }>();
   private pendingCount = 0;
-  /** Hashes refused here: naming one as a parent must not stall a feed (validateFeed gives it clock 0). */
-  private readonly refusedHashes = new Set<Hash>();
+  /**
+   * Hashes refused here, with the feed they claimed: naming one as a parent must not stall a
+   * feed (validateFeed gives it clock 0). The store keeps them too, for after a restart.
+   */
+  private readonly refusedHashes = new Map<Hash, Fingerprint>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Batches handed to the store and not committed yet (see `pipelined`). */
@@ -459,8 +462,9 @@ export class FolderReplica {
       if (res.status !== 'applied') throw new ReplicaError('MANIFEST_REFUSED', `the signed version is ${res.status}${res.status === 'refused' ? `: ${res.detail}` : ''}`, res.status === 'refused' ? res.reason : undefined);
       await this.storeManifests([res.hash]);
       // Our own edit names the tips we hold, so it cuts only what arrived since we read them.
-      this.refusedHashes.clear();
-      const cuts = await this.cutInvalid(manifestChange(head.manifest, next), signal);
+      const change = manifestChange(head.manifest, next);
+      await this.forgetRefusals(change.reopened);
+      const cuts = await this.cutInvalid(change, signal);
       return { hash: res.hash, manifest: next, cuts };
     });
   }
@@ -548,7 +552,7 @@ export class FolderReplica {
     const overruledManifests = this.chain.overruled().filter((o) => !overruledBefore.has(o.hash));
     const after = this.chain.head();
     const change = after && after.hash !== before?.hash ? manifestChange(before?.manifest, after.manifest) : undefined;
-    if (change) this.refusedHashes.clear(); // what the old manifest refused, the new one may allow
+    if (change) await this.forgetRefusals(change.reopened);
     const cuts = change ? await this.cutInvalid(change, signal) : [];
 
     // 2. Entries and checkpoints, grouped by feed (with what waited from earlier calls).
@@ -598,7 +602,7 @@ export class FolderReplica {
     const checkpoints: Checkpoint[] = [];
     const forks: ForkEvidence[] = [];
     const newForks = new Map<Fingerprint, number>();
-    const newlyRefused: Hash[] = [];
+    const newlyRefused: { hash: Hash; author: Fingerprint }[] = [];
     let deferredNow = new Map<Fingerprint, { entries: Uint8Array[]; checkpoints: Uint8Array[]; deferrals: IngestDeferral[] }>();
 
     // Asked once per feed and batch, for the parents outside it: this call's accepted entries,
@@ -621,6 +625,8 @@ export class FolderReplica {
         if (l !== undefined) out.set(h, l);
         else if (this.refusedHashes.has(h)) out.set(h, 0);
       }
+      const unknown = ask.filter((h) => !out.has(h));
+      if (unknown.length > 0) for (const h of await this.store.refusedAmong(this.folder, unknown)) out.set(h, 0);
       return out;
     };
 
@@ -649,7 +655,7 @@ export class FolderReplica {
         await nextTurn();
         for (const r of verdict.refused) {
           refusals.push({ kind: r.kind, reason: r.reason, detail: r.detail, author, seq: r.seq, hash: r.hash });
-          if (r.kind === 'entry' && r.hash && FINAL_REFUSALS.has(r.reason)) newlyRefused.push(r.hash);
+          if (r.kind === 'entry' && r.hash && author && FINAL_REFUSALS.has(r.reason)) newlyRefused.push({ hash: r.hash, author });
         }
         if (verdict.accepted.length > 0) {
           progressed = true;
@@ -696,8 +702,7 @@ export class FolderReplica {
     for (const [a, t] of staged) if (t) this.tips.set(a, t);
     for (const [a, s] of newForks) this.forkedAt.set(a, Math.min(s, this.forkedAt.get(a) ?? Infinity));
     for (const he of acceptedList) this.state.remember(he.hash, he.entry);
-    if (this.refusedHashes.size + newlyRefused.length > MAX_REMEMBERED_REFUSALS) this.refusedHashes.clear();
-    for (const h of newlyRefused) this.refusedHashes.add(h);
+    await this.rememberRefused(newlyRefused);
     const deferred: IngestDeferral[] = [];
     const max = this.opts.maxPendingEntries ?? 10_000;
     for (const [author, d] of deferredNow) {
@@ -709,6 +714,21 @@ export class FolderReplica {
       for (const x of d.deferrals) deferred.push({ ...x, kept });
     }
     return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change, cuts }, commit };
+  }
+
+  private async rememberRefused(refused: ReadonlyArray<{ hash: Hash; author: Fingerprint }>): Promise<void> {
+    if (refused.length === 0) return;
+    if (this.refusedHashes.size + refused.length > MAX_REMEMBERED_REFUSALS) this.refusedHashes.clear();
+    for (const r of refused) this.refusedHashes.set(r.hash, r.author);
+    await this.store.addRefused(this.folder, refused);
+  }
+
+  /** What the old manifest refused of these authors, the new one may allow. */
+  private async forgetRefusals(authors: readonly Fingerprint[]): Promise<void> {
+    if (authors.length === 0) return;
+    const gone = new Set(authors);
+    for (const [h, a] of this.refusedHashes) if (gone.has(a)) this.refusedHashes.delete(h);
+    await this.store.forgetRefused(this.folder, authors);
   }
 
   /**
@@ -738,7 +758,7 @@ export class FolderReplica {
       }
       if (fromSeq === undefined || verdict.ok) continue;
       const cut = await this.store.cutFeed(this.folder, author, fromSeq, { signal });
-      for (const h of cut.hashes) this.refusedHashes.add(h);
+      await this.rememberRefused(cut.hashes.map((hash) => ({ hash, author })));
       if ((this.forkedAt.get(author) ?? Infinity) >= fromSeq) this.forkedAt.delete(author);
       const head = (await this.store.versionVector(this.folder)).get(author);
       const at = head ? await this.store.entry(head.head) : undefined;

@@ -14,6 +14,7 @@ import { localBaseStore, type LocalBaseStore } from './local-base';
 import { manifestStore, type ManifestStore } from './manifests';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from './migrate';
 import { peerVectorStore, type PeerVectorStore } from './peer-vectors';
+import { refusedStore, type RefusedStore } from './refused';
 
 export interface StoreOptions {
   signal?: AbortSignal;
@@ -36,6 +37,7 @@ export interface StoreOptions {
 /** Everything the store offers; each consumer should ask only for its narrow interface. */
 export type Store = EntryStore &
   CutStore &
+  RefusedStore &
   ManifestStore &
   LocalIndexStore &
   LocalBaseStore &
@@ -101,6 +103,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
     return {
       ...entryStore(ctx),
       ...cutStore(ctx),
+      ...refusedStore(ctx),
       ...manifestStore(ctx),
       ...localIndexStore(ctx),
       ...localBaseStore(ctx),

@@ -329,6 +329,31 @@ describe('FolderReplica', () => {
     expect(r3).toMatchObject({ accepted: 2, deferred: [], refusals: [] });
   });
 
+  it('an entry naming a refused parent is accepted at once, also after a restart emptied the memory of refusals', async () => {
+    const { alice, bob } = await pair('reader');
+    // Bob, a reader, signs an entry himself; Alice names it as a parent (as a node that took it before Bob was demoted would).
+    const forged = await appendBatch(null, [fx.change('bob', put('p.txt', 'bob'))], hostSigner(fx.ids.bob));
+    const child = await alice.appendLocal([fx.change('alice', put('p.txt', 'alice'), [{ hash: forged.entries[0].hash, lamport: forged.entries[0].entry.lamport }])]);
+    const carol = await fx.join('carol', alice);
+    const refused = await carol.ingest(wire(forged.entries, forged.checkpoint));
+    expect(refused.refusals.map((r) => r.reason)).toEqual(['NOT_A_WRITER']);
+    const path = fx.stores[fx.stores.length - 1].path;
+    await carol.close();
+    await fx.stores[fx.stores.length - 1].close();
+    const store = await Store.open(path);
+    fx.stores.push(store);
+    const again = await FolderReplica.open({ store, folder: FOLDER, self: fp('carol'), signer: hostSigner(fx.ids.carol), verifier: hostVerifier, clock: fx.clock });
+    fx.replicas.push(again);
+    const r = await again.ingest(wire(child.entries, child.checkpoint));
+    expect(r).toMatchObject({ accepted: 1, deferred: [], refusals: [] });
+    expect(await again.state.stateHash()).toBe(await alice.state.stateHash());
+    // Promoting Bob lets his entries in again: the refusal is forgotten, and the same entry is now taken.
+    await alice.editManifest({ kind: 'role', fingerprint: fp('bob'), role: 'writer', untilSeq: 0 });
+    await again.ingest({ manifests: alice.manifestChain() });
+    expect(await store.refusedAmong(FOLDER, [forged.entries[0].hash])).toEqual(new Set());
+    expect((await again.ingest(wire(forged.entries, forged.checkpoint))).accepted).toBe(1);
+  });
+
   it('entriesFor streams batches that each end at a stored checkpoint', async () => {
     const { alice, bob } = await pair();
     for (let i = 0; i < 5; i++) await alice.appendLocal([1, 2, 3].map((k) => fx.change('alice', put(`f${i}-${k}`))));

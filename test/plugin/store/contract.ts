@@ -596,6 +596,20 @@ export function storeContract(name: string, open: StoreFactory): void {
       });
     });
 
+    describe('refused entries', () => {
+      test('remembered per folder, found among hashes asked, forgotten by author', async () => {
+        const [x, y, z] = ['x', 'y', 'z'].map(hashOf);
+        await store.addRefused('folder-1', [{ hash: x, author: 'A' }, { hash: y, author: 'B' }, { hash: x, author: 'A' }]);
+        await store.addRefused('folder-2', [{ hash: z, author: 'A' }]);
+        expect(await store.refusedAmong('folder-1', [x, y, z])).toEqual(new Set([x, y]));
+        expect(await store.refusedAmong('no-such-folder', [x])).toEqual(new Set());
+        await store.forgetRefused('folder-1', ['A']);
+        expect(await store.refusedAmong('folder-1', [x, y])).toEqual(new Set([y]));
+        expect(await store.refusedAmong('folder-2', [z])).toEqual(new Set([z]));
+        await expect(store.addRefused('folder-1', [{ hash: 'nope', author: 'A' }])).rejects.toMatchObject({ code: 'STORE_INVALID_ARGUMENT' });
+      });
+    });
+
     describe('peer vectors', () => {
       test('set replaces the whole vector', async () => {
         await store.setPeerVector('folder-1', 'peer-1', new Map([['A', 10], ['B', 3]]));

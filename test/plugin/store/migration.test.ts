@@ -43,7 +43,7 @@ describe('003_entry_chunks migrates entries stored one row each', () => {
 
     const store = await Store.open(file);
     try {
-      expect(store.migrationsApplied).toEqual([3]);
+      expect(store.migrationsApplied).toEqual([3, 4]);
       expect(await store.versionVector('folder-1')).toEqual(expected.vv);
       expect(await collect(store.pathsWithHeads('folder-1'))).toEqual(expected.heads);
       expect((await store.heads('folder-1', 'A/f2')).map((h) => h.hash)).toEqual([c.hash]);
