@@ -197,6 +197,8 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   const unlinked = new Set<Hash>(); // on a verified chain with a gap below it
   const verified: VerifiedCheckpoint[] = [];
   const forkSides: { seq: number; a: Hash; b: Hash; cps: Checkpoint[] }[] = [];
+  // Chains whose side of a disagreement the manifest refuses: no fork (see below), refused instead.
+  const voided = new Map<Hash, Refusal>();
   const sorted = [...checkpoints].sort((x, y) => y.cp.seq - x.cp.seq);
   // What this node already holds at a seq: proven in this batch, or stored.
   const knownAt = (seq: number): Hash | undefined => coveredAt.get(seq)?.he.hash ?? storedAt(seq);
@@ -245,7 +247,19 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       cur = find(e.seq - 1, e.prev as Hash);
       expected = e.seq - 1;
     }
-    if (mismatch) forkSides.push({ ...mismatch, cps: [cp] });
+    // An author may sign a second entry at a seq whose first one a manifest change removed (a
+    // narrowed writer goes on from the cut). What disagrees with this node's valid entry is then
+    // an entry the manifest refuses: that is no fork, and the chain above it is refused with it.
+    const otherSide = mismatch ? find(mismatch.seq, mismatch.b) : undefined;
+    const refusedSide = otherSide ? aclRefusal(otherSide.he, author, ctx.authority) : null;
+    if (mismatch && otherSide && refusedSide) {
+      const { seq } = otherSide.he.entry;
+      for (const c of chain) {
+        if (c.he.entry.seq < seq) continue;
+        const base = { kind: 'entry' as const, index: c.index, seq: c.he.entry.seq, hash: c.he.hash };
+        voided.set(c.he.hash, c === otherSide ? { ...base, ...refusedSide } : { ...base, reason: 'BROKEN_CHAIN', detail: `seq ${c.he.entry.seq} follows refused entry at seq ${seq}` });
+      }
+    } else if (mismatch) forkSides.push({ ...mismatch, cps: [cp] });
     else if (linked) for (const c of chain) coveredAt.set(c.he.entry.seq, c);
     else for (const c of chain) unlinked.add(c.he.hash);
   }
@@ -309,13 +323,8 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
       }
     }
     if (!problem) {
-      for (const p of pathsOf(e.body)) {
-        const d = ctx.authority.mayWrite(author, p, seq);
-        if (!d.ok) {
-          problem = { ...base, reason: d.reason, detail: d.detail };
-          break;
-        }
-      }
+      const acl = aclRefusal(c.he, author, ctx.authority);
+      if (acl) problem = { ...base, ...acl };
     }
     if (!problem) {
       const parentClocks: number[] = [];
@@ -381,6 +390,11 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     const base = { kind: 'entry' as const, index: c.index, seq: e.seq, hash: c.he.hash };
     const have = storedAt(e.seq);
     if (have === c.he.hash) continue; // already have it
+    const voidedAs = voided.get(c.he.hash);
+    if (voidedAs) {
+      refuse({ ...voidedAs, index: c.index });
+      continue;
+    }
     if (fork && (e.seq >= forkSeq || fork.hashes.includes(c.he.hash))) {
       refuse({ ...base, reason: 'FORK', detail: `${author}'s feed forked at seq ${forkSeq}` });
     } else if (e.seq >= forkSeq) {
@@ -404,4 +418,13 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     .filter((cp) => isAccepted(cp.seq, cp.entryHash))
     .sort((a, b) => a.seq - b.seq);
   return verdict(accepted, acceptedCheckpoints, fork, newTip);
+}
+
+/** The manifest's refusal of an entry (the first of its paths it refuses), or null. */
+function aclRefusal(he: HashedEntry, author: Fingerprint, authority: WriteAuthority): { reason: RefusalReason; detail: string } | null {
+  for (const p of pathsOf(he.entry.body)) {
+    const d = authority.mayWrite(author, p, he.entry.seq);
+    if (!d.ok) return { reason: d.reason, detail: d.detail };
+  }
+  return null;
 }

@@ -169,7 +169,7 @@ describe('FolderReplica', () => {
     await sync(bob, alice);
     const untilSeq = (await alice.versionVector()).get(fp('bob'))?.seq as number;
     // Bob writes outside docs/ (seq 2) and inside it (seq 3) before he hears of the narrowing.
-    await bob.appendLocal([fx.change('bob', put('src/x.ts')), fx.change('bob', put('docs/b.md'))]);
+    const outside = await bob.appendLocal([fx.change('bob', put('src/x.ts')), fx.change('bob', put('docs/b.md'))]);
     const early = await fx.join('carol', alice);
     await sync(bob, early);
     await alice.editManifest({ kind: 'narrow', fingerprint: fp('bob'), pathPrefixes: ['docs'], untilSeq });
@@ -193,6 +193,13 @@ describe('FolderReplica', () => {
       expect((await c.versionVector()).get(fp('bob'))?.seq).toBe(2);
     }
     expect(await early.state.stateHash()).toBe(await bob.state.stateHash());
+    expect(await late.state.stateHash()).toBe(await bob.state.stateHash());
+    // A node that has not heard yet sends the old seqs 2-3 on: they disagree with seq 2 here,
+    // but the old one is refused by the manifest, so it is no fork.
+    const stale = await late.ingest(wire(outside.entries, outside.checkpoint));
+    expect(stale.refusals.map((x) => [x.reason, x.seq])).toEqual([['OUTSIDE_PATH_GRANT', 2], ['BROKEN_CHAIN', 3]]);
+    expect(stale.forks).toEqual([]);
+    expect(late.forkedFeedAt(fp('bob'))).toBeUndefined();
     expect(await late.state.stateHash()).toBe(await bob.state.stateHash());
   });
 
