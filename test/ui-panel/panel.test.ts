@@ -306,6 +306,9 @@ describe('ui-panel in Chromium', () => {
     service.setStatus('f-photos', { state: 'behind', behindEntries: 4, behindEntriesLastKnown: false, behindFiles: 0, behindBytes: 0, peers: [{ ...BOB, online: true, state: 'ahead', theyLackEntries: 0, weLackEntries: 4, vector: 'fresh', openPaths: [] }] });
     await waitText(page, sel('folder-state-detail'), /^4 changes to receive · 0 files, 0 B to fetch/);
     await waitText(page, bob, /^has more \(4 changes\)$/);
+    // Bob goes away before this node got them: offline, and still short of them by what he said.
+    service.setStatus('f-photos', { state: 'offline', behindEntriesLastKnown: true, peers: [{ ...BOB, online: false, state: 'offline', theyLackEntries: 0, weLackEntries: 4, vector: 'last-known', openPaths: [] }] });
+    await waitText(page, sel('folder-state-detail'), /^no other member is online · at least 4 changes to receive$/);
   });
 
   it('without a token says where to open it, and with a stale token says it is no longer valid', async () => {
