@@ -26,7 +26,7 @@ export interface PeerFacts {
   readonly joined: boolean;
   /** What the peer last advertised having, if it did in this link's life. */
   readonly advertised?: VectorLike;
-  /** What it advertised before this link (kept in the store), used until `advertised` comes. */
+  /** The last vector it advertised, in this link's life or an earlier one (kept in the store): counted from while `advertised` is missing. */
   readonly lastKnown?: VectorLike;
   /** The peer's refusal of the folder (UNKNOWN_FOLDER, INVITATION_PENDING, DECLINED). */
   readonly refusal?: string;
