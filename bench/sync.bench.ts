@@ -362,7 +362,8 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     await carol.start(sidecarEnv());
     await carol.connectApi();
     const arrived = treeArrived(roots[2], t);
-    // Entries (not files): when Carol's status first says she is behind by none with Alice online,
+    // Entries (not files): when Carol's status first says she is behind by none with Alice's
+    // vector in (before it, her status is 'checking' and counts from Alice's last known vector),
     // and when Alice's view of Carol (her advertised vector) went from lacking entries to none.
     let carolZeroAt: number | undefined;
     let aliceSawLack = false;
@@ -373,7 +374,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
         const [c, a] = await Promise.all([carol.status(id).catch(() => undefined), cluster.nodes[0].status(id).catch(() => undefined)]);
         const now = performance.now();
         const alice = c?.peers.find((p) => p.fingerprint === cluster.nodes[0].fingerprint);
-        if (carolZeroAt === undefined && c && alice?.online && c.behindEntries === 0 && alice.weLackEntries === 0) carolZeroAt = now;
+        if (carolZeroAt === undefined && c && alice?.online && alice.vector === 'fresh' && c.behindEntries === 0 && alice.weLackEntries === 0) carolZeroAt = now;
         const seen = a?.peers.find((p) => p.fingerprint === carol.fingerprint);
         if (seen?.online && seen.theyLackEntries > 0) aliceSawLack = true;
         else if (aliceZeroAt === undefined && aliceSawLack && seen?.online && seen.theyLackEntries === 0) aliceZeroAt = now;
@@ -388,7 +389,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     const have = arrived.have();
     console.log(`  Carol restarted (host + sidecar): sidecar's folder service ready after ${fmt((ready - restart) / 1000, 2)} s; ${have} of ${n} files on her disk ${fmt(s, 2)} s after that (${fmt((got.at - restart) / 1000, 2)} s after the restart) = ${fmt(have / s, 0)} entries/s (target >= 50,000)${partial(got.complete)}`);
     const after = (t?: number): string => (t === undefined ? 'not seen' : `${fmt((t - ready) / 1000, 2)} s after ready`);
-    console.log(`  entries: Carol's status first said behind 0 with Alice online ${after(carolZeroAt)} (her first status poll; it may not have heard Alice's vector yet); Alice's view of Carol went from lacking entries to none ${aliceSawLack ? after(aliceZeroAt) : 'not seen (never seen lacking)'}`);
+    console.log(`  entries: Carol's status first said behind 0 with Alice's vector in ${after(carolZeroAt)}; Alice's view of Carol went from lacking entries to none ${aliceSawLack ? after(aliceZeroAt) : 'not seen (never seen lacking)'}`);
     figure('sync.catchup_entries_per_s', have / s, 'entries/s', 0);
     await retire(cluster, id, [1, 2]);
   });

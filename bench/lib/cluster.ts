@@ -19,10 +19,11 @@ export type Role = 'admin' | 'writer' | 'reader';
 export interface FolderStatusView {
   state: string;
   behindEntries: number;
+  behindEntriesLastKnown?: boolean;
   behindFiles: number;
   behindBytes: number;
   scan?: { done: number; total: number };
-  peers: { fingerprint: string; online: boolean; state: string; theyLackEntries: number; weLackEntries: number }[];
+  peers: { fingerprint: string; online: boolean; state: string; theyLackEntries: number; weLackEntries: number; vector?: 'fresh' | 'last-known' | 'none' }[];
 }
 
 /**

@@ -292,6 +292,25 @@ describe('ui-panel in Chromium', () => {
     await page.locator(sel('connection', '[data-state="offline"]')).waitFor();
   });
 
+  it('says a folder is checking, not up to date, until each online peer has said what it has, with what is known missing as a lower bound', async () => {
+    const page = await open('#token=' + TOKEN + '&tab=members');
+    const bob = `${row('member-row', 'fingerprint', BOB.fingerprint)} ${sel('member-state')}`;
+    await page.locator(bob).waitFor();
+    // Restarted: Bob is online but has not said what he has; the vector he said before shows 4 changes this node lacks.
+    service.setStatus('f-photos', { state: 'checking', behindEntries: 4, behindEntriesLastKnown: true, peers: [{ ...BOB, online: true, state: 'checking', theyLackEntries: 0, weLackEntries: 4, vector: 'last-known', openPaths: [] }] });
+    await waitText(page, sel('folder-header-status'), /^Checking$/);
+    expect(await page.getAttribute(sel('folder-header-status'), 'data-state')).toBe('checking');
+    expect(await page.textContent(sel('folder-state-detail'))).toBe('waiting for Bob to say what they have · at least 4 changes to receive · 1/1 peers online');
+    await waitText(page, bob, /^checking \(has at least 4 more changes\)$/);
+    // Bob's vector arrives: the count is no longer "at least".
+    service.setStatus('f-photos', { state: 'behind', behindEntries: 4, behindEntriesLastKnown: false, behindFiles: 0, behindBytes: 0, peers: [{ ...BOB, online: true, state: 'ahead', theyLackEntries: 0, weLackEntries: 4, vector: 'fresh', openPaths: [] }] });
+    await waitText(page, sel('folder-state-detail'), /^4 changes to receive · 0 files, 0 B to fetch/);
+    await waitText(page, bob, /^has more \(4 changes\)$/);
+    // Bob goes away before this node got them: offline, and still short of them by what he said.
+    service.setStatus('f-photos', { state: 'offline', behindEntriesLastKnown: true, peers: [{ ...BOB, online: false, state: 'offline', theyLackEntries: 0, weLackEntries: 4, vector: 'last-known', openPaths: [] }] });
+    await waitText(page, sel('folder-state-detail'), /^no other member is online · at least 4 changes to receive$/);
+  });
+
   it('without a token says where to open it, and with a stale token says it is no longer valid', async () => {
     opened = await openPage(panel.url, { browser });
     await waitText(opened.page, sel('no-token'), /needs its access token/);

@@ -37,6 +37,17 @@ export function dirOf(path) {
   return i < 0 ? '' : path.slice(0, i);
 }
 
+/**
+ * Changes known to be missing here, "at least" when a peer's count is the vector it said before
+ * its link came up (it may have more by now); nothing when none are known.
+ */
+function changesToReceive(st) {
+  if (!st.behindEntries) return '';
+  return `${st.behindEntriesLastKnown ? 'at least ' : ''}${plural(st.behindEntries, 'change')} to receive`;
+}
+
+const detailLine = (...parts) => parts.filter(Boolean).join(' · ');
+
 /** The folder's state as Syncthing people read it: a label, a tone for the badge, and a detail line. */
 export function describeStatus(st) {
   const peersOnline = (st.peers || []).filter((p) => p.online).length;
@@ -45,11 +56,17 @@ export function describeStatus(st) {
     case 'in-sync':
       return { label: 'Up to date', tone: 'ok', detail: peers };
     case 'behind':
-      return { label: 'Behind', tone: 'warn', detail: `${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} to fetch · ${peers}` };
+      return { label: 'Behind', tone: 'warn', detail: detailLine(changesToReceive(st), `${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} to fetch`, peers) };
+    case 'checking': {
+      // Not "up to date" yet: these peers may hold changes this node has not heard of.
+      const waiting = (st.peers || []).filter((p) => p.state === 'checking').map((p) => p.name);
+      return { label: 'Checking', tone: 'busy', detail: detailLine(`waiting for ${waiting.join(', ') || 'peers'} to say what they have`, changesToReceive(st), peers) };
+    }
     case 'transferring':
       return { label: 'Syncing', tone: 'busy', detail: `${rate(st.rateBytesPerS)} · ${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} left` };
     case 'offline':
-      return { label: 'Offline', tone: 'off', detail: 'no other member is online' };
+      // What the members said before going away: changes this node still lacks.
+      return { label: 'Offline', tone: 'off', detail: detailLine('no other member is online', changesToReceive(st)) };
     case 'scanning':
       return { label: 'Scanning', tone: 'busy', detail: st.scan ? `${st.scan.done} of ${st.scan.total} files` : 'reading the folder' };
     default:

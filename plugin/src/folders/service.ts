@@ -149,7 +149,11 @@ export class KinfolderService implements FolderService {
       }),
       host.peers$.subscribe((peers) => {
         this.friendList.next(peers);
-        for (const f of this.held.values()) this.reconcileSessions(f);
+        // A peer that comes online is 'checking' until it speaks; one that goes is 'offline'.
+        for (const f of this.held.values()) {
+          this.reconcileSessions(f);
+          this.pushStatus(f);
+        }
         this.emit({ type: 'friends' });
       }),
       host.linkMessages$.pipe(filter((m) => m.service === this.opts.syncService)).subscribe((m) => this.onLink(m)),
@@ -204,10 +208,10 @@ export class KinfolderService implements FolderService {
       } else {
         const ev = e.event;
         if (ev.type === 'sync:ingested' && ev.result.manifestsApplied.length > 0) this.manifestMoved(f);
-        if ((ev.type === 'sync:caught-up' || ev.type === 'sync:ingested' || ev.type === 'sync:peer-vector') && this.registry.markJoined(id, e.peer)) {
-          this.emit({ type: 'members', folder: id });
-          void this.status(f).then((status) => this.emit({ type: 'status', folder: id, status }), () => undefined);
-        }
+        const joinedNow = (ev.type === 'sync:caught-up' || ev.type === 'sync:ingested' || ev.type === 'sync:peer-vector') && this.registry.markJoined(id, e.peer);
+        if (joinedNow) this.emit({ type: 'members', folder: id });
+        // A peer's Vector ends its 'checking': the panel hears it now, not at its next poll.
+        if (joinedNow || ev.type === 'sync:peer-vector') this.pushStatus(f);
         if (ev.type === 'sync:refusal' || ev.type === 'sync:presence') this.emit({ type: 'members', folder: id });
         if (ev.type === 'sync:presence') this.emit({ type: 'files', folder: id, paths: ev.paths });
         // What a peer sent wrong is refused, logged and shown; the session goes on.
@@ -355,7 +359,8 @@ export class KinfolderService implements FolderService {
       f.settleToApply();
       void f.clearIncomingWhenIdle();
       const after = f.rateHistory[f.rateHistory.length - 1];
-      if (before !== 0 || after !== 0 || f.pending.size > 0 || f.toApply.size > 0) void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
+      void f.saveVectors();
+      if (before !== 0 || after !== 0 || f.pending.size > 0 || f.toApply.size > 0) this.pushStatus(f);
     }
   }
 
@@ -423,6 +428,10 @@ export class KinfolderService implements FolderService {
     }
   }
 
+  private pushStatus(f: SharedFolder): void {
+    void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
+  }
+
   async status(f: SharedFolder): Promise<FolderStatus> {
     const index = f.replica.manifest().index;
     const friends = new Map(this.friendList.value.map((p) => [p.fingerprint, p]));
@@ -437,6 +446,7 @@ export class KinfolderService implements FolderService {
         // The registry, not f.record: the record is the folder's entry as it was when opened.
         joined: this.registry.folder(f.id)?.joined.includes(m.fingerprint) === true,
         advertised: view?.advertised,
+        lastKnown: f.lastVector(m.fingerprint),
         refusal: view?.refusal,
         openPaths: view?.openPaths ?? [],
       });

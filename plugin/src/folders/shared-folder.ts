@@ -14,6 +14,7 @@ import type { Store } from '../store';
 import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
 import { CachingBlockSource } from './block-cache';
 import type { FolderRecord } from './registry';
+import type { VectorLike } from './status';
 
 export interface SharedFolderOptions {
   readonly record: FolderRecord;
@@ -50,6 +51,14 @@ export class SharedFolder {
   /** Paths some process here holds open (from /proc). */
   openByProcesses = new Set<string>();
   private presenceSent = '';
+  /**
+   * Each peer's vector as it last said it, in this link's life or an earlier one (kept in the
+   * store, so a restart starts from it): what status counts with while a peer has not spoken.
+   */
+  private readonly lastVectors: Map<Fingerprint, VectorLike>;
+  /** Peers whose vector changed since it was last saved (saved once a second, not per message). */
+  private readonly unsavedVectors = new Set<Fingerprint>();
+  private saving: Promise<void> = Promise.resolve();
   readonly rateHistory: number[] = [];
   private lastBytes = 0;
   private readonly subs: Subscription[] = [];
@@ -62,8 +71,10 @@ export class SharedFolder {
     blocks: PeerBlockSource,
     private readonly cache: CachingBlockSource,
     private readonly opts: SharedFolderOptions,
+    lastVectors: Map<Fingerprint, VectorLike>,
   ) {
     this.id = record.id;
+    this.lastVectors = lastVectors;
     this.blocks = blocks;
     this.subs.push(engine.events.subscribe((e) => this.onEngine(e)));
   }
@@ -71,6 +82,13 @@ export class SharedFolder {
   static async open(opts: SharedFolderOptions, replica?: FolderReplica): Promise<SharedFolder> {
     const { record, store, self, signer, verifier, clock } = opts;
     const r = replica ?? (await FolderReplica.open({ store, folder: record.id, self, signer, verifier, clock }));
+    let lastVectors: Map<Fingerprint, VectorLike>;
+    try {
+      lastVectors = keptVectors(await store.peerVectors(record.id));
+    } catch (e) {
+      await r.close().catch(() => undefined);
+      throw e;
+    }
     const blocks = new PeerBlockSource((m, d) => opts.log(m, d));
     const cache = new CachingBlockSource(path.join(record.root, '.kinfolder', 'incoming'), blocks);
     let engine: FolderEngine;
@@ -80,7 +98,7 @@ export class SharedFolder {
       await r.close().catch(() => undefined);
       throw e;
     }
-    return new SharedFolder(record, r, engine, blocks, cache, opts);
+    return new SharedFolder(record, r, engine, blocks, cache, opts, lastVectors);
   }
 
   get name(): string {
@@ -137,11 +155,49 @@ export class SharedFolder {
       log: this.opts.log,
     });
     this.sessions.set(peer, s);
-    s.events.subscribe((event) => this.events.next({ type: 'session', peer, event }));
+    s.events.subscribe((event) => {
+      if (event.type === 'sync:peer-vector' || event.type === 'sync:caught-up') this.heard(peer, s);
+      this.events.next({ type: 'session', peer, event });
+    });
     s.start()
       .then(() => (this.presenceSent ? s.sendPresence(this.openPaths()) : undefined))
       .catch((e: unknown) => this.opts.log(`starting sync of ${this.id} with ${peer}`, e));
     return s;
+  }
+
+  /** The peer said what it has: remembered as its last known vector, to be saved. */
+  private heard(peer: Fingerprint, s: SyncSession): void {
+    const v = s.view().advertised;
+    if (!v) return;
+    this.lastVectors.set(peer, v);
+    this.unsavedVectors.add(peer);
+  }
+
+  /** The last vector `peer` said, in this link's life or before; undefined if it never did. */
+  lastVector(peer: Fingerprint): VectorLike | undefined {
+    return this.lastVectors.get(peer);
+  }
+
+  /** Saves the vectors peers said since the last save (called once a second and on close); one save at a time. */
+  saveVectors(): Promise<void> {
+    this.saving = this.saving.then(() => this.saveVectorsNow());
+    return this.saving;
+  }
+
+  private async saveVectorsNow(): Promise<void> {
+    for (const peer of [...this.unsavedVectors]) {
+      this.unsavedVectors.delete(peer);
+      const v = this.lastVectors.get(peer);
+      if (!v) continue;
+      const seqs = new Map<string, number>();
+      for (const author of v.keys()) seqs.set(author, v.get(author)?.seq ?? 0);
+      try {
+        await this.opts.store.setPeerVector(this.id, peer, seqs);
+      } catch (e) {
+        // Status after a restart then starts from an older vector: a lower bound still.
+        this.opts.log(`saving the vector of ${peer}`, e);
+      }
+    }
   }
 
   async closeSession(peer: Fingerprint): Promise<void> {
@@ -218,10 +274,22 @@ export class SharedFolder {
     if (this.closed) return;
     this.closed = true;
     for (const peer of [...this.sessions.keys()]) await this.closeSession(peer);
+    await this.saveVectors();
     for (const s of this.subs) s.unsubscribe();
     await this.engine.stop().catch((e: unknown) => this.opts.log(`stopping the engine of ${this.id}`, e));
     await this.cache.close().catch(() => undefined);
     await this.replica.close().catch(() => undefined);
     this.events.complete();
   }
+}
+
+/** The store's rows of peer vectors, by peer. */
+function keptVectors(rows: readonly { readonly peer: string; readonly author: string; readonly seq: number }[]): Map<Fingerprint, VectorLike> {
+  const out = new Map<Fingerprint, Map<string, { seq: number }>>();
+  for (const r of rows) {
+    let v = out.get(r.peer);
+    if (!v) out.set(r.peer, (v = new Map()));
+    v.set(r.author, { seq: r.seq });
+  }
+  return out;
 }

@@ -4,6 +4,13 @@
  * "In sync" is the design's rule: caught up with the majority of the writers that have been
  * seen (a writer is seen in our vector or in a vector a peer advertised; we are caught up with
  * it when we hold its feed as far as anyone advertised), and no file waiting for blocks.
+ *
+ * A peer's vector is what it said in this link's life or, until it speaks again, the last one
+ * it said before (kept in the store). Vectors only grow, so an old one is a lower bound of what
+ * the peer has: "behind by N" from it is honest, never too high. But it cannot say we are in
+ * sync: an online member that has not spoken in this link's life may hold anything, so until
+ * it does the folder is `checking`, not `in-sync` (a node restarted after its friends wrote
+ * said "in sync" for the moment before their vectors arrived).
  */
 import type { FolderState, FolderStatus, PeerStatus } from './types';
 
@@ -19,6 +26,8 @@ export interface PeerFacts {
   readonly joined: boolean;
   /** What the peer last advertised having, if it did in this link's life. */
   readonly advertised?: VectorLike;
+  /** The last vector it advertised, in this link's life or an earlier one (kept in the store): counted from while `advertised` is missing. */
+  readonly lastKnown?: VectorLike;
   /** The peer's refusal of the folder (UNKNOWN_FOLDER, INVITATION_PENDING, DECLINED). */
   readonly refusal?: string;
   readonly openPaths: readonly string[];
@@ -41,30 +50,39 @@ export function entriesBeyond(a: VectorLike, b: VectorLike): number {
   return n;
 }
 
-const EMPTY: VectorLike = { get: () => undefined, keys: () => [] };
+/** The peer's vector as far as we know it, and whether it is from this link's life. */
+function knownVector(p: PeerFacts): { readonly vector?: VectorLike; readonly from: PeerStatus['vector'] } {
+  if (p.advertised) return { vector: p.advertised, from: 'fresh' };
+  if (p.lastKnown) return { vector: p.lastKnown, from: 'last-known' };
+  return { from: 'none' };
+}
 
 export function peerStatus(ours: VectorLike, p: PeerFacts): PeerStatus {
-  const adv = p.advertised ?? EMPTY;
-  const theyLackEntries = p.advertised ? entriesBeyond(ours, adv) : 0;
-  const weLackEntries = entriesBeyond(adv, ours);
+  const known = knownVector(p);
+  // Without any vector of the peer's, what it lacks is unknown: counted as nothing, not as all.
+  const theyLackEntries = known.vector ? entriesBeyond(ours, known.vector) : 0;
+  const weLackEntries = known.vector ? entriesBeyond(known.vector, ours) : 0;
   let state: PeerStatus['state'];
   if (p.refusal === 'DECLINED') state = 'declined';
   else if (!p.online) state = 'offline';
   else if (p.refusal !== undefined || (!p.joined && !p.advertised)) state = 'not-joined';
+  else if (!p.advertised) state = 'checking';
   else if (weLackEntries > 0) state = 'ahead';
   else if (theyLackEntries > 0) state = 'behind';
   else state = 'in-sync';
-  return { fingerprint: p.fingerprint, name: p.name, online: p.online, state, theyLackEntries, weLackEntries, openPaths: p.online ? p.openPaths : [] };
+  return { fingerprint: p.fingerprint, name: p.name, online: p.online, state, theyLackEntries, weLackEntries, vector: known.from, openPaths: p.online ? p.openPaths : [] };
 }
 
 export function folderStatus(f: StatusFacts): FolderStatus {
   const peers = f.peers.map((p) => peerStatus(f.ours, p));
-  // The furthest any peer advertised, feed by feed.
+  // The furthest any peer advertised, feed by feed: in this link's life or, for a peer that has
+  // not spoken since, before it (offline peers' too: what they had, we still lack).
   const furthest = new Map<string, number>();
   for (const a of f.ours.keys()) furthest.set(a, f.ours.get(a)?.seq ?? 0);
   for (const p of f.peers) {
-    if (!p.advertised) continue;
-    for (const a of p.advertised.keys()) furthest.set(a, Math.max(furthest.get(a) ?? 0, p.advertised.get(a)?.seq ?? 0));
+    const { vector } = knownVector(p);
+    if (!vector) continue;
+    for (const a of vector.keys()) furthest.set(a, Math.max(furthest.get(a) ?? 0, vector.get(a)?.seq ?? 0));
   }
   let caughtUp = 0;
   let behindEntries = 0;
@@ -75,14 +93,19 @@ export function folderStatus(f: StatusFacts): FolderStatus {
   }
   const rate = f.rateHistory.length > 0 ? f.rateHistory[f.rateHistory.length - 1] : 0;
   const othersOnline = peers.some((p) => p.online);
+  const caughtUpByRule = f.pendingFiles === 0 && (furthest.size === 0 || caughtUp * 2 > furthest.size);
   let state: FolderState;
   if (f.peers.length > 0 && !othersOnline) state = 'offline';
   else if (f.requestsInFlight > 0 || (rate > 0 && f.pendingFiles > 0)) state = 'transferring';
-  else if (f.pendingFiles === 0 && (furthest.size === 0 || caughtUp * 2 > furthest.size)) state = 'in-sync';
-  else state = 'behind';
+  // Behind by what we know already stays behind whatever the vectors to come say (they only
+  // add entries we lack), so only "in sync" waits for them.
+  else if (!caughtUpByRule) state = 'behind';
+  else if (peers.some((p) => p.state === 'checking')) state = 'checking';
+  else state = 'in-sync';
   return {
     state,
     behindEntries,
+    behindEntriesLastKnown: peers.some((p) => p.vector === 'last-known'),
     behindFiles: f.pendingFiles,
     behindBytes: f.pendingBytes,
     rateBytesPerS: rate,

@@ -20,27 +20,37 @@ export interface Friend {
  * - `in-sync`: caught up with the majority of the writers that have been seen (the design's rule);
  * - `behind`: entries or blocks still to come (`behindEntries`, `behindBytes`);
  * - `transferring`: blocks are moving now (`rateBytesPerS`);
+ * - `checking`: caught up as far as we know, but an online member has not said what it has
+ *   since its link came up (after a restart, until each peer's vector arrives);
  * - `offline`: no other member is online;
  * - `scanning`: the first scan of the local folder runs (`scan.done` of `scan.total` files).
  */
-export type FolderState = 'in-sync' | 'behind' | 'transferring' | 'offline' | 'scanning';
+export type FolderState = 'in-sync' | 'behind' | 'checking' | 'transferring' | 'offline' | 'scanning';
 
 export interface PeerStatus {
   readonly fingerprint: string;
   readonly name: string;
   readonly online: boolean;
-  /** The peer's sync state with us in this folder. */
-  readonly state: 'in-sync' | 'behind' | 'ahead' | 'offline' | 'not-joined' | 'declined';
+  /** The peer's sync state with us in this folder; `checking`: online, not yet said what it has since its link came up. */
+  readonly state: 'in-sync' | 'behind' | 'ahead' | 'checking' | 'offline' | 'not-joined' | 'declined';
   /** Entries we have that the peer lacks (by its last vector), and it has that we lack. */
   readonly theyLackEntries: number;
   readonly weLackEntries: number;
+  /**
+   * Where those counts come from: the vector the peer said in this link's life (`fresh`), the
+   * last one it said before (`last-known`: it may have more by now), or none (both counts 0).
+   */
+  readonly vector: 'fresh' | 'last-known' | 'none';
   /** Paths the peer said it has open. */
   readonly openPaths: readonly string[];
 }
 
 export interface FolderStatus {
   readonly state: FolderState;
+  /** Entries some peer has that we lack, by the best vectors we know of each peer. */
   readonly behindEntries: number;
+  /** Some peer's vector is its last known one, not one said in this link's life: `behindEntries` is a lower bound. */
+  readonly behindEntriesLastKnown: boolean;
   readonly behindFiles: number;
   readonly behindBytes: number;
   /** Bytes per second received over the last few seconds. */

@@ -324,12 +324,19 @@ export class SyncSession {
           this.peerHas(entries);
           return;
         }
-        case 'caught-up':
+        case 'caught-up': {
+          // No Vector of the peer's reached this session: it said it before we listened (its
+          // sidecar and ours restarted while the hosts stayed up, and the host dropped it with
+          // no notice). A CaughtUp carries its whole vector, so it is the word to push from;
+          // without this neither side ever sends what the other lacks.
+          const unheard = this.advertised === undefined;
           this.advertised = mergeVectors(this.advertised ?? new Map(), vectorOf(m.vector));
           this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
           this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
+          if (unheard) this.kickPush();
           await this.checkBehind(vectorOf(m.vector));
           return;
+        }
         case 'presence':
           this.openPaths = m.paths;
           this.emit({ type: 'sync:presence', paths: m.paths });

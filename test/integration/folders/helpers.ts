@@ -46,20 +46,30 @@ export class Net {
     const client = new HostClient({ address: app.contractAddress, token, pluginId: 'kinfolder', backoff: { initialMs: 50, maxMs: 500 } });
     this.stoppers.push(() => client.stop());
     client.start();
-    const service = await KinfolderService.start({
-      host: client,
-      dataDir: path.join(dir, 'sidecar'),
-      syncService: SYNC_SERVICE,
-      verifier: new OpenpgpVerifier({ wrap: (m) => pluginSignedMessage('kinfolder', m) }),
-      log: process.env.DEBUG_KIN ? (level, m, d) => console.log(name, level, m, d ?? '') : () => {},
-      scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
-    });
-    this.stoppers.push(() => service.stop());
     node.client = client;
-    node.service = service;
+    await this.startService(node);
+    // Whichever service runs at the end (a restart replaces it).
+    this.stoppers.push(() => node.service.stop());
     node.fingerprint = app.devhost.node.self().fingerprint;
     this.nodes.push(node);
     return node;
+  }
+
+  /** Starts the node's folder service (its sidecar) on its data, through its host client. */
+  async startService(n: KinNode): Promise<void> {
+    n.service = await KinfolderService.start({
+      host: n.client,
+      dataDir: path.join(n.dir, 'sidecar'),
+      syncService: SYNC_SERVICE,
+      verifier: new OpenpgpVerifier({ wrap: (m) => pluginSignedMessage('kinfolder', m) }),
+      log: process.env.DEBUG_KIN ? (level, m, d) => console.log(n.name, level, m, d ?? '') : () => {},
+      scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
+    });
+  }
+
+  /** Stops the node's folder service while its host stays up: friends still see it online, nobody answers for it. */
+  async stopService(n: KinNode): Promise<void> {
+    await n.service.stop();
   }
 
   /** Makes every pair of `nodes` friends and waits until they see each other online. */

@@ -31,3 +31,45 @@ test('each peer: declined, not joined, ahead, behind, in sync, and what each sid
   expect(peerStatus(ours, peer({ advertised: v({ A: 3 }) }))).toMatchObject({ state: 'behind', weLackEntries: 0, theyLackEntries: 4 });
   expect(peerStatus(ours, peer({ advertised: v({ A: 5, B: 2 }), openPaths: ['x.txt'] }))).toMatchObject({ state: 'in-sync', openPaths: ['x.txt'] });
 });
+
+test('an online member that has not said what it has in this link’s life is checking, and so is the folder, never in sync', () => {
+  const ours = v({ A: 5 });
+  expect(peerStatus(ours, peer({}))).toMatchObject({ state: 'checking', weLackEntries: 0, theyLackEntries: 0, vector: 'none' });
+  const s = folderStatus({ ...base, ours, peers: [peer({}), peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) })] });
+  expect(s.state).toBe('checking');
+  expect(s.peers.map((p) => p.state)).toEqual(['checking', 'in-sync']);
+  // Once it speaks, the design's rule decides again.
+  expect(folderStatus({ ...base, ours, peers: [peer({ advertised: v({ A: 5 }) })] }).state).toBe('in-sync');
+  // An invited member who has not joined is not waited for; an offline one neither.
+  expect(folderStatus({ ...base, ours, peers: [peer({ joined: false }), peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) })] }).state).toBe('in-sync');
+  expect(folderStatus({ ...base, ours, peers: [peer({ online: false }), peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) })] }).state).toBe('in-sync');
+});
+
+test('until a peer speaks, its last known vector counts what we lack, as a lower bound marked last known', () => {
+  // Restarted: Bob said A to 9 and B to 4 before; we hold A to 5, B to 4.
+  const ours = v({ A: 5, B: 4 });
+  const bob = peer({ lastKnown: v({ A: 9, B: 4 }) });
+  expect(peerStatus(ours, bob)).toMatchObject({ state: 'checking', weLackEntries: 4, theyLackEntries: 0, vector: 'last-known' });
+  const s = folderStatus({ ...base, ours, peers: [bob] });
+  expect(s).toMatchObject({ behindEntries: 4, behindEntriesLastKnown: true });
+  // Caught up with B only, one of two writers: behind already, whatever Bob says next.
+  expect(s.state).toBe('behind');
+  // Caught up with a majority by what we know: checking until Bob speaks, the count still shown.
+  const three = folderStatus({ ...base, ours: v({ A: 5, B: 4, C: 1 }), peers: [bob] });
+  expect(three).toMatchObject({ state: 'checking', behindEntries: 4, behindEntriesLastKnown: true });
+  // What Bob says in this link's life replaces it.
+  const fresh = folderStatus({ ...base, ours, peers: [peer({ lastKnown: v({ A: 9, B: 4 }), advertised: v({ A: 12, B: 4 }) })] });
+  expect(fresh).toMatchObject({ state: 'behind', behindEntries: 7, behindEntriesLastKnown: false });
+  expect(fresh.peers[0]).toMatchObject({ state: 'ahead', weLackEntries: 7, vector: 'fresh' });
+  expect(folderStatus({ ...base, ours, peers: [peer({ lastKnown: v({ A: 9, B: 4 }), advertised: v({ A: 5, B: 4 }) })] })).toMatchObject({ state: 'in-sync', behindEntries: 0 });
+});
+
+test('an offline member’s last known vector still counts what we lack; a file waiting keeps the folder behind while a peer is checking', () => {
+  const ours = v({ A: 5, B: 4, C: 2 });
+  const bob = peer({ online: false, lastKnown: v({ A: 8 }) });
+  const carol = peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5, B: 4, C: 2 }) });
+  const s = folderStatus({ ...base, ours, peers: [bob, carol] });
+  expect(s).toMatchObject({ state: 'in-sync', behindEntries: 3, behindEntriesLastKnown: true });
+  expect(s.peers[0]).toMatchObject({ state: 'offline', weLackEntries: 3, vector: 'last-known' });
+  expect(folderStatus({ ...base, pendingFiles: 2, ours, peers: [peer({})] }).state).toBe('behind');
+});

@@ -33,7 +33,7 @@ interface FakeFolder {
 
 const nameOf = (fp: string) => [SELF, BOB, CAROL, DAVE].find((p) => p.fingerprint === fp)?.name ?? fp.slice(-8);
 const status = (s: Partial<FolderStatus> = {}): FolderStatus => ({
-  state: 'in-sync', behindEntries: 0, behindFiles: 0, behindBytes: 0, rateBytesPerS: 0, rateHistory: [], conflicts: 0, peers: [], ...s,
+  state: 'in-sync', behindEntries: 0, behindEntriesLastKnown: false, behindFiles: 0, behindBytes: 0, rateBytesPerS: 0, rateHistory: [], conflicts: 0, peers: [], ...s,
 });
 
 export class FakeFolderService implements FolderService {
@@ -113,8 +113,8 @@ export class FakeFolderService implements FolderService {
       { ...CAROL, role: 'reader', self: false, online: false, state: 'invited' },
     );
     photos.status = { ...photos.status, peers: [
-      { ...BOB, online: true, state: 'ahead', theyLackEntries: 0, weLackEntries: 12, openPaths: ['docs/notes.md'] },
-      { ...CAROL, online: false, state: 'not-joined', theyLackEntries: 40, weLackEntries: 0, openPaths: [] },
+      { ...BOB, online: true, state: 'ahead', theyLackEntries: 0, weLackEntries: 12, vector: 'fresh', openPaths: ['docs/notes.md'] },
+      { ...CAROL, online: false, state: 'not-joined', theyLackEntries: 40, weLackEntries: 0, vector: 'last-known', openPaths: [] },
     ] };
     photos.manifest.push({ version: 2, hash: 'm2', author: SELF.fingerprint, authorName: SELF.name, createdAtMs: T0 - 80_000_000, summary: ['added Bob as writer (docs/)', 'added Carol as reader'] });
     photos.activity = [
@@ -138,7 +138,7 @@ export class FakeFolderService implements FolderService {
     photos.chat = [
       { id: 'c1', from: BOB.fingerprint, fromName: BOB.name, text: 'Uploaded the sunset pictures!', atMs: T0 - 50_000, outgoing: false },
     ];
-    s.addFolder({ id: 'f-recipes', name: 'Recipes', role: 'reader', status: { state: 'in-sync', peers: [{ ...BOB, online: true, state: 'in-sync', theyLackEntries: 0, weLackEntries: 0, openPaths: [] }] },
+    s.addFolder({ id: 'f-recipes', name: 'Recipes', role: 'reader', status: { state: 'in-sync', peers: [{ ...BOB, online: true, state: 'in-sync', theyLackEntries: 0, weLackEntries: 0, vector: 'fresh', openPaths: [] }] },
       files: [{ path: 'soup.md', size: 900, state: 'synced', author: BOB.fingerprint, atMs: T0 - 400_000_000, text: 'Soup\n' }] });
     s.invites = [{ folder: 'f-music', name: 'Band rehearsals', from: { ...DAVE }, role: 'writer', members: 3, receivedAtMs: T0 - 1_000_000 }];
     return s;

@@ -191,6 +191,20 @@ test('lost entries are sent again: after a CaughtUp that shows Bob behind he ask
   expect(await fsp.readFile(path.join(bob.root, 'd1.txt'), 'utf8')).toBe('d1');
 });
 
+test('a first Vector lost (said before the peer’s sidecar listened, both having restarted): the CaughtUp answering the peer’s Vector says as much, and the peer pushes from it', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  await files(alice, { 'one.txt': '1', 'two.txt': '2' });
+  await files(bob, { 'bob.txt': 'b' });
+  let vectors = 0;
+  // Bob's Vector is lost; Alice's reaches him, and his entries for her, then his CaughtUp, reach her.
+  const link = await lossyLink(bob, alice, (m) => m.kind === 'vector' && ++vectors === 1);
+  await until([alice, bob], () => converged(alice, bob), 'each getting the other’s files without bob’s Vector reaching alice');
+  expect(link.lost.map((m) => m.kind)).toEqual(['vector']);
+  expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('2');
+  expect(await fsp.readFile(path.join(alice.root, 'bob.txt'), 'utf8')).toBe('b');
+});
+
 test('two peers send Carol the same catch-up at once over links that lose messages: she ends with everything, nothing asked for in a loop', async () => {
   const alice = await cluster.node('alice');
   const bob = await cluster.node('bob', alice);

@@ -3,7 +3,7 @@ import { act, empty, failure, fill, h, loading } from '../dom.js';
 import { ago, shortFp } from '../format.js';
 
 const ROLES = ['reader', 'writer', 'admin'];
-const SYNC_LABEL = { 'in-sync': 'in sync', behind: 'behind', ahead: 'has more', offline: 'offline', 'not-joined': 'not joined yet', declined: 'declined' };
+const SYNC_LABEL = { 'in-sync': 'in sync', behind: 'behind', ahead: 'has more', checking: 'checking', offline: 'offline', 'not-joined': 'not joined yet', declined: 'declined' };
 
 const parsePrefixes = (text) => text.split(',').map((p) => p.trim()).filter(Boolean);
 
@@ -35,7 +35,10 @@ export function membersView(ctx) {
     if (m.self) return '';
     const peer = (ctx.folder().status.peers || []).find((p) => p.fingerprint === m.fingerprint);
     if (!peer) return '';
-    const lag = peer.state === 'behind' && peer.theyLackEntries ? ` (${peer.theyLackEntries} changes)` : peer.state === 'ahead' && peer.weLackEntries ? ` (${peer.weLackEntries} changes)` : '';
+    // A checking peer's count is from the vector it said before its link came up: a lower bound.
+    const lag = peer.state === 'behind' && peer.theyLackEntries ? ` (${peer.theyLackEntries} changes)`
+      : peer.state === 'ahead' && peer.weLackEntries ? ` (${peer.weLackEntries} changes)`
+        : peer.state === 'checking' && peer.weLackEntries ? ` (has at least ${peer.weLackEntries} more changes)` : '';
     return SYNC_LABEL[peer.state] + lag;
   }
 
