@@ -27,7 +27,7 @@ import { checkInvitation } from './invitation';
 import { Registry } from './registry';
 import { SharedFolder } from './shared-folder';
 import { openPathsUnder } from './open-files';
-import { folderStatus, type PeerFacts } from './status';
+import { folderStatus, validPart, type PeerFacts } from './status';
 import type { ChatLine, FolderService, FolderStatus, FolderSummary, Friend, Invitation, MemberEdit, MemberView, ServiceEvent } from './types';
 import { FolderViews } from './views';
 
@@ -436,6 +436,7 @@ export class KinfolderService implements FolderService {
     const index = f.replica.manifest().index;
     const friends = new Map(this.friendList.value.map((p) => [p.fingerprint, p]));
     const peers: PeerFacts[] = [];
+    const maxSeq = (author: string): number => index.revocation(author)?.lastValidSeq ?? Infinity;
     for (const m of f.replica.manifest().manifest.members) {
       if (m.fingerprint === this.me.fingerprint || !index.isActiveMember(m.fingerprint)) continue;
       const view = f.sessions.get(m.fingerprint)?.view();
@@ -445,8 +446,8 @@ export class KinfolderService implements FolderService {
         online: this.hostReady && (friends.get(m.fingerprint)?.online ?? false),
         // The registry, not f.record: the record is the folder's entry as it was when opened.
         joined: this.registry.folder(f.id)?.joined.includes(m.fingerprint) === true,
-        advertised: view?.advertised,
-        lastKnown: f.lastVector(m.fingerprint),
+        advertised: validPart(view?.advertised, maxSeq),
+        lastKnown: validPart(f.lastVector(m.fingerprint), maxSeq),
         refusal: view?.refusal,
         openPaths: view?.openPaths ?? [],
       });

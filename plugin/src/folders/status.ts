@@ -43,6 +43,22 @@ export interface StatusFacts {
   readonly conflicts: number;
 }
 
+/**
+ * `v` as far as the manifest lets each feed be valid (`maxSeq`: a revoked member's last valid
+ * seq): a peer that has not heard of a revocation, or an offline one's last vector from before
+ * it, names entries no node will keep, and counting them would leave us behind for good.
+ */
+export function validPart(v: VectorLike | undefined, maxSeq: (author: string) => number): VectorLike | undefined {
+  if (v === undefined) return undefined;
+  return {
+    get: (author) => {
+      const e = v.get(author);
+      return e === undefined ? undefined : { seq: Math.min(e.seq, maxSeq(author)) };
+    },
+    keys: () => v.keys(),
+  };
+}
+
 /** Entries `a` holds beyond `b`, feed by feed. */
 export function entriesBeyond(a: VectorLike, b: VectorLike): number {
   let n = 0;

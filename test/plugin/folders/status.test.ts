@@ -1,4 +1,4 @@
-import { folderStatus, peerStatus, type PeerFacts } from '../../../plugin/src/folders';
+import { folderStatus, peerStatus, validPart, type PeerFacts } from '../../../plugin/src/folders';
 
 const v = (o: Record<string, number>) => new Map(Object.entries(o).map(([a, seq]) => [a, { seq }]));
 const peer = (over: Partial<PeerFacts>): PeerFacts => ({ fingerprint: 'B', name: 'Bob', online: true, joined: true, openPaths: [], ...over });
@@ -72,4 +72,14 @@ test('an offline member’s last known vector still counts what we lack; a file 
   expect(s).toMatchObject({ state: 'in-sync', behindEntries: 3, behindEntriesLastKnown: true });
   expect(s.peers[0]).toMatchObject({ state: 'offline', weLackEntries: 3, vector: 'last-known' });
   expect(folderStatus({ ...base, pendingFiles: 2, ours, peers: [peer({})] }).state).toBe('behind');
+});
+
+test('a feed past a revoked member’s last valid seq, in a peer’s vector, does not leave the folder behind', () => {
+  const ours = v({ A: 5, R: 2 });
+  const stale = v({ A: 5, R: 4 }); // said before the revocation reached the peer
+  const maxSeq = (author: string): number => (author === 'R' ? 2 : Infinity);
+  expect(folderStatus({ ...base, ours, peers: [peer({ advertised: stale })] })).toMatchObject({ state: 'behind', behindEntries: 2 });
+  expect(folderStatus({ ...base, ours, peers: [peer({ advertised: validPart(stale, maxSeq) })] })).toMatchObject({ state: 'in-sync', behindEntries: 0 });
+  expect([...(validPart(stale, maxSeq)?.keys() ?? [])]).toEqual(['A', 'R']);
+  expect(validPart(undefined, maxSeq)).toBeUndefined();
 });
