@@ -15,6 +15,33 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 const sortedHashes = (hs: string[]): string[] => [...hs].sort();
 
+/** Random steps of three authors over paths p0..p3: a put, or a move when `move` names another path; `seen` picks parents among earlier steps. */
+const dagSteps = fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 });
+
+/** The steps' entries in causal order, and each author's last seq. */
+function dagOf(folder: string, steps: ReadonlyArray<{ author: number; path: number; move: number; seen: number[] }>): { made: EntryRecord[]; seqs: number[] } {
+  const seqs = [0, 0, 0];
+  const made: EntryRecord[] = [];
+  for (const s of steps) {
+    const paths = s.move >= 0 && s.move !== s.path ? [`p${s.path}`, `p${s.move}`] : [`p${s.path}`];
+    const parents = [...new Set(s.seen.filter((i) => i < made.length).map((i) => made[i].hash))];
+    made.push(entry({ folder, author: `A${s.author}`, seq: ++seqs[s.author], paths, parents }));
+  }
+  return { made, seqs };
+}
+
+/** Heads by the definition: an entry touching p that no entry touching p names as a parent. */
+function headsOf(entries: readonly EntryRecord[]): Map<string, string[]> {
+  const expected = new Map<string, string[]>();
+  for (const p of ['p0', 'p1', 'p2', 'p3']) {
+    const touching = entries.filter((e) => e.paths.includes(p));
+    const named = new Set(touching.flatMap((e) => e.parents));
+    const hs = touching.filter((e) => !named.has(e.hash)).map((e) => e.hash);
+    if (hs.length) expected.set(p, sortedHashes(hs));
+  }
+  return expected;
+}
+
 export function storeContract(name: string, open: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
     let dir: string;
@@ -224,7 +251,7 @@ export function storeContract(name: string, open: StoreFactory): void {
       test('heads are the same whatever the arrival order and batching (property)', async () => {
         // A random DAG over a few paths, built in causal order; then delivered in a random order in random batches.
         const arb = fc.record({
-          steps: fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 }),
+          steps: dagSteps,
           order: fc.array(fc.nat(), { minLength: 25, maxLength: 25 }),
           cuts: fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }),
           // Submitted all at once, batches share transactions (group commit); one at a time, they do not.
@@ -234,21 +261,8 @@ export function storeContract(name: string, open: StoreFactory): void {
         await fc.assert(
           fc.asyncProperty(arb, async ({ steps, order, cuts, concurrent }) => {
             const folder = `prop-${run++}`;
-            const seqs = [0, 0, 0];
-            const made: EntryRecord[] = [];
-            for (const s of steps) {
-              const paths = s.move >= 0 && s.move !== s.path ? [`p${s.path}`, `p${s.move}`] : [`p${s.path}`];
-              const parents = [...new Set(s.seen.filter((i) => i < made.length).map((i) => made[i].hash))];
-              made.push(entry({ folder, author: `A${s.author}`, seq: ++seqs[s.author], paths, parents }));
-            }
-            // Expected from the definition: a head of p is an entry touching p that no entry touching p names as parent.
-            const expected = new Map<string, string[]>();
-            for (const p of ['p0', 'p1', 'p2', 'p3']) {
-              const touching = made.filter((e) => e.paths.includes(p));
-              const named = new Set(touching.flatMap((e) => e.parents));
-              const hs = touching.filter((e) => !named.has(e.hash)).map((e) => e.hash);
-              if (hs.length) expected.set(p, sortedHashes(hs));
-            }
+            const { made, seqs } = dagOf(folder, steps);
+            const expected = headsOf(made);
             const shuffled = made.map((e, i) => ({ e, k: order[i] ?? i })).sort((x, y) => x.k - y.k).map((x) => x.e);
             const batches: EntryRecord[][] = [[]];
             for (let i = 0; i < shuffled.length; i++) {
@@ -272,7 +286,7 @@ export function storeContract(name: string, open: StoreFactory): void {
 
       test('cutFeed leaves the heads, vectors and lookups of a store that never held the cut entries (property)', async () => {
         const arb = fc.record({
-          steps: fc.array(fc.record({ author: fc.integer({ min: 0, max: 2 }), path: fc.integer({ min: 0, max: 3 }), move: fc.integer({ min: -1, max: 3 }), seen: fc.array(fc.integer({ min: 0, max: 24 }), { maxLength: 3 }) }), { minLength: 1, maxLength: 25 }),
+          steps: dagSteps,
           cutAuthor: fc.integer({ min: 0, max: 2 }),
           cutFrom: fc.integer({ min: 1, max: 12 }),
           split: fc.integer({ min: 1, max: 25 }),
@@ -281,13 +295,7 @@ export function storeContract(name: string, open: StoreFactory): void {
         await fc.assert(
           fc.asyncProperty(arb, async ({ steps, cutAuthor, cutFrom, split }) => {
             const folder = `cut-${run++}`;
-            const seqs = [0, 0, 0];
-            const made: EntryRecord[] = [];
-            for (const s of steps) {
-              const paths = s.move >= 0 && s.move !== s.path ? [`p${s.path}`, `p${s.move}`] : [`p${s.path}`];
-              const parents = [...new Set(s.seen.filter((i) => i < made.length).map((i) => made[i].hash))];
-              made.push(entry({ folder, author: `A${s.author}`, seq: ++seqs[s.author], paths, parents }));
-            }
+            const { made, seqs } = dagOf(folder, steps);
             const victim = `A${cutAuthor}`;
             const isCut = (e: EntryRecord): boolean => e.author === victim && e.seq >= cutFrom;
             // Two batches, so the cut may run through a chunk or fall between chunks.
@@ -302,13 +310,7 @@ export function storeContract(name: string, open: StoreFactory): void {
             expect(r.paths).toEqual([...new Set(gone.flatMap((e) => e.paths))].sort());
 
             const left = made.filter((e) => !isCut(e));
-            const expected = new Map<string, string[]>();
-            for (const p of ['p0', 'p1', 'p2', 'p3']) {
-              const touching = left.filter((e) => e.paths.includes(p));
-              const named = new Set(touching.flatMap((e) => e.parents));
-              const hs = touching.filter((e) => !named.has(e.hash)).map((e) => e.hash);
-              if (hs.length) expected.set(p, sortedHashes(hs));
-            }
+            const expected = headsOf(left);
             const got = new Map((await collect(store.pathsWithHeads(folder))).map((p) => [p.path, p.heads.map((h) => h.hash)]));
             expect(got).toEqual(expected);
             const kept = Math.min(seqs[cutAuthor], cutFrom - 1);
