@@ -1,4 +1,5 @@
 /** Entry chunks (see 003_entry_chunks.sql): contiguous entries of one feed as one row's columns, and back. */
+import { writeHash } from './codec';
 import type { EntryRecord } from './records';
 
 /**
@@ -36,7 +37,8 @@ export function hashKeyAt(hashes: Buffer, offset: number): number {
 }
 
 /**
- * `entries`: one feed's, seqs contiguous and ascending, checked by the caller. Meta is built as
+ * `entries`: one feed's, seqs contiguous and ascending, checked by the caller (but for each
+ * entry's hash, checked here as it is written). Meta is built as
  * text by hand: the arrays JSON.stringify would need cost more than the strings.
  */
 export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
@@ -53,7 +55,7 @@ export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
   for (let i = 0; i < n; i++) {
     const e = entries[i];
     if (e.parents.length > 0) withParents = true;
-    hashes.write(e.hash, 32 * i, 32, 'hex');
+    writeHash(e.hash, hashes, 32 * i, 'entry.hash');
     // TypedArray#set: Buffer#copy goes through JS argument checks per call.
     bytes.set(e.bytes, end);
     end += e.bytes.length;
