@@ -127,6 +127,8 @@ export interface IngestInput {
 export interface IngestResult {
   /** Entries stored by this call. */
   readonly accepted: number;
+  /** Those entries, decoded (what the folder engine applies, without decoding them again). */
+  readonly entries: readonly HashedEntry[];
   readonly refusals: IngestRefusal[];
   /** Entries that wait for parents from another feed (kept in memory up to a bound). */
   readonly deferred: IngestDeferral[];
@@ -683,7 +685,7 @@ export class FolderReplica {
       }
       for (const x of d.deferrals) deferred.push({ ...x, kept });
     }
-    return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change }, commit };
+    return { value: { accepted: records.length, entries: acceptedList, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change }, commit };
   }
 
   /**
