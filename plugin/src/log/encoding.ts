@@ -4,9 +4,9 @@
  * other byte string with a typed DecodeError.
  */
 import { hash as oneShotHash } from 'node:crypto';
-import { Reader, Writer, HASH_BYTES, compareStrings } from './codec';
+import { Reader, Writer, FINGERPRINT_BYTES, FOLDER_BYTES, HASH_BYTES, compareStrings } from './codec';
 import { DecodeError, LogError } from './errors';
-import type { BlockRef, Checkpoint, Entry, EntryBody, FileMeta, FileType, Hash, HashedEntry } from './types';
+import type { BlockRef, Checkpoint, Entry, EntryBody, FileMeta, FileType, Fingerprint, Hash, HashedEntry } from './types';
 
 export const FORMAT_VERSION = 1;
 export const KIND_ENTRY = 0x01;
@@ -233,6 +233,34 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const signature = r.bytes(MAX_SIGNATURE_BYTES, 'signature');
   r.end('checkpoint');
   return { folder, author, seq, entryHash, signature: new Uint8Array(signature.buffer, signature.byteOffset, signature.byteLength) };
+}
+
+// Entries and checkpoints both begin: kind, format version, folder, author, seq.
+const AUTHOR_AT = 2 + FOLDER_BYTES;
+const SEQ_AT = AUTHOR_AT + FINGERPRINT_BYTES;
+
+/**
+ * The author an encoded entry or checkpoint claims, without decoding the rest ('' if the bytes
+ * are too short): enough to sort a peer's input by feed, which the decoder checks again.
+ */
+export function peekAuthor(bytes: Uint8Array): Fingerprint {
+  if (bytes.length < SEQ_AT) return '';
+  const r = new Reader(bytes);
+  r.pos = AUTHOR_AT;
+  return r.fingerprint('author');
+}
+
+/** The seq an encoded entry or checkpoint claims, without decoding the rest (undefined if unreadable); a hint the decoder checks again. */
+export function peekSeq(bytes: Uint8Array): number | undefined {
+  if (bytes.length <= SEQ_AT) return undefined;
+  const r = new Reader(bytes);
+  r.pos = SEQ_AT;
+  try {
+    return r.varint('seq');
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined;
+    throw err;
+  }
 }
 
 /** Sorted, de-duplicated parents, as the encoding wants them. */

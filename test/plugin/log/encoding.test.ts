@@ -8,6 +8,8 @@ import {
   encodeCheckpoint,
   encodeEntry,
   hashEntry,
+  peekAuthor,
+  peekSeq,
   type Entry,
 } from '../../../plugin/src/log';
 import { arbEntry, arbFingerprint, arbFolder, arbHash } from './arbitraries';
@@ -183,6 +185,35 @@ describe('checkpoint encoding', () => {
           } catch (err) {
             expect(err).toBeInstanceOf(DecodeError);
           }
+        }
+      }),
+    );
+  });
+});
+
+describe('peekAuthor and peekSeq', () => {
+  const arbCheckpoint = fc.record({ folder: arbFolder, author: arbFingerprint, seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), entryHash: arbHash, signature: fc.uint8Array({ maxLength: 60 }) });
+
+  it('say what the decoders say, for entries and checkpoints', () => {
+    fc.assert(
+      fc.property(arbEntry, arbCheckpoint, (e, cp) => {
+        for (const [bytes, d] of [[encodeEntry(e), e], [encodeCheckpoint(cp), cp]] as const) {
+          expect(peekAuthor(bytes)).toBe(d.author);
+          expect(peekSeq(bytes)).toBe(d.seq);
+        }
+      }),
+    );
+  });
+
+  it('never throw on truncated or random bytes', () => {
+    fc.assert(
+      fc.property(arbEntry, fc.uint8Array({ maxLength: 80 }), fc.nat(), (e, junk, cut) => {
+        const bytes = encodeEntry(e);
+        for (const input of [bytes.subarray(0, cut % bytes.length), junk]) {
+          const author = peekAuthor(input);
+          expect(author === '' || /^[0-9A-F]{40}$/.test(author)).toBe(true);
+          const seq = peekSeq(input);
+          expect(seq === undefined || Number.isSafeInteger(seq)).toBe(true);
         }
       }),
     );
