@@ -282,6 +282,12 @@ export class Reader {
     return this.hex(HASH_BYTES, what);
   }
 
+  /** Steps over `n` bytes that must be there. */
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
+  }
+
   fingerprint(what: string): string {
     this.need(FINGERPRINT_BYTES, what);
     if (!sameBytes(this.buf, this.pos, lastFpr.bytes)) remember(lastFpr, this.buf, this.pos, FINGERPRINT_BYTES, true);
