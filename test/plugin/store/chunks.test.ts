@@ -16,7 +16,7 @@ const item = fc.record({
 });
 
 describe('encodeChunk', () => {
-  it('writes meta as exactly the JSON text of its items, and decodes back to the records', () => {
+  it('writes meta as exactly the JSON text of its items and the hash keys as their digits, and decodes back to the records', () => {
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 30 }), fc.boolean(), (items, first) => {
         const records: EntryRecord[] = [];
@@ -31,6 +31,7 @@ describe('encodeChunk', () => {
         });
         const c = encodeChunk(records);
         expect(c.meta).toEqual(Buffer.from(JSON.stringify(expected), 'utf8'));
+        expect(c.keys.toString('latin1')).toBe(records.map((r) => parseInt(r.hash.slice(0, 13), 16)).join(','));
         expect(decodeChunk('f', 'A', encodedRow(c), 0, Infinity)).toEqual(records);
       }),
       { numRuns: 500 },
