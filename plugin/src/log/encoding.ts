@@ -177,18 +177,13 @@ function metaAt(bytes: Uint8Array, at: number): FileMeta {
 }
 
 // Bodies of decodeHashedEntry: `meta` is a getter on the prototype, so creating one costs what
-// a plain object does (an own accessor, in a literal or by defineProperty, costs ~1 µs each).
+// a plain object does (an own accessor, in a literal or by defineProperty, costs ~1 us each).
 // Unlike a plain body, a spread or structuredClone of one leaves `meta` out.
-class LazyPut {
-  readonly op = 'put';
+abstract class LazyMeta {
   #meta: FileMeta | undefined;
   readonly #bytes: Uint8Array;
   readonly #at: number;
-  constructor(
-    readonly path: string,
-    bytes: Uint8Array,
-    at: number,
-  ) {
+  constructor(bytes: Uint8Array, at: number) {
     this.#bytes = bytes;
     this.#at = at;
   }
@@ -197,22 +192,26 @@ class LazyPut {
   }
 }
 
-class LazyMove {
+class LazyPut extends LazyMeta {
+  readonly op = 'put';
+  constructor(
+    readonly path: string,
+    bytes: Uint8Array,
+    at: number,
+  ) {
+    super(bytes, at);
+  }
+}
+
+class LazyMove extends LazyMeta {
   readonly op = 'move';
-  #meta: FileMeta | undefined;
-  readonly #bytes: Uint8Array;
-  readonly #at: number;
   constructor(
     readonly from: string,
     readonly to: string,
     bytes: Uint8Array,
     at: number,
   ) {
-    this.#bytes = bytes;
-    this.#at = at;
-  }
-  get meta(): FileMeta {
-    return (this.#meta ??= metaAt(this.#bytes, this.#at));
+    super(bytes, at);
   }
 }
 
