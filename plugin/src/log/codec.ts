@@ -226,6 +226,12 @@ function remember(r: Remembered, buf: Buffer, pos: number, n: number, upper: boo
   r.bytes = Buffer.from(buf.subarray(pos, pos + n));
 }
 
+/** The fingerprint whose 20 bytes start at `pos` (the caller checked they are there), as upper-case hex. */
+export function fingerprintAt(buf: Buffer, pos: number): string {
+  if (!sameBytes(buf, pos, lastFpr.bytes)) remember(lastFpr, buf, pos, FINGERPRINT_BYTES, true);
+  return lastFpr.text;
+}
+
 /** Reads canonical fields; every irregularity is a typed DecodeError. */
 export class Reader {
   private readonly buf: Buffer;
@@ -293,9 +299,9 @@ export class Reader {
 
   fingerprint(what: string): string {
     this.need(FINGERPRINT_BYTES, what);
-    if (!sameBytes(this.buf, this.pos, lastFpr.bytes)) remember(lastFpr, this.buf, this.pos, FINGERPRINT_BYTES, true);
+    const text = fingerprintAt(this.buf, this.pos);
     this.pos += FINGERPRINT_BYTES;
-    return lastFpr.text;
+    return text;
   }
 
   folder(): string {

@@ -4,7 +4,7 @@
  * other byte string with a typed DecodeError.
  */
 import { hash as oneShotHash } from 'node:crypto';
-import { Reader, Writer, FINGERPRINT_BYTES, FOLDER_BYTES, HASH_BYTES, compareStrings } from './codec';
+import { Reader, Writer, fingerprintAt, FINGERPRINT_BYTES, FOLDER_BYTES, HASH_BYTES, compareStrings } from './codec';
 import { DecodeError, LogError } from './errors';
 import type { BlockRef, Checkpoint, Entry, EntryBody, FileMeta, FileType, Fingerprint, Hash, HashedEntry } from './types';
 
@@ -317,22 +317,23 @@ const SEQ_AT = AUTHOR_AT + FINGERPRINT_BYTES;
  */
 export function peekAuthor(bytes: Uint8Array): Fingerprint {
   if (bytes.length < SEQ_AT) return '';
-  const r = new Reader(bytes);
-  r.pos = AUTHOR_AT;
-  return r.fingerprint('author');
+  return fingerprintAt(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), AUTHOR_AT);
 }
 
-/** The seq an encoded entry or checkpoint claims, without decoding the rest (undefined if unreadable); a hint the decoder checks again. */
+/**
+ * The seq an encoded entry or checkpoint claims, without decoding the rest (undefined if it
+ * cannot be read); a hint the decoder checks again, so a varint the decoder would refuse as
+ * not minimal is read all the same.
+ */
 export function peekSeq(bytes: Uint8Array): number | undefined {
-  if (bytes.length <= SEQ_AT) return undefined;
-  const r = new Reader(bytes);
-  r.pos = SEQ_AT;
-  try {
-    return r.varint('seq');
-  } catch (err) {
-    if (err instanceof DecodeError) return undefined;
-    throw err;
+  let seq = 0;
+  let mul = 1;
+  for (let i = SEQ_AT; i < bytes.length && i < SEQ_AT + 8; i++) {
+    seq += (bytes[i] & 0x7f) * mul;
+    if (bytes[i] < 0x80) return seq <= Number.MAX_SAFE_INTEGER ? seq : undefined;
+    mul *= 0x80;
   }
+  return undefined;
 }
 
 /** Sorted, de-duplicated parents, as the encoding wants them. */
