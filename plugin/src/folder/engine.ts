@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { decodeHashedEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import { pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
 import type { FeedCutReport, FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
@@ -181,8 +181,6 @@ export class FolderEngine {
   private readonly emptied = new Set<string>();
   /** What the apply run in progress is doing (for APPLY_SLOW). */
   private applyStep = 'resolving heads';
-  /** Paths of received entries that waited for parents: applied once a later ingest takes them. */
-  private readonly deferredPaths = new Set<string>();
   /**
    * Paths with live losers as of their last apply (seeded at start with every path that has
    * several heads): status counts conflicts from here instead of reading every path's heads.
@@ -428,22 +426,12 @@ export class FolderEngine {
   async ingest(input: IngestInput, from?: { peer?: string }): Promise<IngestResult> {
     this.checkRunning();
     const result = await this.replica.ingest(input, this.signal);
-    const paths = new Set(this.deferredPaths);
-    this.deferredPaths.clear();
-    // Nothing stored and nothing waiting: entries held already (a second peer sending the same
-    // catch-up), whose paths were applied when they were stored. Nothing to decode or apply.
-    const nothingNew = result.accepted === 0 && result.deferred.length === 0;
-    for (const bytes of nothingNew ? [] : (input.entries ?? [])) {
-      try {
-        const { entry, hash } = decodeHashedEntry(bytes);
-        for (const p of pathsOf(entry.body)) paths.add(p);
-        if (result.accepted > 0) this.recent.set(hash, entry);
-      } catch {
-        // Refused by the replica as well (and reported there); nothing to apply for it.
-      }
+    const paths = new Set<string>();
+    // Entries that waited for parents are in the result of the call that stores them.
+    for (const { entry, hash } of result.entries) {
+      for (const p of pathsOf(entry.body)) paths.add(p);
+      this.recent.set(hash, entry);
     }
-    // Entries waiting for parents are taken by a later call, whose input may not name their paths.
-    if (result.deferred.length > 0) for (const p of paths) this.deferredPaths.add(p);
     for (const r of result.refusals) {
       this.emit({ type: 'folder:refused', path: '', source: 'ingest', code: r.reason, message: `${r.kind} ${r.author}${r.seq !== undefined ? ` seq ${r.seq}` : ''}: ${r.detail}` });
     }

@@ -194,11 +194,14 @@ export class Writer {
   }
 }
 
-// Buffer#toString('hex', ...) dispatches on the encoding and bounds-checks before the native
-// hexSlice; a 32-byte hash is short enough that the dispatch costs as much as the conversion.
-const nativeHexSlice = (Buffer.prototype as unknown as { hexSlice?: (start: number, end: number) => string }).hexSlice;
-const hexSlice: (buf: Buffer, start: number, end: number) => string =
-  typeof nativeHexSlice === 'function' ? (buf, start, end) => nativeHexSlice.call(buf, start, end) : (buf, start, end) => buf.toString('hex', start, end);
+// Buffer#toString(encoding, ...) dispatches on the encoding and bounds-checks before the native
+// slice; for a 32-byte hash or a path that costs as much as the conversion.
+function nativeSlice(encoding: 'hex' | 'latin1'): (buf: Buffer, start: number, end: number) => string {
+  const native = (Buffer.prototype as unknown as Record<string, ((start: number, end: number) => string) | undefined>)[`${encoding}Slice`];
+  return typeof native === 'function' ? (buf, start, end) => native.call(buf, start, end) : (buf, start, end) => buf.toString(encoding, start, end);
+}
+const hexSlice = nativeSlice('hex');
+const latin1Slice = nativeSlice('latin1');
 
 // A feed's entries repeat one folder and one author: the decoder keeps the last of each, as
 // bytes and as text, and compares bytes instead of converting them again (shared by every
@@ -221,6 +224,12 @@ function remember(r: Remembered, buf: Buffer, pos: number, n: number, upper: boo
   const text = hexSlice(buf, pos, pos + n);
   r.text = upper ? text.toUpperCase() : text;
   r.bytes = Buffer.from(buf.subarray(pos, pos + n));
+}
+
+/** The fingerprint whose 20 bytes start at `pos` (the caller checked they are there), as upper-case hex. */
+export function fingerprintAt(buf: Buffer, pos: number): string {
+  if (!sameBytes(buf, pos, lastFpr.bytes)) remember(lastFpr, buf, pos, FINGERPRINT_BYTES, true);
+  return lastFpr.text;
 }
 
 /** Reads canonical fields; every irregularity is a typed DecodeError. */
@@ -282,11 +291,17 @@ export class Reader {
     return this.hex(HASH_BYTES, what);
   }
 
+  /** Steps over `n` bytes that must be there. */
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
+  }
+
   fingerprint(what: string): string {
     this.need(FINGERPRINT_BYTES, what);
-    if (!sameBytes(this.buf, this.pos, lastFpr.bytes)) remember(lastFpr, this.buf, this.pos, FINGERPRINT_BYTES, true);
+    const text = fingerprintAt(this.buf, this.pos);
     this.pos += FINGERPRINT_BYTES;
-    return lastFpr.text;
+    return text;
   }
 
   folder(): string {
@@ -300,9 +315,20 @@ export class Reader {
     const len = this.varint(what);
     if (len > maxBytes) throw new DecodeError('DECODE_TOO_LARGE', `${what}: ${len} bytes, more than ${maxBytes}`);
     this.need(len, what);
-    const slice = this.buf.subarray(this.pos, this.pos + len);
+    // Paths are nearly always ASCII, which is its own UTF-8 and Latin-1: a loop over the bytes
+    // instead of a view, the UTF-8 validator and the UTF-8 decoder.
+    const buf = this.buf;
+    const start = this.pos;
+    const end = start + len;
+    let i = start;
+    while (i < end && buf[i] < 0x80) i++;
+    if (i === end) {
+      this.pos = end;
+      return latin1Slice(buf, start, end);
+    }
+    const slice = buf.subarray(start, end);
     if (!isUtf8(slice)) throw new DecodeError('DECODE_BAD_UTF8', `${what}: not valid UTF-8`);
-    this.pos += len;
+    this.pos = end;
     return slice.toString('utf8');
   }
 

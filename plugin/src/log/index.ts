@@ -15,6 +15,8 @@ export {
   decodeHashedEntry,
   encodeCheckpoint,
   decodeCheckpoint,
+  peekAuthor,
+  peekSeq,
   checkpointSigningBytes,
   canonicalParents,
   sha256Hex,

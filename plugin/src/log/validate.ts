@@ -310,33 +310,40 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
   };
   let newTip = tip;
   let stop: { seq: number; why: string; defer: boolean } | null = null;
+  // Per entry, nothing is allocated unless something is wrong: this loop runs for every entry of a catch-up.
+  const noClocks: number[] = [];
+  let lastLamport = tip ? tip.lamport : null;
+  const entryRefusal = (c: Candidate, seq: number) => ({ kind: 'entry' as const, index: c.index, seq, hash: c.he.hash });
   for (let seq = tipSeq + 1; seq < forkSeq && coveredAt.has(seq); seq++) {
     const c = coveredAt.get(seq) as Candidate;
     const e = c.he.entry;
-    const base = { kind: 'entry' as const, index: c.index, seq, hash: c.he.hash };
     let problem: Refusal | null = null;
-    for (const p of pathsOf(e.body)) {
+    const paths = pathsOf(e.body);
+    for (const p of paths) {
       const pp = pathProblem(p);
       if (pp !== null) {
-        problem = { ...base, reason: 'BAD_PATH', detail: `path ${JSON.stringify(p)}: ${pp}`, pathProblem: pp };
+        problem = { ...entryRefusal(c, seq), reason: 'BAD_PATH', detail: `path ${JSON.stringify(p)}: ${pp}`, pathProblem: pp };
         break;
       }
     }
     if (!problem) {
       const acl = aclRefusal(c.he, author, ctx.authority);
-      if (acl) problem = { ...base, ...acl };
+      if (acl) problem = { ...entryRefusal(c, seq), ...acl };
     }
     if (!problem) {
-      const parentClocks: number[] = [];
-      const missing: Hash[] = [];
-      for (const ph of e.parents) {
-        const l = lamportInBatch(ph) ?? outside.get(ph);
-        if (l === undefined) missing.push(ph);
-        else parentClocks.push(l);
+      let parentClocks = noClocks;
+      let missing: Hash[] | null = null;
+      if (e.parents.length > 0) {
+        parentClocks = [];
+        for (const ph of e.parents) {
+          const l = lamportInBatch(ph) ?? outside.get(ph);
+          if (l === undefined) (missing ??= []).push(ph);
+          else parentClocks.push(l);
+        }
       }
-      const bad = lamportViolation(e, newTip ? newTip.lamport : null, parentClocks);
-      if (bad !== null) problem = { ...base, reason: 'BAD_LAMPORT', detail: bad };
-      else if (missing.length > 0) {
+      const bad = lamportViolation(e, lastLamport, parentClocks);
+      if (bad !== null) problem = { ...entryRefusal(c, seq), reason: 'BAD_LAMPORT', detail: bad };
+      else if (missing !== null) {
         deferred.push({ index: c.index, seq, hash: c.he.hash, missingParents: missing });
         stop = { seq, why: 'waits for parents', defer: true };
         break;
@@ -350,7 +357,11 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     accepted.push(c.he);
     acceptedFlag[c.index] = 1;
     (acceptedByHash as Map<Hash, number> | null)?.set(c.he.hash, e.lamport);
-    newTip = { seq, hash: c.he.hash, lamport: e.lamport };
+    lastLamport = e.lamport;
+  }
+  if (accepted.length > 0) {
+    const last = accepted[accepted.length - 1];
+    newTip = { seq: last.entry.seq, hash: last.hash, lamport: last.entry.lamport };
   }
 
   // 6. Say why every other candidate was not accepted.

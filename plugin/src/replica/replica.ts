@@ -33,6 +33,8 @@ import {
   missingFrom,
   pathProblem,
   pathsOf,
+  peekAuthor,
+  peekSeq,
   validateFeed,
   type Checkpoint,
   type FeedTip,
@@ -130,6 +132,8 @@ export interface IngestInput {
 export interface IngestResult {
   /** Entries stored by this call. */
   readonly accepted: number;
+  /** Those entries, decoded (what the folder engine applies, without decoding them again). */
+  readonly entries: readonly HashedEntry[];
   readonly refusals: IngestRefusal[];
   /** Entries that wait for parents from another feed (kept in memory up to a bound). */
   readonly deferred: IngestDeferral[];
@@ -183,44 +187,6 @@ const NO_AUTHORITY: WriteAuthority = {
   publicKeyOf: () => undefined,
   mayWrite: (author) => ({ ok: false, reason: 'UNKNOWN_AUTHOR', detail: `${author}: no manifest yet` }),
 };
-
-// Byte offsets of the author in an encoded entry: kind, format version, 16-byte folder, 20-byte author.
-const AUTHOR_START = 18;
-const AUTHOR_END = 38;
-
-/**
- * The author an encoded entry claims, without decoding it (validateFeed checks it again).
- * Entries come in runs of one author: the last one's bytes are compared, not re-hexed.
- */
-function authorReader(): (bytes: Uint8Array) => Fingerprint {
-  let last: Buffer | null = null;
-  let lastAuthor = '';
-  return (bytes) => {
-    if (bytes.length < AUTHOR_END) return '';
-    const b = Buffer.from(bytes.buffer, bytes.byteOffset + AUTHOR_START, AUTHOR_END - AUTHOR_START);
-    if (last === null || !last.equals(b)) {
-      last = Buffer.from(b);
-      lastAuthor = b.toString('hex').toUpperCase();
-    }
-    return lastAuthor;
-  };
-}
-
-/**
- * The seq an entry's bytes claim (after kind, format version, folder and author), or
- * undefined if they are too short to say. Only a hint: what it is used for is then checked
- * against the entry's hash.
- */
-function peekSeq(bytes: Uint8Array): number | undefined {
-  let seq = 0;
-  let mul = 1;
-  for (let i = AUTHOR_END; i < bytes.length && i < AUTHOR_END + 8; i++) {
-    seq += (bytes[i] & 0x7f) * mul;
-    if (bytes[i] < 0x80) return seq;
-    mul *= 128;
-  }
-  return undefined;
-}
 
 const MAX_REMEMBERED_REFUSALS = 100_000;
 
@@ -563,8 +529,7 @@ export class FolderReplica {
       if (!g) groups.set(author, (g = { entries: [], checkpoints: [] }));
       return g;
     };
-    const claimedAuthor = authorReader();
-    for (const bytes of input.entries ?? []) group(claimedAuthor(bytes)).entries.push(bytes);
+    for (const bytes of input.entries ?? []) group(peekAuthor(bytes)).entries.push(bytes);
     for (const bytes of input.checkpoints ?? []) {
       let cp: Checkpoint;
       try {
@@ -673,7 +638,7 @@ export class FolderReplica {
         if (verdict.deferred.length > 0) {
           const top = verdict.tip ? verdict.tip.seq : 0;
           const keep = verdict.deferred.map((d) => g.entries[d.index]);
-          const cps = g.checkpoints.filter((b) => decodeCheckpoint(b).seq > top);
+          const cps = g.checkpoints.filter((b) => (peekSeq(b) ?? Infinity) > top);
           deferredNow.set(author, {
             entries: keep,
             checkpoints: cps,
@@ -713,7 +678,7 @@ export class FolderReplica {
       }
       for (const x of d.deferrals) deferred.push({ ...x, kept });
     }
-    return { value: { accepted: records.length, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change, cuts }, commit };
+    return { value: { accepted: records.length, entries: acceptedList, refusals, deferred, forks, overruledManifests, manifestsApplied, manifestRefusals, manifestChange: change, cuts }, commit };
   }
 
   private async rememberRefused(refused: ReadonlyArray<{ hash: Hash; author: Fingerprint }>): Promise<void> {
@@ -801,7 +766,7 @@ export class FolderReplica {
     });
     if (keep.length === g.entries.length) return;
     g.entries = keep;
-    if (!differs) g.checkpoints = g.checkpoints.filter((b) => decodeCheckpoint(b).seq > tip.seq);
+    if (!differs) g.checkpoints = g.checkpoints.filter((b) => (peekSeq(b) ?? Infinity) > tip.seq);
   }
 
   /** A side of a fork that this node held before: its bytes, and the stored checkpoint and entries that prove it. */

@@ -34,6 +34,10 @@ DELETE FROM heads WHERE (folder_id, path, hash) IN (SELECT c.folder_id, p.value,
 
 const FIRST_SEQ_SQL = String(FIRST_SEQ);
 
+const OPEN_BRACKET = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE_BRACKET = Buffer.from(']');
+
 /** Chunks per INSERT: 7 parameters each, and sqlite allows 32,766 per statement. */
 const CHUNKS_PER_STATEMENT = 64;
 
@@ -245,7 +249,10 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job, storedMa
       const flush = (): void => {
         if (group.length === 0) return;
         stored.push([fid, aid, group[0].firstSeq, group[group.length - 1].lastSeq]);
-        keys.push({ fid, aid, firstSeq: group[0].firstSeq, keys: Buffer.from(`[${group.map((c) => c.keys).join(',')}]`, 'latin1') });
+        const parts: Buffer[] = [];
+        for (const c of group) parts.push(parts.length === 0 ? OPEN_BRACKET : COMMA, c.keys);
+        parts.push(CLOSE_BRACKET);
+        keys.push({ fid, aid, firstSeq: group[0].firstSeq, keys: Buffer.concat(parts) });
         group = [];
       };
       for (const c of chunks) {
@@ -402,7 +409,7 @@ async function advanceFeeds(tx: Transaction, feeds: readonly FeedJob[], fids: Ma
 
 function checkEntry(e: EntryRecord): void {
   checkText(e.folder, 'entry.folder');
-  checkHash(e.hash, 'entry.hash');
+  // e.hash is checked as encodeChunk writes it.
   if (e.prev !== null) checkHash(e.prev, 'entry.prev');
   checkText(e.author, 'entry.author');
   checkSeq(e.seq, 'entry.seq');

@@ -1,4 +1,5 @@
 /** Entry chunks (see 003_entry_chunks.sql): contiguous entries of one feed as one row's columns, and back. */
+import { writeHash } from './codec';
 import type { EntryRecord } from './records';
 
 /**
@@ -25,7 +26,7 @@ export interface EncodedChunk {
   meta: Buffer;
   bytes: Buffer;
   /** Each entry's hash key (hashKeyAt), in seq order, comma-separated: the inside of a JSON array. */
-  keys: string;
+  keys: Buffer;
   /** Some entry names parents. */
   withParents: boolean;
 }
@@ -36,8 +37,10 @@ export function hashKeyAt(hashes: Buffer, offset: number): number {
 }
 
 /**
- * `entries`: one feed's, seqs contiguous and ascending, checked by the caller. Meta is built as
- * text by hand: the arrays JSON.stringify would need cost more than the strings.
+ * `entries`: one feed's, seqs contiguous and ascending, checked by the caller (but for each
+ * entry's hash, checked here as it is written). Meta is the JSON text of its MetaItems,
+ * written byte by byte into one buffer: building it as a string cost more (the pieces, then
+ * flattening and encoding the whole).
  */
 export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
   const n = entries.length;
@@ -45,50 +48,133 @@ export function encodeChunk(entries: readonly EntryRecord[]): EncodedChunk {
   let size = 0;
   for (let i = 0; i < n; i++) size += entries[i].bytes.length;
   const bytes = Buffer.allocUnsafe(size);
-  let meta = '[';
-  let keys = '';
+  const meta = metaWriter.reset();
+  meta.byte(0x5b); // [
+  const keys = keysWriter.reset();
   let end = 0;
   let previous: string | null = null;
   let withParents = false;
   for (let i = 0; i < n; i++) {
     const e = entries[i];
-    if (e.parents.length > 0) withParents = true;
-    hashes.write(e.hash, 32 * i, 32, 'hex');
+    writeHash(e.hash, hashes, 32 * i, 'entry.hash');
     // TypedArray#set: Buffer#copy goes through JS argument checks per call.
     bytes.set(e.bytes, end);
     end += e.bytes.length;
     if (i > 0) {
-      meta += ',';
-      keys += ',';
+      meta.byte(0x2c); // ,
+      keys.byte(0x2c);
     }
-    meta += `[${e.lamport},${pathsJson(e.paths)},${e.parents.length === 0 ? '[]' : JSON.stringify(e.parents)},${end}`;
-    if (i === 0 || e.prev !== previous) meta += e.prev === null ? ',null]' : `,"${e.prev}"]`;
-    else meta += ']';
-    keys += hashKeyAt(hashes, 32 * i);
+    meta.byte(0x5b).int(e.lamport).byte(0x2c).strings(e.paths).byte(0x2c);
+    if (e.parents.length > 0) withParents = true;
+    meta.strings(e.parents).byte(0x2c).int(end);
+    if (i === 0 || e.prev !== previous) {
+      meta.byte(0x2c);
+      if (e.prev === null) meta.ascii('null');
+      else meta.string(e.prev);
+    }
+    meta.byte(0x5d); // ]
+    keys.int(hashKeyAt(hashes, 32 * i));
     previous = e.hash;
   }
-  return {
-    firstSeq: entries[0].seq,
-    lastSeq: entries[n - 1].seq,
-    hashes,
-    meta: Buffer.from(`${meta}]`, 'utf8'),
-    bytes,
-    keys,
-    withParents,
-  };
+  meta.byte(0x5d);
+  return { firstSeq: entries[0].seq, lastSeq: entries[n - 1].seq, hashes, meta: meta.finish(), bytes, keys: keys.finish(), withParents };
 }
+
+/** JSON text of numbers and strings, as UTF-8 in one growing buffer. */
+class JsonWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private pos = 0;
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+    return this;
+  }
+
+  ascii(s: string): this {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+    return this;
+  }
+
+  /** A non-negative safe integer (lamport, offset, hash key): its digits, as JSON.stringify writes them. */
+  int(v: number): this {
+    // Hash keys are 52-bit: written as two int32 halves (number to string costs ~3 times more).
+    if (v >= 1e9) {
+      const hi = Math.floor(v / 1e9);
+      this.int(hi);
+      this.ensure(9);
+      let lo = v - hi * 1e9;
+      for (let i = this.pos + 8; i >= this.pos; i--, lo = (lo / 10) | 0) this.buf[i] = 0x30 + (lo % 10);
+      this.pos += 9;
+      return this;
+    }
+    let digits = 1;
+    for (let x = v; x >= 10; x = (x / 10) | 0) digits++;
+    this.ensure(digits);
+    for (let i = this.pos + digits - 1, x = v; i >= this.pos; i--, x = (x / 10) | 0) this.buf[i] = 0x30 + (x % 10);
+    this.pos += digits;
+    return this;
+  }
+
+  /** A JSON string: printable ASCII without `"` and `\` (paths, hex) byte by byte, anything else as JSON.stringify has it. */
+  string(s: string): this {
+    this.ensure(s.length + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    let pos = start;
+    buf[pos++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.pos = start;
+        const json = JSON.stringify(s);
+        this.ensure(3 * json.length);
+        this.pos += this.buf.write(json, this.pos, 'utf8');
+        return this;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+    this.pos = pos;
+    return this;
+  }
+
+  strings(list: readonly string[]): this {
+    this.byte(0x5b);
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0) this.byte(0x2c);
+      this.string(list[i]);
+    }
+    return this.byte(0x5d);
+  }
+
+  finish(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
+  }
+}
+
+// Encoding is synchronous: one writer of each serves every chunk.
+const metaWriter = new JsonWriter();
+const keysWriter = new JsonWriter();
 
 /** An encoded chunk as the row it becomes. */
 export function encodedRow(c: EncodedChunk): ChunkRow {
   return { first_seq: c.firstSeq, last_seq: c.lastSeq, hashes: c.hashes, meta: c.meta.toString('utf8'), bytes: c.bytes };
-}
-
-/** Printable ASCII without `"` and `\`: such a path is its own JSON string body. */
-const PLAIN = /^[ !#-[\]-~]*$/;
-
-function pathsJson(paths: readonly string[]): string {
-  if (paths.length === 1 && PLAIN.test(paths[0])) return `["${paths[0]}"]`;
-  return JSON.stringify(paths);
 }
 
 type MetaItem = [number, string[], string[], number, (string | null)?];

@@ -1,17 +1,40 @@
 /** Conversions between record fields and sqlite values, with the checks that keep bad values out. */
 import { StoreError } from './errors';
 
-const HASH_HEX = /^[0-9a-f]{64}$/;
+// Every stored entry's hash, prev and parents pass through here: a table lookup per character
+// costs half of what the regex /^[0-9a-f]{64}$/ did (5% of a catch-up's main thread).
+const LOWER_HEX = new Int8Array(65536).fill(-1); // indexed by any UTF-16 code unit
+for (let i = 0; i < 16; i++) LOWER_HEX['0123456789abcdef'.charCodeAt(i)] = i;
+
+function badHash(hash: unknown, field: string): never {
+  throw new StoreError('STORE_INVALID_ARGUMENT', `${field} must be 64 lowercase hex characters, got ${JSON.stringify(hash)}`);
+}
 
 export function checkHash(hash: string, field: string): string {
-  if (typeof hash !== 'string' || !HASH_HEX.test(hash)) {
-    throw new StoreError('STORE_INVALID_ARGUMENT', `${field} must be 64 lowercase hex characters, got ${JSON.stringify(hash)}`);
-  }
+  if (typeof hash !== 'string' || hash.length !== 64) badHash(hash, field);
+  let bad = 0;
+  for (let i = 0; i < 64; i++) bad |= LOWER_HEX[hash.charCodeAt(i)];
+  if (bad < 0) badHash(hash, field);
   return hash;
 }
 
+/** Checks a hash and writes its 32 bytes at `offset`, in one pass (a check, then Buffer#write, is two). */
+export function writeHash(hash: string, out: Buffer, offset: number, field: string): void {
+  if (typeof hash !== 'string' || hash.length !== 64) badHash(hash, field);
+  let bad = 0;
+  for (let i = 0; i < 32; i++) {
+    const hi = LOWER_HEX[hash.charCodeAt(2 * i)];
+    const lo = LOWER_HEX[hash.charCodeAt(2 * i + 1)];
+    bad |= hi | lo;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  if (bad < 0) badHash(hash, field);
+}
+
 export function hashToBlob(hash: string, field: string): Buffer {
-  return Buffer.from(checkHash(hash, field), 'hex');
+  const out = Buffer.allocUnsafe(32);
+  writeHash(hash, out, 0, field);
+  return out;
 }
 
 export function optHashToBlob(hash: string | null, field: string): Buffer | null {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { decodeEntry } from '../../../plugin/src/log';
 import { encodeSignedManifest, nextVersion, signManifest } from '../../../plugin/src/acl';
-import { hostSigner } from '../replica/helpers';
+import { hostSigner, member } from '../replica/helpers';
 import { carry, Cluster, converged, eventsDuring, exchange, holds, liveAt, snapshot, until, type Node } from './helpers';
 
 jest.setTimeout(120_000);
@@ -108,6 +108,28 @@ test('concurrent edits of one file: the same winner at the path on both sides, t
     expect(conflicts[0].losers[0].copyPath).toBe(copy);
     expect(new Set([conflicts[0].winner.author, conflicts[0].losers[0].author])).toEqual(new Set([alice.id.fingerprint, bob.id.fingerprint]));
   }
+});
+
+test('an edit that waited for its parent from another feed is applied once that feed arrives', async () => {
+  cluster.members = (ids) => [member(ids.alice, 'admin'), member(ids.bob, 'writer'), member(ids.carol, 'writer')];
+  const { alice, bob } = await pair({ 'notes.txt': 'v1' });
+  const carol = await cluster.node('carol', alice);
+  carol.peer = bob;
+  await write(bob, 'notes.txt', 'bob was here');
+  await until(engines(bob), () => holds(bob, 'notes.txt', 'bob was here'), 'bob announcing');
+  // Bob's feed alone: his edit names Alice's entry, which Carol does not have yet.
+  const { ranges } = await bob.replica.missingFor(await carol.replica.versionVector());
+  const entries: Uint8Array[] = [];
+  const checkpoints: Uint8Array[] = [];
+  for await (const b of bob.replica.entriesFor(ranges.filter((r) => r.author === bob.id.fingerprint))) {
+    entries.push(...b.entries);
+    checkpoints.push(...b.checkpoints);
+  }
+  const first = await carol.engine.ingest({ entries, checkpoints });
+  expect([first.accepted, first.entries.length, first.deferred.length]).toEqual([0, 0, 1]);
+  const second = await carry(alice, carol);
+  expect(second.entries.map((e) => e.entry.author)).toEqual([alice.id.fingerprint, bob.id.fingerprint]);
+  await until(engines(carol), () => holds(carol, 'notes.txt', 'bob was here'), 'carol applying bob’s edit');
 });
 
 test('a local edit made while a remote version arrives becomes a conflict on both sides; Bob’s bytes are kept', async () => {
