@@ -69,7 +69,21 @@ export interface HostClientOptions {
   log?: HostClientLog;
   /** Jitter source; tests may pin it. */
   random?: () => number;
+  /**
+   * How long a write to the Links stream may wait for the host without the host taking any of
+   * it before the stream is given up and opened again (default LINK_STALL_MS).
+   */
+  linkStallMs?: number;
 }
+
+/**
+ * Seen under load: the plugin's Links stream and the host's side of it each waiting on the
+ * other's HTTP/2 stream window, both event loops idle, for good; a catch-up then stopped
+ * half-way with neither side sending. A new stream has fresh windows, and the sessions resync
+ * from their vectors after the reconnect. A host that is only slow takes some bytes now and
+ * then, which counts as progress.
+ */
+export const LINK_STALL_MS = 30_000;
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -133,6 +147,7 @@ export class HostClient {
       pluginId: options.pluginId,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      linkStallMs: options.linkStallMs ?? LINK_STALL_MS,
       log: options.log ?? (() => {}),
       random: options.random ?? Math.random,
       streams: { peers: true, chat: true, links: true, ...options.streams },
@@ -276,13 +291,34 @@ export class HostClient {
       }
       const id = this.nextLinkId++;
       if (!call.write(linkFrameToWire({ id, peer, service, payload }))) {
+        const stall = this.watchStall(call);
         this.drain = waitDrain(call).finally(() => {
+          clearInterval(stall);
           this.drain = undefined;
         });
         await this.abortable(this.drain, options.signal);
       }
       return id;
     }
+  }
+
+  /** Gives the stream up (see LINK_STALL_MS) once the host has taken nothing of it for linkStallMs. */
+  private watchStall(call: grpc.ClientDuplexStream<LinkSend, LinkEvent__Output>): NodeJS.Timeout {
+    let waiting = call.writableLength;
+    let since = Date.now();
+    const timer = setInterval(
+      () => {
+        if (call.writableLength !== waiting) [waiting, since] = [call.writableLength, Date.now()];
+        else if (Date.now() - since >= this.opts.linkStallMs) {
+          clearInterval(timer);
+          this.opts.log('warn', 'Links stream stalled: the host took nothing for a while; opening it again', { waitedMs: Date.now() - since, queuedFrames: waiting });
+          call.cancel();
+        }
+      },
+      Math.max(10, Math.floor(this.opts.linkStallMs / 4)),
+    );
+    timer.unref();
+    return timer;
   }
 
   /**

@@ -198,6 +198,23 @@ describe('HostClient', () => {
     await waitFor(() => host.adapter.sent.length === 40, 'all frames through');
   });
 
+  it('a Links stream the host takes nothing from for linkStallMs is given up and opened again; its sends fail UNAVAILABLE, later ones go through', async () => {
+    const c = client('kinfolder', { linkStallMs: 400, backoff: { initialMs: 10, maxMs: 50 } });
+    const states = record(c.state$);
+    c.start();
+    await c.ready();
+    host.adapter.blockSends();
+    const big = new Uint8Array(1024 * 1024);
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => c.sendLink(friend, SYNC_SERVICE, big)));
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((o) => (o as PromiseRejectedResult).reason instanceof HostClientError && ['UNAVAILABLE', 'CANCELLED'].includes((o as PromiseRejectedResult).reason.code))).toBe(true);
+    await waitFor(() => states.lastIndexOf('ready') > states.indexOf('offline') && states.includes('offline'), 'a new session after the stall');
+    host.adapter.releaseSends();
+    await c.sendLink(friend, SYNC_SERVICE, new Uint8Array([1, 2, 3]));
+    await waitFor(() => host.adapter.sent.some((m) => m.payload.length === 3), 'a frame through the new stream');
+  });
+
   it('holdLinks stops taking deliveries until every hold is released; what the host sent meanwhile arrives after, in order', async () => {
     const c = client();
     const inbound = record(c.linkMessages$);
