@@ -26,6 +26,8 @@ export interface HostServerOptions {
   linkQueueBytes?: number;
   /** Bytes of deliveries queued for a plugin past which the adapter's links are held (default LINK_HOLD_BYTES). */
   linkHoldBytes?: number;
+  /** How long deliveries may wait in a plugin's Links stream with none written before it is closed (default LINK_STALL_MS). */
+  linkStallMs?: number;
 }
 
 export interface HostServer {
@@ -86,7 +88,7 @@ export function createHostServer(options: HostServerOptions): HostServer {
       const v1 = loadHostProto().kinfolder.host.v1;
       s.addService(v1.Identity.service, identityHandlers(ctx));
       s.addService(v1.Peers.service, peersHandlers(ctx));
-      s.addService(v1.Links.service, linksHandlers(ctx, options.linkQueueBytes, options.linkHoldBytes));
+      s.addService(v1.Links.service, linksHandlers(ctx, options.linkQueueBytes, options.linkHoldBytes, options.linkStallMs));
       s.addService(v1.Chat.service, chatHandlers(ctx));
       s.addService(v1.Ui.service, uiHandlers(ctx));
       health = new HealthImplementation({ '': 'NOT_SERVING' });

@@ -136,6 +136,8 @@ export class HostClient {
   private linksCall: grpc.ClientDuplexStream<LinkSend, LinkEvent__Output> | undefined;
   private drain: Promise<void> | undefined;
   private nextLinkId = 1;
+  /** Frames the Links stream has written so far (its progress, for watchStall). */
+  private linkWritesDone = 0;
   /** Holds on reading deliveries (see holdLinks). */
   private linkHolds = 0;
   private readonly disabled = new Set<'peers' | 'chat' | 'links'>();
@@ -290,10 +292,8 @@ export class HostClient {
         throw new HostClientError('RESOURCE_EXHAUSTED', `payload is ${payload.length} bytes, more than the host's limit of ${limit}`);
       }
       const id = this.nextLinkId++;
-      if (!call.write(linkFrameToWire({ id, peer, service, payload }))) {
-        const stall = this.watchStall(call);
+      if (!call.write(linkFrameToWire({ id, peer, service, payload }), () => this.linkWritesDone++)) {
         this.drain = waitDrain(call).finally(() => {
-          clearInterval(stall);
           this.drain = undefined;
         });
         await this.abortable(this.drain, options.signal);
@@ -302,23 +302,28 @@ export class HostClient {
     }
   }
 
-  /** Gives the stream up (see LINK_STALL_MS) once the host has taken nothing of it for linkStallMs. */
-  private watchStall(call: grpc.ClientDuplexStream<LinkSend, LinkEvent__Output>): NodeJS.Timeout {
-    let waiting = call.writableLength;
+  /**
+   * Gives the stream up (see LINK_STALL_MS) once frames wait in it and none was written for
+   * linkStallMs; cleared when the stream ends.
+   */
+  private watchStall(call: grpc.ClientDuplexStream<LinkSend, LinkEvent__Output>): void {
+    let done = this.linkWritesDone;
     let since = Date.now();
     const timer = setInterval(
       () => {
-        if (call.writableLength !== waiting) [waiting, since] = [call.writableLength, Date.now()];
+        if (this.linkWritesDone !== done || call.writableLength === 0) [done, since] = [this.linkWritesDone, Date.now()];
         else if (Date.now() - since >= this.opts.linkStallMs) {
           clearInterval(timer);
-          this.opts.log('warn', 'Links stream stalled: the host took nothing for a while; opening it again', { waitedMs: Date.now() - since, queuedFrames: waiting });
+          this.opts.log('warn', 'Links stream stalled: the host took nothing for a while; opening it again', { waitedMs: Date.now() - since, queuedFrames: call.writableLength });
           call.cancel();
         }
       },
       Math.max(10, Math.floor(this.opts.linkStallMs / 4)),
     );
     timer.unref();
-    return timer;
+    const stop = (): void => clearInterval(timer);
+    call.on('close', stop);
+    call.on('error', stop);
   }
 
   /**
@@ -495,6 +500,7 @@ export class HostClient {
     if (want.links && !this.disabled.has('links')) {
       const call = this.c.links.open(this.metadata());
       limitReadAhead(call);
+      this.watchStall(call);
       watch(
         'links',
         call,

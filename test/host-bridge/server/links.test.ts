@@ -190,6 +190,32 @@ describe('Links.Open', () => {
     await got.ended;
   });
 
+  it('closes a stream with UNAVAILABLE when deliveries wait in it and none is written for linkStallMs, and lets the held links go', async () => {
+    c.close();
+    await host.close();
+    const stalls: string[] = [];
+    const log = (_l: string, message: string) => {
+      if (message.startsWith('Links stream stalled')) stalls.push(message);
+    };
+    host = await startHost(key, { server: { linkHoldBytes: 2 * 1024 * 1024, linkStallMs: 300, log } });
+    const hold = { taken: 0, released: 0 };
+    Object.assign(host.adapter, {
+      holdLinks: () => {
+        hold.taken++;
+        return () => void hold.released++;
+      },
+    });
+    c = rawClients(host.address);
+    const { stream, got } = open();
+    await waitFor(() => got.frames.length === 1, 'ready');
+    stream.pause(); // the plugin takes nothing more: past its HTTP/2 window, nothing is written
+    for (let i = 0; i < 24; i++) host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.alloc(1024 * 1024, i) });
+    await waitFor(() => stalls.length === 1, 'the stall noticed', 10_000);
+    expect(hold).toEqual({ taken: 1, released: 1 });
+    stream.resume(); // the status comes after what was already sent
+    expect(await got.ended).toMatchObject({ code: grpc.status.UNAVAILABLE });
+  });
+
   it('drops deliveries with a RESOURCE_EXHAUSTED notice once a plugin that does not read has a full queue', async () => {
     c.close();
     await host.close();

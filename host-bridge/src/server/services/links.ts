@@ -26,7 +26,20 @@ export const LINK_OUTBOUND_QUEUE_BYTES = 16 * LINK_MAX_PAYLOAD_BYTES;
 /** Queued bytes past which the friends' links are held; they are let go at half of it. */
 export const LINK_HOLD_BYTES = 2 * LINK_MAX_PAYLOAD_BYTES;
 
-export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES, holdBytes: number = LINK_HOLD_BYTES): LinksHandlers {
+/**
+ * Deliveries waiting in a stream that takes none of them for this long close it with
+ * UNAVAILABLE (the plugin opens a new one): seen under load, a plugin's stream whose writes
+ * neither side's HTTP/2 let through, both event loops idle, while the friends' links stayed
+ * held for it for good.
+ */
+export const LINK_STALL_MS = 30_000;
+
+export function linksHandlers(
+  ctx: ServiceContext,
+  queueLimitBytes: number = LINK_OUTBOUND_QUEUE_BYTES,
+  holdBytes: number = LINK_HOLD_BYTES,
+  stallMs: number = LINK_STALL_MS,
+): LinksHandlers {
   const active = new Map<string, OpenStream>();
 
   return {
@@ -46,6 +59,7 @@ export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LIN
       const subs: Subscription[] = [];
       let done = false;
       let release: (() => void) | undefined;
+      let stall: NodeJS.Timeout | undefined;
       const letGo = (): void => {
         const r = release;
         release = undefined;
@@ -55,6 +69,7 @@ export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LIN
       const finish = (): void => {
         if (done) return;
         done = true;
+        clearInterval(stall);
         letGo();
         abort.abort();
         for (const s of subs) s.unsubscribe();
@@ -75,15 +90,31 @@ export function linksHandlers(ctx: ServiceContext, queueLimitBytes: number = LIN
       for (const ev of ['cancelled', 'close', 'finish', 'error'] as const) call.on(ev, finish);
 
       let queued = 0;
+      let waiting = 0;
+      let lastWritten = Date.now();
       const write = (ev: LinkEvent, bytes = 0): void => {
         if (done) return;
         queued += bytes;
+        waiting++;
         if (queued > holdBytes && !release && ctx.adapter.holdLinks) release = ctx.adapter.holdLinks();
         call.write(ev, () => {
           queued -= bytes;
+          waiting--;
+          lastWritten = Date.now();
           if (release && queued <= holdBytes / 2) letGo();
         });
       };
+      stall = setInterval(
+        () => {
+          if (waiting === 0) lastWritten = Date.now();
+          else if (Date.now() - lastWritten >= stallMs) {
+            ctx.log('warn', 'Links stream stalled: nothing written to the plugin for a while; closing it', { plugin: pluginId, frames: waiting, bytes: queued });
+            entry.close({ code: status.UNAVAILABLE, details: `nothing of ${waiting} frame(s) was written in ${stallMs} ms; open the stream again` });
+          }
+        },
+        Math.max(10, Math.floor(stallMs / 4)),
+      );
+      stall.unref();
       const deliver = (peer: string, service: string, payload: Buffer): void => {
         if (queued + payload.length > queueLimitBytes) {
           ctx.log('warn', 'Links delivery dropped: plugin not reading', { plugin: pluginId, peer, service, bytes: payload.length });
