@@ -388,7 +388,7 @@ export class FolderScanner {
   ): Promise<ScannedFile | 'unchanged' | undefined> {
     const abs = path.join(this.root, diskRel);
     const base = { path: rel, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, blocks: [] };
-    if (st.isDirectory()) return { ...base, type: 'dir', size: 0, contentHash: EMPTY_SHA256 };
+    if (st.isDirectory()) return { path: rel, type: 'dir', size: 0, mode: base.mode, mtimeMs: base.mtimeMs, inode: base.inode, contentHash: EMPTY_SHA256, blocks: [] };
     if (st.isSymbolicLink()) {
       let target: string;
       try {
