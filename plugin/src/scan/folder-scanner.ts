@@ -185,7 +185,18 @@ export class FolderScanner {
     if (this.rescans++ > 0) await this.watcher?.refresh();
     const known = new Map<string, KnownFile>();
     for await (const r of this.options.local.localFiles(this.options.folder, { signal: this.signal })) known.set(r.path, knownOf(r));
+    // Only what may be a change is kept for detectChanges; a file its row vouches for is
+    // only marked seen (a restart's rescan of 100k unchanged files held 100k observations).
     const observed = new Map<string, Observation>();
+    const seen = new Set<string>();
+    // With no row at all nothing can be gone, so nothing can pair as a move: what the walk
+    // finds goes to the sink a batch at a time, while it walks (a first scan of 100k files
+    // held every file, change and entry of the folder at once).
+    const streaming = known.size === 0;
+    const maxBatch = this.options.maxBatch ?? DEFAULT_MAX_BATCH;
+    let changes = 0;
+    // Everything is looked at: refused changes show up again by themselves.
+    this.retry.clear();
     const problems: string[] = [];
     let files = 0;
     let bytes = 0;
@@ -204,7 +215,13 @@ export class FolderScanner {
     const writing = this.options.isWriting;
     for await (const f of walk) {
       if (writing?.(f.path)) continue;
-      observed.set(f.path, f);
+      const k = known.get(f.path);
+      if (k !== undefined && statUnchanged(k, f)) seen.add(f.path);
+      else observed.set(f.path, f);
+      if (streaming && observed.size >= maxBatch) {
+        changes += await this.commit(() => undefined, observed, 'rescan');
+        observed.clear();
+      }
       files++;
       bytes += f.size;
       if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
@@ -215,16 +232,14 @@ export class FolderScanner {
     this.emit({ type: 'scan:progress', files, bytes });
     const forget: string[] = [];
     for (const k of known.values()) {
-      if (observed.has(k.path) || writing?.(k.path)) continue;
+      if (seen.has(k.path) || observed.has(k.path) || writing?.(k.path)) continue;
       // Unreadable is not gone: keep what we had until the disk says otherwise.
       if (problems.some((p) => isUnder(k.path, p))) continue;
       // Ignored since it was recorded: stop tracking it, but do not delete it for everyone.
       if (this.options.ignore.isIgnored(k.path, k.type === 'dir')) forget.push(k.path);
       else observed.set(k.path, 'gone');
     }
-    // Everything was looked at: refused changes show up again by themselves.
-    this.retry.clear();
-    const changes = await this.commit((p) => known.get(p), observed, 'rescan');
+    changes += await this.commit((p) => known.get(p), observed, 'rescan');
     await this.options.local.deleteLocalFiles(this.options.folder, forget);
     this.emit({ type: 'scan:rescan', phase: 'done', files, changes });
   }

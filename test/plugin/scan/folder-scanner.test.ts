@@ -29,7 +29,7 @@ interface Harness {
   scanner: FolderScanner | undefined;
   /** Refuse every batch (an Error), or those a function picks. */
   refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting'] }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting']; maxBatch?: number }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -70,6 +70,7 @@ async function harness(): Promise<Harness> {
         hashFile: options.hashFile,
         onRefused: options.onRefused,
         isWriting: options.isWriting,
+        maxBatch: options.maxBatch,
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
@@ -517,6 +518,22 @@ test('a rescan with nothing changed reads no file and sends nothing', async () =
   expect(rescans[1]).toMatchObject({ changes: 0, files: 3 });
   expect(hashed).toBe(0);
   expect(h.batches).toHaveLength(1);
+});
+
+test('a first scan larger than a batch is announced whole, a batch at a time as it walks', async () => {
+  const files = ['d1/a', 'd1/b', 'd1/c', 'd1/d', 'd2/e', 'd2/f', 'g'];
+  for (const rel of files) {
+    await fsp.mkdir(path.dirname(h.abs(rel)), { recursive: true });
+    await fsp.writeFile(h.abs(rel), rel);
+  }
+  await h.start({ maxBatch: 3 });
+  expect(h.events.flatMap((e) => (e.type === 'scan:batch' ? [e.count] : []))).toEqual([3, 3, 3]);
+  // The first batch went out before the walk was done (its last progress event, every file counted).
+  const walked = h.events.findIndex((e) => e.type === 'scan:progress' && e.files === 9);
+  expect(h.events.findIndex((e) => e.type === 'scan:batch')).toBeLessThan(walked);
+  expect(h.batches.flat().map((c) => (c.body.op === 'put' ? c.body.path : '?')).sort()).toEqual([...files, 'd1', 'd2'].sort());
+  expect(h.events.find((e) => e.type === 'scan:rescan' && e.phase === 'done')).toMatchObject({ files: 9, changes: 9 });
+  for (const rel of files) expect(await h.store.localFile(FOLDER, rel)).toMatchObject({ contentHash: contentHashOf(rel) });
 });
 
 test('a path that becomes ignored is forgotten, not deleted for everyone', async () => {
