@@ -23,7 +23,7 @@ import { probeFilesystem, type FsTraits } from './local-names';
 import { EMPTY_SHA256, type LocalFileRecord as WalkRecord, type ScannedFile, type ScanProblemCode } from './types';
 import { walkFolder } from './walk';
 import { mapLimit } from './map-limit';
-import { FolderWatcher } from './watcher';
+import { DEFAULT_MAX_BURST, FolderWatcher } from './watcher';
 
 export type ScanEventProblemCode = ScanProblemCode | 'UNANNOUNCEABLE_PATH';
 
@@ -76,6 +76,8 @@ export interface FolderScannerOptions {
   /** The filesystem's name rules (default: probed in `.kinfolder/tmp` at start). */
   readonly fsTraits?: FsTraits;
   readonly hashFile?: HashFileFn;
+  /** Most paths in one watch burst (default DEFAULT_MAX_BURST; see addNewSubtrees). */
+  readonly maxBurst?: number;
   /** Most log changes per sink call in a rescan (default 10,000); a watch burst is one call. */
   readonly maxBatch?: number;
   readonly signal?: AbortSignal;
@@ -124,6 +126,7 @@ export class FolderScanner {
       quietMs: this.options.quietMs,
       maxWaitMs: this.options.maxWaitMs,
       settleMs: this.options.settleMs,
+      maxBurst: this.options.maxBurst,
       signal: this.signal,
     });
     await this.watcher.start();
@@ -365,13 +368,18 @@ export class FolderScanner {
    * has read the new directory, for a later burst.
    */
   private async addNewSubtrees(paths: Map<string, Stats | undefined>): Promise<void> {
+    // With nothing gone in the burst nothing can pair as a move, and the watcher has marked
+    // the new directories' entries for the bursts after this one: past maxBurst paths they
+    // wait for those. Unbounded, a burst of new directories brought in every file below them
+    // (100k files written into 1,000 new directories made bursts of 24k paths, not 4k).
+    const most = [...paths.values()].includes(undefined) ? Infinity : (this.options.maxBurst ?? DEFAULT_MAX_BURST);
     const fresh: string[] = [];
     for (const [rel, st] of paths) {
       if (!st?.isDirectory()) continue;
       const k = await this.options.local.localFile(this.options.folder, rel.normalize('NFC'));
       if (k?.type !== 'dir') fresh.push(rel);
     }
-    while (fresh.length > 0) {
+    while (fresh.length > 0 && paths.size < most) {
       throwIfAborted(this.signal);
       const dir = fresh.pop()!;
       let names: Dirent[];
@@ -382,6 +390,7 @@ export class FolderScanner {
       }
       let n = 0;
       for (const d of names) {
+        if (paths.size >= most) break;
         const rel = `${dir}/${d.name}`;
         if (paths.has(rel) || this.options.ignore.isIgnored(rel.normalize('NFC'), d.isDirectory())) continue;
         // Blocking stats, a slice at a time: one await per file of a large new tree cost more than the stat.

@@ -29,7 +29,7 @@ interface Harness {
   scanner: FolderScanner | undefined;
   /** Refuse every batch (an Error), or those a function picks. */
   refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting']; maxBatch?: number }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting']; maxBatch?: number; maxBurst?: number }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -71,6 +71,7 @@ async function harness(): Promise<Harness> {
         onRefused: options.onRefused,
         isWriting: options.isWriting,
         maxBatch: options.maxBatch,
+        maxBurst: options.maxBurst,
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
@@ -534,6 +535,23 @@ test('a first scan larger than a batch is announced whole, a batch at a time as 
   expect(h.batches.flat().map((c) => (c.body.op === 'put' ? c.body.path : '?')).sort()).toEqual([...files, 'd1', 'd2'].sort());
   expect(h.events.find((e) => e.type === 'scan:rescan' && e.phase === 'done')).toMatchObject({ files: 9, changes: 9 });
   for (const rel of files) expect(await h.store.localFile(FOLDER, rel)).toMatchObject({ contentHash: contentHashOf(rel) });
+});
+
+test('a new directory with more files than a burst holds is announced whole, over several bursts', async () => {
+  await h.start({ maxBurst: 3 });
+  const outside = path.join(h.base, 'outside');
+  const files = ['in/a', 'in/b', 'in/c', 'in/d', 'in/sub/e', 'in/sub/f', 'in/sub/g'];
+  for (const rel of files) {
+    await fsp.mkdir(path.dirname(path.join(outside, rel)), { recursive: true });
+    await fsp.writeFile(path.join(outside, rel), rel);
+  }
+  await fsp.rename(path.join(outside, 'in'), h.abs('in'));
+  const want = [...files, 'in', 'in/sub'].sort();
+  const announced = (): string[] => h.batches.flat().map((c) => (c.body.op === 'put' ? c.body.path : '?')).sort();
+  while (announced().length < want.length) await h.nextBatch();
+  expect(announced()).toEqual(want);
+  expect(h.batches.length).toBeGreaterThan(1);
+  expect(Math.max(...h.batches.map((b) => b.length))).toBeLessThanOrEqual(3);
 });
 
 test('a path that becomes ignored is forgotten, not deleted for everyone', async () => {
