@@ -286,14 +286,16 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const groupSync = dirs.length + files.length >= GROUP_SYNC_FROM ? o.groupSync : undefined;
   const committer = new Committer(recorder, o.writing, undefined, groupSync);
   const bulk: FileApplyContext = { ...ctx, committer, known: local, verified: new Set(), groupSync };
-  const dirJobs = dirs.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) }));
+  // A new literal per job, not `{ ...j, run }`: V8 gives nearly every spread copy a hidden class of its own.
+  const bulkJob = (j: Job): Job => ({ path: j.path, moveFrom: j.moveFrom, meta: j.meta, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) });
+  const dirJobs = dirs.map(bulkJob);
   try {
     await inOrder(dirJobs);
     await committer.flush();
     await inOrder(orderMoves(moves));
     // Files are independent of each other (each its own temp file and rename); running several
     // at once overlaps their fsyncs, block reads and store reads.
-    const fileJobs = files.map((j) => ({ ...j, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) }));
+    const fileJobs = files.map(bulkJob);
     if (o.concurrency !== undefined || groupSync === undefined) await inParallel(fileJobs, o.concurrency ?? DEFAULT_CONCURRENCY, runOne);
     else {
       const small = (j: Job): boolean => j.meta !== undefined && j.meta.size <= SMALL_FILE_BYTES;

@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import { compareUtf8, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
 import type { FeedCutReport, FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
@@ -44,10 +44,12 @@ import { FolderError, throwIfAborted } from './errors';
 import { keptFolder } from './kept-blocks';
 import { keepRefused, type WinnerContent } from './keep-refused';
 import { LocalCopies } from './local-copies';
-import { NO_VERSION, resolvePaths } from './resolve-paths';
+import { NO_VERSION, resolvePaths, type ResolvedPaths } from './resolve-paths';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
+/** Most paths resolved and applied in one apply run (see applyPaths). */
+export const APPLY_RUN_PATHS = 4096;
 /** Apply refusals tried again with backoff (see applyPaths). */
 const RETRIED_REFUSALS = new Set<string>(['APPLY_BLOCK_UNAVAILABLE', 'APPLY_IO']);
 
@@ -76,6 +78,8 @@ export interface FolderEngineOptions {
    * every later apply and a peer's ingest behind it (default 60 s).
    */
   readonly slowApplyMs?: number;
+  /** Most paths resolved and applied in one apply run (default APPLY_RUN_PATHS; see applyPaths). */
+  readonly applyRunPaths?: number;
   readonly signal?: AbortSignal;
   readonly log?: (message: string, detail?: unknown) => void;
   readonly fsTraits?: FsTraits;
@@ -518,8 +522,66 @@ export class FolderEngine {
     }
   }
 
+  /**
+   * A run of many paths (a start's whole folder, a burst of bursts gathered while an apply
+   * ran) goes in runs of at most APPLY_RUN_PATHS: resolving 100k paths at once held every
+   * resolution, entry and index row of the folder together (~1 KB a path, most of the
+   * sidecar's peak). Paths go in UTF-8 order, so a directory comes before what is in it, as
+   * within one run. Two things one run did by its phase order are kept across runs:
+   * - deletions wait for the last runs, children before their directory (a directory deleted
+   *   before its files would be kept as not empty), and after every move whose source they are
+   *   (the move renames the file before it is gone);
+   * - a move's source, when it is a later path holding a new version, joins the move's run (the
+   *   move takes the old file before the new one is written there);
+   * - a file or link that replaces a directory comes after the deletions.
+   */
   private async applyPaths(paths: readonly string[]): Promise<void> {
-    const { resolved, refused } = await resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal, this.emptied);
+    const most = Math.max(1, this.opts.applyRunPaths ?? APPLY_RUN_PATHS);
+    if (paths.length <= most) return this.applyResolved(paths, await this.resolveRun(paths));
+    const sorted = [...paths].sort(compareUtf8);
+    const later = new Set(sorted);
+    const deletions: string[] = [];
+    const replacing: string[] = [];
+    // A run's paths with others of the run below them: where a file or link replaces a
+    // directory, it waits for the deletions that empty the directory.
+    const above = new Set<string>();
+    for (const p of sorted) for (let k = p.lastIndexOf('/'); k > 0 && !above.has(p.slice(0, k)); k = p.lastIndexOf('/', k - 1)) above.add(p.slice(0, k));
+    for (let i = 0; i < sorted.length; i += most) {
+      throwIfAborted(this.signal);
+      const run = sorted.slice(i, i + most).filter((p) => later.has(p));
+      for (const p of run) later.delete(p);
+      const first = await this.resolveRun(run);
+      const sources = first.resolved.flatMap((r) => (r.winner.moveFrom !== undefined && later.has(r.winner.moveFrom) ? [r.winner.moveFrom] : []));
+      for (const p of sources) later.delete(p);
+      const { resolved, refused } = sources.length === 0 ? first : concatResolved(first, await this.resolveRun(sources));
+      const waits = new Set<string>();
+      for (const r of resolved) {
+        const meta = r.winner.meta;
+        if (meta === undefined) deletions.push(r.path);
+        else if (meta.type === 'dir' || !above.has(r.path)) continue;
+        else replacing.push(r.path);
+        waits.add(r.path);
+      }
+      await this.applyResolved(
+        [...run, ...sources].filter((p) => !waits.has(p)),
+        { resolved: resolved.filter((r) => !waits.has(r.path)), refused },
+      );
+    }
+    deletions.sort((a, b) => compareUtf8(b, a));
+    for (const list of [deletions, replacing]) {
+      for (let i = 0; i < list.length; i += most) {
+        throwIfAborted(this.signal);
+        const run = list.slice(i, i + most);
+        await this.applyResolved(run, await this.resolveRun(run));
+      }
+    }
+  }
+
+  private resolveRun(paths: readonly string[]): Promise<ResolvedPaths> {
+    return resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal, this.emptied);
+  }
+
+  private async applyResolved(paths: readonly string[], { resolved, refused }: ResolvedPaths): Promise<void> {
     for (const { path: p, error } of refused) this.emit({ type: 'folder:refused', path: p, source: 'apply', code: error.code, message: error.message });
     this.noteConflicts(paths, resolved, refused);
     const winners = new Map<string, ResolvedVersion>(resolved.map((r) => [r.path, r.winner]));
@@ -821,4 +883,8 @@ function scannedFile(p: string, meta: FileMeta): ScannedFile {
 
 function knownFile(p: string, meta: FileMeta | undefined): KnownFile {
   return { path: p, type: meta?.type ?? 'file', size: meta?.size ?? 0, mtimeMs: meta?.mtimeMs ?? 0, inode: 0, mode: meta?.mode ?? 0, contentHash: meta?.contentHash ?? null };
+}
+
+function concatResolved(a: ResolvedPaths, b: ResolvedPaths): ResolvedPaths {
+  return { resolved: [...a.resolved, ...b.resolved], refused: [...a.refused, ...b.refused] };
 }

@@ -23,7 +23,7 @@ import { probeFilesystem, type FsTraits } from './local-names';
 import { EMPTY_SHA256, type LocalFileRecord as WalkRecord, type ScannedFile, type ScanProblemCode } from './types';
 import { walkFolder } from './walk';
 import { mapLimit } from './map-limit';
-import { FolderWatcher } from './watcher';
+import { DEFAULT_MAX_BURST, FolderWatcher } from './watcher';
 
 export type ScanEventProblemCode = ScanProblemCode | 'UNANNOUNCEABLE_PATH';
 
@@ -76,6 +76,8 @@ export interface FolderScannerOptions {
   /** The filesystem's name rules (default: probed in `.kinfolder/tmp` at start). */
   readonly fsTraits?: FsTraits;
   readonly hashFile?: HashFileFn;
+  /** Most paths in one watch burst (default DEFAULT_MAX_BURST; see addNewSubtrees). */
+  readonly maxBurst?: number;
   /** Most log changes per sink call in a rescan (default 10,000); a watch burst is one call. */
   readonly maxBatch?: number;
   readonly signal?: AbortSignal;
@@ -124,6 +126,7 @@ export class FolderScanner {
       quietMs: this.options.quietMs,
       maxWaitMs: this.options.maxWaitMs,
       settleMs: this.options.settleMs,
+      maxBurst: this.options.maxBurst,
       signal: this.signal,
     });
     await this.watcher.start();
@@ -185,7 +188,18 @@ export class FolderScanner {
     if (this.rescans++ > 0) await this.watcher?.refresh();
     const known = new Map<string, KnownFile>();
     for await (const r of this.options.local.localFiles(this.options.folder, { signal: this.signal })) known.set(r.path, knownOf(r));
+    // Only what may be a change is kept for detectChanges; a file its row vouches for is
+    // only marked seen (a restart's rescan of 100k unchanged files held 100k observations).
     const observed = new Map<string, Observation>();
+    const seen = new Set<string>();
+    // With no row at all nothing can be gone, so nothing can pair as a move: what the walk
+    // finds goes to the sink a batch at a time, while it walks (a first scan of 100k files
+    // held every file, change and entry of the folder at once).
+    const streaming = known.size === 0;
+    const maxBatch = this.options.maxBatch ?? DEFAULT_MAX_BATCH;
+    let changes = 0;
+    // Everything is looked at: refused changes show up again by themselves.
+    this.retry.clear();
     const problems: string[] = [];
     let files = 0;
     let bytes = 0;
@@ -204,7 +218,13 @@ export class FolderScanner {
     const writing = this.options.isWriting;
     for await (const f of walk) {
       if (writing?.(f.path)) continue;
-      observed.set(f.path, f);
+      const k = known.get(f.path);
+      if (k !== undefined && statUnchanged(k, f)) seen.add(f.path);
+      else observed.set(f.path, f);
+      if (streaming && observed.size >= maxBatch) {
+        changes += await this.commit(() => undefined, observed, 'rescan');
+        observed.clear();
+      }
       files++;
       bytes += f.size;
       if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
@@ -215,16 +235,14 @@ export class FolderScanner {
     this.emit({ type: 'scan:progress', files, bytes });
     const forget: string[] = [];
     for (const k of known.values()) {
-      if (observed.has(k.path) || writing?.(k.path)) continue;
+      if (seen.has(k.path) || observed.has(k.path) || writing?.(k.path)) continue;
       // Unreadable is not gone: keep what we had until the disk says otherwise.
       if (problems.some((p) => isUnder(k.path, p))) continue;
       // Ignored since it was recorded: stop tracking it, but do not delete it for everyone.
       if (this.options.ignore.isIgnored(k.path, k.type === 'dir')) forget.push(k.path);
       else observed.set(k.path, 'gone');
     }
-    // Everything was looked at: refused changes show up again by themselves.
-    this.retry.clear();
-    const changes = await this.commit((p) => known.get(p), observed, 'rescan');
+    changes += await this.commit((p) => known.get(p), observed, 'rescan');
     await this.options.local.deleteLocalFiles(this.options.folder, forget);
     this.emit({ type: 'scan:rescan', phase: 'done', files, changes });
   }
@@ -350,13 +368,18 @@ export class FolderScanner {
    * has read the new directory, for a later burst.
    */
   private async addNewSubtrees(paths: Map<string, Stats | undefined>): Promise<void> {
+    // With nothing gone in the burst nothing can pair as a move, and the watcher has marked
+    // the new directories' entries for the bursts after this one: past maxBurst paths they
+    // wait for those. Unbounded, a burst of new directories brought in every file below them
+    // (100k files written into 1,000 new directories made bursts of 24k paths, not 4k).
+    const most = [...paths.values()].includes(undefined) ? Infinity : (this.options.maxBurst ?? DEFAULT_MAX_BURST);
     const fresh: string[] = [];
     for (const [rel, st] of paths) {
       if (!st?.isDirectory()) continue;
       const k = await this.options.local.localFile(this.options.folder, rel.normalize('NFC'));
       if (k?.type !== 'dir') fresh.push(rel);
     }
-    while (fresh.length > 0) {
+    while (fresh.length > 0 && paths.size < most) {
       throwIfAborted(this.signal);
       const dir = fresh.pop()!;
       let names: Dirent[];
@@ -367,6 +390,7 @@ export class FolderScanner {
       }
       let n = 0;
       for (const d of names) {
+        if (paths.size >= most) break;
         const rel = `${dir}/${d.name}`;
         if (paths.has(rel) || this.options.ignore.isIgnored(rel.normalize('NFC'), d.isDirectory())) continue;
         // Blocking stats, a slice at a time: one await per file of a large new tree cost more than the stat.
@@ -388,7 +412,7 @@ export class FolderScanner {
   ): Promise<ScannedFile | 'unchanged' | undefined> {
     const abs = path.join(this.root, diskRel);
     const base = { path: rel, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), inode: st.ino, blocks: [] };
-    if (st.isDirectory()) return { ...base, type: 'dir', size: 0, contentHash: EMPTY_SHA256 };
+    if (st.isDirectory()) return { path: rel, type: 'dir', size: 0, mode: base.mode, mtimeMs: base.mtimeMs, inode: base.inode, contentHash: EMPTY_SHA256, blocks: [] };
     if (st.isSymbolicLink()) {
       let target: string;
       try {

@@ -40,7 +40,7 @@ export class Cluster {
   }
 
   /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
-  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}, engineOptions: { slowApplyMs?: number } = {}): Promise<Node> {
+  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}, engineOptions: { slowApplyMs?: number; applyRunPaths?: number } = {}): Promise<Node> {
     const id = this.ids[name];
     const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => this.members?.(this.ids) ?? [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
     this.dirs.push(dir);

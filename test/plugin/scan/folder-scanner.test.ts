@@ -29,7 +29,7 @@ interface Harness {
   scanner: FolderScanner | undefined;
   /** Refuse every batch (an Error), or those a function picks. */
   refuse: Error | ((changes: NewChange[]) => Error | undefined) | undefined;
-  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting'] }): Promise<FolderScanner>;
+  start(options?: { ignore?: IgnoreRules; hashFile?: HashFileFn; rescanIntervalMs?: number; onRefused?: FolderScannerOptions['onRefused']; isWriting?: FolderScannerOptions['isWriting']; maxBatch?: number; maxBurst?: number }): Promise<FolderScanner>;
   stop(): Promise<void>;
   /** The next batch the sink accepted, once the index has recorded it. */
   nextBatch(): Promise<NewChange[]>;
@@ -70,6 +70,8 @@ async function harness(): Promise<Harness> {
         hashFile: options.hashFile,
         onRefused: options.onRefused,
         isWriting: options.isWriting,
+        maxBatch: options.maxBatch,
+        maxBurst: options.maxBurst,
         rescanIntervalMs: options.rescanIntervalMs ?? 0,
         clock: () => 1_800_000_000_000,
         sink: async (changes) => {
@@ -517,6 +519,39 @@ test('a rescan with nothing changed reads no file and sends nothing', async () =
   expect(rescans[1]).toMatchObject({ changes: 0, files: 3 });
   expect(hashed).toBe(0);
   expect(h.batches).toHaveLength(1);
+});
+
+test('a first scan larger than a batch is announced whole, a batch at a time as it walks', async () => {
+  const files = ['d1/a', 'd1/b', 'd1/c', 'd1/d', 'd2/e', 'd2/f', 'g'];
+  for (const rel of files) {
+    await fsp.mkdir(path.dirname(h.abs(rel)), { recursive: true });
+    await fsp.writeFile(h.abs(rel), rel);
+  }
+  await h.start({ maxBatch: 3 });
+  expect(h.events.flatMap((e) => (e.type === 'scan:batch' ? [e.count] : []))).toEqual([3, 3, 3]);
+  // The first batch went out before the walk was done (its last progress event, every file counted).
+  const walked = h.events.findIndex((e) => e.type === 'scan:progress' && e.files === 9);
+  expect(h.events.findIndex((e) => e.type === 'scan:batch')).toBeLessThan(walked);
+  expect(h.batches.flat().map((c) => (c.body.op === 'put' ? c.body.path : '?')).sort()).toEqual([...files, 'd1', 'd2'].sort());
+  expect(h.events.find((e) => e.type === 'scan:rescan' && e.phase === 'done')).toMatchObject({ files: 9, changes: 9 });
+  for (const rel of files) expect(await h.store.localFile(FOLDER, rel)).toMatchObject({ contentHash: contentHashOf(rel) });
+});
+
+test('a new directory with more files than a burst holds is announced whole, over several bursts', async () => {
+  await h.start({ maxBurst: 3 });
+  const outside = path.join(h.base, 'outside');
+  const files = ['in/a', 'in/b', 'in/c', 'in/d', 'in/sub/e', 'in/sub/f', 'in/sub/g'];
+  for (const rel of files) {
+    await fsp.mkdir(path.dirname(path.join(outside, rel)), { recursive: true });
+    await fsp.writeFile(path.join(outside, rel), rel);
+  }
+  await fsp.rename(path.join(outside, 'in'), h.abs('in'));
+  const want = [...files, 'in', 'in/sub'].sort();
+  const announced = (): string[] => h.batches.flat().map((c) => (c.body.op === 'put' ? c.body.path : '?')).sort();
+  while (announced().length < want.length) await h.nextBatch();
+  expect(announced()).toEqual(want);
+  expect(h.batches.length).toBeGreaterThan(1);
+  expect(Math.max(...h.batches.map((b) => b.length))).toBeLessThanOrEqual(3);
 });
 
 test('a path that becomes ignored is forgotten, not deleted for everyone', async () => {
