@@ -14,6 +14,8 @@ export interface InboundGateOptions {
   readonly highBytes: number;
   readonly lowBytes: number;
   readonly stallMs: number;
+  /** A hold lasts at most this long, progress or not (see INBOUND_MAX_HOLD_MS); the next message may take a new one. */
+  readonly maxHoldMs?: number;
   /** Told when a hold is given up for lack of progress (the bytes then waiting). */
   readonly onStall?: (bytes: number) => void;
 }
@@ -23,11 +25,18 @@ export const INBOUND_HIGH_BYTES = 16 * 1024 * 1024;
 export const INBOUND_LOW_BYTES = 8 * 1024 * 1024;
 /** Longer than a batch of entries takes to validate, store and apply; far shorter than a block request's timeout. */
 export const INBOUND_STALL_MS = 2_000;
+/**
+ * Well under the host's LINK_STALL_MS: a host that sees nothing of its deliveries written to us
+ * for that long takes the stream for wedged and closes it. A long backlog, worked off slowly
+ * under load, is held in turns instead, each letting a few deliveries through.
+ */
+export const INBOUND_MAX_HOLD_MS = 10_000;
 
 export class InboundGate {
   private bytes = 0;
   private release: (() => void) | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** A hold was given up for lack of progress: no new one until a message is handled. */
   private stalled = false;
   private closed = false;
@@ -54,6 +63,8 @@ export class InboundGate {
       this.release = this.opts.hold();
       this.holds++;
       this.armStall();
+      this.holdTimer = setTimeout(() => this.letGo(), this.opts.maxHoldMs ?? INBOUND_MAX_HOLD_MS);
+      this.holdTimer.unref();
     }
     let done = false;
     return () => {
@@ -86,6 +97,8 @@ export class InboundGate {
   private letGo(): void {
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     const release = this.release;
     this.release = undefined;
     release?.();
