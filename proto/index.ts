@@ -8,6 +8,7 @@ export const HOST_CONTRACT_VERSION = 'kinfolder.host.v1';
 export const HOST_PROTO_PATH = path.join(__dirname, 'host.proto');
 
 export { PROTO_LOADER_OPTIONS, PROTO_GEN_FLAGS } from './loader-options';
+export { CONTRACT_WINDOW_BYTES, contractWindowBytes, socketBufferBytes } from './window';
 import { PROTO_LOADER_OPTIONS } from './loader-options';
 
 /** Largest payload of one Links message, and the gRPC message limit around it. */

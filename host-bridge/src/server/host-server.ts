@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { GRPC_MAX_MESSAGE_BYTES, loadHostProto } from '../../../proto';
+import { CONTRACT_WINDOW_BYTES, GRPC_MAX_MESSAGE_BYTES, loadHostProto } from '../../../proto';
 import type { HostAdapter } from '../adapter';
 import type { HostServerLog, OpenStream, ServiceContext } from './context';
 import type { PluginRegistry } from './registry';
@@ -36,13 +36,8 @@ export interface HostServer {
   stop(): Promise<void>;
 }
 
-/**
- * HTTP/2 receive window of the host's side of a plugin connection, per stream and in all. The
- * default 64 KiB makes a plugin's Links stream wait for a window update from the host every
- * 64 KiB (a round trip through two busy event loops); the stream's own backpressure (the Links
- * service stops reading while a link is congested) still bounds what is buffered.
- */
-export const HOST_RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
+/** HTTP/2 receive window of the host's side of a plugin connection, per stream and in all: see proto/window.ts. */
+export const HOST_RECEIVE_WINDOW_BYTES = CONTRACT_WINDOW_BYTES;
 
 /**
  * grpc-js has no server option for the receive window (its client has

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { BehaviorSubject, type Observable, ReplaySubject, Subject, distinctUntilChanged } from 'rxjs';
-import { AUTH_METADATA_KEY, GRPC_MAX_MESSAGE_BYTES, bearer, loadHostProto } from '../../../proto';
+import { AUTH_METADATA_KEY, CONTRACT_WINDOW_BYTES, GRPC_MAX_MESSAGE_BYTES, bearer, loadHostProto } from '../../../proto';
 import type { ChatClient } from '../../../proto/generated/kinfolder/host/v1/Chat';
 import type { ChatMessageList__Output } from '../../../proto/generated/kinfolder/host/v1/ChatMessageList';
 import type { ChatRoomList__Output } from '../../../proto/generated/kinfolder/host/v1/ChatRoomList';
@@ -51,8 +51,8 @@ import {
   signatureFromWire,
 } from './wire';
 
-/** HTTP/2 receive window of the connection to the host (deliveries of the Links stream come through it). */
-export const LINK_RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
+/** HTTP/2 receive window of the connection to the host (deliveries of the Links stream come through it); see proto/window.ts. */
+export const LINK_RECEIVE_WINDOW_BYTES = CONTRACT_WINDOW_BYTES;
 
 export type HostClientLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 

@@ -10,6 +10,7 @@ import type { ChatMessage__Output } from '../../../proto/generated/kinfolder/hos
 import { verifyHostSignature } from '../../../plugin/src/host';
 import { type FakeKey, fakePeer, generateFakeKey } from '../../helpers/fake-host-adapter';
 import { HOST_RECEIVE_WINDOW_BYTES } from '../../../host-bridge/src/server/host-server';
+import { CONTRACT_WINDOW_BYTES } from '../../../proto';
 import { type Host, type RawClients, auth, call, collect, rawClients, startHost, waitFor } from './harness';
 
 let key: FakeKey;
@@ -50,7 +51,7 @@ describe('transport', () => {
     }
   });
 
-  it('gives a plugin connection an HTTP/2 receive window of HOST_RECEIVE_WINDOW_BYTES, not the 64 KiB default', async () => {
+  it('gives a plugin connection an HTTP/2 receive window of HOST_RECEIVE_WINDOW_BYTES (the contract window, above the 64 KiB default)', async () => {
     const session = http2.connect('http://localhost', { createConnection: () => net.connect(host.socketPath) });
     try {
       const window = await new Promise<number | undefined>((resolve, reject) => {
@@ -63,7 +64,7 @@ describe('transport', () => {
         session.on('remoteSettings', check);
         session.on('error', reject);
       });
-      expect(window).toBe(8 * 1024 * 1024);
+      expect(window).toBe(CONTRACT_WINDOW_BYTES);
     } finally {
       session.destroy();
     }
