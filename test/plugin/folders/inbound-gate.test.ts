@@ -65,18 +65,25 @@ describe('InboundGate', () => {
 });
 
 test('a hold lasts at most maxHoldMs even while messages are handled; the next message past the high mark takes a new one', async () => {
-  const h = holds();
-  const gate = new InboundGate({ hold: h.hold, highBytes: 10, lowBytes: 5, stallMs: 60_000, maxHoldMs: 50 });
+  // Progress that keeps the backlog above the low mark (the stall guard would never let go), stopped at the release.
+  let tick: NodeJS.Timeout | undefined;
+  let onRelease!: () => void;
+  const released = new Promise<void>((resolve) => (onRelease = resolve));
+  const h = { taken: 0, released: 0 };
+  const hold = (): (() => void) => {
+    h.taken++;
+    return () => {
+      h.released++;
+      clearInterval(tick);
+      onRelease();
+    };
+  };
+  const gate = new InboundGate({ hold, highBytes: 10, lowBytes: 5, stallMs: 60_000, maxHoldMs: 50 });
   const first = gate.take(20);
   expect(h.taken).toBe(1);
-  // Progress that keeps the backlog above the low mark: the stall guard would never let go.
-  const tick = setInterval(() => gate.take(1)(), 5);
-  const released = new Promise<void>((resolve) => {
-    const t = setInterval(() => h.released === 1 && (clearInterval(t), resolve()), 5);
-  });
+  tick = setInterval(() => gate.take(1)(), 5);
   await released;
-  clearInterval(tick);
-  expect(gate.holding).toBe(false);
+  expect([h.released, gate.holding]).toEqual([1, false]);
   const second = gate.take(1);
   expect([h.taken, gate.holding]).toEqual([2, true]);
   first();
