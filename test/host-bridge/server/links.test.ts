@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_MAX_MESSAGE_BYTES, LINK_MAX_PAYLOAD_BYTES } from '../../../proto';
 import type { LinkEvent__Output } from '../../../proto/generated/kinfolder/host/v1/LinkEvent';
+import type { HostServerOptions } from '../../../host-bridge/src/server';
 import { type FakeKey, fakePeer, generateFakeKey } from '../../helpers/fake-host-adapter';
 import { type Host, type RawClients, SYNC_SERVICE, auth, call, collect, rawClients, startHost, waitFor } from './harness';
 
@@ -29,6 +30,31 @@ function open(token = host.tokens.kinfolder) {
   const stream = c.links.open(auth(token));
   const got = collect<LinkEvent__Output>(stream);
   return { stream, got, errors: () => got.frames.filter((f) => f.event === 'error').map((f) => f.error!) };
+}
+
+/**
+ * A new host with a 2 MiB hold mark (and `server` options) whose adapter counts its link holds,
+ * a log that keeps the messages starting with `prefix`, and a Links stream open past `ready`.
+ */
+async function heldHost(prefix: string, server: Partial<HostServerOptions>) {
+  c.close();
+  await host.close();
+  const logged: string[] = [];
+  const log = (_l: string, message: string) => {
+    if (message.startsWith(prefix)) logged.push(message);
+  };
+  host = await startHost(key, { server: { linkHoldBytes: 2 * 1024 * 1024, log, ...server } });
+  const hold = { taken: 0, released: 0 };
+  Object.assign(host.adapter, {
+    holdLinks: () => {
+      hold.taken++;
+      return () => void hold.released++;
+    },
+  });
+  c = rawClients(host.address);
+  const { stream, got } = open();
+  await waitFor(() => got.frames.length === 1, 'ready');
+  return { logged, hold, stream, got };
 }
 
 describe('Links.Open', () => {
@@ -154,23 +180,7 @@ describe('Links.Open', () => {
   });
 
   it('holds the adapter\'s links while a plugin that does not read has more than linkHoldBytes queued, and lets go once it reads', async () => {
-    c.close();
-    await host.close();
-    const drops: unknown[] = [];
-    const log = (_l: string, message: string) => {
-      if (message.startsWith('Links delivery dropped')) drops.push(message);
-    };
-    host = await startHost(key, { server: { linkHoldBytes: 2 * 1024 * 1024, log } });
-    const hold = { taken: 0, released: 0 };
-    Object.assign(host.adapter, {
-      holdLinks: () => {
-        hold.taken++;
-        return () => void hold.released++;
-      },
-    });
-    c = rawClients(host.address);
-    const { stream, got } = open();
-    await waitFor(() => got.frames.length === 1, 'ready');
+    const { logged: drops, hold, stream, got } = await heldHost('Links delivery dropped', {});
     stream.pause(); // the plugin stops reading
     // A friend goes on sending until the host holds its link (a held link delivers nothing more).
     let sent = 0;
@@ -191,23 +201,7 @@ describe('Links.Open', () => {
   });
 
   it('closes a stream with UNAVAILABLE when deliveries wait in it and none is written for linkStallMs, and lets the held links go', async () => {
-    c.close();
-    await host.close();
-    const stalls: string[] = [];
-    const log = (_l: string, message: string) => {
-      if (message.startsWith('Links stream stalled')) stalls.push(message);
-    };
-    host = await startHost(key, { server: { linkHoldBytes: 2 * 1024 * 1024, linkStallMs: 300, log } });
-    const hold = { taken: 0, released: 0 };
-    Object.assign(host.adapter, {
-      holdLinks: () => {
-        hold.taken++;
-        return () => void hold.released++;
-      },
-    });
-    c = rawClients(host.address);
-    const { stream, got } = open();
-    await waitFor(() => got.frames.length === 1, 'ready');
+    const { logged: stalls, hold, stream, got } = await heldHost('Links stream stalled', { linkStallMs: 300 });
     stream.pause(); // the plugin takes nothing more: past its HTTP/2 window, nothing is written
     for (let i = 0; i < 24; i++) host.adapter.deliver({ peer: friend, service: SYNC_SERVICE, payload: Buffer.alloc(1024 * 1024, i) });
     await waitFor(() => stalls.length === 1, 'the stall noticed', 10_000);
