@@ -534,8 +534,15 @@ export class KinfolderService implements FolderService {
       throw new ServiceError('LAST_ADMIN', 'you are the folder’s only admin: make another member admin first, or remove the others');
     }
     this.held.delete(id);
-    await f.close();
+    await f.closeForGood();
     await this.registry.removeFolder(id);
+    // Peers that still list us offer the folder again; accepting it then starts from nothing,
+    // as a new member would (the old rows would make the join fail: "here already"). A crash
+    // before this line leaves rows that acceptInvitation forgets.
+    await this.store.forgetFolder(id);
+    // The next message about it gets its refusal at once (the answers to the first invitation
+    // were counted against the same peers), so they know to offer it again.
+    for (const key of this.unknownReplies.keys()) if (key.endsWith(`/${id}`)) this.unknownReplies.delete(key);
     this.emit({ type: 'folders' });
   }
 
@@ -562,7 +569,10 @@ export class KinfolderService implements FolderService {
     this.checkOpen();
     const inv = this.registry.invitation(String(folder));
     if (!inv || inv.declined) throw new ServiceError('NOT_FOUND', `no pending invitation to folder ${folder}`);
+    if (this.registry.folder(inv.folder)) throw new ServiceError('ALREADY_EXISTS', `folder ${folder} is here already`);
     const abs = await this.checkRoot(root, true);
+    // Rows of an earlier membership that a leave did not get to remove.
+    await this.store.forgetFolder(inv.folder);
     let replica: FolderReplica;
     try {
       replica = await FolderReplica.join({

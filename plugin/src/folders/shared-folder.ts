@@ -270,6 +270,12 @@ export class SharedFolder {
     return n;
   }
 
+  /** Closes the folder for good (this node leaves it): the blocks kept for resuming go too. */
+  async closeForGood(): Promise<void> {
+    await this.close();
+    await this.cache.clear();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

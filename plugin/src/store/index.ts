@@ -2,6 +2,7 @@
 export { Store, type StoreOptions } from './store';
 export type { EntryStore } from './entries';
 export type { CutStore, FeedCut } from './cut';
+export type { ForgetStore } from './forget';
 export type { RefusedStore } from './refused';
 export type { ManifestStore } from './manifests';
 export type { LocalIndexStore } from './local-index';

@@ -67,7 +67,8 @@ class RecentRows {
 }
 const TYPES = new Set<LocalFileType>(['file', 'dir', 'symlink']);
 
-export function localIndexStore(ctx: StoreContext): LocalIndexStore {
+/** `forgetRecent` drops the cached rows of a folder whose rows were removed (see forgetFolder). */
+export function localIndexStore(ctx: StoreContext): LocalIndexStore & { forgetRecent(folder: string): void } {
   const { writer, reader, folders } = ctx;
   // Per folder, keyed by path: a path string keeps its hash, a joined key was hashed anew per use.
   const byFolder = new Map<string, RecentRows>();
@@ -167,7 +168,9 @@ export function localIndexStore(ctx: StoreContext): LocalIndexStore {
     for await (const r of rows) yield toLocal(folder, r);
   }
 
-  return { upsertLocalFiles, localFile, localFilesAt, deleteLocalFiles, localFiles };
+  const forgetRecent = (folder: string): void => void byFolder.delete(folder);
+
+  return { upsertLocalFiles, localFile, localFilesAt, deleteLocalFiles, localFiles, forgetRecent };
 }
 
 function copy(r: LocalFileRecord): LocalFileRecord {

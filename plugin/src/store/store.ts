@@ -6,6 +6,7 @@ import { Checkpointer } from './checkpointer';
 import { cutStore, type CutStore } from './cut';
 import { Db } from './db';
 import { entryStore, type EntryStore } from './entries';
+import { forgetStore, type ForgetStore } from './forget';
 import { abortError, StoreError } from './errors';
 import { HashIndex } from './hash-index';
 import { Interner } from './interner';
@@ -37,6 +38,7 @@ export interface StoreOptions {
 /** Everything the store offers; each consumer should ask only for its narrow interface. */
 export type Store = EntryStore &
   CutStore &
+  ForgetStore &
   RefusedStore &
   ManifestStore &
   LocalIndexStore &
@@ -100,12 +102,14 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       hashes,
       pageSize: options.pageSize ?? 1000,
     };
+    const { forgetRecent, ...localIndex } = localIndexStore(ctx);
     return {
       ...entryStore(ctx),
       ...cutStore(ctx),
+      ...forgetStore(ctx, forgetRecent),
       ...refusedStore(ctx),
       ...manifestStore(ctx),
-      ...localIndexStore(ctx),
+      ...localIndex,
       ...localBaseStore(ctx),
       ...blockIndex(ctx),
       ...blockPaths(ctx),

@@ -268,8 +268,9 @@ export class SyncSession {
         if (m.code === 'PROTOCOL_VERSION' && this.peerVersion !== undefined && this.peerVersion >= MIN_PROTOCOL_VERSION) return;
         if (m.code === 'UNKNOWN_FOLDER' || m.code === 'DECLINED' || m.code === 'INVITATION_PENDING') this.peerRefusal = m.code;
         this.emit({ type: 'sync:refusal', code: m.code, message: m.message });
-        // The peer does not hold the folder yet: the whole chain is its invitation (it checks
-        // the signatures and finds itself a member). Once per session: the peer decides.
+        // The peer does not hold the folder (yet, or any more: it left): the whole chain is its
+        // invitation (it checks the signatures and finds itself a member). Once until the peer
+        // holds the folder again: the peer decides.
         if (m.code === 'UNKNOWN_FOLDER' && !this.invited && this.isMember()) {
           this.invited = true;
           await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: this.opts.replica.manifestChain() });
@@ -277,6 +278,7 @@ export class SyncSession {
         return;
       }
       this.peerRefusal = undefined;
+      this.invited = false;
       if (!this.isMember()) return await this.refuse('NOT_A_MEMBER', 'not a member of this folder');
       if (m.kind === 'hello') {
         this.peerVersion = m.protocolVersion;

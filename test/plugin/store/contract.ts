@@ -629,6 +629,45 @@ export function storeContract(name: string, open: StoreFactory): void {
       });
     });
 
+    describe('forgetting a folder', () => {
+      /** Everything of one folder that a node holds: a feed with a checkpoint, a manifest, a local file, a block, a peer vector, a refusal. */
+      async function fill(folder: string): Promise<EntryRecord[]> {
+        const es = feed('A', 1, 3, folder);
+        await store.appendBatch({ entries: es, checkpoints: [{ folder, author: 'A', seq: 3, entryHash: es[2].hash, signature: Buffer.from('s') }] });
+        await store.putManifest({ folder, version: 1, hash: hashOf(`m-${folder}`), prev: null, author: 'x', bytes: Buffer.from('m'), signature: Buffer.from('s'), overruled: false });
+        await store.upsertLocalFiles([{ folder, path: 'A/f1', size: 1, mtimeMs: 2, inode: 3, mode: 4, contentHash: null, type: 'file' }]);
+        await store.addBlockLocations([{ hash: hashOf(`b-${folder}`), size: 1, folder, path: 'A/f1', offset: 0 }]);
+        await store.setPeerVector(folder, 'p', new Map([['A', 3]]));
+        await store.addRefused(folder, [{ hash: hashOf(`r-${folder}`), author: 'B' }]);
+        return es;
+      }
+      const held = async (folder: string) => ({
+        vv: [...(await store.versionVector(folder)).keys()],
+        heads: (await collect(store.pathsWithHeads(folder))).length,
+        cp: (await store.latestCheckpoint(folder, 'A')) !== undefined,
+        manifests: (await store.manifestChain(folder)).length,
+        local: (await collect(store.localFiles(folder))).length,
+        cachedLocal: (await store.localFilesAt(folder, ['A/f1'])).size,
+        blocks: (await store.findBlocks([hashOf(`b-${folder}`)])).size,
+        peers: (await store.peerVectors(folder)).length,
+        refused: (await store.refusedAmong(folder, [hashOf(`r-${folder}`)])).size,
+      });
+      const full = { vv: ['A'], heads: 3, cp: true, manifests: 1, local: 1, cachedLocal: 1, blocks: 1, peers: 1, refused: 1 };
+
+      test('removes every row of that folder and no other, and the folder can be held again from seq 1', async () => {
+        await fill('folder-1');
+        await fill('folder-2');
+        expect(await held('folder-1')).toEqual(full);
+        expect(await store.forgetFolder('folder-1')).toBeGreaterThan(0);
+        expect(await held('folder-1')).toEqual({ vv: [], heads: 0, cp: false, manifests: 0, local: 0, cachedLocal: 0, blocks: 0, peers: 0, refused: 0 });
+        expect(await held('folder-2')).toEqual(full);
+        expect(await store.forgetFolder('no-such-folder')).toBe(0);
+        // Joined again: the same seqs and manifest version are taken anew, not refused as duplicates or forks.
+        await fill('folder-1');
+        expect(await held('folder-1')).toEqual(full);
+      });
+    });
+
     describe('lifecycle', () => {
       test('reopening keeps everything and runs no migration twice', async () => {
         expect(store.migrationsApplied.length).toBeGreaterThan(0);
