@@ -309,6 +309,10 @@ describe('ui-panel in Chromium', () => {
     // Bob goes away before this node got them: offline, and still short of them by what he said.
     service.setStatus('f-photos', { state: 'offline', behindEntriesLastKnown: true, peers: [{ ...BOB, online: false, state: 'offline', theyLackEntries: 0, weLackEntries: 4, vector: 'last-known', openPaths: [] }] });
     await waitText(page, sel('folder-state-detail'), /^no other member is online · at least 4 changes to receive$/);
+    // Bob's host comes back without his Kinfolder: online, silent past the wait, and the folder says whom it waits for.
+    service.setStatus('f-photos', { state: 'offline', behindEntriesLastKnown: true, peers: [{ ...BOB, online: true, state: 'no-answer', theyLackEntries: 0, weLackEntries: 4, vector: 'last-known', openPaths: [] }] });
+    await waitText(page, sel('folder-state-detail'), /^Kinfolder does not answer on Bob · at least 4 changes to receive$/);
+    await waitText(page, bob, /^online, Kinfolder not answering$/);
   });
 
   it('without a token says where to open it, and with a stale token says it is no longer valid', async () => {

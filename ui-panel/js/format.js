@@ -64,9 +64,12 @@ export function describeStatus(st) {
     }
     case 'transferring':
       return { label: 'Syncing', tone: 'busy', detail: `${rate(st.rateBytesPerS)} · ${plural(st.behindFiles, 'file')}, ${bytes(st.behindBytes)} left` };
-    case 'offline':
+    case 'offline': {
       // What the members said before going away: changes this node still lacks.
-      return { label: 'Offline', tone: 'off', detail: detailLine('no other member is online', changesToReceive(st)) };
+      const silent = (st.peers || []).filter((p) => p.state === 'no-answer').map((p) => p.name);
+      const why = silent.length ? `Kinfolder does not answer on ${silent.join(', ')}` : 'no other member is online';
+      return { label: 'Offline', tone: 'off', detail: detailLine(why, changesToReceive(st)) };
+    }
     case 'scanning':
       return { label: 'Scanning', tone: 'busy', detail: st.scan ? `${st.scan.done} of ${st.scan.total} files` : 'reading the folder' };
     default:

@@ -3,5 +3,5 @@ export * from './types';
 export { ServiceError, isServiceError, type ServiceErrorCode } from './errors';
 export { KinfolderService, type FolderHost, type FolderServiceOptions } from './service';
 export { SharedFolder } from './shared-folder';
-export { folderStatus, peerStatus, entriesBeyond, validPart, type StatusFacts, type PeerFacts } from './status';
+export { folderStatus, peerStatus, entriesBeyond, validPart, PEER_ANSWER_MS, type StatusFacts, type PeerFacts } from './status';
 export { checkInvitation, type CheckedInvitation } from './invitation';

@@ -61,6 +61,8 @@ export interface FolderServiceOptions {
   readonly signal?: AbortSignal;
   /** Bounds on what peers sent that waits to be handled (defaults in inbound-gate.ts). */
   readonly inbound?: { readonly highBytes?: number; readonly lowBytes?: number; readonly stallMs?: number };
+  /** How long an online peer may stay silent before it is `no-answer` (PEER_ANSWER_MS in status.ts). */
+  readonly peerAnswerMs?: number;
 }
 
 /** Answers about folders we do not hold go out at most this often per (peer, folder). */
@@ -188,6 +190,7 @@ export class KinfolderService implements FolderService {
         fsTraits: this.opts.fsTraits,
         scan: this.opts.scan,
         send: (peer, m) => this.send(peer, id, m),
+        peerAnswerMs: this.opts.peerAnswerMs,
       },
       replica,
     );
@@ -205,6 +208,9 @@ export class KinfolderService implements FolderService {
           this.problem(ev.code ?? 'FOLDER_PROBLEM', `${ev.path ? `${ev.path}: ` : ''}${ev.message}`, id);
         }
         if (ev.type === 'folder:changed') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
+      } else if (e.type === 'peer-silent') {
+        this.pushStatus(f);
+        this.emit({ type: 'members', folder: id });
       } else {
         const ev = e.event;
         if (ev.type === 'sync:ingested' && ev.result.manifestsApplied.length > 0) this.manifestMoved(f);
@@ -450,6 +456,7 @@ export class KinfolderService implements FolderService {
         lastKnown: validPart(f.lastVector(m.fingerprint), maxSeq),
         refusal: view?.refusal,
         openPaths: view?.openPaths ?? [],
+        silentMs: f.silentMs(m.fingerprint),
       });
     }
     // Counted by the engine as it applies: reading every path's heads here cost the folder's
@@ -463,7 +470,7 @@ export class KinfolderService implements FolderService {
       requestsInFlight: f.blocks.requestsInFlight,
       rateHistory: [...f.rateHistory],
       conflicts,
-    });
+    }, this.opts.peerAnswerMs);
   }
 
   private async summary(f: SharedFolder): Promise<FolderSummary> {

@@ -14,7 +14,7 @@ import type { Store } from '../store';
 import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
 import { CachingBlockSource } from './block-cache';
 import type { FolderRecord } from './registry';
-import type { VectorLike } from './status';
+import { PEER_ANSWER_MS, type VectorLike } from './status';
 
 export interface SharedFolderOptions {
   readonly record: FolderRecord;
@@ -28,11 +28,15 @@ export interface SharedFolderOptions {
   readonly scan?: { readonly rescanIntervalMs?: number; readonly quietMs?: number; readonly maxWaitMs?: number; readonly settleMs?: number };
   /** Sends one message of this folder to a peer (the service seals and routes it). */
   readonly send: (peer: Fingerprint, m: SyncMessage) => Promise<void>;
+  /** How long a session waits for the peer's first word before saying `peer-silent` (PEER_ANSWER_MS). */
+  readonly peerAnswerMs?: number;
 }
 
 export type SharedFolderEvent =
   | { readonly type: 'engine'; readonly event: FolderEvent }
-  | { readonly type: 'session'; readonly peer: Fingerprint; readonly event: SessionEvent };
+  | { readonly type: 'session'; readonly peer: Fingerprint; readonly event: SessionEvent }
+  /** The session with `peer` has waited peerAnswerMs without a word from it: its status changes now. */
+  | { readonly type: 'peer-silent'; readonly peer: Fingerprint };
 
 const RATE_SAMPLES = 60;
 
@@ -63,6 +67,8 @@ export class SharedFolder {
   private lastBytes = 0;
   private readonly subs: Subscription[] = [];
   private closed = false;
+  /** When each session started, and the timer that says when its peer has been silent too long. */
+  private readonly sessionStarts = new Map<Fingerprint, { readonly atMs: number; readonly timer: NodeJS.Timeout }>();
 
   private constructor(
     readonly record: FolderRecord,
@@ -155,6 +161,11 @@ export class SharedFolder {
       log: this.opts.log,
     });
     this.sessions.set(peer, s);
+    const timer = setTimeout(() => {
+      if (this.sessions.get(peer) === s && this.silentMs(peer) !== undefined) this.events.next({ type: 'peer-silent', peer });
+    }, this.opts.peerAnswerMs ?? PEER_ANSWER_MS);
+    timer.unref();
+    this.sessionStarts.set(peer, { atMs: this.opts.clock(), timer });
     s.events.subscribe((event) => {
       if (event.type === 'sync:peer-vector' || event.type === 'sync:caught-up') this.heard(peer, s);
       this.events.next({ type: 'session', peer, event });
@@ -163,6 +174,15 @@ export class SharedFolder {
       .then(() => (this.presenceSent ? s.sendPresence(this.openPaths()) : undefined))
       .catch((e: unknown) => this.opts.log(`starting sync of ${this.id} with ${peer}`, e));
     return s;
+  }
+
+  /** How long the session with `peer` has waited for its first word; undefined once it spoke (or with no session). */
+  silentMs(peer: Fingerprint): number | undefined {
+    const s = this.sessions.get(peer);
+    const start = this.sessionStarts.get(peer);
+    if (!s || !start) return undefined;
+    const v = s.view();
+    return v.advertised || v.refusal !== undefined ? undefined : Math.max(0, this.opts.clock() - start.atMs);
   }
 
   /** The peer said what it has: remembered as its last known vector, to be saved. */
@@ -204,6 +224,8 @@ export class SharedFolder {
     const s = this.sessions.get(peer);
     if (!s) return;
     this.sessions.delete(peer);
+    clearTimeout(this.sessionStarts.get(peer)?.timer);
+    this.sessionStarts.delete(peer);
     await s.close();
   }
 

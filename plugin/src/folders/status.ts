@@ -14,6 +14,13 @@
  */
 import type { FolderState, FolderStatus, PeerStatus } from './types';
 
+/**
+ * How long an online peer may stay silent before it is `no-answer` rather than `checking`: its
+ * Vector answers ours within a second or two when its Kinfolder runs, so a friend whose host is
+ * up without it would otherwise keep the folder "checking" for good.
+ */
+export const PEER_ANSWER_MS = 30_000;
+
 export interface VectorLike {
   get(author: string): { readonly seq: number } | undefined;
   keys(): Iterable<string>;
@@ -31,6 +38,8 @@ export interface PeerFacts {
   /** The peer's refusal of the folder (UNKNOWN_FOLDER, INVITATION_PENDING, DECLINED). */
   readonly refusal?: string;
   readonly openPaths: readonly string[];
+  /** How long this link's session has waited for the peer's first word (undefined once it spoke). */
+  readonly silentMs?: number;
 }
 
 export interface StatusFacts {
@@ -73,7 +82,7 @@ function knownVector(p: PeerFacts): { readonly vector?: VectorLike; readonly fro
   return { from: 'none' };
 }
 
-export function peerStatus(ours: VectorLike, p: PeerFacts): PeerStatus {
+export function peerStatus(ours: VectorLike, p: PeerFacts, answerMs = PEER_ANSWER_MS): PeerStatus {
   const known = knownVector(p);
   // Without any vector of the peer's, what it lacks is unknown: counted as nothing, not as all.
   const theyLackEntries = known.vector ? entriesBeyond(ours, known.vector) : 0;
@@ -82,15 +91,15 @@ export function peerStatus(ours: VectorLike, p: PeerFacts): PeerStatus {
   if (p.refusal === 'DECLINED') state = 'declined';
   else if (!p.online) state = 'offline';
   else if (p.refusal !== undefined || (!p.joined && !p.advertised)) state = 'not-joined';
-  else if (!p.advertised) state = 'checking';
+  else if (!p.advertised) state = (p.silentMs ?? 0) >= answerMs ? 'no-answer' : 'checking';
   else if (weLackEntries > 0) state = 'ahead';
   else if (theyLackEntries > 0) state = 'behind';
   else state = 'in-sync';
   return { fingerprint: p.fingerprint, name: p.name, online: p.online, state, theyLackEntries, weLackEntries, vector: known.from, openPaths: p.online ? p.openPaths : [] };
 }
 
-export function folderStatus(f: StatusFacts): FolderStatus {
-  const peers = f.peers.map((p) => peerStatus(f.ours, p));
+export function folderStatus(f: StatusFacts, answerMs = PEER_ANSWER_MS): FolderStatus {
+  const peers = f.peers.map((p) => peerStatus(f.ours, p, answerMs));
   // The furthest any peer advertised, feed by feed: in this link's life or, for a peer that has
   // not spoken since, before it (offline peers' too: what they had, we still lack).
   const furthest = new Map<string, number>();
@@ -108,7 +117,8 @@ export function folderStatus(f: StatusFacts): FolderStatus {
     else behindEntries += seq - have;
   }
   const rate = f.rateHistory.length > 0 ? f.rateHistory[f.rateHistory.length - 1] : 0;
-  const othersOnline = peers.some((p) => p.online);
+  // A peer whose Kinfolder does not answer syncs nothing with us: online only for chat.
+  const othersOnline = peers.some((p) => p.online && p.state !== 'no-answer');
   const caughtUpByRule = f.pendingFiles === 0 && (furthest.size === 0 || caughtUp * 2 > furthest.size);
   let state: FolderState;
   if (f.peers.length > 0 && !othersOnline) state = 'offline';

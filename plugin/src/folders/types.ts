@@ -22,7 +22,7 @@ export interface Friend {
  * - `transferring`: blocks are moving now (`rateBytesPerS`);
  * - `checking`: caught up as far as we know, but an online member has not said what it has
  *   since its link came up (after a restart, until each peer's vector arrives);
- * - `offline`: no other member is online;
+ * - `offline`: no other member is online, or none of those online answers (its Kinfolder is not running);
  * - `scanning`: the first scan of the local folder runs (`scan.done` of `scan.total` files).
  */
 export type FolderState = 'in-sync' | 'behind' | 'checking' | 'transferring' | 'offline' | 'scanning';
@@ -31,8 +31,12 @@ export interface PeerStatus {
   readonly fingerprint: string;
   readonly name: string;
   readonly online: boolean;
-  /** The peer's sync state with us in this folder; `checking`: online, not yet said what it has since its link came up. */
-  readonly state: 'in-sync' | 'behind' | 'ahead' | 'checking' | 'offline' | 'not-joined' | 'declined';
+  /**
+   * The peer's sync state with us in this folder. `checking`: online, not yet said what it has
+   * since its link came up; `no-answer`: online, and still silent after PEER_ANSWER_MS (its
+   * host is up but its Kinfolder does not run, or is too busy to answer).
+   */
+  readonly state: 'in-sync' | 'behind' | 'ahead' | 'checking' | 'no-answer' | 'offline' | 'not-joined' | 'declined';
   /** Entries we have that the peer lacks (by its last vector), and it has that we lack. */
   readonly theyLackEntries: number;
   readonly weLackEntries: number;

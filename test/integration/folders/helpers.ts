@@ -10,7 +10,7 @@ import { pluginSignedMessage } from '../../../proto';
 import { befriendAll, startDevhostApp, loadManifestFile, type DevhostApp } from '../../../host-bridge/src/app';
 import { HostClient } from '../../../plugin/src/host';
 import { OpenpgpVerifier } from '../../../plugin/src/log/openpgp-verifier';
-import { KinfolderService, type MemberEdit } from '../../../plugin/src/folders';
+import { KinfolderService, type FolderServiceOptions, type MemberEdit } from '../../../plugin/src/folders';
 import { tempDir, waitPeerOnline } from '../../host-bridge/devhost/helpers';
 import { snapshot } from '../../plugin/folder/helpers';
 
@@ -33,6 +33,8 @@ export interface KinNode {
 export class Net {
   readonly nodes: KinNode[] = [];
   private readonly dirs: string[] = [];
+  /** Options every service started from now on gets, over the defaults below. */
+  serviceOptions: Partial<Pick<FolderServiceOptions, 'peerAnswerMs'>> = {};
   /** What to stop, in the order started: run backwards, so a half-made node is stopped too. */
   private readonly stoppers: (() => Promise<unknown>)[] = [];
 
@@ -64,6 +66,7 @@ export class Net {
       verifier: new OpenpgpVerifier({ wrap: (m) => pluginSignedMessage('kinfolder', m) }),
       log: process.env.DEBUG_KIN ? (level, m, d) => console.log(n.name, level, m, d ?? '') : () => {},
       scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
+      ...this.serviceOptions,
     });
   }
 

@@ -1,4 +1,4 @@
-import { folderStatus, peerStatus, validPart, type PeerFacts } from '../../../plugin/src/folders';
+import { folderStatus, peerStatus, validPart, PEER_ANSWER_MS, type PeerFacts } from '../../../plugin/src/folders';
 
 const v = (o: Record<string, number>) => new Map(Object.entries(o).map(([a, seq]) => [a, { seq }]));
 const peer = (over: Partial<PeerFacts>): PeerFacts => ({ fingerprint: 'B', name: 'Bob', online: true, joined: true, openPaths: [], ...over });
@@ -43,6 +43,19 @@ test('an online member that has not said what it has in this link’s life is ch
   // An invited member who has not joined is not waited for; an offline one neither.
   expect(folderStatus({ ...base, ours, peers: [peer({ joined: false }), peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) })] }).state).toBe('in-sync');
   expect(folderStatus({ ...base, ours, peers: [peer({ online: false }), peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) })] }).state).toBe('in-sync');
+});
+
+test('an online member silent for PEER_ANSWER_MS does not answer: it holds nothing up, and with no one else answering the folder is offline', () => {
+  const ours = v({ A: 5 });
+  expect(peerStatus(ours, peer({ silentMs: PEER_ANSWER_MS - 1 })).state).toBe('checking');
+  expect(peerStatus(ours, peer({ silentMs: PEER_ANSWER_MS }))).toMatchObject({ state: 'no-answer', online: true });
+  // A vector, even an old one, does not make it answer; having spoken does (silentMs is then undefined).
+  expect(peerStatus(ours, peer({ silentMs: PEER_ANSWER_MS, lastKnown: v({ A: 7 }) }))).toMatchObject({ state: 'no-answer', weLackEntries: 2, vector: 'last-known' });
+  const carol = peer({ fingerprint: 'C', name: 'Carol', advertised: v({ A: 5 }) });
+  expect(folderStatus({ ...base, ours, peers: [peer({ silentMs: PEER_ANSWER_MS }), carol] }).state).toBe('in-sync');
+  expect(folderStatus({ ...base, ours, peers: [peer({ silentMs: PEER_ANSWER_MS })] }).state).toBe('offline');
+  // The wait is the caller's to set.
+  expect(folderStatus({ ...base, ours, peers: [peer({ silentMs: 50 })] }, 50).state).toBe('offline');
 });
 
 test('until a peer speaks, its last known vector counts what we lack, as a lower bound marked last known', () => {

@@ -3,7 +3,7 @@ import { act, empty, failure, fill, h, loading } from '../dom.js';
 import { ago, shortFp } from '../format.js';
 
 const ROLES = ['reader', 'writer', 'admin'];
-const SYNC_LABEL = { 'in-sync': 'in sync', behind: 'behind', ahead: 'has more', checking: 'checking', offline: 'offline', 'not-joined': 'not joined yet', declined: 'declined' };
+const SYNC_LABEL = { 'in-sync': 'in sync', behind: 'behind', ahead: 'has more', checking: 'checking', 'no-answer': 'online, Kinfolder not answering', offline: 'offline', 'not-joined': 'not joined yet', declined: 'declined' };
 
 const parsePrefixes = (text) => text.split(',').map((p) => p.trim()).filter(Boolean);
 
