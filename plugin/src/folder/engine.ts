@@ -622,6 +622,10 @@ export class FolderEngine {
     // while nothing counted it as waiting.
     const missing = new Set(report.refused.filter((r) => RETRIED_REFUSALS.has(r.code)).map((r) => r.path));
     for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
+    // A directory deleted elsewhere and kept here for what is still in it (an ignored file, a
+    // file not yet scanned): tried again, since the watcher does not report ignored paths and
+    // nothing else would remove it once it is empty. An attempt is one rmdir.
+    for (const p of report.keptNotEmpty) this.retry.add(p);
     if (this.retry.size > 0) this.armRetry();
     else this.retryAttempts = 0;
     for (const res of resolved) if (!this.retry.has(res.path)) this.emptied.delete(res.path);

@@ -361,3 +361,20 @@ test('a path refused by an I/O error (APPLY_IO) is applied by itself once the di
   bob.peer = { engine: { localBlocks: { read: () => Promise.reject(eio) } } } as unknown as typeof alice;
   await refusedThenRetried(alice, bob, 'flaky.txt', 'the disk came back', 'APPLY_IO');
 });
+
+test('a directory a peer deleted, kept here because an ignored file was in it, goes once that file does', async () => {
+  const { alice, bob } = await pair({ 'dir/a.txt': 'a', 'seed.txt': 'seed' });
+  const next = nextVersion(alice.replica.manifest().manifest, alice.id.fingerprint, Date.now(), { ignoreRules: ['*.log'] });
+  expect((await alice.engine.ingest({ manifests: [encodeSignedManifest(await signManifest(hostSigner(alice.id), next))] })).manifestsApplied).toHaveLength(1);
+  await carry(alice, bob);
+  await write(bob, 'dir/debug.log', 'noise');
+  await fsp.rm(path.join(alice.root, 'dir'), { recursive: true });
+  await until(engines(alice), async () => !(await liveAt(alice, 'dir')) && !(await liveAt(alice, 'dir/a.txt')), 'alice announcing the deletion');
+  await carry(alice, bob);
+  await until(engines(bob), async () => (await fsp.readdir(path.join(bob.root, 'dir'))).join() === 'debug.log', 'bob deleting a.txt and keeping dir for debug.log');
+  // Bob lets the ignored file go (the watcher does not report ignored paths): the directory follows.
+  await fsp.rm(path.join(bob.root, 'dir', 'debug.log'));
+  await until(engines(bob), async () => (await fsp.stat(path.join(bob.root, 'dir')).catch(() => undefined)) === undefined, 'bob removing the emptied directory');
+  expect(await liveAt(bob, 'dir')).toBe(false);
+  expect(await bob.store.localFile(bob.replica.folder, 'dir')).toBeUndefined();
+});
