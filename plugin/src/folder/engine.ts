@@ -45,6 +45,7 @@ import { keptFolder } from './kept-blocks';
 import { keepRefused, type WinnerContent } from './keep-refused';
 import { LocalCopies } from './local-copies';
 import { NO_VERSION, resolvePaths, type ResolvedPaths } from './resolve-paths';
+import { RetryTimer } from './retry-timer';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -158,8 +159,15 @@ export class FolderEngine {
   readonly localBlocks: BlockSource;
   /** Paths whose apply lacked blocks: tried again with the next run, or after a backoff. */
   private readonly retry = new Set<string>();
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryAttempts = 0;
+  private readonly retryTimer = new RetryTimer(() => this.running && void this.schedule([]), RETRY_MIN_MS, RETRY_MAX_MS);
+  /**
+   * Directories deleted elsewhere and kept here for what is still in them (an ignored file, a
+   * file not yet scanned): tried again on a backoff of their own, since the watcher does not
+   * report ignored paths and nothing else would remove such a directory once it is empty. One
+   * that stays full for good does not slow the retries of paths waiting for blocks.
+   */
+  private readonly keptDirs = new Set<string>();
+  private readonly keptDirsTimer = new RetryTimer(() => this.running && void this.schedule(this.keptDirs), RETRY_MIN_MS, RETRY_MAX_MS);
   private readonly versionsDir: Versions;
   private scanner: FolderScanner | undefined;
   /** Shared syncs for the files apply writes, where syncfs can be called (else an fsync each). */
@@ -237,8 +245,8 @@ export class FolderEngine {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retryTimer.stop();
+    this.keptDirsTimer.stop();
     this.stopper.abort();
     await this.scanner?.stop();
     await this.queue.catch(() => undefined);
@@ -496,13 +504,9 @@ export class FolderEngine {
    * nobody has costs little.
    */
   private armRetry(): void {
-    if (this.retryTimer !== undefined || !this.running) return;
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retryAttempts++);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.running) void this.schedule([]);
-    }, delay);
+    if (this.running) this.retryTimer.arm();
   }
+
 
   private async applyNow(paths: readonly string[]): Promise<void> {
     this.applying = this.recent;
@@ -622,12 +626,12 @@ export class FolderEngine {
     // while nothing counted it as waiting.
     const missing = new Set(report.refused.filter((r) => RETRIED_REFUSALS.has(r.code)).map((r) => r.path));
     for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
-    // A directory deleted elsewhere and kept here for what is still in it (an ignored file, a
-    // file not yet scanned): tried again, since the watcher does not report ignored paths and
-    // nothing else would remove it once it is empty. An attempt is one rmdir.
-    for (const p of report.keptNotEmpty) this.retry.add(p);
     if (this.retry.size > 0) this.armRetry();
-    else this.retryAttempts = 0;
+    else this.retryTimer.reset();
+    for (const r of resolved) this.keptDirs.delete(r.path);
+    for (const p of report.keptNotEmpty) this.keptDirs.add(p);
+    if (this.keptDirs.size === 0) this.keptDirsTimer.reset();
+    else if (this.running) this.keptDirsTimer.arm();
     for (const res of resolved) if (!this.retry.has(res.path)) this.emptied.delete(res.path);
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
     for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
