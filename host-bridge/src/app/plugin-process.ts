@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { type PluginManifest, PluginManifestError, nodeArgProblems } from '../server';
+import { type PluginManifest, PluginManifestError, mallocEnv, mallocProblems, nodeArgProblems } from '../server';
 
 export interface PluginProcessOptions {
   manifest: PluginManifest;
@@ -40,8 +40,18 @@ export function pluginCommandLine(manifest: PluginManifest, manifestDir: string,
   return [...nodeArgs, path.resolve(manifestDir, manifest.entry), '--data', dataDir];
 }
 
+/** The manifest's malloc tuning as environment variables, checked again like the flags. */
+export function pluginMallocEnv(manifest: PluginManifest): Record<string, string> {
+  const problems = mallocProblems(manifest.runtime?.malloc);
+  if (problems.length > 0) {
+    throw new PluginManifestError('MANIFEST_INVALID', `plugin manifest '${manifest.id}' asks for malloc tuning the host does not allow: ${problems.join('; ')}`, problems);
+  }
+  return mallocEnv(manifest.runtime?.malloc);
+}
+
 export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
   const args = pluginCommandLine(opts.manifest, opts.manifestDir, opts.dataDir);
+  const malloc = pluginMallocEnv(opts.manifest);
   let child: ChildProcess | undefined;
   let stopped = false;
   let failures = 0;
@@ -52,6 +62,7 @@ export function startPluginProcess(opts: PluginProcessOptions): PluginProcess {
     const c = spawn(process.execPath, args, {
       env: {
         ...process.env,
+        ...malloc,
         ...opts.env,
         KINFOLDER_HOST_ADDRESS: opts.hostAddress,
         KINFOLDER_HOST_TOKEN: opts.token,

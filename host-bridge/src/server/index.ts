@@ -6,6 +6,7 @@ export { PluginRegistry } from './registry';
 export { validateManifest, PLUGIN_MANIFEST_SCHEMA_PATH } from './manifest';
 export type { PluginManifest } from './manifest';
 export { ALLOWED_NODE_ARGS, nodeArgProblems } from './node-args';
+export { mallocEnv, mallocProblems, type MallocTuning } from './malloc-env';
 export { PluginManifestError, Refusal, REFUSAL_STATUS } from './errors';
 export type { PluginManifestErrorCode, RefusalCode } from './errors';
 export { toStatus } from './status';

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import type { Capability } from '../../../proto';
 import { PluginManifestError } from './errors';
+import { mallocProblems, type MallocTuning } from './malloc-env';
 import { nodeArgProblems } from './node-args';
 
 export interface PluginManifest {
@@ -15,8 +16,8 @@ export interface PluginManifest {
   contract: 'kinfolder.host.v1';
   capabilities: Capability[];
   links?: { services: string[] };
-  /** How the host runs the entry point: Node heap flags from a short allow-list (see node-args.ts). */
-  runtime?: { nodeArgs?: string[] };
+  /** How the host runs the entry point: Node heap flags from a short allow-list (see node-args.ts), glibc malloc tuning (see malloc-env.ts). */
+  runtime?: { nodeArgs?: string[]; malloc?: MallocTuning };
 }
 
 export const PLUGIN_MANIFEST_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'proto', 'plugin-manifest.schema.json');
@@ -49,7 +50,10 @@ export function validateManifest(json: unknown): PluginManifest {
   if (validate(json)) {
     // What the schema can not say: each flag once, its value within bounds.
     const manifest = json as PluginManifest;
-    problems = nodeArgProblems(manifest.runtime?.nodeArgs ?? []).map((p) => `/runtime/nodeArgs: ${p}`);
+    problems = [
+      ...nodeArgProblems(manifest.runtime?.nodeArgs ?? []).map((p) => `/runtime/nodeArgs: ${p}`),
+      ...mallocProblems(manifest.runtime?.malloc).map((p) => `/runtime/malloc: ${p}`),
+    ];
     if (problems.length === 0) return manifest;
   } else {
     // The "if/then" wrapper error only repeats the `required` error beneath it.

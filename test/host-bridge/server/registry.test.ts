@@ -33,11 +33,19 @@ describe('validateManifest', () => {
     ['a heap flag out of bounds', { ...FULL, runtime: { nodeArgs: ['--max-old-space-size=8'] } }, ['/runtime/nodeArgs: --max-old-space-size must be 64..16384, not 8']],
     ['a heap flag given twice', { ...FULL, runtime: { nodeArgs: ['--max-semi-space-size=4', '--max-semi-space-size=8'] } }, ['/runtime/nodeArgs: --max-semi-space-size is given more than once']],
     ['an unknown runtime field', { ...FULL, runtime: { env: {} } }, ["/runtime: must NOT have additional properties 'env'"]],
+    ['an environment variable in the malloc tuning', { ...FULL, runtime: { malloc: { LD_PRELOAD: 1 } } }, ["/runtime/malloc: must NOT have additional properties 'LD_PRELOAD'"]],
+    ['a malloc value out of bounds', { ...FULL, runtime: { malloc: { arenaMax: 0, mmapThresholdBytes: 1 << 30 } } }, ['/runtime/malloc/arenaMax: must be >= 1', '/runtime/malloc/mmapThresholdBytes: must be <= 33554432']],
+    ['a malloc value that is not an integer', { ...FULL, runtime: { malloc: { trimThresholdBytes: '1e9' } } }, ['/runtime/malloc/trimThresholdBytes: must be integer']],
   ])('refuses %s with each problem at its JSON path', (_name, json, expected) => {
     const err = errorOf(JSON.parse(JSON.stringify(json)));
     expect(err.code).toBe('MANIFEST_INVALID');
     for (const line of expected) expect(err.message).toContain(line);
     expect(err.problems.length).toBeGreaterThanOrEqual(expected.length);
+  });
+
+  it('accepts malloc tuning within bounds', () => {
+    const malloc = { arenaMax: 2, mmapThresholdBytes: 131072, trimThresholdBytes: 0 };
+    expect(validateManifest({ ...FULL, runtime: { malloc } }).runtime?.malloc).toEqual(malloc);
   });
 
   it('accepts heap flags from the allow-list', () => {
