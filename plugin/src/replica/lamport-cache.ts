@@ -32,6 +32,14 @@ export class LamportCache {
     }
   }
 
+  /**
+   * The clocks of a run of stored entries, oldest first. Only the newest `limit` can still be
+   * here after the run, so a batch of thousands sets just those.
+   */
+  setAll(entries: ReadonlyArray<{ readonly hash: string; readonly entry: { readonly lamport: number } }>): void {
+    for (let i = Math.max(0, entries.length - this.limit); i < entries.length; i++) this.set(entries[i].hash, entries[i].entry.lamport);
+  }
+
   clear(): void {
     this.young.clear();
     this.old.clear();

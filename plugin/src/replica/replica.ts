@@ -349,7 +349,7 @@ export class FolderReplica {
     const commit = this.store.appendBatch(batch, { signal }).then(
       () => {
         this.inflight.delete(entries);
-        for (const he of entries) this.lamports.set(he.hash, he.entry.lamport);
+        this.lamports.setAll(entries);
       },
       (err: unknown) => {
         this.inflight.delete(entries);
@@ -460,7 +460,11 @@ export class FolderReplica {
       if (forked !== undefined) throw new ReplicaError('WRITE_REFUSED', `self's feed stopped at a fork at seq ${forked}`, 'FORK');
       const tip = this.tips.get(this.self) ?? null;
       let seq = tip ? tip.seq : 0;
-      for (const c of changes) {
+      // Indexed loops over the batch's changes and entries: this async body runs a few times with
+      // loops of thousands, and there for-of allocated an iterator result per step (heap sampling:
+      // ~150 bytes per appended entry across these loops).
+      for (let i = 0; i < changes.length; i++) {
+        const c = changes[i];
         seq++;
         if (c.folder !== this.folder || c.author !== this.self) throw new ReplicaError('BAD_CHANGE', `a change of ${c.author} in ${c.folder}, not of ${this.self} in ${this.folder}`);
         for (const p of pathsOf(c.body)) {
@@ -477,14 +481,14 @@ export class FolderReplica {
       let t = tip;
       for (let i = 0; i < changes.length; i += every) {
         const made = await appendBatch(t, changes.slice(i, i + every), this.opts.signer, signal);
-        for (const e of made.entries) entries.push(e);
+        for (let j = 0; j < made.entries.length; j++) entries.push(made.entries[j]);
         if (made.checkpoint) checkpoints.push(made.checkpoint);
         t = made.tip;
       }
       checkAborted(signal, 'appendLocal');
       const { commit } = await this.submit({ entries: entries.map(entryRecord), checkpoints: checkpoints.map(checkpointRecord) }, entries, signal);
       if (t) this.tips.set(this.self, t);
-      for (const e of entries) this.state.remember(e.hash, e.entry);
+      for (let i = 0; i < entries.length; i++) this.state.remember(entries[i].hash, entries[i].entry);
       return { value: { entries, checkpoint: checkpoints[checkpoints.length - 1] ?? null, checkpoints }, commit };
     });
   }

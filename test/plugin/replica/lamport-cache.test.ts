@@ -24,4 +24,17 @@ describe('LamportCache', () => {
     expect(c.get('hash-0')).toBeUndefined();
     expect((used.user + used.system) / 1000).toBeLessThan(1500);
   });
+
+  test('setAll of a batch larger than the bound keeps its newest clocks, as setting each would', () => {
+    const c = new LamportCache(4);
+    c.set('older', 1);
+    const batch = Array.from({ length: 10 }, (_, i) => ({ hash: `b${i}`, entry: { lamport: 100 + i } }));
+    c.setAll(batch);
+    expect(c.get('b9')).toBe(109);
+    expect(c.get('b8')).toBe(108);
+    expect(c.get('b5')).toBeUndefined();
+    expect(c.get('older')).toBeUndefined();
+    c.setAll(batch.slice(0, 1));
+    expect(c.get('b0')).toBe(100);
+  });
 });

@@ -485,6 +485,21 @@ describe('FolderReplica', () => {
     await sync(alice, bob);
     expect((await bob.versionVector()).get(fp('alice'))?.seq).toBe(5);
   });
+  it('a signature refused in the middle of a batch: nothing of the batch is stored, and the feed goes on from where it was', async () => {
+    const inner = hostSigner(fx.ids.alice);
+    let signs = 0;
+    let refuse = false;
+    const signer = { sign: (m: Uint8Array) => (refuse && ++signs === 2 ? Promise.reject(new Error('host refused to sign')) : inner.sign(m)) };
+    const alice = await FolderReplica.create({ store: await fx.store(), folder: FOLDER, self: fp('alice'), signer, verifier: hostVerifier, clock: fx.clock, name: 'x', members: [fx.member('alice', 'admin')], checkpointEvery: 2 });
+    fx.replicas.push(alice);
+    refuse = true;
+    await expect(alice.appendLocal([1, 2, 3, 4, 5].map((k) => fx.change('alice', put(`f${k}`))))).rejects.toThrow('host refused to sign');
+    expect(await alice.versionVector()).toEqual(new Map());
+    expect(alice.tip()).toBeNull();
+    const next = await alice.appendLocal([fx.change('alice', put('g'))]);
+    expect(next.entries[0].entry.seq).toBe(1);
+    expect((await alice.versionVector()).get(fp('alice'))).toEqual({ seq: 1, head: next.entries[0].hash });
+  });
   it('manifests in the same call are applied first: a writer added by them is accepted at once', async () => {
     const { alice, bob } = await pair();
     await alice.editManifest({ kind: 'add', member: fx.member('dave', 'writer') });
