@@ -55,14 +55,21 @@ export function rebasePattern(dir: string, line: string): string | undefined {
   return `${negate}${dir}/**/${body}`;
 }
 
-const MAX_ANSWERS = 200_000;
+/**
+ * Answers remembered per generation (two generations at most). The watcher asks again and
+ * again for the same paths, so recent answers are worth keeping; all of a 100k-file folder's
+ * were not: with the `ignore` package's own cache, which keeps every path it was asked about
+ * and never forgets, they were 15 MB of a sidecar's heap (100k entries scanned live).
+ */
+export const ANSWERS_PER_GENERATION = 8192;
 
 export class IgnoreRules {
   private readonly folderRules: readonly string[];
   private readonly kinignores = new Map<string, string>();
   private matcher: Ignore | undefined;
-  /** The matcher's answers (path + '/' for directories), until the rules change. */
-  private readonly answers = new Map<string, boolean>();
+  /** Answers (path + '/' for directories) until the rules change: the newest, then the ones before. */
+  private young = new Map<string, boolean>();
+  private old = new Map<string, boolean>();
   private localOnly: ReadonlySet<string> = new Set();
 
   /** `folderRules`: the manifest's folder-wide patterns (gitignore syntax, relative to the root). */
@@ -75,7 +82,13 @@ export class IgnoreRules {
     if (text === undefined) this.kinignores.delete(dir);
     else this.kinignores.set(dir, text);
     this.matcher = undefined;
-    this.answers.clear();
+    this.young = new Map();
+    this.old = new Map();
+  }
+
+  /** Answers remembered now (bounded by 2 × ANSWERS_PER_GENERATION). */
+  get rememberedAnswers(): number {
+    return this.young.size + this.old.size;
   }
 
   /**
@@ -107,12 +120,16 @@ export class IgnoreRules {
       }
     }
     const key = isDir ? `${relPath}/` : relPath;
-    let answer = this.answers.get(key);
-    if (answer === undefined) {
-      answer = this.getMatcher().ignores(key);
-      // The watcher asks again and again for the same paths; a bound keeps a huge tree's cost flat.
-      if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
-      this.answers.set(key, answer);
+    const recent = this.young.get(key);
+    if (recent !== undefined) return recent;
+    const answer = this.old.get(key) ?? this.getMatcher().ignores(key);
+    this.young.set(key, answer);
+    if (this.young.size >= ANSWERS_PER_GENERATION) {
+      this.old = this.young;
+      this.young = new Map();
+      // The matcher caches every path (and directory) it was asked about, without a bound: a
+      // new one starts empty. Building it costs microseconds per rule, once per generation.
+      this.matcher = undefined;
     }
     return answer;
   }

@@ -1,4 +1,4 @@
-import { IgnoreRules, rebasePattern } from '../../../plugin/src/scan/ignore';
+import { ANSWERS_PER_GENERATION, IgnoreRules, rebasePattern } from '../../../plugin/src/scan/ignore';
 
 describe('IgnoreRules', () => {
   it('ignores the built-in temp, swap and system files, at any depth', () => {
@@ -95,6 +95,20 @@ describe('IgnoreRules', () => {
     expect(rules.isIgnored('a.log', false)).toBe(true);
     rules.setKinignore('', undefined);
     expect(rules.isIgnored('a.log', false)).toBe(false);
+  });
+
+  it('remembers a bounded number of answers and answers alike after forgetting (a folder larger than the bound)', () => {
+    const rules = new IgnoreRules(['*.log']);
+    rules.setKinignore('d1', '!keep.log');
+    const n = 3 * ANSWERS_PER_GENERATION + 17;
+    const answer = (i: number): boolean => rules.isIgnored(`d${i % 3}/f${i}.log`, false);
+    for (let i = 0; i < n; i++) expect(answer(i)).toBe(true);
+    expect(rules.rememberedAnswers).toBeLessThanOrEqual(2 * ANSWERS_PER_GENERATION);
+    // Forgotten long ago, asked again: the rebuilt matcher still knows every rule.
+    expect(answer(0)).toBe(true);
+    expect(rules.isIgnored('d1/keep.log', false)).toBe(false);
+    expect(rules.isIgnored('d2/keep.log', false)).toBe(true);
+    expect(rules.isIgnored('d1', true)).toBe(false);
   });
 
   it('ignores local-only paths and everything under them, read live from the owner’s set', () => {

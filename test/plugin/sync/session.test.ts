@@ -285,6 +285,8 @@ test('a malformed message is a typed error and the session survives: the next va
   await peer.sendRaw(Buffer.from([3, 1, 2, 3]));
   await peer.sendRaw(Buffer.from([42]));
   const ev = await malformed;
+  // A folder message is decoded when its turn on the ordered path comes: wait until both were handled.
+  await peer.drained();
   expect(ev.type === 'sync:malformed' && ev.error.code).toBe('SYNC_MALFORMED');
     expect(peer.errors.map((e) => (e as { code?: string }).code)).toEqual(['SYNC_MALFORMED', 'SYNC_MALFORMED']);
   // Nothing was answered to the garbage: only the start messages so far.
