@@ -55,6 +55,8 @@ const HANDLE_IDLE_MS = 500;
 const MAX_HANDLES = 64;
 /** Locations of blocks served lately: each block of a transfer is asked once by every peer. */
 const MAX_REMEMBERED = 4096;
+/** Lookups made ahead for files about to be built (a 1 GiB file has about 4,000 blocks). */
+const MAX_LOCATED = 16_384;
 /**
  * Bytes of blocks read lately, kept verified: peers fetching the same files at once ask for
  * the same blocks within moments, and the second asker then costs no read and no hash.
@@ -198,6 +200,13 @@ export class LocalBlockSource implements BlockSource {
   /** Blocks read lately (verified; never written to), oldest first. */
   private readonly recent = new Generations<Buffer>(RECENT_BYTES, (b) => b.length);
 
+  /**
+   * Where the blocks of files about to be built are, looked up for the whole file at once (see
+   * `prefetch`) and taken by the first read of each: a read-ahead that starts one block at a
+   * time otherwise costs a query per block. A location found meanwhile elsewhere is missed (the
+   * block then comes from a peer); a stale one only fails its hash check.
+   */
+  private readonly located = new Generations<Promise<BlockLocation[]>>(MAX_LOCATED);
   /** Lookups asked in this turn of the event loop, answered by one findBlocks (see `locate`). */
   private lookups: Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>> | undefined;
 
@@ -206,6 +215,20 @@ export class LocalBlockSource implements BlockSource {
     private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks'>>,
     private readonly rootOf: (folder: string) => string | undefined,
   ) {}
+
+  prefetch(blocks: readonly BlockRef[]): void {
+    const { findBlocks } = this.index;
+    if (findBlocks === undefined) return;
+    const hashes = [...new Set(blocks.map((b) => b.hash))].filter((h) => this.recent.get(h) === undefined && this.located.get(h) === undefined);
+    if (hashes.length < 2) return;
+    const found = findBlocks.call(this.index, hashes);
+    // A failed lookup is asked again by the read itself.
+    for (const h of hashes) {
+      const locs = found.then((m) => m.get(h) ?? []);
+      locs.catch(() => undefined);
+      this.located.set(h, locs);
+    }
+  }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     throwIfAborted(signal);
@@ -234,12 +257,23 @@ export class LocalBlockSource implements BlockSource {
     return undefined;
   }
 
+  /** Where the index says the block is: as looked up ahead for its file, else now. */
+  private async locate(hash: string): Promise<BlockLocation[]> {
+    const known = this.located.get(hash);
+    if (known !== undefined) {
+      this.located.delete(hash);
+      const locs = await known.catch(() => undefined);
+      if (locs !== undefined) return locs;
+    }
+    return this.lookup(hash);
+  }
+
   /**
-   * Where the index says the block is. The files of an apply run ask at once, mostly for blocks
-   * no local file has (a new file's): their lookups are gathered for a turn of the event loop
-   * and answered by one query (a query per block cost ~0.1 ms of the main thread per small file).
+   * The files of an apply run ask at once, mostly for blocks no local file has (a new file's):
+   * their lookups are gathered for a turn of the event loop and answered by one query (a query
+   * per block cost ~0.1 ms of the main thread per small file).
    */
-  private locate(hash: string): Promise<BlockLocation[]> {
+  private lookup(hash: string): Promise<BlockLocation[]> {
     const { findBlocks } = this.index;
     if (findBlocks === undefined) return this.index.findBlock(hash);
     return new Promise((resolve, reject) => {
@@ -326,6 +360,7 @@ export class ChainedBlockSource implements BlockSource {
 
   prefetch(blocks: readonly BlockRef[], signal?: AbortSignal): void {
     if (blocks.length < 2 || signal?.aborted) return;
+    for (const s of this.sources) s.prefetch?.(blocks, signal);
     this.jobs.push({ blocks, next: 0 });
     if (signal !== undefined && !this.watched.has(signal)) {
       this.watched.add(signal);

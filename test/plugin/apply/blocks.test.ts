@@ -59,6 +59,34 @@ describe('block sources', () => {
     await expect(Promise.all([failing.read(missing, 15), failing.read(sha256Hex(Buffer.from('x')), 1)])).rejects.toThrow('store closed');
   });
 
+  it('looks up the blocks of a file about to be built in one query when told ahead, however its reads come', async () => {
+    const data = seededBytes('ahead', 2 * 1024 * 1024);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'ahead.bin', data);
+    expect(meta.blocks.length).toBeGreaterThan(2);
+    const calls: number[] = [];
+    const index = {
+      findBlock: box.store.findBlock.bind(box.store),
+      findBlocks: (hashes: readonly string[], limit?: number) => {
+        calls.push(hashes.length);
+        return box.store.findBlocks(hashes, limit);
+      },
+    };
+    const source = new LocalBlockSource(index, (f) => (f === SOURCE_FOLDER ? other : undefined));
+    const missing = { hash: sha256Hex(Buffer.from('nobody has this')), size: 15 };
+    source.prefetch([...meta.blocks, missing]);
+    // One read at a time, each in its own turn of the event loop: without the hint, a query each.
+    let offset = 0;
+    for (const b of meta.blocks) {
+      expect((await source.read(b.hash, b.size))?.equals(data.subarray(offset, offset + b.size))).toBe(true);
+      offset += b.size;
+    }
+    expect(await source.read(missing.hash, missing.size)).toBeUndefined();
+    expect(calls).toEqual([meta.blocks.length + 1]);
+    // Each looked-up answer is used once: a later read asks the index again.
+    expect(await source.read(missing.hash, missing.size)).toBeUndefined();
+    expect(calls).toEqual([meta.blocks.length + 1, 1]);
+  });
+
   it('skips a stale location and finds the block at the next one', async () => {
     const data = seededBytes('dup', 300_000);
     const meta = await writeAndScan(box.store, FOLDER, box.root, 'a.bin', data);
