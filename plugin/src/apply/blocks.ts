@@ -55,6 +55,10 @@ const HANDLE_IDLE_MS = 500;
 const MAX_HANDLES = 64;
 /** Locations of blocks served lately: each block of a transfer is asked once by every peer. */
 const MAX_REMEMBERED = 4096;
+/** Blocks of a file listed at once for a peer reading it in order (see LocalBlockSource.filesRead). */
+const NEXT_BLOCKS = 1024;
+/** Files read lately whose next blocks are listed. */
+const FILES_READ = 64;
 /** Lookups made ahead for files about to be built (a 1 GiB file has about 4,000 blocks). */
 const MAX_LOCATED = 16_384;
 /**
@@ -210,9 +214,17 @@ export class LocalBlockSource implements BlockSource {
   /** Lookups asked in this turn of the event loop, answered by one findBlocks (see `locate`). */
   private lookups: Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>> | undefined;
 
+  /**
+   * Files a lookup found a block in lately, and up to which offset their next blocks are
+   * remembered already (-1: none yet; Infinity: being looked up). A peer fetching a file asks
+   * for its blocks in order: from its second looked-up block on, the file's next blocks are
+   * listed in one query, and the reads that follow need none.
+   */
+  private readonly filesRead = new Map<string, number>();
+
   /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
   constructor(
-    private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks'>>,
+    private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks' | 'blocksAfter'>>,
     private readonly rootOf: (folder: string) => string | undefined,
   ) {}
 
@@ -252,9 +264,33 @@ export class LocalBlockSource implements BlockSource {
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
+      this.rememberNext(loc);
       return data;
     }
     return undefined;
+  }
+
+  /** Lists the blocks after `loc` in its file (see `filesRead`); a failed listing only leaves them to lookups. */
+  private rememberNext(loc: BlockLocation): void {
+    const { blocksAfter } = this.index;
+    if (blocksAfter === undefined) return;
+    const file = `${loc.folder}\0${loc.path}`;
+    const until = this.filesRead.get(file);
+    this.filesRead.delete(file);
+    // The first block found in a file: most files have one block, and they must not cost a query more.
+    if (until === undefined || loc.offset <= until) {
+      this.filesRead.set(file, until ?? -1);
+    } else {
+      this.filesRead.set(file, Infinity);
+      blocksAfter.call(this.index, loc.folder, loc.path, loc.offset, NEXT_BLOCKS).then(
+        (next) => {
+          for (const n of next) if (this.remembered.get(n.hash) === undefined) this.remembered.set(n.hash, n);
+          if (this.filesRead.get(file) === Infinity) this.filesRead.set(file, next.length === NEXT_BLOCKS ? next[next.length - 1].offset : Infinity);
+        },
+        () => this.filesRead.delete(file),
+      );
+    }
+    if (this.filesRead.size > FILES_READ) this.filesRead.delete(this.filesRead.keys().next().value as string);
   }
 
   /** Where the index says the block is: as looked up ahead for its file, else now. */

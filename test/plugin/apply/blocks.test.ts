@@ -87,6 +87,37 @@ describe('block sources', () => {
     expect(calls).toEqual([meta.blocks.length + 1, 1]);
   });
 
+  it('a file read block by block in order costs two lookups and one listing of its next blocks, a one-block file one lookup', async () => {
+    const data = seededBytes('in-order', 3 * 1024 * 1024);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'served.bin', data);
+    const small = seededBytes('one-block', 5000);
+    const smallMeta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'small.bin', small);
+    expect(meta.blocks.length).toBeGreaterThan(4);
+    const calls: string[] = [];
+    let listed: Promise<unknown> = Promise.resolve();
+    const index = {
+      findBlock: box.store.findBlock.bind(box.store),
+      findBlocks: (hashes: readonly string[], limit?: number) => (calls.push('find'), box.store.findBlocks(hashes, limit)),
+      blocksAfter: (folder: string, rel: string, offset: number, limit?: number) => {
+        calls.push(`after ${offset}`);
+        const out = box.store.blocksAfter(folder, rel, offset, limit);
+        listed = out;
+        return out;
+      },
+    };
+    const source = new LocalBlockSource(index, (f) => (f === SOURCE_FOLDER ? other : undefined));
+    expect((await source.read(smallMeta.blocks[0].hash, small.length))?.equals(small)).toBe(true);
+    expect(calls).toEqual(['find']);
+    let offset = 0;
+    for (const [i, b] of meta.blocks.entries()) {
+      expect((await source.read(b.hash, b.size))?.equals(data.subarray(offset, offset + b.size))).toBe(true);
+      offset += b.size;
+      // The listing runs beside the reads; a read that comes before its answer is looked up alone.
+      if (i === 1) await listed;
+    }
+    expect(calls).toEqual(['find', 'find', 'find', `after ${meta.blocks[0].size}`]);
+  });
+
   it('skips a stale location and finds the block at the next one', async () => {
     const data = seededBytes('dup', 300_000);
     const meta = await writeAndScan(box.store, FOLDER, box.root, 'a.bin', data);
