@@ -231,7 +231,7 @@ export class LocalBlockSource implements BlockSource {
   prefetch(blocks: readonly BlockRef[]): void {
     const { findBlocks } = this.index;
     if (findBlocks === undefined) return;
-    const hashes = [...new Set(blocks.map((b) => b.hash))].filter((h) => this.recent.get(h) === undefined && this.located.get(h) === undefined);
+    const hashes = [...new Set(blocks.map((b) => b.hash))].filter((h) => this.recent.get(h) === undefined && this.remembered.get(h) === undefined && this.located.get(h) === undefined);
     if (hashes.length < 2) return;
     const found = findBlocks.call(this.index, hashes);
     // A failed lookup is asked again by the read itself.
@@ -258,13 +258,15 @@ export class LocalBlockSource implements BlockSource {
       if (data !== undefined) return data;
       this.remembered.delete(hash);
     }
-    for (const loc of await this.locate(hash)) {
+    const { locations, ahead } = await this.locate(hash);
+    for (const loc of locations) {
       throwIfAborted(signal);
       if (last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset) continue;
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
-      this.rememberNext(loc);
+      // A block looked up with its file's others (prefetch) needs no listing of what follows.
+      if (!ahead) this.rememberNext(loc);
       return data;
     }
     return undefined;
@@ -294,14 +296,14 @@ export class LocalBlockSource implements BlockSource {
   }
 
   /** Where the index says the block is: as looked up ahead for its file, else now. */
-  private async locate(hash: string): Promise<BlockLocation[]> {
+  private async locate(hash: string): Promise<{ locations: BlockLocation[]; ahead: boolean }> {
     const known = this.located.get(hash);
     if (known !== undefined) {
       this.located.delete(hash);
-      const locs = await known.catch(() => undefined);
-      if (locs !== undefined) return locs;
+      const locations = await known.catch(() => undefined);
+      if (locations !== undefined) return { locations, ahead: true };
     }
-    return this.lookup(hash);
+    return { locations: await this.lookup(hash), ahead: false };
   }
 
   /**

@@ -11,12 +11,9 @@
  * like any other before the rename.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { META_DIR } from '../scan';
-import { errnoOf, ioError } from './errors';
 import { ensureParents, safePath } from './safe-path';
-import { TMP_REL } from './temp';
+import { removeTemp, TMP_REL } from './temp';
 
 export const PARTIAL_PREFIX = 'partial-';
 
@@ -53,20 +50,6 @@ export async function claimPartial(root: string, rel: string, contentHash: strin
  * Removes the partial files no build holds (the folder has nothing left to fetch: they belong
  * to content nobody wants any more). Returns how many.
  */
-export async function clearPartials(root: string): Promise<number> {
-  const dir = path.join(path.resolve(root), META_DIR, 'tmp');
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return 0;
-    throw ioError(`cannot list ${dir}`, e);
-  }
-  let removed = 0;
-  for (const n of names) {
-    if (!n.startsWith(PARTIAL_PREFIX) || claimed.has(claimKey(root, n))) continue;
-    await fsp.rm(path.join(dir, n), { force: true });
-    removed++;
-  }
-  return removed;
+export function clearPartials(root: string): Promise<number> {
+  return removeTemp(root, (name) => name.startsWith(PARTIAL_PREFIX) && !claimed.has(claimKey(root, name)));
 }

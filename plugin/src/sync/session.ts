@@ -519,8 +519,6 @@ export class SyncSession {
 
   private async serveBatch(requests: readonly BlockRequestItem[]): Promise<void> {
     const blocks = this.opts.engine.localBlocks;
-    // Where the whole batch is, in one lookup: the reads below start one at a time.
-    blocks.prefetch?.(requests, this.signal);
     // Up to SERVE_READS reads run ahead of the one being packed.
     const reads: Promise<Uint8Array | undefined>[] = [];
     const start = (i: number): void => {
