@@ -204,7 +204,13 @@ export async function buildFile(
     return madeStat(made);
   }
   // A partial file is opened as it is (O_NOFOLLOW: never through a link put there); a fresh temp file must be new.
-  const h = new Fd(await fsOpen(tmp, resume ? RESUME_FLAGS : 'wx', mode));
+  let h = new Fd(await fsOpen(tmp, resume ? RESUME_FLAGS : 'wx', mode));
+  if (resume && !isOwnFile(h.statNow())) {
+    // Not a plain file of its own (a hard link to another file, say): never written to; a new one takes its place.
+    h.closeNow();
+    await fsp.unlink(tmp);
+    h = new Fd(await fsOpen(tmp, 'wx', mode));
+  }
   let st: Stats;
   try {
     let written = 0;
@@ -236,6 +242,8 @@ export async function buildFile(
   if (ctx.groupSync !== undefined) await ctx.groupSync.wait(ctx.signal);
   return st;
 }
+
+const isOwnFile = (st: Stats): boolean => st.isFile() && st.nlink === 1;
 
 /** Files up to this size have their blocks read before their temp file is made (see buildFile). */
 export const SMALL_FILE_BYTES = 64 * 1024;

@@ -73,6 +73,23 @@ describe('partial files', () => {
     expect((await read(box.root, 'big.bin')).equals(data)).toBe(true);
   });
 
+  it('a partial file that is a hard link to another file is replaced, never written through', async () => {
+    const data = seededBytes('linked', 3 * 1024 * 1024);
+    const meta = metaOf(data);
+    const net = new Network(new MemoryBlockSource().addFile(data));
+    net.allow = () => false;
+    await expect(applyPut(ctxWith(net), 'big.bin', meta)).rejects.toThrow();
+    const [name] = await partials(box.root);
+    const outside = path.join(box.base, 'outside.bin');
+    await fsp.writeFile(outside, 'not yours');
+    await fsp.rm(path.join(tmpDir(box.root), name));
+    await fsp.link(outside, path.join(tmpDir(box.root), name));
+    net.allow = () => true;
+    expect((await applyPut(ctxWith(net), 'big.bin', meta)).kind).toBe('written');
+    expect((await read(box.root, 'big.bin')).equals(data)).toBe(true);
+    expect(await fsp.readFile(outside, 'utf8')).toBe('not yours');
+  });
+
   it('a block twice in one file is fetched once; clearPartials removes what no build holds', async () => {
     const half = seededBytes('twice', 2 * 1024 * 1024);
     const data = Buffer.concat([half, half]);
