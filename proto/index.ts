@@ -8,7 +8,9 @@ export const HOST_CONTRACT_VERSION = 'kinfolder.host.v1';
 export const HOST_PROTO_PATH = path.join(__dirname, 'host.proto');
 
 export { PROTO_LOADER_OPTIONS, PROTO_GEN_FLAGS } from './loader-options';
+export { LINK_HEADROOM, withLinkHeadroom, markLinkHeadroom } from './link-wire';
 export { CONTRACT_WINDOW_BYTES, contractWindowBytes, socketBufferBytes } from './window';
+import { linkDeliveryInPlace, linkSendInPlace } from './link-wire';
 import { PROTO_LOADER_OPTIONS } from './loader-options';
 
 /** Largest payload of one Links message, and the gRPC message limit around it. */
@@ -38,10 +40,19 @@ export function pluginSignedMessage(pluginId: string, payload: Uint8Array): Buff
 
 let cached: HostProtoGrpcType | undefined;
 
+/** Links.Open's messages encoded around their payload where it has room (see link-wire.ts), by both ends. */
+function linksWithoutPayloadCopy(def: protoLoader.PackageDefinition): void {
+  const open = (def['kinfolder.host.v1.Links'] as protoLoader.ServiceDefinition).Open;
+  const { requestSerialize, responseSerialize } = open;
+  open.requestSerialize = (m: Parameters<typeof linkSendInPlace>[0]) => linkSendInPlace(m) ?? requestSerialize(m);
+  open.responseSerialize = (m: Parameters<typeof linkDeliveryInPlace>[0]) => linkDeliveryInPlace(m) ?? responseSerialize(m);
+}
+
 /** The loaded host contract (service constructors and definitions), typed from the proto. */
 export function loadHostProto(): HostProtoGrpcType {
   if (!cached) {
     const def = protoLoader.loadSync(HOST_PROTO_PATH, PROTO_LOADER_OPTIONS);
+    linksWithoutPayloadCopy(def);
     cached = grpc.loadPackageDefinition(def) as unknown as HostProtoGrpcType;
   }
   return cached;

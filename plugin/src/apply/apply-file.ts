@@ -24,6 +24,7 @@ import type { BlockIndex, LocalFileRecord, LocalIndexStore } from '../store';
 import { sha256, type BlockSource } from './blocks';
 import { ApplyError, errnoOf, ioError, isApplyError, throwIfAborted } from './errors';
 import { ensureParents, fsyncDir, lstatNowOrUndefined, lstatOrUndefined, safePath } from './safe-path';
+import { claimPartial } from './partial';
 import { newTempPath, removeQuietly } from './temp';
 import type { Committer } from './committer';
 import type { EmptyFiles } from './empty-files';
@@ -167,7 +168,14 @@ async function holdsWinner(abs: string, st: Stats, meta: FileMeta, signal?: Abor
  * writes). A small file's blocks are read before its temp file is made, so no descriptor is
  * held while a peer sends.
  */
-export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes' | 'groupSync' | 'emptyFiles'>, tmp: string, rel: string, meta: FileMeta): Promise<StatLike> {
+export async function buildFile(
+  ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes' | 'groupSync' | 'emptyFiles'>,
+  tmp: string,
+  rel: string,
+  meta: FileMeta,
+  /** `tmp` is a partial file (see partial.ts): what it holds already is taken where it hashes right. */
+  resume = false,
+): Promise<StatLike> {
   const small = meta.size <= SMALL_FILE_BYTES;
   const parts: Buffer[] = [];
   if (small) {
@@ -195,10 +203,18 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
     await ctx.groupSync.wait(ctx.signal);
     return madeStat(made);
   }
-  const h = new Fd(await fsOpen(tmp, 'wx', mode));
+  // A partial file is opened as it is (O_NOFOLLOW: never through a link put there); a fresh temp file must be new.
+  let h = new Fd(await fsOpen(tmp, resume ? RESUME_FLAGS : 'wx', mode));
+  if (resume && !isOwnFile(h.statNow())) {
+    // Not a plain file of its own (a hard link to another file, say): never written to; a new one takes its place.
+    h.closeNow();
+    await fsp.unlink(tmp);
+    h = new Fd(await fsOpen(tmp, 'wx', mode));
+  }
   let st: Stats;
   try {
     let written = 0;
+    let chmod = (mode & ~umask()) !== mode;
     if (small) {
       for (const data of parts) {
         await h.write(data, written);
@@ -206,18 +222,16 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
       }
       if (written > 0) ctx.onBytes?.(written);
     } else {
-      ctx.blocks.prefetch?.(meta.blocks, ctx.signal);
-      for (const b of meta.blocks) {
-        throwIfAborted(ctx.signal);
-        const data = await readBlock(ctx, rel, b, written);
-        await h.write(data, written);
-        written += data.length;
-        ctx.onBytes?.(written);
+      const was = resume ? h.statNow() : undefined;
+      if (was !== undefined) {
+        if (was.size > meta.size) await h.truncate(meta.size);
+        chmod = (was.mode & APPLIED_MODE_MASK) !== mode;
       }
+      written = await fillBlocks(ctx, h, rel, meta, Math.min(was?.size ?? 0, meta.size));
       checkWhole(rel, meta, written);
       throwIfAborted(ctx.signal);
     }
-    if ((mode & ~umask()) !== mode) await h.chmod(mode);
+    if (chmod) await h.chmod(mode);
     await h.utimes(utimesSeconds(meta.mtimeMs));
     if (ctx.groupSync === undefined) await h.sync();
     st = h.statNow();
@@ -229,8 +243,71 @@ export async function buildFile(ctx: Pick<FileApplyContext, 'blocks' | 'signal' 
   return st;
 }
 
+const isOwnFile = (st: Stats): boolean => st.isFile() && st.nlink === 1;
+
 /** Files up to this size have their blocks read before their temp file is made (see buildFile). */
 export const SMALL_FILE_BYTES = 64 * 1024;
+
+/**
+ * Bytes of one file's blocks asked for at once. Each is written at its offset as it arrives,
+ * in whatever order, so what arrived is on disk (the resume state of a partial file) rather
+ * than waiting in memory for the blocks before it; the peers' own windows bound what is really
+ * in flight.
+ */
+export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Writes `meta`'s blocks into the open temp file; the first `have` bytes are a partial file's,
+ * whose blocks are taken where they hash right. Returns the bytes the file holds. A block that
+ * arrives is written even when another one fails: the next build finds it there.
+ */
+async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, h: Fd, rel: string, meta: FileMeta, have: number): Promise<number> {
+  let done = 0;
+  const missing: { hash: string; size: number; at: number }[] = [];
+  let at = 0;
+  for (const b of meta.blocks) {
+    throwIfAborted(ctx.signal);
+    if (at + b.size <= have && (await h.holds(b, at))) done += b.size;
+    else missing.push({ hash: b.hash, size: b.size, at });
+    at += b.size;
+  }
+  if (done > 0) ctx.onBytes?.(done);
+  if (missing.length > 1) ctx.blocks.prefetch?.(missing, ctx.signal);
+  /** Where each block was first asked for: the same block again in this file is copied from there once written. */
+  const first = new Map<string, Promise<number | undefined>>();
+  const running = new Set<Promise<void>>();
+  let asked = 0;
+  let failure: unknown;
+  for (const b of missing) {
+    while (running.size > 0 && asked + b.size > FILL_WINDOW_BYTES && failure === undefined) await Promise.race(running);
+    if (failure !== undefined || ctx.signal?.aborted) break;
+    const earlier = first.get(b.hash);
+    const task = (async (): Promise<number | undefined> => {
+      const from = earlier === undefined ? undefined : await earlier;
+      const data = (from !== undefined ? await h.blockAt(b, from) : undefined) ?? (await readBlock(ctx, rel, b, b.at));
+      await h.write(data, b.at);
+      done += b.size;
+      ctx.onBytes?.(done);
+      return b.at;
+    })();
+    if (earlier === undefined) first.set(b.hash, task.catch(() => undefined));
+    asked += b.size;
+    const run: Promise<void> = task
+      .then(
+        () => undefined,
+        (e: unknown) => void (failure ??= e),
+      )
+      .then(() => {
+        running.delete(run);
+        asked -= b.size;
+      });
+    running.add(run);
+  }
+  await Promise.all(running);
+  if (failure !== undefined) throw failure;
+  throwIfAborted(ctx.signal);
+  return done;
+}
 
 async function readBlock(ctx: Pick<FileApplyContext, 'blocks' | 'signal'>, rel: string, b: { hash: string; size: number }, at: number): Promise<Buffer> {
   const data = await ctx.blocks.read(b.hash, b.size, ctx.signal);
@@ -251,6 +328,9 @@ const fsWrite = promisify(fs.write);
 const fsFchmod = promisify(fs.fchmod);
 const fsFutimes = promisify(fs.futimes);
 const fsFsync = promisify(fs.fsync);
+const fsRead = promisify(fs.read);
+const fsFtruncate = promisify(fs.ftruncate);
+const RESUME_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
 
 /**
  * A raw descriptor with the calls buildFile makes. fs/promises' FileHandle costs an object
@@ -264,6 +344,22 @@ class Fd {
   }
   chmod(mode: number): Promise<void> {
     return fsFchmod(this.fd, mode);
+  }
+  truncate(size: number): Promise<void> {
+    return fsFtruncate(this.fd, size);
+  }
+  /** The block as this file holds it at `at`, if its bytes hash right there; else undefined. */
+  async blockAt(b: { hash: string; size: number }, at: number): Promise<Buffer | undefined> {
+    const data = Buffer.allocUnsafe(b.size);
+    for (let got = 0; got < b.size; ) {
+      const { bytesRead } = await fsRead(this.fd, data, got, b.size - got, at + got);
+      if (bytesRead === 0) return undefined;
+      got += bytesRead;
+    }
+    return sha256(data) === b.hash ? data : undefined;
+  }
+  async holds(b: { hash: string; size: number }, at: number): Promise<boolean> {
+    return (await this.blockAt(b, at)) !== undefined;
   }
   utimes(seconds: number): Promise<void> {
     return fsFutimes(this.fd, seconds, seconds);
@@ -423,14 +519,16 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     const moved = await tryMove(ctx, moveFrom, rel, abs, meta);
     if (moved) return moved;
   }
-  const tmp = await newTempPath(ctx.root, ctx.verified);
+  // A file too big to fetch again lightly is built where a cut build can resume (see partial.ts).
+  const partial = meta.type === 'file' && meta.size > SMALL_FILE_BYTES ? await claimPartial(ctx.root, rel, meta.contentHash, ctx.verified) : undefined;
+  const tmp = partial?.path ?? (await newTempPath(ctx.root, ctx.verified));
   let built: StatLike | undefined;
   let renamed = false;
   try {
     if (meta.type === 'symlink') await fsp.symlink(meta.linkTarget as string, tmp);
     else {
       try {
-        built = await buildFile(ctx, tmp, rel, meta);
+        built = await buildFile(ctx, tmp, rel, meta, partial !== undefined);
       } catch (e) {
         // Without its blocks, a new file can still be there already (renamed in before a crash).
         if (!unrecorded || !isApplyError(e, 'APPLY_BLOCK_UNAVAILABLE')) throw e;
@@ -465,7 +563,9 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     await record(ctx, rel, abs, meta, created, now.rec !== undefined, syncDirsOf(ctx.root, abs, created), built);
     return { kind: 'written', path: rel, version };
   } finally {
-    if (!renamed) await removeQuietly(tmp);
+    // A partial file whose build was cut keeps what arrived for the next build.
+    if (!renamed && (partial === undefined || built !== undefined)) await removeQuietly(tmp);
+    partial?.release();
   }
 }
 

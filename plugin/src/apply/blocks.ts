@@ -55,6 +55,12 @@ const HANDLE_IDLE_MS = 500;
 const MAX_HANDLES = 64;
 /** Locations of blocks served lately: each block of a transfer is asked once by every peer. */
 const MAX_REMEMBERED = 4096;
+/** Blocks of a file listed at once for a peer reading it in order (see LocalBlockSource.filesRead). */
+const NEXT_BLOCKS = 1024;
+/** Files read lately whose next blocks are listed. */
+const FILES_READ = 64;
+/** Lookups made ahead for files about to be built (a 1 GiB file has about 4,000 blocks). */
+const MAX_LOCATED = 16_384;
 /**
  * Bytes of blocks read lately, kept verified: peers fetching the same files at once ask for
  * the same blocks within moments, and the second asker then costs no read and no hash.
@@ -198,14 +204,43 @@ export class LocalBlockSource implements BlockSource {
   /** Blocks read lately (verified; never written to), oldest first. */
   private readonly recent = new Generations<Buffer>(RECENT_BYTES, (b) => b.length);
 
+  /**
+   * Where the blocks of files about to be built are, looked up for the whole file at once (see
+   * `prefetch`) and taken by the first read of each: a read-ahead that starts one block at a
+   * time otherwise costs a query per block. A location found meanwhile elsewhere is missed (the
+   * block then comes from a peer); a stale one only fails its hash check.
+   */
+  private readonly located = new Generations<Promise<BlockLocation[]>>(MAX_LOCATED);
   /** Lookups asked in this turn of the event loop, answered by one findBlocks (see `locate`). */
   private lookups: Map<string, Array<{ resolve: (locs: BlockLocation[]) => void; reject: (e: unknown) => void }>> | undefined;
 
+  /**
+   * Files a lookup found a block in lately, and up to which offset their next blocks are
+   * remembered already (-1: none yet; Infinity: being looked up). A peer fetching a file asks
+   * for its blocks in order: from its second looked-up block on, the file's next blocks are
+   * listed in one query, and the reads that follow need none.
+   */
+  private readonly filesRead = new Map<string, number>();
+
   /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
   constructor(
-    private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks'>>,
+    private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks' | 'blocksAfter'>>,
     private readonly rootOf: (folder: string) => string | undefined,
   ) {}
+
+  prefetch(blocks: readonly BlockRef[]): void {
+    const { findBlocks } = this.index;
+    if (findBlocks === undefined) return;
+    const hashes = [...new Set(blocks.map((b) => b.hash))].filter((h) => this.recent.get(h) === undefined && this.remembered.get(h) === undefined && this.located.get(h) === undefined);
+    if (hashes.length < 2) return;
+    const found = findBlocks.call(this.index, hashes);
+    // A failed lookup is asked again by the read itself.
+    for (const h of hashes) {
+      const locs = found.then((m) => m.get(h) ?? []);
+      locs.catch(() => undefined);
+      this.located.set(h, locs);
+    }
+  }
 
   async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     throwIfAborted(signal);
@@ -223,23 +258,60 @@ export class LocalBlockSource implements BlockSource {
       if (data !== undefined) return data;
       this.remembered.delete(hash);
     }
-    for (const loc of await this.locate(hash)) {
+    const { locations, ahead } = await this.locate(hash);
+    for (const loc of locations) {
       throwIfAborted(signal);
       if (last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset) continue;
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
+      // A block looked up with its file's others (prefetch) needs no listing of what follows.
+      if (!ahead) this.rememberNext(loc);
       return data;
     }
     return undefined;
   }
 
+  /** Lists the blocks after `loc` in its file (see `filesRead`); a failed listing only leaves them to lookups. */
+  private rememberNext(loc: BlockLocation): void {
+    const { blocksAfter } = this.index;
+    if (blocksAfter === undefined) return;
+    const file = `${loc.folder}\0${loc.path}`;
+    const until = this.filesRead.get(file);
+    this.filesRead.delete(file);
+    // The first block found in a file: most files have one block, and they must not cost a query more.
+    if (until === undefined || loc.offset <= until) {
+      this.filesRead.set(file, until ?? -1);
+    } else {
+      this.filesRead.set(file, Infinity);
+      blocksAfter.call(this.index, loc.folder, loc.path, loc.offset, NEXT_BLOCKS).then(
+        (next) => {
+          for (const n of next) if (this.remembered.get(n.hash) === undefined) this.remembered.set(n.hash, n);
+          if (this.filesRead.get(file) === Infinity) this.filesRead.set(file, next.length === NEXT_BLOCKS ? next[next.length - 1].offset : Infinity);
+        },
+        () => this.filesRead.delete(file),
+      );
+    }
+    if (this.filesRead.size > FILES_READ) this.filesRead.delete(this.filesRead.keys().next().value as string);
+  }
+
+  /** Where the index says the block is: as looked up ahead for its file, else now. */
+  private async locate(hash: string): Promise<{ locations: BlockLocation[]; ahead: boolean }> {
+    const known = this.located.get(hash);
+    if (known !== undefined) {
+      this.located.delete(hash);
+      const locations = await known.catch(() => undefined);
+      if (locations !== undefined) return { locations, ahead: true };
+    }
+    return { locations: await this.lookup(hash), ahead: false };
+  }
+
   /**
-   * Where the index says the block is. The files of an apply run ask at once, mostly for blocks
-   * no local file has (a new file's): their lookups are gathered for a turn of the event loop
-   * and answered by one query (a query per block cost ~0.1 ms of the main thread per small file).
+   * The files of an apply run ask at once, mostly for blocks no local file has (a new file's):
+   * their lookups are gathered for a turn of the event loop and answered by one query (a query
+   * per block cost ~0.1 ms of the main thread per small file).
    */
-  private locate(hash: string): Promise<BlockLocation[]> {
+  private lookup(hash: string): Promise<BlockLocation[]> {
     const { findBlocks } = this.index;
     if (findBlocks === undefined) return this.index.findBlock(hash);
     return new Promise((resolve, reject) => {
@@ -326,6 +398,7 @@ export class ChainedBlockSource implements BlockSource {
 
   prefetch(blocks: readonly BlockRef[], signal?: AbortSignal): void {
     if (blocks.length < 2 || signal?.aborted) return;
+    for (const s of this.sources) s.prefetch?.(blocks, signal);
     this.jobs.push({ blocks, next: 0 });
     if (signal !== undefined && !this.watched.has(signal)) {
       this.watched.add(signal);

@@ -3,6 +3,7 @@ export { ApplyError, isApplyError, type ApplyErrorCode } from './errors';
 export { safePath, ensureParents, lexicalProblem, fsyncDir, type SafePathOptions } from './safe-path';
 export { LocalBlockSource, ChainedBlockSource, type BlockSource } from './blocks';
 export { cleanTemp, TMP_REL, TEMP_PREFIX } from './temp';
+export { clearPartials, PARTIAL_PREFIX } from './partial';
 export {
   applyPut,
   applyDelete,

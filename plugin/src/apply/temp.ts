@@ -21,7 +21,12 @@ export async function newTempPath(root: string, verified?: Set<string>): Promise
 }
 
 /** Removes apply's leftover temp files (a crash or a kill mid-build). Returns how many. */
-export async function cleanTemp(root: string): Promise<number> {
+export function cleanTemp(root: string): Promise<number> {
+  return removeTemp(root, (name) => name.startsWith(TEMP_PREFIX));
+}
+
+/** Removes the files of the tmp directory that `which` names. Returns how many. */
+export async function removeTemp(root: string, which: (name: string) => boolean): Promise<number> {
   const dir = path.join(path.resolve(root), META_DIR, 'tmp');
   let names: string[];
   try {
@@ -32,7 +37,7 @@ export async function cleanTemp(root: string): Promise<number> {
   }
   let removed = 0;
   for (const n of names) {
-    if (!n.startsWith(TEMP_PREFIX)) continue;
+    if (!which(n)) continue;
     await fsp.rm(path.join(dir, n), { force: true, recursive: true });
     removed++;
   }

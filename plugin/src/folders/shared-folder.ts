@@ -6,13 +6,13 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Subscription } from 'rxjs';
+import { clearPartials } from '../apply';
 import { FolderEngine, type FolderEvent } from '../folder';
 import { decodeEntry, type Entry, type Fingerprint, type Hash, type Signer, type SignatureVerifier } from '../log';
 import { FolderReplica } from '../replica';
-import type { FsTraits } from '../scan';
+import { META_DIR, type FsTraits } from '../scan';
 import type { Store } from '../store';
 import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
-import { CachingBlockSource } from './block-cache';
 import type { FolderRecord } from './registry';
 import { PEER_ANSWER_MS, type VectorLike } from './status';
 
@@ -75,7 +75,6 @@ export class SharedFolder {
     readonly replica: FolderReplica,
     readonly engine: FolderEngine,
     blocks: PeerBlockSource,
-    private readonly cache: CachingBlockSource,
     private readonly opts: SharedFolderOptions,
     lastVectors: Map<Fingerprint, VectorLike>,
   ) {
@@ -96,15 +95,14 @@ export class SharedFolder {
       throw e;
     }
     const blocks = new PeerBlockSource((m, d) => opts.log(m, d));
-    const cache = new CachingBlockSource(path.join(record.root, '.kinfolder', 'incoming'), blocks);
     let engine: FolderEngine;
     try {
-      engine = await FolderEngine.start({ root: record.root, store, replica: r, self, blocks: cache, clock, fsTraits: opts.fsTraits, scan: opts.scan, log: opts.log });
+      engine = await FolderEngine.start({ root: record.root, store, replica: r, self, blocks, clock, fsTraits: opts.fsTraits, scan: opts.scan, log: opts.log });
     } catch (e) {
       await r.close().catch(() => undefined);
       throw e;
     }
-    return new SharedFolder(record, r, engine, blocks, cache, opts, lastVectors);
+    return new SharedFolder(record, r, engine, blocks, opts, lastVectors);
   }
 
   get name(): string {
@@ -243,13 +241,16 @@ export class SharedFolder {
   private quietTicks = 0;
 
   /**
-   * Drops the blocks kept for files in transfer once nothing is waiting or moving for a few
-   * seconds (they are in the files now); called once a second.
+   * Drops the partial files of cut transfers once nothing is waiting or moving for a few
+   * seconds (what they were for is in place, or wanted no more); called once a second. Also the
+   * blocks an older version kept in `.kinfolder/incoming/` instead.
    */
   async clearIncomingWhenIdle(): Promise<void> {
     const idle = this.pending.size === 0 && this.blocks.requestsInFlight === 0 && (this.rateHistory[this.rateHistory.length - 1] ?? 0) === 0;
     this.quietTicks = idle ? this.quietTicks + 1 : 0;
-    if (this.quietTicks === 5) await this.cache.clear().catch(() => undefined);
+    if (this.quietTicks !== 5) return;
+    await clearPartials(this.record.root).catch(() => undefined);
+    await fsp.rm(path.join(this.record.root, META_DIR, 'incoming'), { recursive: true, force: true }).catch(() => undefined);
   }
 
   /**
@@ -305,7 +306,6 @@ export class SharedFolder {
     await this.saveVectors();
     for (const s of this.subs) s.unsubscribe();
     await this.engine.stop().catch((e: unknown) => this.opts.log(`stopping the engine of ${this.id}`, e));
-    await this.cache.close().catch(() => undefined);
     await this.replica.close().catch(() => undefined);
     this.events.complete();
   }

@@ -32,7 +32,8 @@ import type {
 
 // Buffers from the wire may be views into a pooled slab: copy into a plain Uint8Array of their own.
 const bytesFromWire = (b: Buffer): Uint8Array => new Uint8Array(b);
-const bytesToWire = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+// The same object when it is a Buffer already: a payload with room in front is known by its object (see proto/link-wire.ts).
+const bytesToWire = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 /**
  * A delivery's payload as a view of the decoded gRPC message, not a copy: payloads carry the
  * blocks of every transfer, and gRPC hands each decoded message to us alone.

@@ -13,6 +13,8 @@ export interface BlockIndex {
   findBlock(hash: string, limit?: number): Promise<BlockLocation[]>;
   /** findBlock for many hashes in a few queries; a hash found nowhere is absent from the map. */
   findBlocks(hashes: readonly string[], limit?: number): Promise<Map<string, BlockLocation[]>>;
+  /** Up to `limit` blocks of one file after `offset`, in order: where a reader of the file goes next. */
+  blocksAfter(folder: string, path: string, offset: number, limit?: number): Promise<BlockLocation[]>;
 }
 
 export function blockIndex(ctx: StoreContext): BlockIndex {
@@ -76,5 +78,14 @@ export function blockIndex(ctx: StoreContext): BlockIndex {
     return out;
   }
 
-  return { addBlockLocations, removeBlockLocations, findBlock, findBlocks };
+  async function blocksAfter(folder: string, path: string, offset: number, limit = 1024): Promise<BlockLocation[]> {
+    const rows = await reader.all<{ hash: Buffer; offset: number; size: number }>(
+      `SELECT b.hash, b."offset" AS offset, b.size FROM block_locations b JOIN folders f ON f.id = b.folder_id
+       WHERE f.folder = ? AND b.path = ? AND b."offset" > ? ORDER BY b."offset" LIMIT ?`,
+      [checkText(folder, 'folder'), checkText(path, 'path'), offset, limit],
+    );
+    return rows.map((r) => ({ hash: blobToHash(r.hash), size: r.size, folder, path, offset: r.offset }));
+  }
+
+  return { addBlockLocations, removeBlockLocations, findBlock, findBlocks, blocksAfter };
 }

@@ -4,6 +4,7 @@
  * block messages (which name no folder) reach that folder's session, and a folder it does not
  * hold is answered without looking further.
  */
+import { LINK_HEADROOM, markLinkHeadroom } from '../../../proto';
 import { FOLDER_BYTES } from '../log/codec';
 import { SyncError } from './errors';
 import { encodeWithHeadroom, MAX_MESSAGE_BYTES, type SyncMessage } from './messages';
@@ -20,11 +21,16 @@ export function sealEnvelope(folder: string, message: Uint8Array): Buffer {
   return out;
 }
 
-/** `sealEnvelope(folder, encodeMessage(m))` in one buffer: a block is copied once on its way out, not three times. */
+/**
+ * `sealEnvelope(folder, encodeMessage(m))` in one buffer: a block is copied once on its way out,
+ * not three times. Room is left in front for the Links message around it (see LINK_HEADROOM),
+ * so the gRPC encoder does not copy it once more.
+ */
 export function encodeEnvelope(folder: string, m: SyncMessage): Buffer {
   if (!FOLDER_HEX.test(folder)) throw new SyncError('SYNC_ENCODE_INVALID', `folder id ${JSON.stringify(folder)} is not 32 lower-case hex characters`);
-  const out = encodeWithHeadroom(m, ENVELOPE_BYTES);
+  const out = encodeWithHeadroom(m, LINK_HEADROOM + ENVELOPE_BYTES).subarray(LINK_HEADROOM);
   out.write(folder, 0, 'hex');
+  markLinkHeadroom(out);
   return out;
 }
 

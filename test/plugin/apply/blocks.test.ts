@@ -16,6 +16,24 @@ describe('block sources', () => {
     await box.close();
   });
 
+  /** The store's block index, noting each query: findBlocks as its number of hashes, blocksAfter as `after <offset>`. */
+  function countingIndex() {
+    const calls: (number | string)[] = [];
+    let listing: Promise<unknown> = Promise.resolve();
+    const index = {
+      findBlock: box.store.findBlock.bind(box.store),
+      findBlocks: (hashes: readonly string[], limit?: number) => (calls.push(hashes.length), box.store.findBlocks(hashes, limit)),
+      blocksAfter: (folder: string, rel: string, offset: number, limit?: number) => {
+        calls.push(`after ${offset}`);
+        const out = box.store.blocksAfter(folder, rel, offset, limit);
+        listing = out;
+        return out;
+      },
+    };
+    /** The last listing asked for, to wait for its answer. */
+    return { calls, index, listed: () => listing };
+  }
+
   it('reads a block at its offset from a file of another folder on this node', async () => {
     const data = seededBytes('other', 2 * 1024 * 1024);
     const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'deep/file.bin', data);
@@ -39,14 +57,7 @@ describe('block sources', () => {
         return { data, meta: await writeAndScan(box.store, FOLDER, box.root, `m${i}.bin`, data) };
       }),
     );
-    const calls: number[] = [];
-    const index = {
-      findBlock: box.store.findBlock.bind(box.store),
-      findBlocks: (hashes: readonly string[], limit?: number) => {
-        calls.push(hashes.length);
-        return box.store.findBlocks(hashes, limit);
-      },
-    };
+    const { calls, index } = countingIndex();
     const source = new LocalBlockSource(index, () => box.root);
     const missing = sha256Hex(Buffer.from('nobody has this'));
     const reads = [...files.map((f) => source.read(f.meta.blocks[0].hash, 4096)), source.read(missing, 15)];
@@ -57,6 +68,47 @@ describe('block sources', () => {
     // A failed lookup fails every read that waited for it.
     const failing = new LocalBlockSource({ findBlock: async () => [], findBlocks: async () => Promise.reject(new Error('store closed')) }, () => box.root);
     await expect(Promise.all([failing.read(missing, 15), failing.read(sha256Hex(Buffer.from('x')), 1)])).rejects.toThrow('store closed');
+  });
+
+  it('looks up the blocks of a file about to be built in one query when told ahead, however its reads come', async () => {
+    const data = seededBytes('ahead', 2 * 1024 * 1024);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'ahead.bin', data);
+    expect(meta.blocks.length).toBeGreaterThan(2);
+    const { calls, index } = countingIndex();
+    const source = new LocalBlockSource(index, (f) => (f === SOURCE_FOLDER ? other : undefined));
+    const missing = { hash: sha256Hex(Buffer.from('nobody has this')), size: 15 };
+    source.prefetch([...meta.blocks, missing]);
+    // One read at a time, each in its own turn of the event loop: without the hint, a query each.
+    let offset = 0;
+    for (const b of meta.blocks) {
+      expect((await source.read(b.hash, b.size))?.equals(data.subarray(offset, offset + b.size))).toBe(true);
+      offset += b.size;
+    }
+    expect(await source.read(missing.hash, missing.size)).toBeUndefined();
+    expect(calls).toEqual([meta.blocks.length + 1]);
+    // Each looked-up answer is used once: a later read asks the index again.
+    expect(await source.read(missing.hash, missing.size)).toBeUndefined();
+    expect(calls).toEqual([meta.blocks.length + 1, 1]);
+  });
+
+  it('a file read block by block in order costs two lookups and one listing of its next blocks, a one-block file one lookup', async () => {
+    const data = seededBytes('in-order', 3 * 1024 * 1024);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'served.bin', data);
+    const small = seededBytes('one-block', 5000);
+    const smallMeta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'small.bin', small);
+    expect(meta.blocks.length).toBeGreaterThan(4);
+    const { calls, index, listed } = countingIndex();
+    const source = new LocalBlockSource(index, (f) => (f === SOURCE_FOLDER ? other : undefined));
+    expect((await source.read(smallMeta.blocks[0].hash, small.length))?.equals(small)).toBe(true);
+    expect(calls).toEqual([1]);
+    let offset = 0;
+    for (const [i, b] of meta.blocks.entries()) {
+      expect((await source.read(b.hash, b.size))?.equals(data.subarray(offset, offset + b.size))).toBe(true);
+      offset += b.size;
+      // The listing runs beside the reads; a read that comes before its answer is looked up alone.
+      if (i === 1) await listed();
+    }
+    expect(calls).toEqual([1, 1, 1, `after ${meta.blocks[0].size}`]);
   });
 
   it('skips a stale location and finds the block at the next one', async () => {

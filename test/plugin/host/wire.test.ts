@@ -92,6 +92,13 @@ describe('wire', () => {
     expect(Buffer.isBuffer(m.payload)).toBe(false);
   });
 
+  it('hands a frame\'s Buffer payload to the encoder as the same object (its room in front is known by the object)', () => {
+    const payload = Buffer.from('block bytes');
+    expect(wire.linkFrameToWire({ id: 1, peer: 'p', service: 's', payload }).payload).toBe(payload);
+    const plain = new Uint8Array(payload);
+    expect(Buffer.from(wire.linkFrameToWire({ id: 1, peer: 'p', service: 's', payload: plain }).payload).equals(payload)).toBe(true);
+  });
+
   it('maps a LinkError status number to its name and back', () => {
     expect(wire.linkErrorFromWire({ id: 7, code: 5, message: 'm', peer: 'p' })).toEqual({ id: 7, code: 'NOT_FOUND', message: 'm', peer: 'p' });
     expect(wire.linkErrorToWire({ id: 7, code: 'RESOURCE_EXHAUSTED', message: 'm', peer: 'p' }).code).toBe(8);

@@ -5,7 +5,7 @@
  * frames carry small JSON objects; `accept`, `ping` and `pong` carry nothing.
  * A frame longer than MAX_FRAME_BYTES or one that does not parse is a protocol error.
  */
-import { LINK_MAX_PAYLOAD_BYTES } from '../../../../proto';
+import { LINK_HEADROOM, LINK_MAX_PAYLOAD_BYTES, markLinkHeadroom } from '../../../../proto';
 import type { LinkNotice } from '../../adapter';
 
 export const MAX_FRAME_BYTES = LINK_MAX_PAYLOAD_BYTES + 64 * 1024;
@@ -199,7 +199,8 @@ export class FrameDecoder {
         const len = this.head.readUInt32BE(0);
         if (len === 0) throw new FrameError('malformed', 'empty frame');
         if (len > this.maxFrameBytes) throw new FrameError('oversized', `frame of ${len} bytes exceeds ${this.maxFrameBytes}`);
-        this.cur = Buffer.allocUnsafe(len);
+        // Room in front: the Links delivery to the plugin is encoded around the payload there (see LINK_HEADROOM).
+        this.cur = Buffer.allocUnsafe(LINK_HEADROOM + len).subarray(LINK_HEADROOM);
         this.filled = 0;
       }
       const take = Math.min(this.cur.length - this.filled, chunk.length - at);
@@ -210,7 +211,10 @@ export class FrameDecoder {
         const frame = this.cur;
         this.cur = undefined;
         this.headFilled = 0;
-        out.push(decodeFrameBody(frame[0], frame.subarray(1)));
+        const decoded = decodeFrameBody(frame[0], frame.subarray(1));
+        // The frame's own head in front of the payload is decoded already: free to write over too.
+        if (decoded.kind === 'link') markLinkHeadroom(decoded.payload);
+        out.push(decoded);
       }
     }
     return out;
