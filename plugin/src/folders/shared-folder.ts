@@ -249,6 +249,10 @@ export class SharedFolder {
     const idle = this.pending.size === 0 && this.blocks.requestsInFlight === 0 && (this.rateHistory[this.rateHistory.length - 1] ?? 0) === 0;
     this.quietTicks = idle ? this.quietTicks + 1 : 0;
     if (this.quietTicks !== 5) return;
+    await this.clearIncoming();
+  }
+
+  private async clearIncoming(): Promise<void> {
     await clearPartials(this.record.root).catch(() => undefined);
     await fsp.rm(path.join(this.record.root, META_DIR, 'incoming'), { recursive: true, force: true }).catch(() => undefined);
   }
@@ -293,10 +297,10 @@ export class SharedFolder {
     return n;
   }
 
-  /** Closes the folder for good (this node leaves it): the blocks kept for resuming go too. */
+  /** Closes the folder for good (this node leaves it): the partial files kept for resuming go too. */
   async closeForGood(): Promise<void> {
     await this.close();
-    await this.cache.clear();
+    await this.clearIncoming();
   }
 
   async close(): Promise<void> {
