@@ -70,7 +70,8 @@ function inPlace(fields: readonly Field[], payloadField: number, payload: Uint8A
   if (!roomy.has(payload) || payload.length === 0) return undefined;
   let inner = 0;
   for (const f of fields) {
-    if ('varint' in f && !Number.isSafeInteger(f.varint)) return undefined;
+    // Negative numbers take ten bytes in protobuf's varint: left to the ordinary encoder.
+    if ('varint' in f && !(Number.isSafeInteger(f.varint) && f.varint >= 0)) return undefined;
     inner += fieldBytes(f);
   }
   const payloadTag = (payloadField << 3) | 2;

@@ -37,6 +37,10 @@ describe('Links wire without a payload copy', () => {
       const out = open.requestSerialize(sent);
       expect(open.requestDeserialize(out)).toEqual({ ...sent, payload: Buffer.from(sent.payload) });
     }
+    // A negative id is ten varint bytes: never written in place (the room stays unused).
+    const negative = roomyPayload(100_000);
+    expect(sameMemory(open.requestSerialize({ id: -1, peer: PEER, service: SERVICE, payload: negative }), negative)).toBe(false);
+    expect(sameMemory(open.requestSerialize({ id: 7, peer: PEER, service: SERVICE, payload: negative }), negative)).toBe(true);
   });
 
   test('a delivery decoded from a link frame goes to the plugin around its payload; other events as before', () => {
