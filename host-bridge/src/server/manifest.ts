@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import type { Capability } from '../../../proto';
 import { PluginManifestError } from './errors';
-import { mallocProblems, type MallocTuning } from './malloc-env';
+import type { MallocTuning } from './malloc-env';
 import { nodeArgProblems } from './node-args';
 
 export interface PluginManifest {
@@ -50,10 +50,8 @@ export function validateManifest(json: unknown): PluginManifest {
   if (validate(json)) {
     // What the schema can not say: each flag once, its value within bounds.
     const manifest = json as PluginManifest;
-    problems = [
-      ...nodeArgProblems(manifest.runtime?.nodeArgs ?? []).map((p) => `/runtime/nodeArgs: ${p}`),
-      ...mallocProblems(manifest.runtime?.malloc).map((p) => `/runtime/malloc: ${p}`),
-    ];
+    // (The malloc tuning's keys and bounds are all in the schema; the launcher checks them again.)
+    problems = nodeArgProblems(manifest.runtime?.nodeArgs ?? []).map((p) => `/runtime/nodeArgs: ${p}`);
     if (problems.length === 0) return manifest;
   } else {
     // The "if/then" wrapper error only repeats the `required` error beneath it.
