@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { compareUtf8, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
+import { compareUtf8, decodeEntry, pathsOf, type Entry, type FileMeta, type Fingerprint, type Hash, type NewChange, type ParentRef } from '../log';
 import type { FeedCutReport, FolderReplica, IngestInput, IngestResult } from '../replica';
 import {
   applyState,
@@ -49,6 +49,23 @@ import { RetryTimer } from './retry-timer';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
+/**
+ * Paths waiting for apply past which an ingest waits for the apply run in progress: below it,
+ * a catch-up's log runs ahead of writing its files (a node that was away knows what it missed,
+ * and says so, long before its disk has it), at ~100 bytes a path.
+ */
+export const INGEST_AHEAD_PATHS = 200_000;
+/**
+ * Longest an apply waits behind ingests that say more entries follow (a catch-up: the log
+ * first, as fast as it comes, then the files); past it, apply runs alongside.
+ */
+export const APPLY_DEFER_MS = 10_000;
+/**
+ * Entries kept in memory for the apply that follows (see `recent`); past this, apply reads
+ * them back from the store in batches (an entry held is ~0.5 KB: an ingest far ahead of apply
+ * must not hold them all).
+ */
+const RECENT_ENTRIES = 4096;
 /** Most paths resolved and applied in one apply run (see applyPaths). */
 export const APPLY_RUN_PATHS = 4096;
 /** Apply refusals tried again with backoff (see applyPaths). */
@@ -60,7 +77,7 @@ const KEPT_REASONS = new Set(['NOT_A_WRITER', 'OUTSIDE_PATH_GRANT', 'REVOKED', '
 const PATH_REASONS = new Set(['OUTSIDE_PATH_GRANT']);
 
 /** What the engine needs of the store. */
-export type EngineStore = Pick<EntryStore, 'entry' | 'heads' | 'headsAt' | 'lamports' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
+export type EngineStore = Pick<EntryStore, 'entry' | 'entries' | 'heads' | 'headsAt' | 'lamports' | 'pathsWithHeads'> & LocalIndexStore & LocalBaseStore & BlockIndex & BlockPaths;
 
 export interface FolderEngineOptions {
   readonly root: string;
@@ -81,6 +98,12 @@ export interface FolderEngineOptions {
   readonly slowApplyMs?: number;
   /** Most paths resolved and applied in one apply run (default APPLY_RUN_PATHS; see applyPaths). */
   readonly applyRunPaths?: number;
+  /** Paths waiting for apply past which an ingest waits for it (default INGEST_AHEAD_PATHS). */
+  readonly ingestAheadPaths?: number;
+  /** Entries held in memory for the next apply (default RECENT_ENTRIES; the rest are read back from the store). */
+  readonly recentEntries?: number;
+  /** Longest an apply waits behind ingests that say more follows (default APPLY_DEFER_MS). */
+  readonly applyDeferMs?: number;
   readonly signal?: AbortSignal;
   readonly log?: (message: string, detail?: unknown) => void;
   readonly fsTraits?: FsTraits;
@@ -182,6 +205,8 @@ export class FolderEngine {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<string>();
   private queued: Promise<void> | null = null;
+  /** While pending paths wait for ingests that said more follows (see ingest): its timer, and `ended` for idle(). */
+  private deferral: { readonly timer: NodeJS.Timeout; readonly ended: Promise<void>; readonly end: () => void } | undefined;
   /**
    * Entries added since the last apply started (received or appended here), by hash: the
    * apply that follows finds them without a store read each. `applying`: those of the run in
@@ -247,6 +272,7 @@ export class FolderEngine {
     this.running = false;
     this.retryTimer.stop();
     this.keptDirsTimer.stop();
+    this.endDeferral();
     this.stopper.abort();
     await this.scanner?.stop();
     await this.queue.catch(() => undefined);
@@ -255,9 +281,13 @@ export class FolderEngine {
     this.subject.complete();
   }
 
-  /** Waits until every apply queued so far has run. */
+  /** Waits until every apply queued so far has run, deferred ones too (see ingest). */
   async idle(): Promise<void> {
     await this.queue.catch(() => undefined);
+    for (let d = this.deferral; d !== undefined && this.running; d = this.deferral) {
+      await d.ended;
+      await this.queue.catch(() => undefined);
+    }
   }
 
   private emit(e: FolderEvent): void {
@@ -352,7 +382,7 @@ export class FolderEngine {
 
   private async sinkLocal(changes: NewChange[], signal: AbortSignal): Promise<void> {
     const { entries } = await this.replica.appendLocal(changes, signal);
-    for (const e of entries) this.recent.set(e.hash, e.entry);
+    for (const e of entries) this.remember(e.hash, e.entry);
     // Each path's file is now based on the entry that announced it (a move's source: on the move).
     await this.store.setLocalBases(
       this.folder,
@@ -432,17 +462,20 @@ export class FolderEngine {
   }
 
   /**
-   * Takes what a peer sent (through the replica's checks), then applies the paths it touched.
-   * Resolves after that apply ran.
+   * Takes what a peer sent (through the replica's checks) and queues an apply of the paths it
+   * touched. Resolves once the entries are stored: the apply runs behind (`idle()` waits for
+   * it), unless INGEST_AHEAD_PATHS paths already wait, when it resolves after the apply run.
+   * `more`: the sender has more entries to send right after these; their apply waits for
+   * them (at most APPLY_DEFER_MS), so a catch-up's ingest does not share the CPU with it.
    */
-  async ingest(input: IngestInput, from?: { peer?: string }): Promise<IngestResult> {
+  async ingest(input: IngestInput, from?: { peer?: string; more?: boolean }): Promise<IngestResult> {
     this.checkRunning();
     const result = await this.replica.ingest(input, this.signal);
     const paths = new Set<string>();
     // Entries that waited for parents are in the result of the call that stores them.
     for (const { entry, hash } of result.entries) {
       for (const p of pathsOf(entry.body)) paths.add(p);
-      this.recent.set(hash, entry);
+      this.remember(hash, entry);
     }
     for (const r of result.refusals) {
       this.emit({ type: 'folder:refused', path: '', source: 'ingest', code: r.reason, message: `${r.kind} ${r.author}${r.seq !== undefined ? ` seq ${r.seq}` : ''}: ${r.detail}` });
@@ -450,8 +483,37 @@ export class FolderEngine {
     if (result.accepted > 0) this.emit({ type: 'folder:changed', origin: 'peer', peer: from?.peer, entries: result.accepted, paths: [...paths] });
     if (result.manifestsApplied.length > 0) await this.manifestChanged();
     if (result.cuts.length > 0) await this.applyCuts(result.cuts);
-    await this.schedule(paths);
+    const ahead = this.opts.ingestAheadPaths ?? INGEST_AHEAD_PATHS;
+    if (from?.more === true && this.pending.size + paths.size <= ahead) {
+      for (const p of paths) this.pending.add(p);
+      if (this.deferral === undefined) {
+        let end = (): void => undefined;
+        const ended = new Promise<void>((resolve) => (end = resolve));
+        const timer = setTimeout(() => void this.schedule([]), this.opts.applyDeferMs ?? APPLY_DEFER_MS);
+        this.deferral = { timer, ended, end };
+      }
+      return result;
+    }
+    const applied = this.schedule(paths);
+    if (this.pending.size > ahead) await applied;
     return result;
+  }
+
+  private remember(hash: Hash, entry: Entry): void {
+    if (this.recent.size < (this.opts.recentEntries ?? RECENT_ENTRIES)) this.recent.set(hash, entry);
+  }
+
+  /** The entries of `hashes` that are in memory or in the store, in a few store reads. */
+  private async entriesOf(hashes: readonly Hash[]): Promise<Map<Hash, Entry>> {
+    const out = new Map<Hash, Entry>();
+    const missing: Hash[] = [];
+    for (const h of hashes) {
+      const e = this.recent.get(h) ?? this.applying?.get(h);
+      if (e !== undefined) out.set(h, e);
+      else missing.push(h);
+    }
+    if (missing.length > 0 && this.store.entries !== undefined) for (const [h, r] of await this.store.entries(missing)) out.set(h, decodeEntry(r.bytes));
+    return out;
   }
 
   /**
@@ -482,8 +544,23 @@ export class FolderEngine {
   }
 
   /** Applies these paths after what runs now; paths added before that run starts go with it. */
+  private endDeferral(): void {
+    const d = this.deferral;
+    if (d === undefined) return;
+    this.deferral = undefined;
+    clearTimeout(d.timer);
+    d.end();
+  }
+
   private schedule(paths: Iterable<string>): Promise<void> {
     for (const p of paths) this.pending.add(p);
+    // The run queued here (or already queued) takes every pending path, deferred ones too.
+    const queued = this.queueApply();
+    this.endDeferral();
+    return queued;
+  }
+
+  private queueApply(): Promise<void> {
     for (const p of this.retry) this.pending.add(p);
     this.retry.clear();
     if (this.pending.size === 0) return Promise.resolve();
@@ -582,7 +659,7 @@ export class FolderEngine {
   }
 
   private resolveRun(paths: readonly string[]): Promise<ResolvedPaths> {
-    return resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal, this.emptied);
+    return resolvePaths(this.store, this.folder, paths, this.entryOf, this.signal, this.emptied, (hs) => this.entriesOf(hs));
   }
 
   private async applyResolved(paths: readonly string[], { resolved, refused }: ResolvedPaths): Promise<void> {

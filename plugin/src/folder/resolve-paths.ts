@@ -37,6 +37,8 @@ export async function resolvePaths(
   signal?: AbortSignal,
   /** Paths whose entries were removed: with no heads left, they resolve to NO_VERSION, not to nothing. */
   emptied: ReadonlySet<string> = new Set(),
+  /** The heads' entries in one call (those it leaves out go through entryOf). */
+  entriesOf?: (hashes: readonly Hash[]) => Promise<ReadonlyMap<Hash, Entry>>,
 ): Promise<ResolvedPaths> {
   const headsOf = new Map<string, readonly HeadRef[]>();
   if (paths.length > (store.headsAt !== undefined ? STREAM_BATCHED_FROM : STREAM_FROM)) {
@@ -49,12 +51,19 @@ export async function resolvePaths(
     const lists = await mapLimit(paths, AT_ONCE, (p) => store.heads(folder, p));
     paths.forEach((p, i) => headsOf.set(p, lists[i]));
   }
+  let lookup = entryOf;
+  if (entriesOf !== undefined) {
+    const hashes = new Set<Hash>();
+    for (const heads of headsOf.values()) for (const h of heads) hashes.add(h.hash);
+    const got = await entriesOf([...hashes]);
+    lookup = (h) => got.get(h) ?? entryOf(h);
+  }
   const resolved: ResolvedPath[] = [];
   const refused: ResolvedPaths['refused'] = [];
   const results = await mapLimit([...headsOf], AT_ONCE, async ([p, heads]) => {
     try {
       if (heads.length === 0 && emptied.has(p)) return { path: p, winner: { hash: NO_VERSION, author: '', wallTimeMs: 0 }, losers: [], heads: 0 };
-      return await resolveOne(p, heads, entryOf);
+      return await resolveOne(p, heads, lookup);
     } catch (e) {
       if (!isApplyError(e, 'APPLY_ENTRY_UNKNOWN')) throw e;
       refused.push({ path: p, error: e });

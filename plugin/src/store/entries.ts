@@ -45,6 +45,11 @@ export interface EntryStore {
   feedHashes?(folder: string, author: string, fromSeq: number, toSeq: number): Promise<Map<number, string>>;
   entry(hash: string): Promise<EntryRecord | undefined>;
   /**
+   * Those of `hashes` that are stored (absent ones are left out), in a few queries instead of
+   * one entry() each (apply's runs of paths whose entries are not in memory). Optional.
+   */
+  entries?(hashes: readonly string[]): Promise<Map<string, EntryRecord>>;
+  /**
    * The Lamport clocks of those of `hashes` that are stored (absent ones are left out), in a
    * few queries instead of one entry() each. Optional: a replica falls back to entry().
    */
@@ -125,6 +130,20 @@ FROM (
   FROM (${LOOKUP_KEYS}) AS k ${chunkByHash('?2')}
 ) AS x JOIN folders f ON f.id = x.folder_id JOIN authors a ON a.id = x.author_id`;
 
+/** ?1: JSON [[hash hex, hash key], ...]; each stored one, cut out of its chunk as in ENTRY_BY_HASH. */
+const ENTRIES_BY_HASH = `
+SELECT x.hash, f.folder AS folder, a.author AS author, x.seq, x.meta,
+       CASE WHEN x.i > 0 THEN lower(hex(substr(x.hashes, 32 * x.i - 31, 32))) END AS prev_in_chunk,
+       substr(x.bytes, x.start + 1, (x.meta ->> 3) - x.start) AS bytes
+FROM (
+  SELECT q.value ->> 0 AS hash, k.folder_id, k.author_id, k.seq, k.seq - c.first_seq AS i, c.hashes, c.bytes,
+         c.meta -> ('$[' || (k.seq - c.first_seq) || ']') AS meta,
+         CASE WHEN k.seq > c.first_seq THEN c.meta ->> ('$[' || (k.seq - c.first_seq - 1) || '][3]') ELSE 0 END AS start
+  FROM json_each(CAST(?1 AS TEXT)) AS q
+  JOIN (SELECT hash_key, folder_id, author_id, seq FROM entry_hashes UNION ALL SELECT hash_key, folder_id, author_id, seq FROM entry_hashes_recent) AS k
+    ON k.hash_key = q.value ->> 1 ${chunkByHash('unhex(q.value ->> 0)')}
+) AS x JOIN folders f ON f.id = x.folder_id JOIN authors a ON a.id = x.author_id`;
+
 /** ?1: JSON [[hash hex, hash key], ...]; the lamport of each stored one. */
 const LAMPORTS_BY_HASH = `
 SELECT q.value ->> 0 AS hash, c.meta ->> ('$[' || (k.seq - c.first_seq) || '][0]') AS lamport
@@ -146,6 +165,11 @@ WHERE folder_id = ?1 AND author_id = ?2 AND last_seq >= ?3 AND first_seq <= ?4
   AND first_seq >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE folder_id = ?1 AND author_id = ?2 AND first_seq <= ?3), ?3)`;
 
 const HEAD_COLUMNS = 'h.path, lower(hex(h.hash)) AS hash, a.author, h.seq, h.lamport';
+
+function entryOfRow(hash: string, r: EntryAtRow): EntryRecord {
+  const [lamport, paths, parents, , prev] = JSON.parse(r.meta) as [number, string[], string[], number, (string | null)?];
+  return { folder: r.folder, author: r.author, seq: r.seq, hash, prev: prev === undefined ? r.prev_in_chunk : prev, lamport, paths, parents, bytes: r.bytes };
+}
 
 export function entryStore(ctx: StoreContext): EntryStore {
   const { reader, folders, authors } = ctx;
@@ -193,9 +217,17 @@ export function entryStore(ctx: StoreContext): EntryStore {
 
   async function entry(hash: string): Promise<EntryRecord | undefined> {
     const r = await reader.get<EntryAtRow>(ENTRY_BY_HASH, [hashKey(checkHash(hash, 'hash')), hashToBlob(hash, 'hash')]);
-    if (!r) return undefined;
-    const [lamport, paths, parents, , prev] = JSON.parse(r.meta) as [number, string[], string[], number, (string | null)?];
-    return { folder: r.folder, author: r.author, seq: r.seq, hash, prev: prev === undefined ? r.prev_in_chunk : prev, lamport, paths, parents, bytes: r.bytes };
+    return r === undefined ? undefined : entryOfRow(hash, r);
+  }
+
+  async function entries(hashes: readonly string[]): Promise<Map<string, EntryRecord>> {
+    const out = new Map<string, EntryRecord>();
+    for (let i = 0; i < hashes.length; i += 500) {
+      const part = hashes.slice(i, i + 500).map((h) => [checkHash(h, 'hash'), hashKey(h)]);
+      const rows = await reader.all<EntryAtRow & { hash: string }>(ENTRIES_BY_HASH, [Buffer.from(JSON.stringify(part), 'latin1')]);
+      for (const r of rows) out.set(r.hash, entryOfRow(r.hash, r));
+    }
+    return out;
   }
 
   async function lamports(hashes: readonly string[]): Promise<Map<string, number>> {
@@ -321,7 +353,7 @@ export function entryStore(ctx: StoreContext): EntryStore {
     }));
   }
 
-  return { ...appender(ctx), versionVector, entriesRange, feedHashes, entry, lamports, heads, headsAt, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
+  return { ...appender(ctx), versionVector, entriesRange, feedHashes, entry, entries, lamports, heads, headsAt, pathsWithHeads, latestCheckpoint, checkpointsCovering, forks };
 }
 
 function toHead(r: HeadRow): HeadRef {

@@ -336,7 +336,7 @@ export class SyncSession {
           const entries = this.held.length > 0 ? [...this.held, ...m.entries] : m.entries;
           this.held = [];
           this.heldBytes = 0;
-          await this.ingest({ entries, checkpoints: m.checkpoints });
+          await this.ingest({ entries, checkpoints: m.checkpoints }, this.sendsMore(entries));
           this.peerHas(entries);
           return;
         }
@@ -365,9 +365,20 @@ export class SyncSession {
     }
   }
 
-  private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }): Promise<void> {
+  /** Whether the peer's feed, as its Vector said, goes on past the last of these entries (it is sending us a backlog). */
+  private sendsMore(entries: readonly Uint8Array[]): boolean {
+    if (entries.length === 0 || this.advertised === undefined) return false;
+    try {
+      const { entry } = decodeHashedEntry(entries[entries.length - 1]);
+      return (this.advertised.get(entry.author)?.seq ?? 0) > entry.seq;
+    } catch {
+      return false;
+    }
+  }
+
+  private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }, more = false): Promise<void> {
     // The engine's ingest runs the log's and the manifest's validation: nothing is taken on trust.
-    const result = await this.opts.engine.ingest(input, { peer: this.peer });
+    const result = await this.opts.engine.ingest(input, { peer: this.peer, more });
     this.emit({ type: 'sync:ingested', result });
     if (result.refusals.length > 0 || result.manifestRefusals.length > 0) {
       this.opts.log?.(`refused from ${this.peer}`, { refusals: result.refusals, manifestRefusals: result.manifestRefusals });

@@ -40,7 +40,7 @@ export class Cluster {
   }
 
   /** A node of the folder: the creator (`from` undefined) or a member joining with the creator's manifests. */
-  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}, engineOptions: { slowApplyMs?: number; applyRunPaths?: number } = {}): Promise<Node> {
+  async node(name: Name, from?: Node, scan: { quietMs?: number; maxWaitMs?: number } = {}, engineOptions: { slowApplyMs?: number; applyRunPaths?: number; ingestAheadPaths?: number; recentEntries?: number; applyDeferMs?: number } = {}): Promise<Node> {
     const id = this.ids[name];
     const { dir, root, store, replica } = await openMemberNode(`kf-folder-${name}-`, id, () => this.members?.(this.ids) ?? [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer')], from);
     this.dirs.push(dir);
@@ -79,7 +79,7 @@ export class Cluster {
   }
 }
 
-/** Everything `from` has that `to` lacks (manifests too), handed to `to`'s engine as a peer would. */
+/** Everything `from` has that `to` lacks (manifests too), handed to `to`'s engine as a peer would; resolves once `to` applied it. */
 export async function carry(from: Node, to: Node): Promise<IngestResult> {
   const { ranges } = await from.replica.missingFor(await to.replica.versionVector());
   const entries: Uint8Array[] = [];
@@ -89,6 +89,7 @@ export async function carry(from: Node, to: Node): Promise<IngestResult> {
     checkpoints.push(...b.checkpoints);
   }
   const res = await to.engine.ingest({ manifests: from.replica.manifestChain(), entries, checkpoints }, { peer: from.id.fingerprint });
+  await to.engine.idle();
   expect(res.refusals).toEqual([]);
   return res;
 }

@@ -68,6 +68,23 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.entry(hashOf('never stored'))).toBeUndefined();
       });
 
+      test('entries answers for stored hashes only, byte for byte as entry() does', async () => {
+        expect(store.entries).toBeDefined();
+        const entries = (hs: string[]) => (store.entries as NonNullable<Store['entries']>)(hs);
+        const es = feed('A', 1, 600);
+        es[1] = { ...es[1], paths: ['x/y.txt', 'x/z.txt'], parents: [es[0].hash], lamport: 42 };
+        const more = feed('B', 1, 3);
+        await store.appendBatch({ entries: es.slice(0, 300) });
+        await store.appendBatch({ entries: [...es.slice(300), ...more] });
+        const asked = [es[0].hash, es[1].hash, es[299].hash, es[300].hash, es[599].hash, more[2].hash, hashOf('never stored')];
+        const got = await entries(asked);
+        expect([...got.keys()].sort()).toEqual(asked.slice(0, 6).sort());
+        for (const h of asked.slice(0, 6)) expect(got.get(h)).toEqual(await store.entry(h));
+        expect(got.get(es[1].hash)).toEqual(es[1]);
+        // More than one statement's worth.
+        expect((await entries(es.map((e) => e.hash))).size).toBe(600);
+      });
+
       test('lamports answers for stored hashes only, in one call', async () => {
         const es = feed('A', 1, 600).map((e, i) => ({ ...e, lamport: 1000 + i }));
         await store.appendBatch({ entries: es.slice(0, 300) });

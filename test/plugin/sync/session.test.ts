@@ -143,6 +143,28 @@ test('offline catch-up: after a reconnect only the entries Bob missed travel', a
   expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('two, edited');
 });
 
+test('a catch-up in several batches tells the engine that more follows, all but the last: their apply waits for the log', async () => {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  await files(alice, { 'first.txt': 'x' });
+  // Six appends, each with its checkpoint: a batch ends at a checkpoint.
+  for (let k = 0; k < 6; k++) await alice.replica.appendLocal(Array.from({ length: 50 }, (_, i) => ({ folder: FOLDER, author: alice.id.fingerprint, wallTimeMs: Date.now(), body: { op: 'delete' as const, path: `gone/${k}/${i}` }, parents: [] })));
+  const seq = (await alice.replica.versionVector()).get(alice.id.fingerprint)!.seq;
+  const said: Array<{ more: boolean | undefined; last: number }> = [];
+  const ingest = bob.engine.ingest.bind(bob.engine);
+  bob.engine.ingest = (input, from) => {
+    const entries = input.entries ?? [];
+    if (entries.length > 0) said.push({ more: from?.more, last: decodeEntry(entries[entries.length - 1]).seq });
+    return ingest(input, from);
+  };
+  await cluster.connect(alice, bob, { session: { batchEntries: 50 } });
+  await until([alice, bob], async () => (await holds(bob, 'first.txt', 'x')) && (await bob.replica.versionVector()).get(alice.id.fingerprint)?.seq === seq, 'bob catching up');
+  expect(said.length).toBeGreaterThan(3);
+  // Alice's Vector came first: every batch but the one that ends her feed says more follows.
+  expect(said.map((s) => s.more)).toEqual(said.map((s) => s.last < seq));
+  expect(said[said.length - 1]).toEqual({ more: false, last: seq });
+});
+
 /**
  * Sessions between `a` and `b` whose link from `a` loses the messages `lose` picks (as a host
  * that could not queue a delivery does), each kept in `lost`.
