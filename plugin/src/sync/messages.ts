@@ -9,11 +9,12 @@ import { Reader, Writer } from '../log/codec';
 import { SyncError } from './errors';
 
 /**
- * 2 adds BlockRequests and BlockReplies (several blocks per message). A node speaks the
- * highest version both sides know: it says its own in Hello and sends batches only to a peer
- * whose Hello said 2 or more; version 1 messages are still understood.
+ * 2 adds BlockRequests and BlockReplies (several blocks per message); 3 adds EntryBatch's
+ * `more` (the sender's push goes on after this batch). A node speaks the highest version both
+ * sides know: it says its own in Hello and sends what a version adds only to a peer whose
+ * Hello said that version or more; older messages are still understood.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** The oldest version this node still talks to. */
 export const MIN_PROTOCOL_VERSION = 1;
 /** The host's Links payload limit (4 MiB) less room for the envelope (see envelope.ts). */
@@ -42,7 +43,14 @@ export type SyncMessage =
   | { readonly kind: 'hello'; readonly protocolVersion: number; readonly folders: readonly FolderId[] }
   | { readonly kind: 'manifest'; readonly folder: FolderId; readonly head: Hash; readonly chain: readonly Uint8Array[] }
   | { readonly kind: 'vector'; readonly folder: FolderId; readonly entries: readonly VectorEntry[] }
-  | { readonly kind: 'entries'; readonly folder: FolderId; readonly entries: readonly Uint8Array[]; readonly checkpoints: readonly Uint8Array[] }
+  | {
+      readonly kind: 'entries';
+      readonly folder: FolderId;
+      readonly entries: readonly Uint8Array[];
+      readonly checkpoints: readonly Uint8Array[];
+      /** Version 3: the sender's push has more batches right after this one (absent: false). */
+      readonly more?: boolean;
+    }
   | { readonly kind: 'caught-up'; readonly folder: FolderId; readonly vector: readonly VectorEntry[] }
   | { readonly kind: 'block-request'; readonly id: number; readonly hash: Hash; readonly size: number }
   | { readonly kind: 'block-reply'; readonly id: number; readonly hash: Hash; readonly data?: Uint8Array }
@@ -174,6 +182,8 @@ export function encodeWithHeadroom(m: SyncMessage, headroom: number): Buffer {
         w.folder(m.folder);
         writeList(w, m.entries, MAX_BATCH_ITEMS, 'entries');
         writeList(w, m.checkpoints, MAX_BATCH_ITEMS, 'checkpoints');
+        // Canonical: the flag is there only when set (a version-2 message is the same bytes).
+        if (m.more === true) w.varint(1, 'more');
         break;
       case 'caught-up':
         w.folder(m.folder);
@@ -296,9 +306,13 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
       case 'vector':
         m = { kind, folder: r.folder(), entries: readVector(r) };
         break;
-      case 'entries':
-        m = { kind, folder: r.folder(), entries: readList(r, MAX_BATCH_ITEMS, 'entries'), checkpoints: readList(r, MAX_BATCH_ITEMS, 'checkpoints') };
+      case 'entries': {
+        const folder = r.folder();
+        const entries = readList(r, MAX_BATCH_ITEMS, 'entries');
+        const checkpoints = readList(r, MAX_BATCH_ITEMS, 'checkpoints');
+        m = r.remaining > 0 && r.int('more', 1, 1) === 1 ? { kind, folder, entries, checkpoints, more: true } : { kind, folder, entries, checkpoints };
         break;
+      }
       case 'caught-up':
         m = { kind, folder: r.folder(), vector: readVector(r) };
         break;

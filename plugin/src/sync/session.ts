@@ -336,7 +336,7 @@ export class SyncSession {
           const entries = this.held.length > 0 ? [...this.held, ...m.entries] : m.entries;
           this.held = [];
           this.heldBytes = 0;
-          await this.ingest({ entries, checkpoints: m.checkpoints }, this.sendsMore(entries));
+          await this.ingest({ entries, checkpoints: m.checkpoints }, m.more === true || this.sendsMore(entries));
           this.peerHas(entries);
           return;
         }
@@ -365,7 +365,10 @@ export class SyncSession {
     }
   }
 
-  /** Whether the peer's feed, as its Vector said, goes on past the last of these entries (it is sending us a backlog). */
+  /**
+   * Whether the peer's feed, as its Vector said, goes on past the last of these entries (it is
+   * sending us a backlog): for a peer that does not say `more` (version 2).
+   */
   private sendsMore(entries: readonly Uint8Array[]): boolean {
     if (entries.length === 0 || this.advertised === undefined) return false;
     try {
@@ -480,21 +483,30 @@ export class SyncSession {
     const { ranges } = await replica.missingFor(this.peerVector);
     let sent = 0;
     const limit = this.opts.maxMessageEntryBytes ?? DEFAULT_ENTRY_BYTES;
-    for await (const b of replica.entriesFor(ranges, { signal: this.signal, batchEntries: this.opts.batchEntries })) {
-      let chunk: Uint8Array[] = [];
-      let bytes = 0;
-      for (const e of b.entries) {
-        if (chunk.length > 0 && bytes + e.length > limit) {
-          await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: [] });
-          chunk = [];
-          bytes = 0;
+    const batches = replica.entriesFor(ranges, { signal: this.signal, batchEntries: this.opts.batchEntries })[Symbol.asyncIterator]();
+    const tellsMore = (this.peerVersion ?? 1) >= 3;
+    // One batch read ahead, to say whether more follows (the peer applies after the last one).
+    try {
+      for (let at = await batches.next(); !at.done; ) {
+        const b = at.value;
+        at = await batches.next();
+        let chunk: Uint8Array[] = [];
+        let bytes = 0;
+        for (const e of b.entries) {
+          if (chunk.length > 0 && bytes + e.length > limit) {
+            await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: [] });
+            chunk = [];
+            bytes = 0;
+          }
+          chunk.push(e);
+          bytes += e.length + 4;
         }
-        chunk.push(e);
-        bytes += e.length + 4;
+        await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints, ...(tellsMore && !at.done ? { more: true } : {}) });
+        this.peerHas(b.entries, generation);
+        sent += b.entries.length;
       }
-      await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints });
-      this.peerHas(b.entries, generation);
-      sent += b.entries.length;
+    } finally {
+      await batches.return?.(undefined);
     }
     if (sent === 0 && !this.owesCaughtUp) return;
     this.owesCaughtUp = false;

@@ -14,6 +14,7 @@ const message: fc.Arbitrary<SyncMessage> = fc.oneof(
   fc.record({ kind: fc.constant('manifest' as const), folder, head: hash, chain: fc.array(blob, { maxLength: 4 }) }),
   fc.record({ kind: fc.constant('vector' as const), folder, entries: vector }),
   fc.record({ kind: fc.constant('entries' as const), folder, entries: fc.array(blob, { maxLength: 6 }), checkpoints: fc.array(blob, { maxLength: 3 }) }),
+  fc.record({ kind: fc.constant('entries' as const), folder, entries: fc.array(blob, { maxLength: 6 }), checkpoints: fc.array(blob, { maxLength: 3 }), more: fc.constant(true as const) }),
   fc.record({ kind: fc.constant('caught-up' as const), folder, vector }),
   fc.record({ kind: fc.constant('block-request' as const), id: fc.nat(), hash, size: fc.integer({ min: 0, max: MAX_MESSAGE_BYTES - 64 }) }),
   fc.record({ kind: fc.constant('block-reply' as const), id: fc.nat(), hash }),
@@ -90,4 +91,15 @@ test('specific refusals: unknown kind, trailing bytes, lying counts, unsorted ve
   const huge = Buffer.alloc(MAX_MESSAGE_BYTES);
   expect(malformedCode(() => encodeMessage({ kind: 'entries', folder: '00'.repeat(16), entries: [huge], checkpoints: [] }))).toBe('SYNC_ENCODE_INVALID');
   expect(malformedCode(() => encodeMessage({ kind: 'hello', protocolVersion: 1, folders: ['not hex'] }))).toBe('SYNC_ENCODE_INVALID');
+});
+
+test("EntryBatch's `more` (version 3): absent when false, so a version-2 batch is the same bytes; only a trailing 1 is allowed", () => {
+  const base = { kind: 'entries' as const, folder: 'ab'.repeat(16), entries: [Buffer.from('e1')], checkpoints: [Buffer.from('c1')] };
+  const plain = encodeMessage(base);
+  expect(Buffer.compare(encodeMessage({ ...base, more: false }), plain)).toBe(0);
+  const more = encodeMessage({ ...base, more: true });
+  expect(Buffer.compare(more, Buffer.concat([plain, Buffer.from([1])]))).toBe(0);
+  expect(decodeMessage(more)).toEqual({ ...base, more: true });
+  expect(decodeMessage(plain)).toEqual(base);
+  for (const tail of [[0], [2], [1, 0], [1, 1]]) expect(malformedCode(() => decodeMessage(Buffer.concat([plain, Buffer.from(tail)])))).toBe('SYNC_MALFORMED');
 });

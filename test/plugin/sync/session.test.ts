@@ -143,7 +143,8 @@ test('offline catch-up: after a reconnect only the entries Bob missed travel', a
   expect(await fsp.readFile(path.join(bob.root, 'two.txt'), 'utf8')).toBe('two, edited');
 });
 
-test('a catch-up in several batches tells the engine that more follows, all but the last: their apply waits for the log', async () => {
+/** Alice with 301 entries in 7 checkpointed appends; Bob's engine records what each ingest of entries was told. */
+async function backlog(): Promise<{ alice: SyncNode; bob: SyncNode; seq: number; said: Array<{ more: boolean | undefined; last: number }> }> {
   const alice = await cluster.node('alice');
   const bob = await cluster.node('bob', alice);
   await files(alice, { 'first.txt': 'x' });
@@ -157,12 +158,33 @@ test('a catch-up in several batches tells the engine that more follows, all but 
     if (entries.length > 0) said.push({ more: from?.more, last: decodeEntry(entries[entries.length - 1]).seq });
     return ingest(input, from);
   };
-  await cluster.connect(alice, bob, { session: { batchEntries: 50 } });
+  return { alice, bob, seq, said };
+}
+
+async function caughtUpTo(alice: SyncNode, bob: SyncNode, seq: number): Promise<void> {
   await until([alice, bob], async () => (await holds(bob, 'first.txt', 'x')) && (await bob.replica.versionVector()).get(alice.id.fingerprint)?.seq === seq, 'bob catching up');
+}
+
+test('a catch-up in several batches tells the engine that more follows, all but the last: their apply waits for the log', async () => {
+  const { alice, bob, seq, said } = await backlog();
+  const link = await cluster.connect(alice, bob, { session: { batchEntries: 50 } });
+  await caughtUpTo(alice, bob, seq);
   expect(said.length).toBeGreaterThan(3);
-  // Alice's Vector came first: every batch but the one that ends her feed says more follows.
   expect(said.map((s) => s.more)).toEqual(said.map((s) => s.last < seq));
   expect(said[said.length - 1]).toEqual({ more: false, last: seq });
+  // The sender said so on the wire (version 3): on every batch message but the last.
+  const flagged = link.ends[0].messages('entries').filter((m) => m.checkpoints.length > 0).map((m) => m.more === true);
+  expect(flagged).toEqual(said.map((s) => s.last < seq));
+});
+
+test('more follows even when the sender’s Vector was lost (a restarted peer): the batches say it', async () => {
+  const { alice, bob, seq, said } = await backlog();
+  let dropped = 0;
+  await lossyLink(alice, bob, (m) => m.kind === 'vector' && dropped++ === 0, { batchEntries: 50 });
+  await caughtUpTo(alice, bob, seq);
+  expect(dropped).toBeGreaterThan(0);
+  expect(said.length).toBeGreaterThan(3);
+  expect(said.map((s) => s.more)).toEqual(said.map((s) => s.last < seq));
 });
 
 /**
