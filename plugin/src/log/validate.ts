@@ -424,10 +424,11 @@ export async function validateFeed(batch: FeedBatch, ctx: ValidationContext): Pr
     }
   }
 
-  const acceptedCheckpoints = verified
-    .map((v) => v.cp)
-    .filter((cp) => isAccepted(cp.seq, cp.entryHash))
-    .sort((a, b) => a.seq - b.seq);
+  // A loop, not map and filter: map's result has another elements kind when `verified` is
+  // empty, and the optimized code that met both threw itself away (a recompile of this function).
+  const acceptedCheckpoints: Checkpoint[] = [];
+  for (const v of verified) if (isAccepted(v.cp.seq, v.cp.entryHash)) acceptedCheckpoints.push(v.cp);
+  acceptedCheckpoints.sort((a, b) => a.seq - b.seq);
   return verdict(accepted, acceptedCheckpoints, fork, newTip);
 }
 
