@@ -533,7 +533,9 @@ export class FolderReplica {
       if (!g) groups.set(author, (g = { entries: [], checkpoints: [] }));
       return g;
     };
-    for (const bytes of input.entries ?? []) group(peekAuthor(bytes)).entries.push(bytes);
+    // Indexed loops over a batch's entries here and below: for-of allocated an iterator result per entry.
+    const inputEntries = input.entries ?? [];
+    for (let i = 0; i < inputEntries.length; i++) group(peekAuthor(inputEntries[i])).entries.push(inputEntries[i]);
     for (const bytes of input.checkpoints ?? []) {
       let cp: Checkpoint;
       try {
@@ -629,9 +631,10 @@ export class FolderReplica {
         if (verdict.accepted.length > 0) {
           progressed = true;
           staged.set(author, verdict.tip);
-          for (const he of verdict.accepted) {
-            acceptedList.push(he);
-            records.push(entryRecord(he));
+          const accepted = verdict.accepted;
+          for (let i = 0; i < accepted.length; i++) {
+            acceptedList.push(accepted[i]);
+            records.push(entryRecord(accepted[i]));
           }
           checkpoints.push(...verdict.checkpoints);
         }
@@ -670,7 +673,7 @@ export class FolderReplica {
     // 5. Handed over: keep the staged tips and what was learnt (see `pipelined` for a failed commit).
     for (const [a, t] of staged) if (t) this.tips.set(a, t);
     for (const [a, s] of newForks) this.forkedAt.set(a, Math.min(s, this.forkedAt.get(a) ?? Infinity));
-    for (const he of acceptedList) this.state.remember(he.hash, he.entry);
+    for (let i = 0; i < acceptedList.length; i++) this.state.remember(acceptedList[i].hash, acceptedList[i].entry);
     await this.rememberRefused(newlyRefused);
     const deferred: IngestDeferral[] = [];
     const max = this.opts.maxPendingEntries ?? 10_000;
