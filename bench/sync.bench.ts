@@ -360,6 +360,8 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     figure('sync.live_100k_entries_per_s', bob.have() / s, 'entries/s', 0);
   });
   await watched(cluster, 'catchup (Carol back)', async () => {
+    // What Carol lacks, by Alice's count while Carol is away (her vector minus Carol's last one).
+    const away = (await cluster.nodes[0].status(id)).peers.find((p) => p.fingerprint === carol.fingerprint);
     const restart = performance.now();
     await carol.start(sidecarEnv());
     await carol.connectApi();
@@ -369,7 +371,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     // and when Alice's view of Carol (her advertised vector) went from lacking entries to none.
     let carolZeroAt: number | undefined;
     /** The most entries Carol lacked, as her status or Alice's said (the files' entries and their directories'). */
-    let lacked = 0;
+    let lacked = away?.theyLackEntries ?? 0;
     /** Her sidecar's CPU seconds (all threads, from its start) when she lacked none. */
     let carolCpuAtZero: number | undefined;
     let aliceSawLack = false;

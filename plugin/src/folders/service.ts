@@ -21,6 +21,7 @@ import { FolderReplica, isReplicaError, type FeedCutReport, type ManifestEdit } 
 import type { FsTraits } from '../scan';
 import { Store } from '../store';
 import { decodeMessage, encodeEnvelope, isBlockBytes, openEnvelope, type SyncMessage } from '../sync';
+import { Coalescer } from './coalesce';
 import { ServiceError, isServiceError } from './errors';
 import { INBOUND_HIGH_BYTES, INBOUND_LOW_BYTES, INBOUND_STALL_MS, InboundGate } from './inbound-gate';
 import { checkInvitation } from './invitation';
@@ -72,6 +73,8 @@ const RESYNC_DELAY_MS = 500;
 const MAX_NAME = 200;
 /** Open files are looked for every few seconds: /proc is walked whole each time. */
 const OPEN_FILES_EVERY_TICKS = 5;
+/** The live activity feed reads the newest entries at most this often per folder (see Coalescer). */
+const ACTIVITY_EVERY_MS = 1_000;
 
 export class KinfolderService implements FolderService {
   readonly events: Observable<ServiceEvent>;
@@ -195,6 +198,10 @@ export class KinfolderService implements FolderService {
       replica,
     );
     this.held.set(id, f);
+    const activity = new Coalescer(ACTIVITY_EVERY_MS, (n) => {
+      if (this.held.get(id) !== f) return;
+      void this.views.activitySince(f, n).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
+    });
     f.events.subscribe((e) => {
       if (e.type === 'engine') {
         const ev = e.event;
@@ -207,7 +214,7 @@ export class KinfolderService implements FolderService {
           this.opts.log('warn', `folder ${id}: ${ev.code ?? 'PROBLEM'}: ${ev.path ? `${ev.path}: ` : ''}${ev.message}`);
           this.problem(ev.code ?? 'FOLDER_PROBLEM', `${ev.path ? `${ev.path}: ` : ''}${ev.message}`, id);
         }
-        if (ev.type === 'folder:changed') void this.views.activitySince(f, ev.entries).then((items) => items.length && this.emit({ type: 'activity', folder: id, items }), () => undefined);
+        if (ev.type === 'folder:changed') activity.note(ev.entries);
       } else if (e.type === 'peer-silent') {
         this.pushStatus(f);
         this.emit({ type: 'members', folder: id });
