@@ -345,6 +345,8 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
   fs.mkdirSync(roots[0], { recursive: true });
   fs.writeFileSync(path.join(roots[0], 'seed.txt'), 'seed');
   const carol = cluster.nodes[2];
+  // Read while her host runs (the getter asks it).
+  const carolFp = carol.fingerprint;
   let id = '';
   await watched(cluster, 'catchup (Carol away)', async () => {
     ({ id } = await share(cluster, 'catchup', roots, [{ node: 1, role: 'writer' }, { node: 2, role: 'reader' }]));
@@ -361,7 +363,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
   });
   await watched(cluster, 'catchup (Carol back)', async () => {
     // What Carol lacks, by Alice's count while Carol is away (her vector minus Carol's last one).
-    const away = (await cluster.nodes[0].status(id)).peers.find((p) => p.fingerprint === carol.fingerprint);
+    const away = (await cluster.nodes[0].status(id)).peers.find((p) => p.fingerprint === carolFp);
     const restart = performance.now();
     await carol.start(sidecarEnv());
     await carol.connectApi();

@@ -45,6 +45,7 @@ import { keptFolder } from './kept-blocks';
 import { keepRefused, type WinnerContent } from './keep-refused';
 import { LocalCopies } from './local-copies';
 import { NO_VERSION, resolvePaths, type ResolvedPaths } from './resolve-paths';
+import { JustWritten } from './just-written';
 import { RetryTimer } from './retry-timer';
 
 const RETRY_MIN_MS = 250;
@@ -197,6 +198,8 @@ export class FolderEngine {
   private groupSync: GroupSync | undefined;
   /** The worker that makes new empty files (a catch-up of empty files is mostly that). */
   private readonly emptyFiles = new EmptyFiles();
+  /** Files apply wrote and recorded, with their stats, until their watch event comes (see JustWritten). */
+  private readonly justWritten = new JustWritten();
   /** Paths apply is writing (renamed, not recorded yet): the scanner leaves them alone. */
   private readonly writing = new Set<string>();
   /** Copies of refused local changes: ignored by the scanner, never announced. */
@@ -311,6 +314,7 @@ export class FolderEngine {
       sink: (changes, signal) => this.sinkLocal(changes, signal),
       onRefused: (changes, error) => this.onRefused(changes, error),
       isWriting: (p) => this.writing.has(p),
+      isUnchanged: (p, st) => this.justWritten.matches(p, st),
       clock: this.opts.clock,
       fsTraits: this.opts.fsTraits,
       rescanIntervalMs: s.rescanIntervalMs,
@@ -741,6 +745,7 @@ export class FolderEngine {
       localFiles: (f, o) => store.localFiles(f, o),
       upsertLocalFiles: async (rows: readonly LocalFileRecord[]) => {
         await store.upsertLocalFiles(rows);
+        this.justWritten.add(rows);
         const bases = rows.flatMap((r) => {
           const w = winners.get(r.path);
           return w?.meta !== undefined && w.meta.type === r.type && (r.type === 'dir' || w.meta.contentHash === r.contentHash) ? [{ path: r.path, hashes: [w.hash] }] : [];

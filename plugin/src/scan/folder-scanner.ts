@@ -66,6 +66,8 @@ export interface FolderScannerOptions {
    * local edit. A burst looks at it again later; a rescan leaves it to the apply's record.
    */
   readonly isWriting?: (path: string) => boolean;
+  /** A file the owner wrote and recorded with exactly this lstat: no burst needs to look at it (see FolderWatcherOptions). */
+  readonly isUnchanged?: (path: string, st: Stats) => boolean;
   /** Wall clock for the entries' display time (default Date.now). */
   readonly clock?: () => number;
   /** Full rescan interval (default 10 min; 0 turns it off). */
@@ -126,6 +128,7 @@ export class FolderScanner {
     this.watcher = new FolderWatcher({
       root: this.root,
       isIgnored: (rel, isDir) => this.options.ignore.isIgnored(rel, isDir),
+      isUnchanged: this.options.isUnchanged,
       onBurst: (burst) => this.exclusive(() => this.burst(burst)),
       onError: (error) => this.emit({ type: 'scan:error', error }),
       quietMs: this.options.quietMs,

@@ -257,3 +257,16 @@ test('a burst holds at most maxBurst paths; the rest follow in the next ones, no
   expect(bursts.length).toBeGreaterThanOrEqual(4);
   for (const b of bursts) expect(b.paths.size).toBeLessThanOrEqual(100);
 });
+
+test('a file the owner vouches for (isUnchanged) is left out of the burst; the others come', async () => {
+  const asked: string[] = [];
+  await startWatcher({ quietMs: 50, isUnchanged: (rel, st) => (asked.push(rel), rel === 'mine.txt' && st.size === 4) });
+  await fsp.writeFile(path.join(root, 'mine.txt'), 'mine');
+  await fsp.writeFile(path.join(root, 'theirs.txt'), 'theirs');
+  await until(() => seen('theirs.txt'), 'theirs.txt');
+  expect(asked).toEqual(expect.arrayContaining(['mine.txt', 'theirs.txt']));
+  expect(seen('mine.txt')).toBe(false);
+  // Changed afterwards (the owner no longer vouches for it): it comes.
+  await fsp.writeFile(path.join(root, 'mine.txt'), 'mine, edited');
+  await until(() => seen('mine.txt'), 'mine.txt after an edit');
+});
