@@ -113,20 +113,28 @@ async function watched<T>(cluster: Cluster, label: string, body: () => Promise<T
 }
 
 /** CPU seconds so far of the sidecars and of this process (the hosts, their links, the bench's polling). */
-function cpuNow(cluster: Cluster): { sidecars: number; here: number } {
+function cpuNow(cluster: Cluster): { sidecars: number; here: number; each: Map<string, number> } {
   let sidecars = 0;
-  for (const pid of cluster.sidecarPids().values()) if (pid !== undefined) sidecars += cpuSeconds(pid) ?? 0;
+  const each = new Map<string, number>();
+  for (const [name, pid] of cluster.sidecarPids()) {
+    if (pid === undefined) continue;
+    const s = cpuSeconds(pid) ?? 0;
+    each.set(name, s);
+    sidecars += s;
+  }
   const u = process.cpuUsage();
-  return { sidecars, here: (u.user + u.system) / 1e6 };
+  return { sidecars, here: (u.user + u.system) / 1e6, each };
 }
 
 /** CPU spent since `from`, printed per unit of work (comparable on a busy machine, unlike wall time). */
-function cpuPer(cluster: Cluster, from: { sidecars: number; here: number }, units: number, unit: string): number {
+function cpuPer(cluster: Cluster, from: { sidecars: number; here: number; each: Map<string, number> }, units: number, unit: string): number {
   const to = cpuNow(cluster);
   const sidecars = to.sidecars - from.sidecars;
   const here = to.here - from.here;
   const perUnitMs = ((sidecars + here) * 1000) / units;
-  console.log(`  CPU from accept to done: sidecars ${fmt(sidecars, 1)} s + hosts and bench ${fmt(here, 1)} s = ${fmt(perUnitMs, 2)} CPU-ms per ${unit} (${os.cpus().length} idle cores would allow at most ${fmt((os.cpus().length * 1000) / perUnitMs, 0)} ${unit}/s)`);
+  // Per sidecar too: which side of the transfer a change moved (the sender serves both peers).
+  const each = [...to.each].map(([name, s]) => `${name} ${fmt(s - (from.each.get(name) ?? 0), 1)}`).join(', ');
+  console.log(`  CPU from accept to done: sidecars ${fmt(sidecars, 1)} s (${each}) + hosts and bench ${fmt(here, 1)} s = ${fmt(perUnitMs, 2)} CPU-ms per ${unit} (${os.cpus().length} idle cores would allow at most ${fmt((os.cpus().length * 1000) / perUnitMs, 0)} ${unit}/s)`);
   return perUnitMs;
 }
 
@@ -154,7 +162,7 @@ function ensureRsync(): void {
 }
 
 /** Alice shares `root` as `name`; `members` accept into their roots at once; returns the folder id and the accept time. */
-async function share(cluster: Cluster, name: string, roots: string[], members: { node: number; role: 'writer' | 'reader' }[]): Promise<{ id: string; acceptedAt: number; scanS: number; cpuAtAccept: { sidecars: number; here: number } }> {
+async function share(cluster: Cluster, name: string, roots: string[], members: { node: number; role: 'writer' | 'reader' }[]): Promise<{ id: string; acceptedAt: number; scanS: number; cpuAtAccept: ReturnType<typeof cpuNow> }> {
   const t0 = performance.now();
   const id = await cluster.create(name, roots[0]);
   const scanS = (performance.now() - t0) / 1000;

@@ -126,6 +126,14 @@ interface Held {
 class OpenFiles {
   private readonly held = new Map<string, Held>();
   private sweeper: NodeJS.Timeout | undefined;
+  /**
+   * Directories of each root found to be real directories lately (see SafePathOptions.verified),
+   * forgotten at each sweep: a file per block is opened when serving small files, and an lstat
+   * per parent of each cost more than the read. A directory swapped for a link within that
+   * moment could only make a read return bytes that fail the hash check, or a block that the
+   * index says is here and the asker named by its hash.
+   */
+  private verified = new Map<string, Set<string>>();
 
   async read(root: string, rel: string, offset: number, size: number, fresh: boolean): Promise<Buffer | undefined> {
     const key = `${root}\0${rel}`;
@@ -135,7 +143,9 @@ class OpenFiles {
       h = undefined;
     }
     if (h === undefined) {
-      h = { fd: safePath(root, rel).then((abs) => fsOpen(abs, READ_FLAGS)), uses: 0, lastUse: 0 };
+      let verified = this.verified.get(root);
+      if (verified === undefined) this.verified.set(root, (verified = new Set()));
+      h = { fd: safePath(root, rel, { verified }).then((abs) => fsOpen(abs, READ_FLAGS)), uses: 0, lastUse: 0 };
       h.fd.catch(() => undefined);
       this.held.set(key, h);
       this.trim();
@@ -188,6 +198,7 @@ class OpenFiles {
   }
 
   private sweep(): void {
+    this.verified = new Map();
     const now = performance.now();
     for (const [key, h] of this.held) if (h.uses === 0 && now - h.lastUse >= HANDLE_IDLE_MS) this.drop(key, h);
     if (this.held.size === 0 && this.sweeper) {
@@ -259,14 +270,27 @@ export class LocalBlockSource implements BlockSource {
       this.remembered.delete(hash);
     }
     const { locations, ahead } = await this.locate(hash);
+    const tried = (loc: BlockLocation): boolean => last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset;
     for (const loc of locations) {
       throwIfAborted(signal);
-      if (last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset) continue;
+      if (tried(loc)) continue;
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
       // A block looked up with its file's others (prefetch) needs no listing of what follows.
       if (!ahead) this.rememberNext(loc);
+      return data;
+    }
+    if (!ahead || locations.length === 0) return undefined;
+    // Looked up ahead, and none of it holds the block now: the file moved or changed since (a
+    // lookup made for a whole batch can wait while other blocks are served). Asked afresh, so a
+    // stale lookup never makes us answer "not here" for a block the index knows elsewhere.
+    for (const loc of await this.lookup(hash)) {
+      throwIfAborted(signal);
+      if (tried(loc) || locations.some((l) => l.folder === loc.folder && l.path === loc.path && l.offset === loc.offset)) continue;
+      const data = await this.readAt(loc, hash, size);
+      if (data === undefined) continue;
+      this.remembered.set(hash, loc);
       return data;
     }
     return undefined;

@@ -91,6 +91,23 @@ describe('block sources', () => {
     expect(calls).toEqual([meta.blocks.length + 1, 1]);
   });
 
+  it('a block looked up ahead whose file moved since is found where the index says it is now, not answered missing', async () => {
+    const data = seededBytes('moved', 5000);
+    const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'before.bin', data);
+    const extra = await writeAndScan(box.store, SOURCE_FOLDER, other, 'other.bin', seededBytes('other', 5000));
+    let lookedUp: Promise<unknown> = Promise.resolve();
+    const index = { findBlock: box.store.findBlock.bind(box.store), findBlocks: (hashes: readonly string[], limit?: number) => (lookedUp = box.store.findBlocks(hashes, limit)) };
+    const source = new LocalBlockSource(index, (f) => (f === SOURCE_FOLDER ? other : undefined));
+    source.prefetch([...meta.blocks, ...extra.blocks]);
+    await lookedUp;
+    // Moved before the read (a conflict copy renamed, a batch served while it waited): the lookup made ahead is stale.
+    await fsp.rename(path.join(other, 'before.bin'), path.join(other, 'after.bin'));
+    await box.store.removeBlockLocations(SOURCE_FOLDER, 'before.bin');
+    await writeAndScan(box.store, SOURCE_FOLDER, other, 'after.bin', data);
+    const [b] = meta.blocks;
+    expect((await source.read(b.hash, b.size))?.equals(data)).toBe(true);
+  });
+
   it('a file read block by block in order costs two lookups and one listing of its next blocks, a one-block file one lookup', async () => {
     const data = seededBytes('in-order', 3 * 1024 * 1024);
     const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'served.bin', data);

@@ -111,7 +111,8 @@ test('two nodes already in sync exchange a few hundred bytes, the same for 10 an
 
   for (const m of [small, large]) {
     expect(new Set(m.kinds)).toEqual(new Set(['hello', 'manifest', 'vector', 'caught-up']));
-    expect(m.kinds).toHaveLength(8);
+    // Each side's Hello, and each answering the other's first Hello once (see the next test).
+    expect(m.kinds).toHaveLength(10);
     expect(m.a + m.b).toBeLessThan(600);
   }
   // Only seq 10 → 1000 grows a varint by one byte, in each side's Vector and CaughtUp.
@@ -269,6 +270,22 @@ test('two peers send Carol the same catch-up at once over links that lose messag
   // Carol asked again only as often as she had moved on: bounded, far below one ask per message.
   const asks = fromAlice.fromB.messages('vector').length + fromBob.fromB.messages('vector').length;
   expect(asks).toBeLessThan(2 + 2 * (fromAlice.lost.length + fromBob.lost.length) + 4);
+});
+
+test('the first Hello of a peer is answered with ours, once: an inviter whose Hello went before the peer held the folder still gets batched block requests', async () => {
+  const alice = await cluster.node('alice');
+  await files(alice, { 'a.txt': 'x' });
+  const { peer, got, arrived } = await cluster.raw(alice, 'bob');
+  expect(got.filter((m) => m.kind === 'hello')).toHaveLength(1);
+  await peer.send({ kind: 'hello', protocolVersion: 2, folders: [FOLDER] });
+  await arrived(() => got.filter((m) => m.kind === 'hello').length === 2, 'alice answering the hello');
+  await peer.send({ kind: 'hello', protocolVersion: 2, folders: [FOLDER] });
+  await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
+  await arrived((m) => m.kind === 'caught-up', 'the caught-up after the second hello');
+  expect(got.filter((m) => m.kind === 'hello')).toEqual([
+    { kind: 'hello', protocolVersion: 2, folders: [FOLDER] },
+    { kind: 'hello', protocolVersion: 2, folders: [FOLDER] },
+  ]);
 });
 
 test('a friend who is not a member gets one Refusal and nothing else, whatever it sends', async () => {
