@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { appendBatch, decodeEntry, encodeCheckpoint, type BlockRef } from '../../../plugin/src/log';
-import { vectorEntries } from '../../../plugin/src/sync';
+import { PROTOCOL_VERSION, vectorEntries } from '../../../plugin/src/sync';
 import { hostSigner } from '../replica/helpers';
 import { fileMeta } from '../../vectors/fixtures';
 import { snapshot } from '../folder/helpers';
@@ -283,8 +283,8 @@ test('the first Hello of a peer is answered with ours, once: an inviter whose He
   await peer.send({ kind: 'vector', folder: FOLDER, entries: [] });
   await arrived((m) => m.kind === 'caught-up', 'the caught-up after the second hello');
   expect(got.filter((m) => m.kind === 'hello')).toEqual([
-    { kind: 'hello', protocolVersion: 2, folders: [FOLDER] },
-    { kind: 'hello', protocolVersion: 2, folders: [FOLDER] },
+    { kind: 'hello', protocolVersion: PROTOCOL_VERSION, folders: [FOLDER] },
+    { kind: 'hello', protocolVersion: PROTOCOL_VERSION, folders: [FOLDER] },
   ]);
 });
 
