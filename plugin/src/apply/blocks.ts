@@ -270,28 +270,26 @@ export class LocalBlockSource implements BlockSource {
       this.remembered.delete(hash);
     }
     const { locations, ahead } = await this.locate(hash);
-    const tried = (loc: BlockLocation): boolean => last !== undefined && loc.folder === last.folder && loc.path === last.path && loc.offset === last.offset;
-    for (const loc of locations) {
-      throwIfAborted(signal);
-      if (tried(loc)) continue;
-      const data = await this.readAt(loc, hash, size);
-      if (data === undefined) continue;
-      this.remembered.set(hash, loc);
-      // A block looked up with its file's others (prefetch) needs no listing of what follows.
-      if (!ahead) this.rememberNext(loc);
-      return data;
-    }
-    if (!ahead || locations.length === 0) return undefined;
+    const tried = last === undefined ? [] : [last];
+    const found = await this.readFirst(locations, tried, hash, size, signal);
+    // A block looked up with its file's others (prefetch) needs no listing of what follows.
+    if (found !== undefined && !ahead) this.rememberNext(found.loc);
+    if (found !== undefined || !ahead || locations.length === 0) return found?.data;
     // Looked up ahead, and none of it holds the block now: the file moved or changed since (a
     // lookup made for a whole batch can wait while other blocks are served). Asked afresh, so a
     // stale lookup never makes us answer "not here" for a block the index knows elsewhere.
-    for (const loc of await this.lookup(hash)) {
+    return (await this.readFirst(await this.lookup(hash), [...tried, ...locations], hash, size, signal))?.data;
+  }
+
+  /** The first of `locations` (those in `skip` left out) that holds the block; remembered for the next read. */
+  private async readFirst(locations: readonly BlockLocation[], skip: readonly BlockLocation[], hash: string, size: number, signal?: AbortSignal): Promise<{ data: Buffer; loc: BlockLocation } | undefined> {
+    for (const loc of locations) {
       throwIfAborted(signal);
-      if (tried(loc) || locations.some((l) => l.folder === loc.folder && l.path === loc.path && l.offset === loc.offset)) continue;
+      if (skip.some((l) => l.folder === loc.folder && l.path === loc.path && l.offset === loc.offset)) continue;
       const data = await this.readAt(loc, hash, size);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
-      return data;
+      return { data, loc };
     }
     return undefined;
   }

@@ -220,23 +220,25 @@ export function entryStore(ctx: StoreContext): EntryStore {
     return r === undefined ? undefined : entryOfRow(hash, r);
   }
 
-  async function entries(hashes: readonly string[]): Promise<Map<string, EntryRecord>> {
-    const out = new Map<string, EntryRecord>();
+  /** Rows of `sql` (whose ?1 is JSON [[hash hex, hash key], ...]) for `hashes`, 500 hashes a statement. */
+  async function allByHash<T>(sql: string, hashes: readonly string[]): Promise<T[]> {
+    const out: T[] = [];
     for (let i = 0; i < hashes.length; i += 500) {
       const part = hashes.slice(i, i + 500).map((h) => [checkHash(h, 'hash'), hashKey(h)]);
-      const rows = await reader.all<EntryAtRow & { hash: string }>(ENTRIES_BY_HASH, [Buffer.from(JSON.stringify(part), 'latin1')]);
-      for (const r of rows) out.set(r.hash, entryOfRow(r.hash, r));
+      for (const r of await reader.all<T>(sql, [Buffer.from(JSON.stringify(part), 'latin1')])) out.push(r);
     }
+    return out;
+  }
+
+  async function entries(hashes: readonly string[]): Promise<Map<string, EntryRecord>> {
+    const out = new Map<string, EntryRecord>();
+    for (const r of await allByHash<EntryAtRow & { hash: string }>(ENTRIES_BY_HASH, hashes)) out.set(r.hash, entryOfRow(r.hash, r));
     return out;
   }
 
   async function lamports(hashes: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (let i = 0; i < hashes.length; i += 500) {
-      const part = hashes.slice(i, i + 500).map((h) => [checkHash(h, 'hash'), hashKey(h)]);
-      const rows = await reader.all<{ hash: string; lamport: number }>(LAMPORTS_BY_HASH, [Buffer.from(JSON.stringify(part), 'latin1')]);
-      for (const r of rows) out.set(r.hash, r.lamport);
-    }
+    for (const r of await allByHash<{ hash: string; lamport: number }>(LAMPORTS_BY_HASH, hashes)) out.set(r.hash, r.lamport);
     return out;
   }
 

@@ -342,8 +342,9 @@ export class SyncSession {
           const entries = this.held.length > 0 ? [...this.held, ...m.entries] : m.entries;
           this.held = [];
           this.heldBytes = 0;
-          await this.ingest({ entries, checkpoints: m.checkpoints }, m.more === true || this.sendsMore(entries));
-          this.peerHas(entries);
+          const last = lastEntry(entries);
+          await this.ingest({ entries, checkpoints: m.checkpoints }, m.more === true || this.sendsMore(last));
+          this.peerHas(last);
           return;
         }
         case 'caught-up': {
@@ -375,14 +376,8 @@ export class SyncSession {
    * Whether the peer's feed, as its Vector said, goes on past the last of these entries (it is
    * sending us a backlog): for a peer that does not say `more` (version 2).
    */
-  private sendsMore(entries: readonly Uint8Array[]): boolean {
-    if (entries.length === 0 || this.advertised === undefined) return false;
-    try {
-      const { entry } = decodeHashedEntry(entries[entries.length - 1]);
-      return (this.advertised.get(entry.author)?.seq ?? 0) > entry.seq;
-    } catch {
-      return false;
-    }
+  private sendsMore(last: LastEntry | undefined): boolean {
+    return last !== undefined && (this.advertised?.get(last.author)?.seq ?? 0) > last.seq;
   }
 
   private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }, more = false): Promise<void> {
@@ -444,16 +439,11 @@ export class SyncSession {
    * passes the vector generation it started under: once the peer's newer Vector replaced
    * `peerVector`, what that push sent before it may be lost and must not count.
    */
-  private peerHas(entries: readonly Uint8Array[], generation = this.vectorGeneration): void {
-    if (entries.length === 0 || generation !== this.vectorGeneration) return;
-    try {
-      const last = decodeHashedEntry(entries[entries.length - 1]);
-      this.peerVector ??= new Map();
-      const had = this.peerVector.get(last.entry.author);
-      if (!had || had.seq < last.entry.seq) this.peerVector.set(last.entry.author, { seq: last.entry.seq, head: last.hash });
-    } catch {
-      // Refused by ingest as well; it tells us nothing about the peer's feed.
-    }
+  private peerHas(last: LastEntry | undefined, generation = this.vectorGeneration): void {
+    if (last === undefined || generation !== this.vectorGeneration) return;
+    this.peerVector ??= new Map();
+    const had = this.peerVector.get(last.author);
+    if (!had || had.seq < last.seq) this.peerVector.set(last.author, { seq: last.seq, head: last.hash });
   }
 
   private kickPush(): void {
@@ -508,7 +498,7 @@ export class SyncSession {
           bytes += e.length + 4;
         }
         await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints, ...(tellsMore && !at.done ? { more: true } : {}) });
-        this.peerHas(b.entries, generation);
+        this.peerHas(lastEntry(b.entries), generation);
         sent += b.entries.length;
       }
     } finally {
@@ -588,5 +578,22 @@ export class SyncSession {
       batchBytes += size;
     }
     if (batch.length > 0 && !this.closed) await this.sendChecked({ kind: 'block-replies', replies: batch });
+  }
+}
+
+interface LastEntry {
+  readonly author: Fingerprint;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Where a batch ends in its author's feed; undefined for none, or bytes that are no entry (ingest refuses those too). */
+function lastEntry(entries: readonly Uint8Array[]): LastEntry | undefined {
+  if (entries.length === 0) return undefined;
+  try {
+    const { entry, hash } = decodeHashedEntry(entries[entries.length - 1]);
+    return { author: entry.author, seq: entry.seq, hash };
+  } catch {
+    return undefined;
   }
 }

@@ -79,8 +79,8 @@ export class Cluster {
   }
 }
 
-/** Everything `from` has that `to` lacks (manifests too), handed to `to`'s engine as a peer would; resolves once `to` applied it. */
-export async function carry(from: Node, to: Node): Promise<IngestResult> {
+/** Everything `from` has that `to` lacks, as a peer would send it (manifests too). */
+export async function lacking(from: Node, to: Node): Promise<{ manifests: Uint8Array[]; entries: Uint8Array[]; checkpoints: Uint8Array[] }> {
   const { ranges } = await from.replica.missingFor(await to.replica.versionVector());
   const entries: Uint8Array[] = [];
   const checkpoints: Uint8Array[] = [];
@@ -88,7 +88,12 @@ export async function carry(from: Node, to: Node): Promise<IngestResult> {
     entries.push(...b.entries);
     checkpoints.push(...b.checkpoints);
   }
-  const res = await to.engine.ingest({ manifests: from.replica.manifestChain(), entries, checkpoints }, { peer: from.id.fingerprint });
+  return { manifests: [...from.replica.manifestChain()], entries, checkpoints };
+}
+
+/** Everything `from` has that `to` lacks, handed to `to`'s engine as a peer would; resolves once `to` applied it. */
+export async function carry(from: Node, to: Node): Promise<IngestResult> {
+  const res = await to.engine.ingest(await lacking(from, to), { peer: from.id.fingerprint });
   await to.engine.idle();
   expect(res.refusals).toEqual([]);
   return res;

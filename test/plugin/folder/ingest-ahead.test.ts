@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { FolderEvent } from '../../../plugin/src/folder';
-import { Cluster, converged, holds, until, type Node } from './helpers';
+import { Cluster, converged, holds, lacking, until, type Node } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -31,17 +31,11 @@ async function aliceWithFiles(): Promise<Node> {
 
 /** Hands Bob what Alice has in one ingest; the events Bob's engine emitted before it resolved. */
 async function ingestAll(alice: Node, bob: Node, more = false): Promise<FolderEvent[]> {
-  const { ranges } = await alice.replica.missingFor(await bob.replica.versionVector());
-  const entries: Uint8Array[] = [];
-  const checkpoints: Uint8Array[] = [];
-  for await (const b of alice.replica.entriesFor(ranges)) {
-    entries.push(...b.entries);
-    checkpoints.push(...b.checkpoints);
-  }
+  const input = await lacking(alice, bob);
   const seen: FolderEvent[] = [];
   const sub = bob.engine.events.subscribe((e) => seen.push(e));
   try {
-    const res = await bob.engine.ingest({ manifests: alice.replica.manifestChain(), entries, checkpoints }, { peer: alice.id.fingerprint, more });
+    const res = await bob.engine.ingest(input, { peer: alice.id.fingerprint, more });
     expect(res.refusals).toEqual([]);
     expect(res.accepted).toBeGreaterThanOrEqual(FILES);
     return [...seen];
