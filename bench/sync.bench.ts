@@ -373,6 +373,11 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     // What Carol lacks, by Alice's count while Carol is away (her vector minus Carol's last one).
     const away = (await cluster.nodes[0].status(id)).peers.find((p) => p.fingerprint === carolFp);
     const restart = performance.now();
+    // What the senders' hosts put on their links (to Carol: the rest is quiet meanwhile), to see
+    // whether both senders sent her the whole backlog or one held it (protocol 4).
+    const sentFrom = (): number[] => [cluster.nodes[0].sentBytes(), cluster.nodes[1].sentBytes()];
+    const sent0 = sentFrom();
+    let sentAtZero: number[] | undefined;
     await carol.start(sidecarEnv());
     await carol.connectApi();
     const arrived = treeArrived(roots[2], t);
@@ -398,6 +403,7 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
           carolZeroAt = now;
           const pid = carol.sidecarPid();
           carolCpuAtZero = pid === undefined ? undefined : cpuSeconds(pid);
+          sentAtZero = sentFrom();
         }
         const seen = a?.peers.find((p) => p.fingerprint === carol.fingerprint);
         if (seen?.online && seen.theyLackEntries > 0) aliceSawLack = true;
@@ -416,6 +422,9 @@ async function catchup(cluster: Cluster, base: string): Promise<void> {
     console.log(`  Carol restarted (host + sidecar): sidecar's folder service ready after ${fmt((ready - restart) / 1000, 2)} s; ${have} of ${n} files on her disk ${fmt(s, 2)} s after that (${fmt((got.at - restart) / 1000, 2)} s after the restart) = ${fmt(have / s, 0)} files/s${partial(got.complete)}`);
     const after = (t?: number): string => (t === undefined ? 'not seen' : `${fmt((t - ready) / 1000, 2)} s after ready`);
     console.log(`  entries: Carol's status first said behind 0 with Alice's vector in ${after(carolZeroAt)}, having lacked ${lacked} (${carolZeroAt === undefined ? '-' : fmt(lacked / ((carolZeroAt - ready) / 1000), 0)} entries/s, target >= 50,000; her sidecar had used ${carolCpuAtZero === undefined ? '-' : fmt(carolCpuAtZero, 1)} CPU-s since its start by then); Alice's view of Carol went from lacking entries to none ${aliceSawLack ? after(aliceZeroAt) : 'not seen (never seen lacking)'}`);
+    const mb = (i: number, at?: number[]): string => (at === undefined ? '-' : fmt((at[i] - sent0[i]) / 1e6, 1));
+    const sentEnd = sentFrom();
+    console.log(`  sent on their links until Carol lacked none / until her files were there: Alice's host ${mb(0, sentAtZero)} / ${mb(0, sentEnd)} MB, Bob's ${mb(1, sentAtZero)} / ${mb(1, sentEnd)} MB`);
     figure('sync.catchup_files_per_s', have / s, 'files/s', 0);
     figure('sync.catchup_entries_per_s', carolZeroAt === undefined ? NaN : lacked / ((carolZeroAt - ready) / 1000), 'entries/s', 0);
     await retire(cluster, id, [1, 2]);

@@ -12,7 +12,7 @@ import { decodeEntry, type Entry, type Fingerprint, type Hash, type Signer, type
 import { FolderReplica } from '../replica';
 import { META_DIR, type FsTraits } from '../scan';
 import type { Store } from '../store';
-import { PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
+import { FeedSources, PeerBlockSource, SyncSession, type SessionEvent, type SyncMessage } from '../sync';
 import type { FolderRecord } from './registry';
 import { PEER_ANSWER_MS, type VectorLike } from './status';
 
@@ -69,6 +69,8 @@ export class SharedFolder {
   private closed = false;
   /** When each session started, and the timer that says when its peer has been silent too long. */
   private readonly sessionStarts = new Map<Fingerprint, { readonly atMs: number; readonly timer: NodeJS.Timeout }>();
+  /** Which peer sends each feed's backlog: the others hold it meanwhile. */
+  private readonly sources = new FeedSources();
 
   private constructor(
     readonly record: FolderRecord,
@@ -156,6 +158,7 @@ export class SharedFolder {
       peer,
       send: (m) => this.opts.send(peer, m),
       blocks: this.blocks,
+      sources: this.sources,
       log: this.opts.log,
     });
     this.sessions.set(peer, s);
@@ -307,6 +310,7 @@ export class SharedFolder {
     if (this.closed) return;
     this.closed = true;
     for (const peer of [...this.sessions.keys()]) await this.closeSession(peer);
+    this.sources.close();
     await this.saveVectors();
     for (const s of this.subs) s.unsubscribe();
     await this.engine.stop().catch((e: unknown) => this.opts.log(`stopping the engine of ${this.id}`, e));

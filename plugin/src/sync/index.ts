@@ -17,7 +17,9 @@ export {
   type BlockRequestItem,
   type BlockReplyItem,
   type VectorEntry,
+  type ResumeFeed,
 } from './messages';
 export { sealEnvelope, openEnvelope, encodeEnvelope, ENVELOPE_BYTES } from './envelope';
 export { SyncSession, type SessionOptions, type SessionEvent } from './session';
+export { FeedSources, SOURCE_STALL_MS, type FeedHolder } from './feed-sources';
 export { BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';

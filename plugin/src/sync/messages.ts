@@ -5,16 +5,18 @@
  * encoding refuses what decoding would refuse, so every encoded message decodes back to itself.
  */
 import type { FeedHead, Fingerprint, FolderId, Hash, VersionVector } from '../log';
-import { Reader, Writer } from '../log/codec';
+import { fingerprintAt, Reader, Writer } from '../log/codec';
 import { SyncError } from './errors';
 
 /**
  * 2 adds BlockRequests and BlockReplies (several blocks per message); 3 adds EntryBatch's
  * `more` (the sender's push goes on after this batch). A node speaks the highest version both
  * sides know: it says its own in Hello and sends what a version adds only to a peer whose
- * Hello said that version or more; older messages are still understood.
+ * Hello said that version or more; older messages are still understood. 4 adds Hold (do not
+ * push me these feeds: another peer is sending them) and Resume (go on with these feeds from
+ * where I am now).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** The oldest version this node still talks to. */
 export const MIN_PROTOCOL_VERSION = 1;
 /** The host's Links payload limit (4 MiB) less room for the envelope (see envelope.ts). */
@@ -58,7 +60,18 @@ export type SyncMessage =
   | { readonly kind: 'block-replies'; readonly replies: readonly BlockReplyItem[] }
   | { readonly kind: 'refusal'; readonly folder: FolderId; readonly code: string; readonly message: string }
   /** The paths the sender has open now (the whole set each time; empty: none). */
-  | { readonly kind: 'presence'; readonly folder: FolderId; readonly paths: readonly string[] };
+  | { readonly kind: 'presence'; readonly folder: FolderId; readonly paths: readonly string[] }
+  /** Version 4: push no entries of these authors until my next Vector (another peer is sending them). */
+  | { readonly kind: 'hold'; readonly folder: FolderId; readonly authors: readonly Fingerprint[] }
+  /** Version 4: push these held feeds again, from where the sender is in each (seq 0: none of it). */
+  | { readonly kind: 'resume'; readonly folder: FolderId; readonly feeds: readonly ResumeFeed[] };
+
+/** A feed to go on with: the receiver has it up to `seq` (0: none of it; `head` only when seq > 0). */
+export interface ResumeFeed {
+  readonly author: Fingerprint;
+  readonly seq: number;
+  readonly head?: Hash;
+}
 
 export interface BlockRequestItem {
   readonly id: number;
@@ -75,7 +88,7 @@ export interface BlockReplyItem {
 
 export type SyncKind = SyncMessage['kind'];
 
-const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal', 'presence', 'block-requests', 'block-replies'];
+const KINDS: readonly SyncKind[] = ['hello', 'manifest', 'vector', 'entries', 'caught-up', 'block-request', 'block-reply', 'refusal', 'presence', 'block-requests', 'block-replies', 'hold', 'resume'];
 const CODE_OF = new Map(KINDS.map((k, i) => [k, i + 1]));
 const BLOCK_KINDS = new Set(['block-request', 'block-reply', 'block-requests', 'block-replies'].map((k) => CODE_OF.get(k as SyncKind)));
 
@@ -223,6 +236,24 @@ export function encodeWithHeadroom(m: SyncMessage, headroom: number): Buffer {
         count(w, m.paths.length, MAX_PRESENCE_PATHS, 'paths');
         for (const p of m.paths) w.string(p, MAX_PRESENCE_PATH_BYTES, 'path');
         break;
+      case 'hold':
+        w.folder(m.folder);
+        count(w, m.authors.length, MAX_VECTOR, 'authors');
+        m.authors.forEach((a, i) => {
+          if (i > 0 && !(m.authors[i - 1] < a)) bad('hold authors not strictly ascending');
+          w.fingerprint(a, 'author');
+        });
+        break;
+      case 'resume':
+        w.folder(m.folder);
+        count(w, m.feeds.length, MAX_VECTOR, 'feeds');
+        m.feeds.forEach((f, i) => {
+          if (i > 0 && !(m.feeds[i - 1].author < f.author)) bad('resume authors not strictly ascending');
+          if ((f.seq > 0) !== (f.head !== undefined)) bad('a resumed feed has a head exactly when its seq is over 0');
+          w.fingerprint(f.author, 'author').varint(f.seq, 'seq');
+          if (f.head !== undefined) w.hash(f.head, 'head');
+        });
+        break;
     }
   } catch (e) {
     if (e instanceof SyncError) throw e;
@@ -276,6 +307,48 @@ function dataView(r: Reader): Buffer {
   const out = r.span(r.pos, r.pos + len);
   r.pos += len;
   return out;
+}
+
+const ENTRIES_CODE = CODE_OF.get('entries') as number;
+
+/** Reads a minimal-or-not varint at `at`; [value, next position], or undefined past the end or 8 bytes. */
+function peekVarint(b: Uint8Array, at: number): [number, number] | undefined {
+  let v = 0;
+  for (let i = 0, mul = 1; i < 8 && at + i < b.length; i++, mul *= 128) {
+    const x = b[at + i];
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) return [v, at + i + 1];
+  }
+  return undefined;
+}
+
+/**
+ * The author of an EntryBatch's first entry and whether the batch says more follows, read
+ * from its bytes without decoding it (a few varints for a thousand entries): a receiver
+ * decides whom it takes a backlog from as the message arrives, before it waits its turn.
+ * Undefined for anything else; nothing here is trusted (decodeMessage and the log's
+ * validation judge the message at its turn).
+ */
+export function peekEntryBatch(b: Uint8Array): { author: Fingerprint; more: boolean } | undefined {
+  if (b.length < 18 || b[0] !== ENTRIES_CODE) return undefined;
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+  let at = 17;
+  let author: Fingerprint | undefined;
+  for (let list = 0; list < 2; list++) {
+    const count = peekVarint(b, at);
+    if (count === undefined) return undefined;
+    at = count[1];
+    for (let i = 0; i < count[0]; i++) {
+      const len = peekVarint(b, at);
+      if (len === undefined || len[1] + len[0] > b.length) return undefined;
+      // An entry: kind, format version, folder (16), then the author (20).
+      if (list === 0 && i === 0 && len[0] >= 38) author = fingerprintAt(buf, len[1] + 18);
+      at = len[1] + len[0];
+    }
+    if (list === 1 && count[0] === 0) return undefined;
+  }
+  if (author === undefined) return undefined;
+  return { author, more: at === b.length - 1 && b[at] === 1 };
 }
 
 /** Decodes one message; throws SyncError('SYNC_MALFORMED') and nothing else. */
@@ -353,6 +426,31 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
         const paths: string[] = [];
         for (let i = 0; i < n; i++) paths.push(r.string(MAX_PRESENCE_PATH_BYTES, 'path'));
         m = { kind, folder, paths };
+        break;
+      }
+      case 'hold': {
+        const folder = r.folder();
+        const n = readCount(r, MAX_VECTOR, 'authors');
+        const authors: Fingerprint[] = [];
+        for (let i = 0; i < n; i++) {
+          const a = r.fingerprint('author');
+          if (i > 0 && !(authors[i - 1] < a)) malformed('hold authors not strictly ascending');
+          authors.push(a);
+        }
+        m = { kind, folder, authors };
+        break;
+      }
+      case 'resume': {
+        const folder = r.folder();
+        const n = readCount(r, MAX_VECTOR, 'feeds');
+        const feeds: ResumeFeed[] = [];
+        for (let i = 0; i < n; i++) {
+          const author = r.fingerprint('author');
+          if (i > 0 && !(feeds[i - 1].author < author)) malformed('resume authors not strictly ascending');
+          const seq = r.varint('seq');
+          feeds.push(seq > 0 ? { author, seq, head: r.hash('head') } : { author, seq });
+        }
+        m = { kind, folder, feeds };
         break;
       }
       default:

@@ -18,6 +18,7 @@ import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type 
 import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
 import { BlockRequester, type PeerBlockSource } from './blocks';
 import { isSyncError, SyncError } from './errors';
+import type { FeedHolder, FeedSources } from './feed-sources';
 import {
   blockRepliesBytes,
   decodeMessage,
@@ -25,6 +26,7 @@ import {
   MAX_BATCH_BLOCKS,
   MAX_MESSAGE_BYTES,
   MIN_PROTOCOL_VERSION,
+  peekEntryBatch,
   PROTOCOL_VERSION,
   vectorEntries,
   vectorOf,
@@ -49,6 +51,8 @@ export interface SessionOptions {
    */
   readonly maxMessageEntryBytes?: number;
   readonly maxInFlight?: number;
+  /** The folder's feed sources, shared by its sessions: a backlog comes from one peer at a time (see FeedSources). */
+  readonly sources?: FeedSources;
   readonly signal?: AbortSignal;
   readonly log?: (message: string, detail?: unknown) => void;
 }
@@ -89,9 +93,9 @@ const DEFAULT_ENTRY_BYTES = MAX_MESSAGE_BYTES - 512 * 1024;
 const ASK_AGAIN_MIN_MS = 1000;
 const ASK_AGAIN_MAX_MS = 60_000;
 
-/** `ours` lacks some seq that `theirs` has. */
-function isBehind(ours: VersionVector, theirs: VersionVector): boolean {
-  for (const [author, head] of theirs) if ((ours.get(author)?.seq ?? 0) < head.seq) return true;
+/** `ours` lacks some seq that `theirs` has (of a feed not in `except`). */
+function isBehind(ours: VersionVector, theirs: VersionVector, except?: ReadonlySet<Fingerprint>): boolean {
+  for (const [author, head] of theirs) if ((ours.get(author)?.seq ?? 0) < head.seq && !except?.has(author)) return true;
   return false;
 }
 /** Entries held waiting for the message with their checkpoints: a peer can make us hold no more. */
@@ -139,11 +143,19 @@ export class SyncSession {
   /** The peer's answer to our folder: it does not hold it, or it declined our invitation. */
   private peerRefusal: string | undefined;
   private openPaths: readonly string[] = [];
+  /** Feeds we asked the peer to hold (another peer is their source); Resume or our next Vector ends them. */
+  private readonly holdsAsked = new Set<Fingerprint>();
+  /** Feeds the peer asked us to hold: our pushes skip them until its Resume or next Vector. */
+  private readonly peerHolds = new Set<Fingerprint>();
+  private readonly holder: FeedHolder;
+  /** Our first Vector went out: a Hold sent before it would be ended by it. */
+  private vectorSaid = false;
 
   constructor(private readonly opts: SessionOptions) {
     this.folder = opts.replica.folder;
     this.peer = opts.peer;
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal;
+    this.holder = { peer: opts.peer, holdFeeds: (authors) => this.askHold(authors), released: () => this.holdReleased() };
     this.requester = new BlockRequester(opts.peer, (m) => this.sendChecked(m), opts.maxInFlight, undefined, () => this.isMember(), undefined, undefined, () => (this.peerVersion ?? 1) >= 2);
     this.events = this.subject.asObservable();
   }
@@ -160,7 +172,12 @@ export class SyncSession {
     this.opts.blocks?.add(this.requester);
     await this.sendChecked({ kind: 'hello', protocolVersion: PROTOCOL_VERSION, folders: [this.folder] });
     await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: [] });
-    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(await this.opts.replica.versionVector()) });
+    const ours = await this.opts.replica.versionVector();
+    // Holds asked while this ran (the peer's Hello came) go after our Vector, which would end them.
+    const said = this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(ours) });
+    this.vectorSaid = true;
+    const held = [...this.holdsAsked].sort();
+    await Promise.all([said, held.length > 0 ? this.sendChecked({ kind: 'hold', folder: this.folder, authors: held }) : undefined]);
   }
 
   /** Stops pushing and fails block requests in flight; waits for what runs. */
@@ -170,6 +187,7 @@ export class SyncSession {
     clearTimeout(this.askTimer);
     this.stopper.abort();
     this.sub?.unsubscribe();
+    this.opts.sources?.gone(this.holder);
     this.opts.blocks?.remove(this.requester);
     this.requester.close();
     await this.ordered.catch(() => undefined);
@@ -196,7 +214,7 @@ export class SyncSession {
     this.heldBytes = 0;
     this.chainSentFor = undefined;
     await this.sendChecked({ kind: 'manifest', folder: this.folder, head: this.opts.replica.manifest().hash, chain: [] });
-    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(await this.opts.replica.versionVector()) });
+    await this.sayVector(await this.opts.replica.versionVector());
   }
 
   /** Tells the peer which paths this node has open (members only). */
@@ -236,6 +254,10 @@ export class SyncSession {
    */
   async receive(bytes: Uint8Array): Promise<void> {
     if (!isBlockBytes(bytes)) {
+      // Whom a backlog comes from is decided as it arrives: a batch waiting its turn behind
+      // others (16 MB may queue) must not let a second sender fill the queue with copies.
+      const batch = this.opts.sources !== undefined ? peekEntryBatch(bytes) : undefined;
+      if (batch?.more === true && this.isMember()) this.claimOrHold(batch.author);
       // A folder message waits for its turn as the bytes it came in, decoded only then: a
       // decoded batch of entries holds a Buffer per entry besides its message, and the inbound
       // gate lets 16 MB of messages queue (a catch-up's peak RSS, 38 MB of buffers in queue).
@@ -303,6 +325,7 @@ export class SyncSession {
         // every block of a 10k-file share in messages of one. Once per session, so two Hellos
         // crossing each other end there.
         if (first) await this.sendChecked({ kind: 'hello', protocolVersion: PROTOCOL_VERSION, folders: [this.folder] });
+        if (first) this.opts.sources?.spoke(this.holder);
         return;
       }
       if ('folder' in m && m.folder !== this.folder) {
@@ -323,6 +346,7 @@ export class SyncSession {
           // again at worst, and a duplicate is harmless.
           this.peerVector = vectorOf(m.entries);
           this.vectorGeneration++;
+          this.peerHolds.clear();
           this.owesCaughtUp = true;
           this.kickPush();
           return;
@@ -343,8 +367,10 @@ export class SyncSession {
           this.held = [];
           this.heldBytes = 0;
           const last = lastEntry(entries);
-          await this.ingest({ entries, checkpoints: m.checkpoints }, m.more === true || this.sendsMore(last));
+          const more = m.more === true || this.sendsMore(last);
+          const result = await this.ingest({ entries, checkpoints: m.checkpoints }, more);
           this.peerHas(last);
+          if (last !== undefined) this.noteSource(last.author, more && result.refusals.length === 0);
           return;
         }
         case 'caught-up': {
@@ -356,6 +382,7 @@ export class SyncSession {
           this.advertised = mergeVectors(this.advertised ?? new Map(), vectorOf(m.vector));
           this.peerVector = mergeVectors(this.peerVector ?? new Map(), vectorOf(m.vector));
           this.emit({ type: 'sync:caught-up', vector: vectorOf(m.vector) });
+          this.opts.sources?.endedAll(this.peer);
           if (unheard) this.kickPush();
           await this.checkBehind(vectorOf(m.vector));
           return;
@@ -363,6 +390,20 @@ export class SyncSession {
         case 'presence':
           this.openPaths = m.paths;
           this.emit({ type: 'sync:presence', paths: m.paths });
+          return;
+        case 'hold':
+          for (const a of m.authors) this.peerHolds.add(a);
+          return;
+        case 'resume':
+          // The peer's word for these feeds, raised only: what we sent that it has not taken in
+          // yet is on its way (a loss shows in its answer to our CaughtUp).
+          for (const f of m.feeds) {
+            this.peerHolds.delete(f.author);
+            // Before the peer's Vector we push nothing: a vector of these feeds alone would say it lacks all others.
+            if (f.head === undefined || this.peerVector === undefined) continue;
+            if ((this.peerVector.get(f.author)?.seq ?? 0) < f.seq) this.peerVector.set(f.author, { seq: f.seq, head: f.head });
+          }
+          this.kickPush();
           return;
       }
     } catch (e) {
@@ -380,7 +421,7 @@ export class SyncSession {
     return last !== undefined && (this.advertised?.get(last.author)?.seq ?? 0) > last.seq;
   }
 
-  private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }, more = false): Promise<void> {
+  private async ingest(input: { manifests?: readonly Uint8Array[]; entries?: readonly Uint8Array[]; checkpoints?: readonly Uint8Array[] }, more = false): Promise<IngestResult> {
     // The engine's ingest runs the log's and the manifest's validation: nothing is taken on trust.
     const result = await this.opts.engine.ingest(input, { peer: this.peer, more });
     this.emit({ type: 'sync:ingested', result });
@@ -392,6 +433,71 @@ export class SyncSession {
       await this.sendChecked({ kind: 'refusal', folder: this.folder, code: 'ENTRIES_REFUSED', message: `${result.refusals.length + result.manifestRefusals.length} refused; ${what}`.slice(0, 1000) });
     }
     if (result.manifestsApplied.length > 0) this.kickPush();
+    return result;
+  }
+
+  /**
+   * The peer's batch of `author`'s feed went through our ingest: with more to follow it stays
+   * (or becomes) the feed's source unless another peer is; without more, or refused, its push
+   * of the feed is done (the peers held for it go on).
+   */
+  private noteSource(author: Fingerprint, more: boolean): void {
+    if (more) this.claimOrHold(author);
+    else this.opts.sources?.ended(author, this.peer);
+  }
+
+  /**
+   * The peer sends `author`'s feed with more to follow: it is the feed's source unless another
+   * peer already is, and then it is asked to hold the feed (a version-4 peer; an older one
+   * keeps sending, as before).
+   */
+  private claimOrHold(author: Fingerprint): void {
+    if (this.opts.sources?.sending(author, this.peer) === true) this.askHold([author]);
+  }
+
+  /** Asks a version-4 peer to hold these feeds (not its own, not twice); Resume or our next Vector ends it. */
+  private askHold(authors: readonly Fingerprint[]): void {
+    const { sources } = this.opts;
+    if (sources === undefined || this.closed || (this.peerVersion ?? 1) < 4) return;
+    const fresh = authors.filter((a) => a !== this.peer && !this.holdsAsked.has(a)).sort();
+    if (fresh.length === 0) return;
+    for (const a of fresh) {
+      this.holdsAsked.add(a);
+      sources.hold(a, this.holder);
+    }
+    if (!this.vectorSaid) return;
+    this.sendChecked({ kind: 'hold', folder: this.folder, authors: fresh }).catch((e: unknown) => {
+      if (!this.closed) this.opts.log?.(`asking ${this.peer} to hold`, e);
+    });
+  }
+
+  /**
+   * The source of a feed we hold at the peer is done: Resume, with where we are in each feed
+   * no other peer sends now, brings what the source did not send. (Not our Vector: that would
+   * restart the peer's pushes of other feeds from our word, resending what is under way.)
+   */
+  private holdReleased(): void {
+    if (this.closed || this.holdsAsked.size === 0) return;
+    void (async () => {
+      const ours = await this.opts.replica.versionVector();
+      const done = [...this.holdsAsked].filter((a) => (this.opts.sources?.sourceOf(a) ?? this.peer) === this.peer).sort();
+      if (done.length === 0 || this.closed) return;
+      for (const a of done) this.holdsAsked.delete(a);
+      const feeds = done.map((author) => {
+        const h = ours.get(author);
+        return h === undefined ? { author, seq: 0 } : { author, seq: h.seq, head: h.head };
+      });
+      await this.sendChecked({ kind: 'resume', folder: this.folder, feeds });
+    })().catch((e: unknown) => {
+      if (!this.closed) this.opts.log?.(`asking ${this.peer} to go on after a hold`, e);
+    });
+  }
+
+  /** Our Vector: the peer sends what it lacks, and forgets every hold we asked. */
+  private async sayVector(ours: VersionVector): Promise<void> {
+    this.holdsAsked.clear();
+    this.opts.sources?.forget(this.holder);
+    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(ours) });
   }
 
   /**
@@ -404,7 +510,8 @@ export class SyncSession {
    */
   private async checkBehind(theirs: VersionVector): Promise<void> {
     const ours = await this.opts.replica.versionVector();
-    if (!isBehind(ours, theirs)) return;
+    // A feed held at this peer comes from its source; our Vector goes out when that is done.
+    if (!isBehind(ours, theirs, this.holdsAsked)) return;
     const at = JSON.stringify(vectorEntries(ours));
     if (this.askedAgainAt !== at) {
       this.askedAgainAt = at;
@@ -420,7 +527,7 @@ export class SyncSession {
       this.askTimer = undefined;
       void (async () => {
         const now = await this.opts.replica.versionVector();
-        if (this.closed || !this.advertised || !isBehind(now, this.advertised)) return;
+        if (this.closed || !this.advertised || !isBehind(now, this.advertised, this.holdsAsked)) return;
         await this.askAgain(now);
       })().catch((e: unknown) => {
         if (!this.closed) this.opts.log?.(`asking ${this.peer} again`, e);
@@ -431,7 +538,7 @@ export class SyncSession {
 
   private async askAgain(ours: VersionVector): Promise<void> {
     this.opts.log?.(`${this.peer} says it sent entries we lack: asking again from our vector`);
-    await this.sendChecked({ kind: 'vector', folder: this.folder, entries: vectorEntries(ours) });
+    await this.sayVector(ours);
   }
 
   /**
@@ -476,7 +583,8 @@ export class SyncSession {
     if (this.peerVector === undefined) return;
     const generation = this.vectorGeneration;
     const ours = await replica.versionVector();
-    const { ranges } = await replica.missingFor(this.peerVector);
+    // Feeds the peer holds (another peer sends them) wait for its Resume or next Vector.
+    const ranges = (await replica.missingFor(this.peerVector)).ranges.filter((r) => !this.peerHolds.has(r.author));
     let sent = 0;
     const limit = this.opts.maxMessageEntryBytes ?? DEFAULT_ENTRY_BYTES;
     const batches = replica.entriesFor(ranges, { signal: this.signal, batchEntries: this.opts.batchEntries })[Symbol.asyncIterator]();
@@ -486,6 +594,9 @@ export class SyncSession {
       for (let at = await batches.next(); !at.done; ) {
         const b = at.value;
         at = await batches.next();
+        const last = lastEntry(b.entries);
+        // A Hold that came while this push ran stops its feed here.
+        if (last !== undefined && this.peerHolds.has(last.author)) continue;
         let chunk: Uint8Array[] = [];
         let bytes = 0;
         for (const e of b.entries) {
@@ -498,7 +609,7 @@ export class SyncSession {
           bytes += e.length + 4;
         }
         await this.sendChecked({ kind: 'entries', folder: this.folder, entries: chunk, checkpoints: b.checkpoints, ...(tellsMore && !at.done ? { more: true } : {}) });
-        this.peerHas(lastEntry(b.entries), generation);
+        this.peerHas(last, generation);
         sent += b.entries.length;
       }
     } finally {

@@ -4,7 +4,7 @@ import { FolderEngine } from '../../../plugin/src/folder';
 import type { Store } from '../../../plugin/src/store';
 import { FolderReplica } from '../../../plugin/src/replica';
 import { POSIX_TRAITS } from '../../../plugin/src/scan';
-import { decodeMessage, PeerBlockSource, SyncSession, type SessionEvent, type SessionOptions, type SyncMessage } from '../../../plugin/src/sync';
+import { decodeMessage, FeedSources, PeerBlockSource, SyncSession, type SessionEvent, type SessionOptions, type SyncMessage } from '../../../plugin/src/sync';
 import { FOLDER, loadIdentities, member, openMemberNode, type Name, type TestIdentity } from '../replica/helpers';
 import { cut, duplex, type End } from './duplex';
 import { until as folderUntil } from '../folder/helpers';
@@ -20,6 +20,8 @@ export interface SyncNode {
   readonly engine: FolderEngine;
   readonly id: TestIdentity;
   readonly blocks: PeerBlockSource;
+  /** Shared by the node's sessions, as a shared folder's are. */
+  readonly sources: FeedSources;
 }
 
 export interface Link {
@@ -42,7 +44,7 @@ export class SyncCluster {
   }
 
   /** The creator (alice admin, bob writer, carol reader) or a member joining with `from`'s manifests. */
-  async node(name: Name, from?: SyncNode): Promise<SyncNode> {
+  async node(name: Name, from?: SyncNode, opts: { sourceStallMs?: number } = {}): Promise<SyncNode> {
     const id = this.ids[name];
     const members = () => [member(this.ids.alice, 'admin'), member(this.ids.bob, 'writer'), member(this.ids.carol, 'reader')];
     const { dir, root, store, replica } = await openMemberNode(`kf-sync-${name}-`, id, members, from);
@@ -58,7 +60,7 @@ export class SyncCluster {
       fsTraits: POSIX_TRAITS,
       scan: { rescanIntervalMs: 0, quietMs: 40, settleMs: 20 },
     });
-    const node = { name, root, store, replica, engine, id, blocks };
+    const node = { name, root, store, replica, engine, id, blocks, sources: new FeedSources(opts.sourceStallMs) };
     this.nodes.push(node);
     return node;
   }
@@ -72,6 +74,7 @@ export class SyncCluster {
       peer: this.ids[peer].fingerprint,
       send: end.send,
       blocks: n.blocks,
+      sources: n.sources,
       log: process.env.DEBUG_SYNC ? (m, d) => console.log(n.name, m, d) : undefined,
     });
     end.onReceive((b) => s.receive(b));
@@ -137,6 +140,7 @@ export class SyncCluster {
     for (const l of this.links.splice(0)) await l.close();
     for (const s of this.sessions.splice(0)) await s.close();
     for (const n of this.nodes.splice(0)) {
+      n.sources.close();
       await n.engine.stop();
       await n.replica.close();
       await n.store.close().catch(() => undefined);

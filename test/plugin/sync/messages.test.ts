@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { decodeMessage, encodeMessage, isSyncError, MAX_MESSAGE_BYTES, type SyncMessage } from '../../../plugin/src/sync';
+import { peekEntryBatch } from '../../../plugin/src/sync/messages';
 
 const hex = (bytes: number, upper = false) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => (upper ? Buffer.from(b).toString('hex').toUpperCase() : Buffer.from(b).toString('hex')));
 const folder = hex(16);
@@ -21,6 +22,14 @@ const message: fc.Arbitrary<SyncMessage> = fc.oneof(
   fc.record({ kind: fc.constant('block-reply' as const), id: fc.nat(), hash, data: blob }),
   fc.record({ kind: fc.constant('refusal' as const), folder, code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 200 }) }),
   fc.record({ kind: fc.constant('presence' as const), folder, paths: fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }) }),
+  fc.record({ kind: fc.constant('hold' as const), folder, authors: fc.uniqueArray(hex(20, true), { maxLength: 4 }).map((a) => a.sort()) }),
+  fc.record({
+    kind: fc.constant('resume' as const),
+    folder,
+    feeds: fc
+      .uniqueArray(fc.oneof(fc.record({ author: hex(20, true), seq: fc.constant(0) }), fc.record({ author: hex(20, true), seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), head: hash })), { selector: (f) => f.author, maxLength: 4 })
+      .map((fs) => fs.sort((a, b) => (a.author < b.author ? -1 : 1))),
+  }),
 );
 
 const malformedCode = (f: () => unknown): string | undefined => {
@@ -102,4 +111,52 @@ test("EntryBatch's `more` (version 3): absent when false, so a version-2 batch i
   expect(decodeMessage(more)).toEqual({ ...base, more: true });
   expect(decodeMessage(plain)).toEqual(base);
   for (const tail of [[0], [2], [1, 0], [1, 1]]) expect(malformedCode(() => decodeMessage(Buffer.concat([plain, Buffer.from(tail)])))).toBe('SYNC_MALFORMED');
+});
+
+test('Hold (version 4, kind 12): the folder, then the authors ascending; unsorted or repeated authors are refused both ways', () => {
+  const folder = 'cd'.repeat(16);
+  const [a, b] = ['A'.repeat(40), 'B'.repeat(40)];
+  const bytes = encodeMessage({ kind: 'hold', folder, authors: [a, b] });
+  expect(Buffer.compare(bytes, Buffer.concat([Buffer.from([12]), Buffer.from(folder, 'hex'), Buffer.from([2]), Buffer.from(a, 'hex'), Buffer.from(b, 'hex')]))).toBe(0);
+  expect(decodeMessage(bytes)).toEqual({ kind: 'hold', folder, authors: [a, b] });
+  for (const authors of [[b, a], [a, a]]) {
+    expect(malformedCode(() => encodeMessage({ kind: 'hold', folder, authors }))).toBe('SYNC_ENCODE_INVALID');
+    const wire = Buffer.concat([bytes.subarray(0, 18), ...authors.map((x) => Buffer.from(x, 'hex'))]);
+    expect(malformedCode(() => decodeMessage(wire))).toBe('SYNC_MALFORMED');
+  }
+});
+
+test('peekEntryBatch reads the first entry’s author and `more` from an EntryBatch’s bytes, as decoding does; anything else is undefined, never an error', () => {
+  // Entry-shaped blobs: kind, version, folder, then 20 bytes of author.
+  const entryLike = fc.tuple(fc.uint8Array({ minLength: 18, maxLength: 18 }), fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.uint8Array({ maxLength: 60 })).map(([head, author, rest]) => Buffer.concat([head, author, rest]));
+  fc.assert(
+    fc.property(folder, fc.array(entryLike, { minLength: 1, maxLength: 5 }), fc.array(blob, { minLength: 1, maxLength: 3 }), fc.boolean(), (f, entries, checkpoints, more) => {
+      const bytes = encodeMessage({ kind: 'entries', folder: f, entries, checkpoints, ...(more ? { more } : {}) });
+      expect(peekEntryBatch(bytes)).toEqual({ author: entries[0].subarray(18, 38).toString('hex').toUpperCase(), more });
+      // A copy in a plain Uint8Array (as a transport may hand it) reads the same.
+      expect(peekEntryBatch(new Uint8Array(bytes))).toEqual({ author: entries[0].subarray(18, 38).toString('hex').toUpperCase(), more });
+    }),
+  );
+  fc.assert(
+    fc.property(message, fc.uint8Array({ maxLength: 300 }), (m, junk) => {
+      if (m.kind !== 'entries') expect(peekEntryBatch(encodeMessage(m))).toBeUndefined();
+      expect(() => peekEntryBatch(junk)).not.toThrow();
+      expect(() => peekEntryBatch(Buffer.concat([Buffer.from([4]), junk]))).not.toThrow();
+    }),
+  );
+  // Without checkpoints (the front of a long batch) it says nothing: the batch is judged at its end.
+  expect(peekEntryBatch(encodeMessage({ kind: 'entries', folder: 'ab'.repeat(16), entries: [Buffer.alloc(40, 7)], checkpoints: [] }))).toBeUndefined();
+});
+
+test('Resume (version 4, kind 13): feeds ascending, a head exactly when seq is over 0', () => {
+  const folder = 'cd'.repeat(16);
+  const [a, b] = ['A'.repeat(40), 'B'.repeat(40)];
+  const head = 'ef'.repeat(32);
+  const m = { kind: 'resume' as const, folder, feeds: [{ author: a, seq: 0 }, { author: b, seq: 7, head }] };
+  const bytes = encodeMessage(m);
+  expect(Buffer.compare(bytes, Buffer.concat([Buffer.from([13]), Buffer.from(folder, 'hex'), Buffer.from([2]), Buffer.from(a, 'hex'), Buffer.from([0]), Buffer.from(b, 'hex'), Buffer.from([7]), Buffer.from(head, 'hex')]))).toBe(0);
+  expect(decodeMessage(bytes)).toEqual(m);
+  expect(malformedCode(() => encodeMessage({ ...m, feeds: [m.feeds[1], m.feeds[0]] }))).toBe('SYNC_ENCODE_INVALID');
+  expect(malformedCode(() => encodeMessage({ ...m, feeds: [{ author: a, seq: 3 }] }))).toBe('SYNC_ENCODE_INVALID');
+  expect(malformedCode(() => encodeMessage({ ...m, feeds: [{ author: a, seq: 0, head }] }))).toBe('SYNC_ENCODE_INVALID');
 });

@@ -272,6 +272,61 @@ test('two peers send Carol the same catch-up at once over links that lose messag
   expect(asks).toBeLessThan(2 + 2 * (fromAlice.lost.length + fromBob.lost.length) + 4);
 });
 
+/** Alice with a backlog of `appends` x 50 entries, each append checkpointed (a batch each), and Bob holding all of it. */
+async function sharedBacklog(appends: number, carolOpts: { sourceStallMs?: number } = {}): Promise<{ alice: SyncNode; bob: SyncNode; carol: SyncNode; seq: number }> {
+  const alice = await cluster.node('alice');
+  const bob = await cluster.node('bob', alice);
+  await files(alice, { 'first.txt': 'x' });
+  for (let k = 0; k < appends; k++) await alice.replica.appendLocal(Array.from({ length: 50 }, (_, i) => ({ folder: FOLDER, author: alice.id.fingerprint, wallTimeMs: Date.now(), body: { op: 'delete' as const, path: `gone/${k}/${i}` }, parents: [] })));
+  const seq = (await alice.replica.versionVector()).get(alice.id.fingerprint)!.seq;
+  // In batches of one append: Bob keeps each checkpoint, so his own pushes come in batches too.
+  const ab = await cluster.connect(alice, bob, { session: { batchEntries: 50 } });
+  await until([alice, bob], async () => (await bob.replica.versionVector()).get(alice.id.fingerprint)?.seq === seq, 'bob getting the backlog');
+  await ab.close();
+  const carol = await cluster.node('carol', alice, carolOpts);
+  return { alice, bob, carol, seq };
+}
+
+const entriesCarried = (end: End): number => end.messages('entries').reduce((n, m) => n + m.entries.length, 0);
+
+test('two peers with the same backlog for Carol: the author sends it, the relay holds it from its Hello on and sends almost none of it; afterwards both know what she has', async () => {
+  const { alice, bob, carol, seq } = await sharedBacklog(30);
+  const author = alice.id.fingerprint;
+  // Small lanes: a sender cannot put its whole backlog in flight before Carol answers.
+  const opts = { maxBytes: 16 * 1024, session: { batchEntries: 50 } };
+  const [ac, bc] = await Promise.all([cluster.connect(alice, carol, opts), cluster.connect(bob, carol, opts)]);
+  await until([alice, bob, carol], async () => (await carol.replica.versionVector()).get(author)?.seq === seq, 'carol getting the backlog');
+  // Bob was told to hold Alice's feed (and Alice Bob's, which has nothing): never a feed of its own.
+  expect(bc.ends[1].messages('hold').flatMap((m) => m.authors)).toContain(author);
+  expect(ac.ends[1].messages('hold').flatMap((m) => m.authors)).not.toContain(author);
+  // Without the hold each sends all of it; Bob sent at most what was under way when it came.
+  expect(entriesCarried(ac.ends[0])).toBe(seq);
+  expect(entriesCarried(bc.ends[0])).toBeLessThan(seq / 4);
+  // Once Alice was done, Carol's Vector went to Bob: both views of her are whole.
+  await until([alice, bob, carol], async () => [ac.a, bc.a].every((s) => s.view().advertised?.get(author)?.seq === seq), 'alice and bob knowing carol has everything');
+  await until([alice, carol], () => converged(alice, carol), 'carol converging');
+});
+
+test('a source that goes silent mid-backlog holds nobody back: after the stall time the held peer sends the rest', async () => {
+  const { alice, bob, carol, seq } = await sharedBacklog(20, { sourceStallMs: 2000 });
+  const author = alice.id.fingerprint;
+  // Alice's link loses every entries message after her third, and her CaughtUp: she is the
+  // source (heard first) and then says nothing Carol hears.
+  let sent = 0;
+  await lossyLink(alice, carol, (m) => (m.kind === 'entries' && ++sent > 3) || m.kind === 'caught-up', { batchEntries: 50 });
+  await until([alice, carol], async () => ((await carol.replica.versionVector()).get(author)?.seq ?? 0) > 0, 'carol hearing alice first');
+  const bc = await cluster.connect(bob, carol, { maxBytes: 16 * 1024, session: { batchEntries: 50 } });
+  await until([alice, bob, carol], async () => (await carol.replica.versionVector()).get(author)?.seq === seq, 'carol getting the rest from bob');
+  // Bob was held (Alice, the author, was the source when he spoke), then asked to resume from
+  // where Carol was, without a second Vector (which would restart every push of his).
+  expect(bc.ends[1].messages('hold').map((m) => m.authors)).toEqual([[author]]);
+  const [resume] = bc.ends[1].messages('resume');
+  expect(resume.feeds.map((f) => f.author)).toEqual([author]);
+  expect(resume.feeds[0].seq).toBeGreaterThan(0);
+  expect(resume.feeds[0].seq).toBeLessThan(seq);
+  expect(bc.ends[1].messages('vector').length).toBe(1);
+});
+
 test('the first Hello of a peer is answered with ours, once: an inviter whose Hello went before the peer held the folder still gets batched block requests', async () => {
   const alice = await cluster.node('alice');
   await files(alice, { 'a.txt': 'x' });
