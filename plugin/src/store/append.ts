@@ -299,6 +299,10 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job, storedMa
       `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms, proof_entries, proof_checkpoints)
        VALUES ${valuesList(n, 10)} ON CONFLICT DO NOTHING`,
   );
+  if (entriesInserted > 0 && ctx.entriesCommitted) {
+    const told = ctx.entriesCommitted;
+    tx.afterCommit(() => told(entriesInserted));
+  }
   // The last moment to change our mind: after this the commit is on its way.
   checkAborted();
   return { entriesInserted, checkpointsInserted, forksInserted };
