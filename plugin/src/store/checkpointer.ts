@@ -33,7 +33,7 @@ export class Checkpointer {
    * commits since the last one dirtied, and a batch dirties pages all over the by-hash and heads
    * indexes: checkpointing after every commit copied those pages once per batch. Measured on a
    * 100k-entry catch-up (batches of 1,000): checkpoint time 835 ms at 1, 335 ms at 8; at 32,
-   * the sqlite threads' CPU fell by another 8% (the same hot pages copied 4 times fewer). The
+   * the sqlite threads' CPU fell by another ~5% (the same hot pages copied 4 times fewer). The
    * WAL then holds at most that many commits more, or `everyEntries` entries; closing the
    * store checkpoints the rest.
    */
