@@ -320,6 +320,13 @@ export function peekAuthor(bytes: Uint8Array): Fingerprint {
   return fingerprintAt(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), AUTHOR_AT);
 }
 
+/** Whether two encoded entries or checkpoints claim the same author (false if either is too short to say). */
+export function sameAuthorBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length < SEQ_AT || b.length < SEQ_AT) return false;
+  for (let i = AUTHOR_AT; i < SEQ_AT; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * The seq an encoded entry or checkpoint claims, without decoding the rest (undefined if it
  * cannot be read); a hint the decoder checks again, so a varint the decoder would refuse as

@@ -17,6 +17,7 @@ export {
   decodeCheckpoint,
   peekAuthor,
   peekSeq,
+  sameAuthorBytes,
   checkpointSigningBytes,
   canonicalParents,
   sha256Hex,

@@ -83,6 +83,11 @@ export class ReplicaState {
   }
 
   /** Called for every entry stored (after its commit), so the set of deletions stays complete. */
+  /** `remember` for each of a batch's stored entries. */
+  rememberAll(entries: ReadonlyArray<{ readonly hash: Hash; readonly entry: Entry }>): void {
+    for (let i = 0; i < entries.length; i++) this.remember(entries[i].hash, entries[i].entry);
+  }
+
   remember(hash: Hash, entry: Entry): void {
     const b = entry.body;
     if (b.op === 'delete') this.dead.set(hash, null);

@@ -167,8 +167,7 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
   const entries = batch.entries ?? [];
   const checkpoints = batch.checkpoints ?? [];
   const forks = batch.forks ?? [];
-  // Indexed loops over the batch's entries here and in byFeed: these run a few times per batch, with loops of thousands, where for-of allocated an iterator result per step.
-  for (let i = 0; i < entries.length; i++) checkEntry(entries[i]);
+  checkEntries(entries);
   const feeds = byFeed(entries).map((f) => ({ folder: f.folder, author: f.author, runs: contiguousRuns(f.entries).map(toChunks) }));
   const checkpointRows = checkpoints.map((c) => [
     checkText(c.folder, 'checkpoint.folder'),
@@ -194,6 +193,15 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
   });
 
   return { feeds, checkpoints, forks, checkpointRows, forkRows, signal };
+}
+
+/**
+ * Indexed loops over the batch's entries here and in byFeed: these run a few times per batch,
+ * with loops of thousands, where for-of allocated an iterator result per step. A function of
+ * its own so that prepare, which runs once per batch, is not compiled around it.
+ */
+function checkEntries(entries: readonly EntryRecord[]): void {
+  for (let i = 0; i < entries.length; i++) checkEntry(entries[i]);
 }
 
 /** One feed's entries in a batch. */
@@ -291,6 +299,10 @@ async function writeBatch(ctx: StoreContext, tx: Transaction, job: Job, storedMa
       `INSERT INTO forks(folder_id, author, seq, hash_a, hash_b, bytes_a, bytes_b, detected_at_ms, proof_entries, proof_checkpoints)
        VALUES ${valuesList(n, 10)} ON CONFLICT DO NOTHING`,
   );
+  if (entriesInserted > 0 && ctx.entriesCommitted) {
+    const told = ctx.entriesCommitted;
+    tx.afterCommit(() => told(entriesInserted));
+  }
   // The last moment to change our mind: after this the commit is on its way.
   checkAborted();
   return { entriesInserted, checkpointsInserted, forksInserted };

@@ -13,6 +13,8 @@ export interface StoreContext {
   hashes: HashIndex;
   /** Rows per page when streaming. */
   pageSize: number;
+  /** Told, once a transaction committed, how many entries it stored (paces the background checkpoints). */
+  entriesCommitted?: (entries: number) => void;
 }
 
 export interface StreamOptions {

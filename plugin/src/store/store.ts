@@ -101,6 +101,7 @@ async function open(path: string, options: StoreOptions = {}): Promise<Store> {
       authors: new Interner(reader, 'authors', 'author'),
       hashes,
       pageSize: options.pageSize ?? 1000,
+      entriesCommitted: (n) => checkpointer.stored(n),
     };
     const { forgetRecent, ...localIndex } = localIndexStore(ctx);
     return {

@@ -12,6 +12,7 @@ import {
   hashEntry,
   peekAuthor,
   peekSeq,
+  sameAuthorBytes,
   type Entry,
 } from '../../../plugin/src/log';
 import { arbEntry, arbFingerprint, arbFolder, arbHash } from './arbitraries';
@@ -217,6 +218,18 @@ describe('peekAuthor and peekSeq', () => {
           const seq = peekSeq(input);
           expect(seq === undefined || Number.isSafeInteger(seq)).toBe(true);
         }
+      }),
+    );
+  });
+
+  it('sameAuthorBytes says whether two encodings claim one author, as peekAuthor reads them', () => {
+    fc.assert(
+      fc.property(arbEntry, arbEntry, fc.boolean(), (a, b, same) => {
+        const x = encodeEntry(a);
+        const y = encodeEntry(same ? { ...b, author: a.author } : b);
+        expect(sameAuthorBytes(x, y)).toBe(peekAuthor(x) === peekAuthor(y));
+        // Too short to hold an author: never the same, even as itself.
+        expect(sameAuthorBytes(x.subarray(0, 10), x.subarray(0, 10))).toBe(false);
       }),
     );
   });

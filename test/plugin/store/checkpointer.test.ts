@@ -25,6 +25,18 @@ describe('Checkpointer', () => {
     expect(calls2).toEqual(['PRAGMA wal_checkpoint(PASSIVE)', 'PRAGMA wal_checkpoint(PASSIVE)']);
   });
 
+  it('checkpoints sooner after commits that stored many entries', async () => {
+    const { db, calls } = fakeDb();
+    const c = new Checkpointer(db, 100, 1000);
+    c.stored(600);
+    c.request();
+    expect(calls).toEqual([]);
+    c.stored(400);
+    c.request();
+    await c.close();
+    expect(calls).toEqual(['PRAGMA wal_checkpoint(PASSIVE)']);
+  });
+
   it('defaults to more than one commit per checkpoint', () => {
     expect(DEFAULT_CHECKPOINT_EVERY).toBeGreaterThan(1);
   });
