@@ -545,6 +545,19 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     throwIfAborted(ctx.signal);
     const created = await ensureParents(ctx.root, rel, { signal: ctx.signal, verified: ctx.verified });
     madeDirs(ctx, created);
+    if (unrecorded && built !== undefined && ctx.emptyFiles !== undefined && ctx.committer !== undefined) {
+      // A new file where almost always nothing stands: the check and the rename on the worker.
+      ctx.writing?.add(rel);
+      const placed = await ctx.emptyFiles.place(tmp, abs);
+      if (placed.ok) {
+        renamed = true;
+        await record(ctx, rel, abs, meta, created, false, syncDirsOf(ctx.root, abs, created), built);
+        return { kind: 'written', path: rel };
+      }
+      ctx.writing?.delete(rel);
+      // Something stands there: judged below, as for any file.
+      if (placed.code !== 'EEXIST') throw errnoError(placed);
+    }
     // Checked again right before the commit: the build may have taken a while.
     const now = await targetState(ctx, rel, abs, unrecorded ? meta : undefined, ctx.committer !== undefined);
     if (now.kind === 'same') {
