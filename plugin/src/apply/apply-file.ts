@@ -196,7 +196,15 @@ export async function buildFile(
   if (small && ctx.emptyFiles !== undefined && ctx.groupSync !== undefined) {
     // Built on the worker with the run's other small files: a message per batch instead of
     // three thread-pool calls per file (each woke a pool thread that took the main thread's core).
-    const made = await ctx.emptyFiles.make({ path: tmp, mode, chmod: (mode & ~umask()) !== mode, timeSec: utimesSeconds(meta.mtimeMs), data: parts });
+    // Handed over in one buffer of its own: a received block is a view of the whole message it
+    // came in (about 1 MiB), and a view posted as it is copies all of that to the worker.
+    const own = new Uint8Array(new ArrayBuffer(meta.size));
+    let at = 0;
+    for (const p of parts) {
+      own.set(p, at);
+      at += p.length;
+    }
+    const made = await ctx.emptyFiles.make({ path: tmp, mode, chmod: (mode & ~umask()) !== mode, timeSec: utimesSeconds(meta.mtimeMs), data: meta.size > 0 ? [own] : [] }, meta.size > 0 ? [own.buffer] : undefined);
     if (!made.ok) throw errnoError(made);
     if (meta.size > 0) ctx.onBytes?.(meta.size);
     // Durable before the caller renames it into place.

@@ -28,12 +28,15 @@ export class EmptyFiles {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly inFlight = new Map<number, Waiter[]>();
-  private gathering: { files: Job[]; waiters: Waiter[] } | undefined;
+  private gathering: { files: Job[]; waiters: Waiter[]; transfer: ArrayBuffer[] } | undefined;
   private closed = false;
 
-  /** Makes `f.path` (exclusively); resolves with its stat or the errno that stopped it. */
-  make(f: EmptyFileRequest): Promise<EmptyFileResult> {
-    return this.enqueue(f) as Promise<EmptyFileResult>;
+  /**
+   * Makes `f.path` (exclusively); resolves with its stat or the errno that stopped it.
+   * `transfer`: buffers of `f.data` handed to the worker, not copied (they are unusable here after).
+   */
+  make(f: EmptyFileRequest, transfer?: readonly ArrayBuffer[]): Promise<EmptyFileResult> {
+    return this.enqueue(f, transfer) as Promise<EmptyFileResult>;
   }
 
   /**
@@ -45,18 +48,19 @@ export class EmptyFiles {
     return this.enqueue({ op: 'place', from, to }) as Promise<PlaceResult>;
   }
 
-  private enqueue(f: Job): Promise<Result> {
+  private enqueue(f: Job, transfer?: readonly ArrayBuffer[]): Promise<Result> {
     if (this.closed) return Promise.resolve({ ok: false, code: 'ECANCELED', syscall: 'op' in f ? 'rename' : 'open', message: 'the empty-file worker is closed' });
     return new Promise((resolve) => {
       if (this.gathering === undefined) {
-        const batch = { files: [] as Job[], waiters: [] as Waiter[] };
+        const batch = { files: [] as Job[], waiters: [] as Waiter[], transfer: [] as ArrayBuffer[] };
         this.gathering = batch;
         setImmediate(() => {
           if (this.gathering === batch) this.gathering = undefined;
-          this.send(batch.files, batch.waiters);
+          this.send(batch.files, batch.waiters, batch.transfer);
         });
       }
       this.gathering.files.push(f);
+      if (transfer !== undefined) this.gathering.transfer.push(...transfer);
       this.gathering.waiters.push({ resolve });
       if (this.gathering.files.length >= MAX_BATCH) this.gathering = undefined;
     });
@@ -69,7 +73,7 @@ export class EmptyFiles {
     this.failAll('the empty-file worker is closed');
   }
 
-  private send(files: readonly Job[], waiters: Waiter[]): void {
+  private send(files: readonly Job[], waiters: Waiter[], transfer: readonly ArrayBuffer[]): void {
     if (this.closed) {
       for (const w of waiters) w.resolve({ ok: false, code: 'ECANCELED', syscall: 'open', message: 'the empty-file worker is closed' });
       return;
@@ -78,7 +82,7 @@ export class EmptyFiles {
     const id = this.nextId++;
     if (this.inFlight.size === 0) worker.ref();
     this.inFlight.set(id, waiters);
-    worker.postMessage({ id, files } satisfies EmptyFilesBatch);
+    worker.postMessage({ id, files } satisfies EmptyFilesBatch, transfer);
   }
 
   private spawn(): Worker {

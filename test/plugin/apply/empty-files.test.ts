@@ -38,6 +38,15 @@ describe('EmptyFiles', () => {
     expect(Math.floor((await fsp.lstat(p)).mtimeMs)).toBe(1_600_000_000_456);
   });
 
+  it('takes the bytes handed over (transferred, gone from here) and writes them', async () => {
+    const p = path.join(dir, 'handed');
+    const own = new Uint8Array(new ArrayBuffer(5000)).fill(7);
+    const r = await maker.make({ path: p, mode: 0o644, chmod: false, timeSec: 1, data: [own] }, [own.buffer]);
+    expect(r).toMatchObject({ ok: true, size: 5000 });
+    expect(own.byteLength).toBe(0);
+    expect((await fsp.readFile(p)).equals(Buffer.alloc(5000, 7))).toBe(true);
+  });
+
   it('sets mode bits the umask would take when asked to', async () => {
     const p = path.join(dir, 'wide');
     const r = await maker.make({ path: p, mode: 0o777, chmod: true, timeSec: utimesSeconds(1_600_000_000_000) });
