@@ -27,13 +27,6 @@ export interface BlockSource {
   prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal): void;
   /** Whether the block is in hand already (read would not wait on a disk or a peer). */
   holds?(hash: string): boolean;
-  /**
-   * The block read straight into `into` (exactly its size), verified; false when this source
-   * does not have it. `into` is not kept: its owner may still move the bytes (see `keep`).
-   */
-  readInto?(hash: string, into: Buffer, signal?: AbortSignal): Promise<boolean>;
-  /** Bytes of a block read lately that nothing writes to any more: kept for the next asker. */
-  keep?(hash: string, data: Buffer): void;
 }
 
 /**
@@ -51,8 +44,6 @@ export const sha256 = (b: Uint8Array): string => {
   }
   return h;
 };
-
-const hashOnce = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 // O_NOFOLLOW: an indexed file that became a symlink must not make us read outside its folder.
 const READ_FLAGS = fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0);
@@ -153,7 +144,7 @@ class OpenFiles {
     return safePath(root, rel, { verified }).catch(() => undefined);
   }
 
-  async read(root: string, rel: string, offset: number, size: number, fresh: boolean, into?: Buffer): Promise<Buffer | undefined> {
+  async read(root: string, rel: string, offset: number, size: number, fresh: boolean): Promise<Buffer | undefined> {
     const key = `${root}\0${rel}`;
     let h = this.held.get(key);
     if (h !== undefined && fresh) {
@@ -172,7 +163,7 @@ class OpenFiles {
     h.uses++;
     try {
       const fd = await h.fd;
-      const buf = into ?? Buffer.allocUnsafe(size);
+      const buf = Buffer.allocUnsafe(size);
       let got = 0;
       while (got < size) {
         const { bytesRead } = await fsRead(fd, buf, got, size - got, offset + got);
@@ -281,54 +272,31 @@ export class LocalBlockSource implements BlockSource {
     return data;
   }
 
-  async readInto(hash: string, into: Buffer, signal?: AbortSignal): Promise<boolean> {
-    throwIfAborted(signal);
-    const size = into.length;
-    const had = this.recent.get(hash);
-    if (had !== undefined && had.length === size) {
-      into.set(had);
-      return true;
-    }
-    // A small block comes from the worker in a buffer of its batch: kept as it is, and copied.
-    const data = size <= WORKER_BLOCK_BYTES ? await this.read(hash, size, signal) : await this.find(hash, size, signal, into);
-    if (data === undefined) return false;
-    if (data !== into) into.set(data);
-    return true;
-  }
-
-  keep(hash: string, data: Buffer): void {
-    if (data.length > RECENT_BYTES / 4) return;
-    // Verified when it was read into its place; moved intact since, and never written again.
-    hashed.set(data, hash);
-    this.recent.set(hash, data);
-  }
-
-  /** `into`: read there (a big block's place in an outgoing message), hashed afresh, not remembered. */
-  private async find(hash: string, size: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer | undefined> {
+  private async find(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     const last = this.remembered.get(hash);
     if (last !== undefined) {
-      const data = await this.readAt(last, hash, size, signal, into);
+      const data = await this.readAt(last, hash, size, signal);
       if (data !== undefined) return data;
       this.remembered.delete(hash);
     }
     const { locations, ahead } = await this.locate(hash);
     const tried = last === undefined ? [] : [last];
-    const found = await this.readFirst(locations, tried, hash, size, signal, into);
+    const found = await this.readFirst(locations, tried, hash, size, signal);
     // A block looked up with its file's others (prefetch) needs no listing of what follows.
     if (found !== undefined && !ahead) this.rememberNext(found.loc);
     if (found !== undefined || !ahead || locations.length === 0) return found?.data;
     // Looked up ahead, and none of it holds the block now: the file moved or changed since (a
     // lookup made for a whole batch can wait while other blocks are served). Asked afresh, so a
     // stale lookup never makes us answer "not here" for a block the index knows elsewhere.
-    return (await this.readFirst(await this.lookup(hash), [...tried, ...locations], hash, size, signal, into))?.data;
+    return (await this.readFirst(await this.lookup(hash), [...tried, ...locations], hash, size, signal))?.data;
   }
 
   /** The first of `locations` (those in `skip` left out) that holds the block; remembered for the next read. */
-  private async readFirst(locations: readonly BlockLocation[], skip: readonly BlockLocation[], hash: string, size: number, signal?: AbortSignal, into?: Buffer): Promise<{ data: Buffer; loc: BlockLocation } | undefined> {
+  private async readFirst(locations: readonly BlockLocation[], skip: readonly BlockLocation[], hash: string, size: number, signal?: AbortSignal): Promise<{ data: Buffer; loc: BlockLocation } | undefined> {
     for (const loc of locations) {
       throwIfAborted(signal);
       if (skip.some((l) => l.folder === loc.folder && l.path === loc.path && l.offset === loc.offset)) continue;
-      const data = await this.readAt(loc, hash, size, signal, into);
+      const data = await this.readAt(loc, hash, size, signal);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
       return { data, loc };
@@ -401,7 +369,7 @@ export class LocalBlockSource implements BlockSource {
   }
 
   /** The verified block at `loc`; once more with a fresh descriptor when a kept one read something else. */
-  private async readAt(loc: BlockLocation, hash: string, size: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer | undefined> {
+  private async readAt(loc: BlockLocation, hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     if (loc.size !== size) return undefined;
     const root = this.rootOf(loc.folder);
     if (root === undefined) return undefined;
@@ -415,9 +383,8 @@ export class LocalBlockSource implements BlockSource {
       return data;
     }
     for (const fresh of [false, true]) {
-      const data = await this.files.read(root, loc.path, loc.offset, size, fresh, into);
-      // Bytes read into a place of the caller's are hashed each time (the memo is per buffer object, and this one is written again on the retry).
-      if (data !== undefined && (into === undefined ? sha256(data) : hashOnce(data)) === hash) return data;
+      const data = await this.files.read(root, loc.path, loc.offset, size, fresh);
+      if (data !== undefined && sha256(data) === hash) return data;
     }
     return undefined;
   }

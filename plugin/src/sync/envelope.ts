@@ -10,8 +10,6 @@ import { SyncError } from './errors';
 import { encodeWithHeadroom, MAX_MESSAGE_BYTES, type SyncMessage } from './messages';
 
 export const ENVELOPE_BYTES = FOLDER_BYTES;
-/** Bytes a message laid out ahead leaves in front of itself for encodeEnvelope (see prepareBlockReplies). */
-export const SEND_HEADROOM = LINK_HEADROOM + ENVELOPE_BYTES;
 const FOLDER_HEX = /^[0-9a-f]{32}$/;
 
 export function sealEnvelope(folder: string, message: Uint8Array): Buffer {
@@ -30,7 +28,7 @@ export function sealEnvelope(folder: string, message: Uint8Array): Buffer {
  */
 export function encodeEnvelope(folder: string, m: SyncMessage): Buffer {
   if (!FOLDER_HEX.test(folder)) throw new SyncError('SYNC_ENCODE_INVALID', `folder id ${JSON.stringify(folder)} is not 32 lower-case hex characters`);
-  const out = encodeWithHeadroom(m, SEND_HEADROOM).subarray(LINK_HEADROOM);
+  const out = encodeWithHeadroom(m, LINK_HEADROOM + ENVELOPE_BYTES).subarray(LINK_HEADROOM);
   out.write(folder, 0, 'hex');
   markLinkHeadroom(out);
   return out;

@@ -145,86 +145,6 @@ function writeList(w: Writer, items: readonly Uint8Array[], max: number, what: s
   for (const b of items) w.bytes(b, MAX_MESSAGE_BYTES, what);
 }
 
-/** BlockReplies encoded ahead by `prepareBlockReplies`, with the headroom they were laid out for. */
-const preEncoded = new WeakMap<SyncMessage, { readonly bytes: Buffer; readonly headroom: number }>();
-
-export interface PreparedBlockReplies {
-  /** Where each block's bytes go, in request order: fill them, then `seal`. */
-  readonly slots: readonly Buffer[];
-  /**
-   * The message, `found[i]` saying whether slot i holds its block (a block not found is
-   * answered "not here", the bytes after it moved up). Encoded already: encodeWithHeadroom with
-   * the same headroom hands these bytes out as they are. Nothing may write to the slots after.
-   */
-  seal(found: readonly boolean[]): Extract<SyncMessage, { kind: 'block-replies' }>;
-}
-
-/**
- * A BlockReplies laid out before its blocks are read, `headroom` bytes in front (the sender's
- * envelope and Links header): each block is read straight into its place in the outgoing
- * message instead of into a buffer of its own that encoding then copies (a 256 KiB block was an
- * mmap, page faults and a munmap more, and a copy).
- */
-export function prepareBlockReplies(items: readonly BlockRequestItem[], headroom: number): PreparedBlockReplies {
-  if (items.length > MAX_BATCH_BLOCKS) bad(`replies: ${items.length} items, more than ${MAX_BATCH_BLOCKS}`);
-  let dataBytes = 0;
-  for (const r of items) {
-    if (r.size > MAX_BLOCK_BYTES) bad(`block size ${r.size} over ${MAX_BLOCK_BYTES}`);
-    dataBytes += r.size;
-  }
-  const bound = blockRepliesBytes(dataBytes, items.length);
-  if (bound > MAX_MESSAGE_BYTES) bad(`block-replies of up to ${bound} bytes, more than ${MAX_MESSAGE_BYTES}`);
-  const buf = Buffer.allocUnsafe(headroom + bound);
-  const head = new Writer(64);
-  const put = (at: number, f: (w: Writer) => void): number => {
-    try {
-      f(head.reset());
-    } catch (e) {
-      bad((e as Error).message);
-    }
-    const bytes = head.view();
-    buf.set(bytes, at);
-    return at + bytes.length;
-  };
-  let pos = put(headroom, (w) => w.u8(CODE_OF.get('block-replies')!).varint(items.length, 'replies'));
-  const start = pos;
-  const slots: Buffer[] = [];
-  for (const r of items) {
-    pos = put(pos, (w) => w.varint(r.id, 'id').hash(r.hash, 'hash').u8(1).varint(r.size, 'data'));
-    slots.push(buf.subarray(pos, pos + r.size));
-    pos += r.size;
-  }
-  const end = pos;
-  return {
-    slots,
-    seal(found) {
-      const replies: BlockReplyItem[] = [];
-      let w = start;
-      if (found.length === items.length && found.every((f) => f)) {
-        items.forEach((r, i) => replies.push({ id: r.id, hash: r.hash, data: slots[i] }));
-        w = end;
-      } else {
-        // Rewritten in order: each reply lands at or before where it was laid out, so a block moves up, never over one not yet moved.
-        items.forEach((r, i) => {
-          if (found[i] !== true) {
-            w = put(w, (x) => x.varint(r.id, 'id').hash(r.hash, 'hash').u8(0));
-            replies.push({ id: r.id, hash: r.hash });
-            return;
-          }
-          w = put(w, (x) => x.varint(r.id, 'id').hash(r.hash, 'hash').u8(1).varint(r.size, 'data'));
-          const from = slots[i].byteOffset - buf.byteOffset;
-          if (from !== w) buf.copyWithin(w, from, from + r.size);
-          replies.push({ id: r.id, hash: r.hash, data: buf.subarray(w, w + r.size) });
-          w += r.size;
-        });
-      }
-      const m = { kind: 'block-replies' as const, replies };
-      preEncoded.set(m, { bytes: buf.subarray(0, w), headroom });
-      return m;
-    },
-  };
-}
-
 export function encodeMessage(m: SyncMessage): Buffer {
   return encodeWithHeadroom(m, 0);
 }
@@ -234,8 +154,6 @@ export function encodeMessage(m: SyncMessage): Buffer {
  * so a block travels into its Links payload with one copy.
  */
 export function encodeWithHeadroom(m: SyncMessage, headroom: number): Buffer {
-  const ready = preEncoded.get(m);
-  if (ready !== undefined && ready.headroom === headroom) return ready.bytes;
   const code = CODE_OF.get(m.kind);
   if (code === undefined) bad(`unknown kind ${String((m as { kind: unknown }).kind)}`);
   const bound = exactBound(m);

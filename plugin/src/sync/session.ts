@@ -17,7 +17,6 @@ import type { FolderEngine, FolderEvent } from '../folder';
 import { decodeHashedEntry, mergeVectors, type FeedHead, type Fingerprint, type VersionVector } from '../log';
 import type { FolderReplica, IngestRefusal, IngestResult } from '../replica';
 import { BlockRequester, type PeerBlockSource } from './blocks';
-import { SEND_HEADROOM } from './envelope';
 import { isSyncError, SyncError } from './errors';
 import {
   blockRepliesBytes,
@@ -26,7 +25,6 @@ import {
   MAX_BATCH_BLOCKS,
   MAX_MESSAGE_BYTES,
   MIN_PROTOCOL_VERSION,
-  prepareBlockReplies,
   PROTOCOL_VERSION,
   vectorEntries,
   vectorOf,
@@ -76,6 +74,13 @@ export type SessionEvent =
 
 /** Single BlockRequests (protocol 1) answered at once. */
 const MAX_SERVING = 16;
+/**
+ * Blocks of one BlockRequests read ahead of the one being packed: at most this many, and about
+ * SERVE_AHEAD_BYTES. Small blocks are read on a worker in batches of what is asked in one turn
+ * (see BlockReads): 8 at a time made a worker message per 8 small files.
+ */
+const SERVE_READS = 256;
+const SERVE_AHEAD_BYTES = 2 * 1024 * 1024;
 /**
  * Replies to a BlockRequests go out in messages of about this many bytes: big enough that the
  * cost per message (two gRPC hops, a TLS frame) is small, small enough that each hop forwards
@@ -552,62 +557,38 @@ export class SyncSession {
       });
   }
 
-  /**
-   * Answers a BlockRequests in messages planned by the sizes asked (a block not found only makes
-   * its message shorter). Each message is laid out first and its blocks are read straight into
-   * their places (prepareBlockReplies); the next message's blocks are read while one goes out.
-   * All of a message's blocks are asked at once: small ones then reach the read worker as one
-   * batch (see BlockReads), big ones are about four per message.
-   */
   private async serveBatch(requests: readonly BlockRequestItem[]): Promise<void> {
     const blocks = this.opts.engine.localBlocks;
     // Where all of them are, in one lookup: reads started one by one as others finish each
     // looked theirs up alone (10k small files served twice cost 20k queries).
     blocks.prefetch?.(requests, this.signal);
-    const readInto = async (r: BlockRequestItem, into: Buffer): Promise<boolean> => {
-      if (blocks.readInto !== undefined) return blocks.readInto(r.hash, into, this.signal);
-      const data = await blocks.read(r.hash, r.size, this.signal);
-      if (data === undefined || data.length !== r.size) return false;
-      into.set(data);
-      return true;
+    const reads: Promise<Uint8Array | undefined>[] = [];
+    let next = 0;
+    let aheadBytes = 0;
+    const fill = (packing: number): void => {
+      while (next < requests.length && !this.closed && next - packing < SERVE_READS && (aheadBytes < SERVE_AHEAD_BYTES || next === packing)) {
+        const r = requests[next];
+        reads[next++] = blocks.read(r.hash, r.size, this.signal).catch(() => undefined);
+        aheadBytes += r.size;
+      }
     };
-    const fill = async (items: readonly BlockRequestItem[]): Promise<Extract<SyncMessage, { kind: 'block-replies' }>> => {
-      const prepared = prepareBlockReplies(items, SEND_HEADROOM);
-      const found = await Promise.all(items.map((r, i) => readInto(r, prepared.slots[i]).catch(() => false)));
-      const m = prepared.seal(found);
-      for (const r of m.replies) if (r.data !== undefined) blocks.keep?.(r.hash, r.data as Buffer);
-      return m;
-    };
-    const plan = planReplies(requests);
-    let next: Promise<Extract<SyncMessage, { kind: 'block-replies' }>> | undefined = plan.length > 0 && !this.closed ? fill(plan[0]) : undefined;
-    for (let k = 0; next !== undefined; k++) {
-      const current = next;
-      next = k + 1 < plan.length && !this.closed ? fill(plan[k + 1]) : undefined;
-      // Awaited below unless this one fails first: never an unhandled rejection.
-      next?.catch(() => undefined);
-      const m = await current;
-      if (this.closed) break;
-      await this.sendChecked(m);
+    let batch: BlockReplyItem[] = [];
+    let batchBytes = 0;
+    for (let i = 0; i < requests.length && !this.closed; i++) {
+      fill(i);
+      const data = await reads[i];
+      aheadBytes -= requests[i].size;
+      const size = data?.length ?? 0;
+      if (batch.length > 0 && (batchBytes + size >= REPLY_BATCH_BYTES || blockRepliesBytes(batchBytes + size, batch.length + 1) > MAX_MESSAGE_BYTES || batch.length >= MAX_BATCH_BLOCKS)) {
+        await this.sendChecked({ kind: 'block-replies', replies: batch });
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push({ id: requests[i].id, hash: requests[i].hash, data });
+      batchBytes += size;
     }
+    if (batch.length > 0 && !this.closed) await this.sendChecked({ kind: 'block-replies', replies: batch });
   }
-}
-
-/** Requests in groups of one BlockReplies each: about REPLY_BATCH_BYTES, within the message and count bounds. */
-function planReplies(requests: readonly BlockRequestItem[]): BlockRequestItem[][] {
-  const out: BlockRequestItem[][] = [];
-  let cur: BlockRequestItem[] = [];
-  let bytes = 0;
-  for (const r of requests) {
-    if (cur.length > 0 && (bytes + r.size >= REPLY_BATCH_BYTES || blockRepliesBytes(bytes + r.size, cur.length + 1) > MAX_MESSAGE_BYTES || cur.length >= MAX_BATCH_BLOCKS)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += r.size;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
 }
 
 interface LastEntry {

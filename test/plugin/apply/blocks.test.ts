@@ -159,25 +159,6 @@ describe('block sources', () => {
     expect(await new LocalBlockSource(box.store, () => box.root).read(b.hash, b.size)).toBeUndefined();
   });
 
-  it('reads a big block straight into a place of the caller\'s, verified; a file rewritten meanwhile fills nothing that counts', async () => {
-    const data = seededBytes('into', 2 * 1024 * 1024);
-    const meta = await writeAndScan(box.store, FOLDER, box.root, 'i.bin', data);
-    const source = new LocalBlockSource(box.store, () => box.root);
-    const [b0, b1] = meta.blocks;
-    expect(b0.size).toBeGreaterThan(64 * 1024);
-    const into = Buffer.alloc(b0.size);
-    expect(await source.readInto(b0.hash, into)).toBe(true);
-    expect(into.equals(data.subarray(0, b0.size))).toBe(true);
-    // Same inode, other bytes: neither the kept descriptor nor a fresh one holds the block now.
-    await fsp.writeFile(path.join(box.root, 'i.bin'), seededBytes('into-rewritten', data.length));
-    expect(await source.readInto(b1.hash, Buffer.alloc(b1.size))).toBe(false);
-    // What the caller keeps is answered from memory, for the next asker.
-    source.keep(b0.hash, into);
-    const again = Buffer.alloc(b0.size);
-    expect(await source.readInto(b0.hash, again)).toBe(true);
-    expect(again.equals(data.subarray(0, b0.size))).toBe(true);
-  });
-
   it('a file kept open across reads that was rewritten in place is opened again, and its new bytes are not taken for the block', async () => {
     const data = seededBytes('kept-open', 2 * 1024 * 1024);
     const meta = await writeAndScan(box.store, FOLDER, box.root, 'k.bin', data);

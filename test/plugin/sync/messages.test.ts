@@ -1,6 +1,5 @@
 import * as fc from 'fast-check';
 import { decodeMessage, encodeMessage, isSyncError, MAX_MESSAGE_BYTES, type SyncMessage } from '../../../plugin/src/sync';
-import { encodeWithHeadroom, prepareBlockReplies } from '../../../plugin/src/sync/messages';
 
 const hex = (bytes: number, upper = false) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => (upper ? Buffer.from(b).toString('hex').toUpperCase() : Buffer.from(b).toString('hex')));
 const folder = hex(16);
@@ -103,32 +102,4 @@ test("EntryBatch's `more` (version 3): absent when false, so a version-2 batch i
   expect(decodeMessage(more)).toEqual({ ...base, more: true });
   expect(decodeMessage(plain)).toEqual(base);
   for (const tail of [[0], [2], [1, 0], [1, 1]]) expect(malformedCode(() => decodeMessage(Buffer.concat([plain, Buffer.from(tail)])))).toBe('SYNC_MALFORMED');
-});
-
-describe('BlockReplies laid out before their blocks are read', () => {
-  const reply = fc.record({ id: fc.nat(), hash, data: blob, found: fc.boolean() });
-
-  it('seal gives the bytes encoding would, with the headroom in front, whichever blocks were found', () => {
-    fc.assert(
-      fc.property(fc.array(reply, { maxLength: 12 }), fc.integer({ min: 0, max: 200 }), (items, headroom) => {
-        const prepared = prepareBlockReplies(
-          items.map((r) => ({ id: r.id, hash: r.hash, size: r.data.length })),
-          headroom,
-        );
-        items.forEach((r, i) => prepared.slots[i].set(r.data));
-        const m = prepared.seal(items.map((r) => r.found));
-        const plain: SyncMessage = { kind: 'block-replies', replies: items.map((r) => (r.found ? { id: r.id, hash: r.hash, data: r.data } : { id: r.id, hash: r.hash })) };
-        const bytes = encodeWithHeadroom(m, headroom);
-        expect(bytes.subarray(headroom).equals(encodeMessage(plain))).toBe(true);
-        // The message object says the same as its bytes (what a test or a resend encodes without the headroom).
-        expect(encodeMessage(m).equals(encodeMessage(plain))).toBe(true);
-        expect(decodeMessage(bytes.subarray(headroom))).toEqual(decodeMessage(encodeMessage(plain)));
-      }),
-    );
-  });
-
-  it('refuses what encoding would refuse', () => {
-    expect(malformedCode(() => prepareBlockReplies([{ id: 1, hash: 'not a hash', size: 1 }], 0))).toBe('SYNC_ENCODE_INVALID');
-    expect(malformedCode(() => prepareBlockReplies([{ id: 1, hash: 'ab'.repeat(32), size: MAX_MESSAGE_BYTES }], 0))).toBe('SYNC_ENCODE_INVALID');
-  });
 });
