@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlockIndex, BlockLocation } from '../store';
+import { BlockReads, sharedBlockReads, WORKER_BLOCK_BYTES } from './block-reads';
 import { throwIfAborted } from './errors';
 import { safePath } from './safe-path';
 
@@ -135,6 +136,14 @@ class OpenFiles {
    */
   private verified = new Map<string, Set<string>>();
 
+  /** The absolute path of `rel`, its parents checked (see `verified`); undefined when it is unsafe. */
+  pathOf(root: string, rel: string): Promise<string | undefined> {
+    let verified = this.verified.get(root);
+    if (verified === undefined) this.verified.set(root, (verified = new Set()));
+    this.sweeper ??= setInterval(() => this.sweep(), HANDLE_IDLE_MS).unref();
+    return safePath(root, rel, { verified }).catch(() => undefined);
+  }
+
   async read(root: string, rel: string, offset: number, size: number, fresh: boolean): Promise<Buffer | undefined> {
     const key = `${root}\0${rel}`;
     let h = this.held.get(key);
@@ -233,10 +242,11 @@ export class LocalBlockSource implements BlockSource {
    */
   private readonly filesRead = new Map<string, number>();
 
-  /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip). */
+  /** `rootOf` maps a folder id to its root on this node (undefined: not here, skip); `reads`: where small blocks are read (the process's worker by default). */
   constructor(
     private readonly index: Pick<BlockIndex, 'findBlock'> & Partial<Pick<BlockIndex, 'findBlocks' | 'blocksAfter'>>,
     private readonly rootOf: (folder: string) => string | undefined,
+    private readonly reads: BlockReads = sharedBlockReads(),
   ) {}
 
   prefetch(blocks: readonly BlockRef[]): void {
@@ -265,7 +275,7 @@ export class LocalBlockSource implements BlockSource {
   private async find(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     const last = this.remembered.get(hash);
     if (last !== undefined) {
-      const data = await this.readAt(last, hash, size);
+      const data = await this.readAt(last, hash, size, signal);
       if (data !== undefined) return data;
       this.remembered.delete(hash);
     }
@@ -286,7 +296,7 @@ export class LocalBlockSource implements BlockSource {
     for (const loc of locations) {
       throwIfAborted(signal);
       if (skip.some((l) => l.folder === loc.folder && l.path === loc.path && l.offset === loc.offset)) continue;
-      const data = await this.readAt(loc, hash, size);
+      const data = await this.readAt(loc, hash, size, signal);
       if (data === undefined) continue;
       this.remembered.set(hash, loc);
       return { data, loc };
@@ -359,10 +369,19 @@ export class LocalBlockSource implements BlockSource {
   }
 
   /** The verified block at `loc`; once more with a fresh descriptor when a kept one read something else. */
-  private async readAt(loc: BlockLocation, hash: string, size: number): Promise<Buffer | undefined> {
+  private async readAt(loc: BlockLocation, hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     if (loc.size !== size) return undefined;
     const root = this.rootOf(loc.folder);
     if (root === undefined) return undefined;
+    if (size <= WORKER_BLOCK_BYTES) {
+      // A small block is mostly a small file's only one: opened, read, hashed and closed on the worker.
+      const abs = await this.files.pathOf(root, loc.path);
+      if (abs === undefined) return undefined;
+      const data = await this.reads.read({ path: abs, offset: loc.offset, size, hash }, signal);
+      // The worker hashed exactly these bytes, and nothing writes to them after.
+      if (data !== undefined) hashed.set(data, hash);
+      return data;
+    }
     for (const fresh of [false, true]) {
       const data = await this.files.read(root, loc.path, loc.offset, size, fresh);
       if (data !== undefined && sha256(data) === hash) return data;

@@ -2,7 +2,8 @@
  * Body of the EmptyFiles worker thread: makes the new files of a batch one after the other
  * with blocking calls (create exclusively, write the bytes given if any, times, stat,
  * close; durability is the caller's: a shared sync) and answers with each file's stat or errno. A file it made but could
- * not finish is removed again.
+ * not finish is removed again. It also puts finished temp files in place (`place`): a rename
+ * only where nothing stands.
  */
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -18,18 +19,42 @@ export interface EmptyFileRequest {
   readonly data?: readonly Uint8Array[];
 }
 
+/** Renames `from` to `to` when nothing stands at `to` (else EEXIST, and nothing is moved). */
+export interface PlaceRequest {
+  readonly op: 'place';
+  readonly from: string;
+  readonly to: string;
+}
+
+export type PlaceResult = { readonly ok: true } | Extract<EmptyFileResult, { ok: false }>;
+
 export type EmptyFileResult =
   | { readonly ok: true; readonly ino: number; readonly mode: number; readonly size: number; readonly mtimeMs: number }
   | { readonly ok: false; readonly code?: string; readonly syscall?: string; readonly message: string };
 
 export interface EmptyFilesBatch {
   readonly id: number;
-  readonly files: readonly EmptyFileRequest[];
+  readonly files: readonly (EmptyFileRequest | PlaceRequest)[];
 }
 
 export interface EmptyFilesReply {
   readonly id: number;
-  readonly results: readonly EmptyFileResult[];
+  readonly results: readonly (EmptyFileResult | PlaceResult)[];
+}
+
+/**
+ * The check and the rename are two calls, as they were on the main thread (apply checks the
+ * target right before its rename): this guards against what peers send, not against a local
+ * program racing us, which the scanner then reports as the change it is.
+ */
+export function place(p: PlaceRequest): PlaceResult {
+  try {
+    if (fs.lstatSync(p.to, { throwIfNoEntry: false }) !== undefined) return { ok: false, code: 'EEXIST', syscall: 'rename', message: `${p.to} exists` };
+    fs.renameSync(p.from, p.to);
+    return { ok: true };
+  } catch (e) {
+    return failure(e);
+  }
 }
 
 export function makeEmpty(f: EmptyFileRequest): EmptyFileResult {
@@ -72,6 +97,6 @@ function failure(e: unknown): EmptyFileResult {
 const port = parentPort;
 if (port) {
   port.on('message', (batch: EmptyFilesBatch) => {
-    port.postMessage({ id: batch.id, results: batch.files.map(makeEmpty) } satisfies EmptyFilesReply);
+    port.postMessage({ id: batch.id, results: batch.files.map((f) => ('op' in f ? place(f) : makeEmpty(f))) } satisfies EmptyFilesReply);
   });
 }

@@ -12,10 +12,13 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EmptyFileRequest, EmptyFileResult, EmptyFilesBatch, EmptyFilesReply } from './empty-files-worker';
+import type { EmptyFileRequest, EmptyFileResult, EmptyFilesBatch, EmptyFilesReply, PlaceRequest, PlaceResult } from './empty-files-worker';
+
+type Job = EmptyFileRequest | PlaceRequest;
+type Result = EmptyFileResult | PlaceResult;
 
 interface Waiter {
-  readonly resolve: (r: EmptyFileResult) => void;
+  readonly resolve: (r: Result) => void;
 }
 
 /** Files per message at most (a batch holds the worker for their syscalls). */
@@ -25,22 +28,39 @@ export class EmptyFiles {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly inFlight = new Map<number, Waiter[]>();
-  private gathering: { files: EmptyFileRequest[]; waiters: Waiter[] } | undefined;
+  private gathering: { files: Job[]; waiters: Waiter[]; transfer: ArrayBuffer[] } | undefined;
   private closed = false;
 
-  /** Makes `f.path` (exclusively); resolves with its stat or the errno that stopped it. */
-  make(f: EmptyFileRequest): Promise<EmptyFileResult> {
-    if (this.closed) return Promise.resolve({ ok: false, code: 'ECANCELED', syscall: 'open', message: 'the empty-file worker is closed' });
+  /**
+   * Makes `f.path` (exclusively); resolves with its stat or the errno that stopped it.
+   * `transfer`: buffers of `f.data` handed to the worker, not copied (they are unusable here after).
+   */
+  make(f: EmptyFileRequest, transfer?: readonly ArrayBuffer[]): Promise<EmptyFileResult> {
+    return this.enqueue(f, transfer) as Promise<EmptyFileResult>;
+  }
+
+  /**
+   * Renames a finished temp file to its name when nothing stands there (EEXIST otherwise, and
+   * it stays): a new small file's rename and the check before it were two thread-pool calls
+   * on the main thread; here they join the run's other files in one message.
+   */
+  place(from: string, to: string): Promise<PlaceResult> {
+    return this.enqueue({ op: 'place', from, to }) as Promise<PlaceResult>;
+  }
+
+  private enqueue(f: Job, transfer?: readonly ArrayBuffer[]): Promise<Result> {
+    if (this.closed) return Promise.resolve({ ok: false, code: 'ECANCELED', syscall: 'op' in f ? 'rename' : 'open', message: 'the empty-file worker is closed' });
     return new Promise((resolve) => {
       if (this.gathering === undefined) {
-        const batch = { files: [] as EmptyFileRequest[], waiters: [] as Waiter[] };
+        const batch = { files: [] as Job[], waiters: [] as Waiter[], transfer: [] as ArrayBuffer[] };
         this.gathering = batch;
         setImmediate(() => {
           if (this.gathering === batch) this.gathering = undefined;
-          this.send(batch.files, batch.waiters);
+          this.send(batch.files, batch.waiters, batch.transfer);
         });
       }
       this.gathering.files.push(f);
+      if (transfer !== undefined) this.gathering.transfer.push(...transfer);
       this.gathering.waiters.push({ resolve });
       if (this.gathering.files.length >= MAX_BATCH) this.gathering = undefined;
     });
@@ -53,7 +73,7 @@ export class EmptyFiles {
     this.failAll('the empty-file worker is closed');
   }
 
-  private send(files: readonly EmptyFileRequest[], waiters: Waiter[]): void {
+  private send(files: readonly Job[], waiters: Waiter[], transfer: readonly ArrayBuffer[]): void {
     if (this.closed) {
       for (const w of waiters) w.resolve({ ok: false, code: 'ECANCELED', syscall: 'open', message: 'the empty-file worker is closed' });
       return;
@@ -62,7 +82,7 @@ export class EmptyFiles {
     const id = this.nextId++;
     if (this.inFlight.size === 0) worker.ref();
     this.inFlight.set(id, waiters);
-    worker.postMessage({ id, files } satisfies EmptyFilesBatch);
+    worker.postMessage({ id, files } satisfies EmptyFilesBatch, transfer);
   }
 
   private spawn(): Worker {

@@ -70,9 +70,10 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
   const reason = lexicalProblem(rel, options);
   if (reason) throw unsafe(String(rel), reason);
   const base = path.resolve(root);
+  const verified = options.verified;
+  if (verified !== undefined && parentVerified(rel, verified)) return inside(base, rel);
   const parts = rel.split('/');
   let cur = base;
-  const verified = options.verified;
   for (let i = 0; i < parts.length - 1; i++) {
     cur = path.join(cur, parts[i]);
     const relDir = verified !== undefined ? parts.slice(0, i + 1).join('/') : '';
@@ -85,8 +86,22 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
     if (!st.isDirectory()) throw unsafe(rel, `${parts.slice(0, i + 1).join('/')} is not a directory`);
     verified?.add(relDir);
   }
-  const abs = path.join(base, ...parts);
-  // Belt and braces: the lexical rules above already make this impossible.
+  return inside(base, rel);
+}
+
+/**
+ * A directory is remembered only once its parents were checked (or made) in the same run: a
+ * remembered parent vouches for the whole chain, and a path under it needs no walk (a small
+ * file's build asked for three: its temp file, its parents, its name).
+ */
+function parentVerified(rel: string, verified: ReadonlySet<string>): boolean {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 || verified.has(rel.slice(0, slash));
+}
+
+function inside(base: string, rel: string): string {
+  const abs = path.join(base, rel);
+  // Belt and braces: the lexical rules already make this impossible.
   if (!abs.startsWith(base + path.sep)) throw unsafe(rel, 'resolves outside the folder');
   return abs;
 }
@@ -99,6 +114,7 @@ export async function safePath(root: string, rel: string, options: SafePathOptio
 export async function ensureParents(root: string, rel: string, options: SafePathOptions & { signal?: AbortSignal; mode?: number } = {}): Promise<string[]> {
   const reason = lexicalProblem(rel, options);
   if (reason) throw unsafe(String(rel), reason);
+  if (options.verified !== undefined && parentVerified(rel, options.verified)) return [];
   const parts = rel.split('/');
   const created: string[] = [];
   let cur = path.resolve(root);

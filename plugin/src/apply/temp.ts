@@ -13,9 +13,20 @@ import { ensureParents, safePath } from './safe-path';
 export const TMP_REL = `${META_DIR}/tmp`;
 export const TEMP_PREFIX = 'apply-';
 
+/**
+ * Temp names: random per process, then a counter. A random name per file cost a
+ * randomFillSync each (1% of a receiver's main thread for 10k small files); a name taken
+ * anyway (a leftover) only fails its exclusive create.
+ */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+let tempCounter = 0;
+
 /** A fresh temp path (not created); the tmp directory exists when this returns. `verified`: see SafePathOptions. */
 export async function newTempPath(root: string, verified?: Set<string>): Promise<string> {
-  const rel = `${TMP_REL}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+  const name = `${TEMP_PREFIX}${PROCESS_TAG}-${(tempCounter++).toString(36)}`;
+  // The tmp directory checked already in this run (see SafePathOptions.verified); the name is ours.
+  if (verified?.has(TMP_REL)) return path.join(path.resolve(root), META_DIR, 'tmp', name);
+  const rel = `${TMP_REL}/${name}`;
   await ensureParents(root, rel, { meta: true, verified });
   return safePath(root, rel, { meta: true, verified });
 }

@@ -78,8 +78,13 @@ export type SessionEvent =
 
 /** Single BlockRequests (protocol 1) answered at once. */
 const MAX_SERVING = 16;
-/** Blocks of one BlockRequests read at once. */
-const SERVE_READS = 8;
+/**
+ * Blocks of one BlockRequests read ahead of the one being packed: at most this many, and about
+ * SERVE_AHEAD_BYTES. Small blocks are read on a worker in batches of what is asked in one turn
+ * (see BlockReads): 8 at a time made a worker message per 8 small files.
+ */
+const SERVE_READS = 256;
+const SERVE_AHEAD_BYTES = 2 * 1024 * 1024;
 /**
  * Replies to a BlockRequests go out in messages of about this many bytes: big enough that the
  * cost per message (two gRPC hops, a TLS frame) is small, small enough that each hop forwards
@@ -668,17 +673,22 @@ export class SyncSession {
     // Where all of them are, in one lookup: reads started one by one as others finish each
     // looked theirs up alone (10k small files served twice cost 20k queries).
     blocks.prefetch?.(requests, this.signal);
-    // Up to SERVE_READS reads run ahead of the one being packed.
     const reads: Promise<Uint8Array | undefined>[] = [];
-    const start = (i: number): void => {
-      if (i < requests.length && !this.closed) reads[i] = blocks.read(requests[i].hash, requests[i].size, this.signal).catch(() => undefined);
+    let next = 0;
+    let aheadBytes = 0;
+    const fill = (packing: number): void => {
+      while (next < requests.length && !this.closed && next - packing < SERVE_READS && (aheadBytes < SERVE_AHEAD_BYTES || next === packing)) {
+        const r = requests[next];
+        reads[next++] = blocks.read(r.hash, r.size, this.signal).catch(() => undefined);
+        aheadBytes += r.size;
+      }
     };
-    for (let i = 0; i < SERVE_READS; i++) start(i);
     let batch: BlockReplyItem[] = [];
     let batchBytes = 0;
     for (let i = 0; i < requests.length && !this.closed; i++) {
+      fill(i);
       const data = await reads[i];
-      start(i + SERVE_READS);
+      aheadBytes -= requests[i].size;
       const size = data?.length ?? 0;
       if (batch.length > 0 && (batchBytes + size >= REPLY_BATCH_BYTES || blockRepliesBytes(batchBytes + size, batch.length + 1) > MAX_MESSAGE_BYTES || batch.length >= MAX_BATCH_BLOCKS)) {
         await this.sendChecked({ kind: 'block-replies', replies: batch });

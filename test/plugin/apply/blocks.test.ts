@@ -143,6 +143,22 @@ describe('block sources', () => {
     expect(await new LocalBlockSource(box.store, () => box.root).read(b.hash, b.size)).toBeUndefined();
   });
 
+  it('a small file (read on the worker) that changed on disk is not served as its old block; one behind a linked directory neither', async () => {
+    const data = seededBytes('small-served', 4096);
+    const meta = await writeAndScan(box.store, FOLDER, box.root, 'dir/s.bin', data);
+    const [b] = meta.blocks;
+    expect((await new LocalBlockSource(box.store, () => box.root).read(b.hash, b.size))?.equals(data)).toBe(true);
+    // Same size, other bytes: a fresh source (no recent copy) must not answer the old hash.
+    await fsp.writeFile(path.join(box.root, 'dir/s.bin'), seededBytes('small-changed', 4096));
+    expect(await new LocalBlockSource(box.store, () => box.root).read(b.hash, b.size)).toBeUndefined();
+    // The old bytes back, but reached through a directory that is now a symlink: refused before any read.
+    await fsp.mkdir(path.join(box.base, 'elsewhere'));
+    await fsp.writeFile(path.join(box.base, 'elsewhere', 's.bin'), data);
+    await fsp.rm(path.join(box.root, 'dir'), { recursive: true });
+    await fsp.symlink(path.join(box.base, 'elsewhere'), path.join(box.root, 'dir'));
+    expect(await new LocalBlockSource(box.store, () => box.root).read(b.hash, b.size)).toBeUndefined();
+  });
+
   it('a file kept open across reads that was rewritten in place is opened again, and its new bytes are not taken for the block', async () => {
     const data = seededBytes('kept-open', 2 * 1024 * 1024);
     const meta = await writeAndScan(box.store, FOLDER, box.root, 'k.bin', data);

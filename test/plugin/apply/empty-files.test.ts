@@ -38,6 +38,15 @@ describe('EmptyFiles', () => {
     expect(Math.floor((await fsp.lstat(p)).mtimeMs)).toBe(1_600_000_000_456);
   });
 
+  it('takes the bytes handed over (transferred, gone from here) and writes them', async () => {
+    const p = path.join(dir, 'handed');
+    const own = new Uint8Array(new ArrayBuffer(5000)).fill(7);
+    const r = await maker.make({ path: p, mode: 0o644, chmod: false, timeSec: 1, data: [own] }, [own.buffer]);
+    expect(r).toMatchObject({ ok: true, size: 5000 });
+    expect(own.byteLength).toBe(0);
+    expect((await fsp.readFile(p)).equals(Buffer.alloc(5000, 7))).toBe(true);
+  });
+
   it('sets mode bits the umask would take when asked to', async () => {
     const p = path.join(dir, 'wide');
     const r = await maker.make({ path: p, mode: 0o777, chmod: true, timeSec: utimesSeconds(1_600_000_000_000) });
@@ -51,6 +60,30 @@ describe('EmptyFiles', () => {
     expect(await maker.make({ path: p, mode: 0o644, chmod: false, timeSec: 1 })).toMatchObject({ ok: false, code: 'EEXIST', syscall: 'open' });
     expect(await fsp.readFile(p, 'utf8')).toBe('local bytes');
     expect(await maker.make({ path: path.join(dir, 'no', 'such'), mode: 0o644, chmod: false, timeSec: 1 })).toMatchObject({ ok: false, code: 'ENOENT' });
+  });
+
+  it('places a finished file at its name only where nothing stands; otherwise EEXIST and both stay as they were', async () => {
+    const tmps = Array.from({ length: 40 }, (_, i) => path.join(dir, `tmp${i}`));
+    for (const [i, t] of tmps.entries()) await fsp.writeFile(t, `content ${i}`);
+    const taken = path.join(dir, 'final3');
+    await fsp.writeFile(taken, 'local bytes');
+    const results = await Promise.all(tmps.map((t, i) => maker.place(t, path.join(dir, `final${i}`))));
+    for (const [i, r] of results.entries()) {
+      if (i === 3) {
+        expect(r).toMatchObject({ ok: false, code: 'EEXIST' });
+        expect(await fsp.readFile(taken, 'utf8')).toBe('local bytes');
+        expect(await fsp.readFile(tmps[3], 'utf8')).toBe('content 3');
+      } else {
+        expect(r).toEqual({ ok: true });
+        expect(await fsp.readFile(path.join(dir, `final${i}`), 'utf8')).toBe(`content ${i}`);
+        await expect(fsp.lstat(tmps[i])).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+    }
+    // A dangling symlink stands there too: not replaced.
+    await fsp.symlink(path.join(dir, 'nowhere'), path.join(dir, 'dangling'));
+    await fsp.writeFile(path.join(dir, 'tmpx'), 'x');
+    expect(await maker.place(path.join(dir, 'tmpx'), path.join(dir, 'dangling'))).toMatchObject({ ok: false, code: 'EEXIST' });
+    expect((await fsp.lstat(path.join(dir, 'dangling'))).isSymbolicLink()).toBe(true);
   });
 
   it('once closed, answers every request with an error and makes nothing', async () => {

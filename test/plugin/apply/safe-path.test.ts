@@ -60,6 +60,18 @@ describe('safe paths', () => {
     expect(verified.has('alias') || verified.has('out')).toBe(false);
   });
 
+  it('a path whose parent the run remembers is answered without a walk; under a parent it does not, a link is still refused', async () => {
+    const verified = new Set<string>();
+    await fsp.mkdir(path.join(box.root, 'real', 'deep'), { recursive: true });
+    expect(await safePath(box.root, 'real/deep/a.txt', { verified })).toBe(path.join(box.root, 'real', 'deep', 'a.txt'));
+    expect([...verified].sort()).toEqual(['real', 'real/deep']);
+    // The walk is what refuses a link; a remembered parent vouches for the chain above it.
+    expect(await ensureParents(box.root, 'real/deep/b.txt', { verified })).toEqual([]);
+    await expect(safePath(box.root, 'alias/deep/x.txt', { verified })).rejects.toMatchObject({ code: 'APPLY_UNSAFE_PATH' });
+    // Lexical rules still hold on the short path.
+    await expect(safePath(box.root, 'real/deep/../../x', { verified })).rejects.toMatchObject({ code: 'APPLY_UNSAFE_PATH' });
+  });
+
   it('applyState refuses every escape and writes nothing outside the folder', async () => {
     const data = Buffer.from('payload');
     const meta = metaOf(data);
