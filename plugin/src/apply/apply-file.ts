@@ -28,7 +28,7 @@ import { claimPartial } from './partial';
 import { newTempPath, removeQuietly } from './temp';
 import type { Committer } from './committer';
 import type { EmptyFiles } from './empty-files';
-import type { EmptyFileResult } from './empty-files-worker';
+import type { EmptyFileResult } from './empty-files-types';
 import type { GroupSync } from './group-sync';
 import type { IndexRecorder } from './recorder';
 import type { Versions } from './versions';

@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApplyError } from './errors';
-import type { BlockReadRequest, BlockReadsBatch, BlockReadsReply } from './block-reads-worker';
+import type { BlockReadRequest, BlockReadsBatch, BlockReadsReply } from './block-reads-types';
 
 interface Waiter {
   readonly resolve: (data: Buffer | undefined) => void;
@@ -92,9 +92,8 @@ export class BlockReads {
   }
 
   private spawn(): Worker {
-    const entry = path.join(__dirname, `block-reads-worker${path.extname(__filename)}`);
-    // No build step: from TypeScript sources the worker loads through tsx, like the sidecar's bin.
-    const worker = entry.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true }) : new Worker(entry);
+    // Plain JavaScript, loaded as is (no tsx in the worker: see the body).
+    const worker = new Worker(path.join(__dirname, 'block-reads-worker.cjs'));
     worker.unref();
     worker.on('message', (reply: BlockReadsReply) => {
       const batch = this.inFlight.get(reply.id);

@@ -12,7 +12,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EmptyFileRequest, EmptyFileResult, EmptyFilesBatch, EmptyFilesReply, PlaceRequest, PlaceResult } from './empty-files-worker';
+import type { EmptyFileRequest, EmptyFileResult, EmptyFilesBatch, EmptyFilesReply, PlaceRequest, PlaceResult } from './empty-files-types';
 
 type Job = EmptyFileRequest | PlaceRequest;
 type Result = EmptyFileResult | PlaceResult;
@@ -86,9 +86,8 @@ export class EmptyFiles {
   }
 
   private spawn(): Worker {
-    const entry = path.join(__dirname, `empty-files-worker${path.extname(__filename)}`);
-    // No build step: from TypeScript sources the worker loads through tsx, like the sidecar's bin.
-    const worker = entry.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true }) : new Worker(entry);
+    // Plain JavaScript, loaded as is (no tsx in the worker: see the body).
+    const worker = new Worker(path.join(__dirname, 'empty-files-worker.cjs'));
     worker.unref();
     worker.on('message', (reply: EmptyFilesReply) => {
       const waiters = this.inFlight.get(reply.id);
