@@ -11,10 +11,9 @@
  * itself), replaced if it dies. A worker that fails or exits rejects what it was reading with
  * APPLY_IO (a clear error, never a hang); `close()` ends it and rejects what is waiting.
  */
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ApplyError } from './errors';
 import type { BlockReadRequest, BlockReadsBatch, BlockReadsReply } from './block-reads-types';
+import { WorkerSlot } from './worker-slot';
 
 interface Waiter {
   readonly resolve: (data: Buffer | undefined) => void;
@@ -29,11 +28,38 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 export const WORKER_BLOCK_BYTES = 64 * 1024;
 
 export class BlockReads {
-  private worker: Worker | undefined;
+  private readonly slot: WorkerSlot<BlockReadsReply>;
   private nextId = 1;
   private readonly inFlight = new Map<number, { reads: readonly BlockReadRequest[]; waiters: Waiter[] }>();
   private gathering: { reads: BlockReadRequest[]; waiters: Waiter[]; bytes: number } | undefined;
   private closed = false;
+
+  constructor(idleMs?: number) {
+    this.slot = new WorkerSlot<BlockReadsReply>({
+      file: 'block-reads-worker.cjs',
+      idleMs,
+      onReply: (reply) => {
+        const batch = this.inFlight.get(reply.id);
+        if (batch === undefined) return;
+        this.inFlight.delete(reply.id);
+        this.slot.answered();
+        let at = 0;
+        batch.reads.forEach((r, i) => {
+          const w = batch.waiters[i];
+          const found = reply.found[i] === 1 && reply.data.byteLength >= at + r.size;
+          const data = found ? Buffer.from(reply.data, at, r.size) : undefined;
+          settle(w, () => w.resolve(data));
+          at += r.size;
+        });
+      },
+      onGone: (why) => this.failAll(`the block-read worker ${why}`),
+    });
+  }
+
+  /** A worker thread runs now (it stops once idle). */
+  get working(): boolean {
+    return this.slot.running;
+  }
 
   /** The block's bytes when the file holds them at `offset` and they hash to `hash`; undefined when not (gone, changed, a link). */
   read(r: BlockReadRequest, signal?: AbortSignal): Promise<Buffer | undefined> {
@@ -66,8 +92,7 @@ export class BlockReads {
 
   close(): void {
     this.closed = true;
-    void this.worker?.terminate();
-    this.worker = undefined;
+    this.slot.stop();
     this.failAll('the block-read worker is closed');
   }
 
@@ -78,46 +103,14 @@ export class BlockReads {
     }
     // Reads aborted while gathering need no disk.
     if (waiters.every((w) => w.settled)) return;
-    let worker: Worker;
-    try {
-      worker = this.worker ?? this.spawn();
-    } catch (e) {
-      for (const w of waiters) settle(w, () => w.reject(new ApplyError('APPLY_IO', `cannot start the block-read worker: ${(e as Error).message}`, { cause: e })));
-      return;
-    }
     const id = this.nextId++;
-    if (this.inFlight.size === 0) worker.ref();
     this.inFlight.set(id, { reads, waiters });
-    worker.postMessage({ id, reads } satisfies BlockReadsBatch);
-  }
-
-  private spawn(): Worker {
-    // Plain JavaScript, loaded as is (no tsx in the worker: see the body).
-    const worker = new Worker(path.join(__dirname, 'block-reads-worker.cjs'));
-    worker.unref();
-    worker.on('message', (reply: BlockReadsReply) => {
-      const batch = this.inFlight.get(reply.id);
-      if (batch === undefined) return;
-      this.inFlight.delete(reply.id);
-      if (this.inFlight.size === 0) worker.unref();
-      let at = 0;
-      batch.reads.forEach((r, i) => {
-        const w = batch.waiters[i];
-        const found = reply.found[i] === 1 && reply.data.byteLength >= at + r.size;
-        const data = found ? Buffer.from(reply.data, at, r.size) : undefined;
-        settle(w, () => w.resolve(data));
-        at += r.size;
-      });
-    });
-    const gone = (why: string): void => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.failAll(`the block-read worker ${why}`);
-    };
-    worker.on('error', (e) => gone(`failed: ${e.message}`));
-    worker.on('exit', (code) => gone(`exited with code ${code}`));
-    this.worker = worker;
-    return worker;
+    try {
+      this.slot.post({ id, reads } satisfies BlockReadsBatch);
+    } catch (e) {
+      this.inFlight.delete(id);
+      for (const w of waiters) settle(w, () => w.reject(new ApplyError('APPLY_IO', `cannot start the block-read worker: ${(e as Error).message}`, { cause: e })));
+    }
   }
 
   private failAll(message: string): void {

@@ -6,13 +6,11 @@
  * for in one turn of the event loop go to one worker as one message and are made one after
  * the other with blocking calls; the main thread pays a message per batch.
  *
- * The worker is started on first use, unref'd while idle (it never keeps the process alive by
- * itself), replaced if it dies; `close()` ends it. A file whose worker died answers with an
- * error that apply reports as APPLY_IO (the engine retries those).
+ * The worker comes and goes with the work (WorkerSlot); `close()` ends it. A file whose
+ * worker died answers with an error that apply reports as APPLY_IO (the engine retries those).
  */
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { EmptyFileRequest, EmptyFileResult, EmptyFilesBatch, EmptyFilesReply, PlaceRequest, PlaceResult } from './empty-files-types';
+import { WorkerSlot } from './worker-slot';
 
 type Job = EmptyFileRequest | PlaceRequest;
 type Result = EmptyFileResult | PlaceResult;
@@ -25,11 +23,31 @@ interface Waiter {
 const MAX_BATCH = 512;
 
 export class EmptyFiles {
-  private worker: Worker | undefined;
+  private readonly slot: WorkerSlot<EmptyFilesReply>;
   private nextId = 1;
   private readonly inFlight = new Map<number, Waiter[]>();
   private gathering: { files: Job[]; waiters: Waiter[]; transfer: ArrayBuffer[] } | undefined;
   private closed = false;
+
+  constructor(idleMs?: number) {
+    this.slot = new WorkerSlot<EmptyFilesReply>({
+      file: 'empty-files-worker.cjs',
+      idleMs,
+      onReply: (reply) => {
+        const waiters = this.inFlight.get(reply.id);
+        if (waiters === undefined) return;
+        this.inFlight.delete(reply.id);
+        this.slot.answered();
+        waiters.forEach((w, i) => w.resolve(reply.results[i] ?? { ok: false, code: 'EIO', syscall: 'open', message: 'no answer from the empty-file worker' }));
+      },
+      onGone: (why) => this.failAll(`the empty-file worker ${why}`),
+    });
+  }
+
+  /** A worker thread runs now (it stops once idle). */
+  get working(): boolean {
+    return this.slot.running;
+  }
 
   /**
    * Makes `f.path` (exclusively); resolves with its stat or the errno that stopped it.
@@ -68,8 +86,7 @@ export class EmptyFiles {
 
   close(): void {
     this.closed = true;
-    void this.worker?.terminate();
-    this.worker = undefined;
+    this.slot.stop();
     this.failAll('the empty-file worker is closed');
   }
 
@@ -78,33 +95,9 @@ export class EmptyFiles {
       for (const w of waiters) w.resolve({ ok: false, code: 'ECANCELED', syscall: 'open', message: 'the empty-file worker is closed' });
       return;
     }
-    const worker = this.worker ?? this.spawn();
     const id = this.nextId++;
-    if (this.inFlight.size === 0) worker.ref();
     this.inFlight.set(id, waiters);
-    worker.postMessage({ id, files } satisfies EmptyFilesBatch, transfer);
-  }
-
-  private spawn(): Worker {
-    // Plain JavaScript, loaded as is (no tsx in the worker: see the body).
-    const worker = new Worker(path.join(__dirname, 'empty-files-worker.cjs'));
-    worker.unref();
-    worker.on('message', (reply: EmptyFilesReply) => {
-      const waiters = this.inFlight.get(reply.id);
-      if (waiters === undefined) return;
-      this.inFlight.delete(reply.id);
-      if (this.inFlight.size === 0) worker.unref();
-      waiters.forEach((w, i) => w.resolve(reply.results[i] ?? { ok: false, code: 'EIO', syscall: 'open', message: 'no answer from the empty-file worker' }));
-    });
-    const gone = (why: string): void => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.failAll(`the empty-file worker ${why}`);
-    };
-    worker.on('error', (e) => gone(`failed: ${e.message}`));
-    worker.on('exit', (code) => gone(`exited with code ${code}`));
-    this.worker = worker;
-    return worker;
+    this.slot.post({ id, files } satisfies EmptyFilesBatch, transfer);
   }
 
   private failAll(message: string): void {
