@@ -391,7 +391,7 @@ export class LocalBlockSource implements BlockSource {
 }
 
 /** Bytes of blocks read ahead and not yet taken, per chain (an engine): the memory bound of read-ahead (see FILL_WINDOW_BYTES). */
-export const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+export const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 /** A block read ahead and not taken for this long belongs to a file whose build stopped: dropped. */
 const READ_AHEAD_STALE_MS = 15_000;
 
