@@ -515,7 +515,7 @@ export class SyncSession {
    */
   private async checkBehind(theirs: VersionVector): Promise<void> {
     const ours = await this.opts.replica.versionVector();
-    // A feed held at this peer comes from its source; our Vector goes out when that is done.
+    // A feed held at this peer comes from its source; Resume goes out when that is done.
     if (!isBehind(ours, theirs, this.holdsAsked)) return;
     const at = JSON.stringify(vectorEntries(ours));
     if (this.askedAgainAt !== at) {
