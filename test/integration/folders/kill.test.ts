@@ -6,6 +6,7 @@ import { filter, firstValueFrom, startWith, timeout } from 'rxjs';
 import { startDevhostApp, type DevhostApp } from '../../../host-bridge/src/app';
 import { panelApi, poll } from '../../../scripts/lib/panel-api';
 import { tempDir, waitPeerOnline } from '../../host-bridge/devhost/helpers';
+import { PARTIAL_PREFIX } from '../../../plugin/src/apply';
 
 jest.setTimeout(240_000);
 
@@ -52,7 +53,9 @@ test('SIGKILL of the receiving sidecar mid-transfer: it restarts and every file 
   await poll(async () => ((await apiB.get<{ folder: string }[]>('/api/invitations')).some((i) => i.folder === folder.id) ? true : undefined), 'bob’s invitation');
   await apiB.post(`/api/invitations/${folder.id}/accept`, { root: bobRoot });
 
-  // Killed as soon as the first file is whole on Bob's disk: the others are still on the way.
+  // Killed as soon as a build is under way on Bob's disk (a partial file of the folder's temp
+  // directory). Not when the first file is whole: the six build side by side and are put in
+  // place together, so by then all of them could be there (seen once in a clean-clone CI run).
   const whole = async (): Promise<number> => {
     let n = 0;
     for (const [p, h] of files) {
@@ -61,7 +64,8 @@ test('SIGKILL of the receiving sidecar mid-transfer: it restarts and every file 
     }
     return n;
   };
-  await poll(async () => ((await fsp.readdir(bobRoot).catch(() => [])).some((n) => n.startsWith('big-')) ? true : undefined), 'the first file on bob’s disk', 120_000, 5);
+  const tmp = path.join(bobRoot, '.kinfolder', 'tmp');
+  await poll(async () => ((await fsp.readdir(tmp).catch(() => [])).some((n) => n.startsWith(PARTIAL_PREFIX)) ? true : undefined), 'a build under way on bob’s disk', 120_000, 5);
   const sidecar = bob.plugins[0];
   const killedPid = sidecar.pid!;
   process.kill(killedPid, 'SIGKILL');
