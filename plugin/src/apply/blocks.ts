@@ -152,13 +152,14 @@ class OpenFiles {
       h = undefined;
     }
     if (h === undefined) {
-      let verified = this.verified.get(root);
-      if (verified === undefined) this.verified.set(root, (verified = new Set()));
-      h = { fd: safePath(root, rel, { verified }).then((abs) => fsOpen(abs, READ_FLAGS)), uses: 0, lastUse: 0 };
+      const opened = this.pathOf(root, rel).then((abs) => {
+        if (abs === undefined) throw new Error(`${rel}: not a safe path in ${root}`);
+        return fsOpen(abs, READ_FLAGS);
+      });
+      h = { fd: opened, uses: 0, lastUse: 0 };
       h.fd.catch(() => undefined);
       this.held.set(key, h);
       this.trim();
-      this.sweeper ??= setInterval(() => this.sweep(), HANDLE_IDLE_MS).unref();
     }
     h.uses++;
     try {

@@ -23,10 +23,8 @@ let tempCounter = 0;
 
 /** A fresh temp path (not created); the tmp directory exists when this returns. `verified`: see SafePathOptions. */
 export async function newTempPath(root: string, verified?: Set<string>): Promise<string> {
-  const name = `${TEMP_PREFIX}${PROCESS_TAG}-${(tempCounter++).toString(36)}`;
-  // The tmp directory checked already in this run (see SafePathOptions.verified); the name is ours.
-  if (verified?.has(TMP_REL)) return path.join(path.resolve(root), META_DIR, 'tmp', name);
-  const rel = `${TMP_REL}/${name}`;
+  // Once the run checked the tmp directory, both calls answer from `verified` without a walk.
+  const rel = `${TMP_REL}/${TEMP_PREFIX}${PROCESS_TAG}-${(tempCounter++).toString(36)}`;
   await ensureParents(root, rel, { meta: true, verified });
   return safePath(root, rel, { meta: true, verified });
 }
