@@ -281,11 +281,18 @@ describe('ui-panel in Chromium', () => {
   it('follows status events live, shows problems, and says when the live connection is lost', async () => {
     const page = await open();
     await page.locator(row('folder-item', 'folder', 'f-recipes')).waitFor();
+    // The buttons a person may be pressing when a status event comes: marked, to see they are the same elements after.
+    const buttons = [row('folder-item', 'folder', 'f-recipes'), sel('tab-members'), sel('leave-folder')];
+    await page.evaluate((ss) => ss.forEach((s) => ((document.querySelector(s) as HTMLElement & { mark?: string }).mark = 'kept')), buttons);
     service.setStatus('f-recipes', { state: 'offline' });
     await waitText(page, `${row('folder-item', 'folder', 'f-recipes')} ${sel('folder-status')}`, /^Offline$/);
     service.setStatus('f-photos', { state: 'scanning', scan: { done: 40, total: 100 } });
     await waitText(page, sel('folder-header-status'), /^Scanning$/);
     expect(await page.getAttribute(sel('header-scan-progress'), 'value')).toBe('40');
+    // Redrawn in place: a click pressed on the old button is released on the same one.
+    expect(await page.evaluate((ss) => ss.map((s) => (document.querySelector(s) as (HTMLElement & { mark?: string }) | null)?.mark), buttons)).toEqual(['kept', 'kept', 'kept']);
+    await page.locator(sel('tab-members')).click();
+    await page.locator(sel('view-members')).waitFor();
     service.events.next({ type: 'problem', folder: 'f-photos', code: 'FORK', message: 'Bob\'s feed forked: his later changes are held back' });
     await waitText(page, sel('banner-text'), /feed forked.*\(Holiday photos\)/);
     await panel.close();

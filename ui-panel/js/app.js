@@ -1,7 +1,7 @@
 // The panel's shell: token, folder list, invitations, the create form, and the selected folder's tabs.
 // Live: every event from the sidecar refetches what it names; nothing needs a reload.
 import { createApi, connectEvents } from './api.js';
-import { act, failure, fill, h } from './dom.js';
+import { act, failure, fill, h, morph, morphChildren } from './dom.js';
 import { ago, bytes, describeStatus, exact, plural, shortFp } from './format.js';
 import { rateGraph } from './graph.js';
 import { filesView } from './views/files.js';
@@ -116,7 +116,8 @@ function renderFolders(err) {
   if (state.folders.length === 0) {
     return fill(list, h('li', { class: 'state empty', testid: 'no-folders' }, 'No shared folders yet. Add a folder to share it with friends, or accept an invitation.'));
   }
-  fill(list, state.folders.map(folderItem));
+  // In place: the list redraws on every status event, and a folder clicked meanwhile must open.
+  morphChildren(list, state.folders.map(folderItem));
 }
 
 async function loadFolders() {
@@ -260,7 +261,8 @@ function leaveConfirm(f) {
 
 function folderHeader(f) {
   const d = describeStatus(f.status);
-  const leave = h('button', { type: 'button', class: 'btn small danger-outline', testid: 'leave-folder', onclick: () => leaveConfirm(f) }, 'Leave…');
+  // The button outlives this drawing (morph): it confirms for the folder selected when clicked.
+  const leave = h('button', { type: 'button', class: 'btn small danger-outline', testid: 'leave-folder', onclick: () => leaveConfirm(selectedFolder() || f) }, 'Leave…');
   const st = f.status;
   return h('header', { class: 'folder-header', testid: 'folder-header' },
     h('div', { class: 'title-row' },
@@ -331,8 +333,8 @@ function renderFolderView({ remount = false, opts = {} } = {}) {
   const header = folderHeader(f);
   const tabs = tabBar(f);
   if (sameView) {
-    main.querySelector('.folder-header').replaceWith(header);
-    main.querySelector('.tabs').replaceWith(tabs);
+    morph(main.querySelector('.folder-header'), header);
+    morph(main.querySelector('.tabs'), tabs);
     return;
   }
   if (mounted.view) mounted.view.dispose?.();
