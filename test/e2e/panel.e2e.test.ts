@@ -44,7 +44,9 @@ async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
   } catch (err) {
     // What each panel showed, for the one reading the failure.
     const shown = await Promise.all(tabs.map(async (t, i) => `${net.nodes[i].name}: ${(await t.panel.locator('main, body').first().innerText({ timeout: 2000 }).catch(() => '?')).replace(/\s+/g, ' ').slice(0, 1500)}`));
-    throw new Error(`${what}: ${(err as Error).message}\n--- panels ---\n${shown.join('\n')}\n--- last log lines ---\n${net.logTail(30)}`);
+    // And what each sidecar's API says of its folders: the status behind each panel's words.
+    const said = await Promise.all(net.nodes.map(async (n) => `${n.name}: ${JSON.stringify(await n.api.get('/api/folders').catch((e: Error) => e.message)).slice(0, 3000)}`));
+    throw new Error(`${what}: ${(err as Error).message}\n--- panels ---\n${shown.join('\n')}\n--- folder status ---\n${said.join('\n')}\n--- last log lines ---\n${net.logTail(30)}`);
   }
 }
 
@@ -265,7 +267,9 @@ test('a folder made, shared, synced, narrowed, in conflict, restored and talked 
   });
 
   // Every panel says the folder is up to date.
-  for (const t of [A, B, C]) await t.see(sel('folder-header-status', 'state', 'in-sync'));
+  await step('every panel saying in sync', async () => {
+    for (const t of [A, B, C]) await t.see(sel('folder-header-status', 'state', 'in-sync'));
+  });
   // Every node's folder ends with the same files (Bob also keeps his refused copy, on his node only).
   const aliceFiles = listFiles(roots.alice);
   expect(listFiles(roots.carol)).toEqual(aliceFiles);

@@ -115,8 +115,11 @@ export interface FolderEngineOptions {
 export type FolderEvent =
   /** Entries were added to the log: by the scanner here ('local') or received from a peer. */
   | { readonly type: 'folder:changed'; readonly origin: 'local' | 'peer'; readonly peer?: string; readonly entries: number; readonly paths: readonly string[] }
-  /** An apply run finished: what it wrote, adopted or deleted (conflict copies included). */
-  | { readonly type: 'folder:applied'; readonly paths: readonly string[]; readonly report: ApplyReport }
+  /**
+   * An apply run finished: the paths it ran for, and those of them (a conflict copy of them
+   * included) still waiting for blocks no peer gave yet or after an I/O error: tried again later.
+   */
+  | { readonly type: 'folder:applied'; readonly paths: readonly string[]; readonly waiting: readonly string[]; readonly report: ApplyReport }
   /**
    * `heads`: the path has several live heads (winner at the path, losers as copies);
    * `local-changed`: a local edit nobody has announced yet was left alone (the scanner announces it).
@@ -135,6 +138,8 @@ export type FolderEvent =
       readonly code?: string;
       readonly reason?: string;
       readonly copy?: string;
+      /** For a conflict copy apply could not write: the path it is a copy of (what a retry applies again). */
+      readonly of?: string;
       readonly message: string;
     }
   /** Something went wrong outside one path's rules (a store error, an unreadable name). */
@@ -706,7 +711,14 @@ export class FolderEngine {
     // (a full disk, a failed sync). Left alone, a path refused with APPLY_IO stayed missing
     // while nothing counted it as waiting.
     const missing = new Set(report.refused.filter((r) => RETRIED_REFUSALS.has(r.code)).map((r) => r.path));
-    for (const res of resolved) if (missing.has(res.path) || conflictCopiesOf(res).some((c) => missing.has(c.path))) this.retry.add(res.path);
+    const copyOf = new Map<string, string>();
+    const waiting: string[] = [];
+    for (const res of resolved) {
+      const copies = conflictCopiesOf(res);
+      for (const c of copies) copyOf.set(c.path, res.path);
+      if (missing.has(res.path) || copies.some((c) => missing.has(c.path))) waiting.push(res.path);
+    }
+    for (const p of waiting) this.retry.add(p);
     if (this.retry.size > 0) this.armRetry();
     else this.retryTimer.reset();
     for (const r of resolved) this.keptDirs.delete(r.path);
@@ -715,9 +727,12 @@ export class FolderEngine {
     else if (this.running) this.keptDirsTimer.arm();
     for (const res of resolved) if (!this.retry.has(res.path)) this.emptied.delete(res.path);
     for (const c of report.conflicts) this.emit({ type: 'folder:conflict', path: c.path, kind: 'local-changed' });
-    for (const r of report.refused) this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message });
+    for (const r of report.refused) {
+      const of = copyOf.get(r.path);
+      this.emit({ type: 'folder:refused', path: r.path, source: 'apply', code: r.code, message: r.message, ...(of !== undefined ? { of } : {}) });
+    }
     for (const res of resolved) if (res.losers.length > 0) this.emit({ type: 'folder:conflict', path: res.path, kind: 'heads' });
-    this.emit({ type: 'folder:applied', paths: resolved.map((r) => r.path), report });
+    this.emit({ type: 'folder:applied', paths: resolved.map((r) => r.path), waiting, report });
   }
 
   /** Keeps `conflicted` in line with this run's resolutions (a path without heads has no conflict; a refused one stays as it was). */

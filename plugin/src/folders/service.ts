@@ -366,14 +366,14 @@ export class KinfolderService implements FolderService {
   private tick(): void {
     if (++this.ticks % OPEN_FILES_EVERY_TICKS === 0) void this.refreshOpenFiles().catch((e: unknown) => this.opts.log('debug', 'reading open files', e));
     for (const f of this.held.values()) {
-      const before = f.rateHistory[f.rateHistory.length - 1] ?? 0;
       f.sampleRate();
-      if (f.pending.size > 0) void f.prunePending();
       f.settleToApply();
       void f.clearIncomingWhenIdle();
-      const after = f.rateHistory[f.rateHistory.length - 1];
       void f.saveVectors();
-      if (before !== 0 || after !== 0 || f.pending.size > 0 || f.toApply.size > 0) this.pushStatus(f);
+      // Every second, pushed when it changed: many changes have no event of their own (a
+      // file's blocks arriving, an apply queue running dry), and a panel that missed one said
+      // "behind" for good.
+      this.pushStatus(f);
     }
   }
 
@@ -441,8 +441,16 @@ export class KinfolderService implements FolderService {
     }
   }
 
+  /** Each folder's status as last pushed (JSON), so that only a change is pushed. */
+  private readonly statusSaid = new Map<string, string>();
+
   private pushStatus(f: SharedFolder): void {
-    void this.status(f).then((status) => this.emit({ type: 'status', folder: f.id, status }), () => undefined);
+    void this.status(f).then((status) => {
+      const said = JSON.stringify(status);
+      if (this.statusSaid.get(f.id) === said) return;
+      this.statusSaid.set(f.id, said);
+      this.emit({ type: 'status', folder: f.id, status });
+    }, () => undefined);
   }
 
   async status(f: SharedFolder): Promise<FolderStatus> {
@@ -548,6 +556,7 @@ export class KinfolderService implements FolderService {
       throw new ServiceError('LAST_ADMIN', 'you are the folder’s only admin: make another member admin first, or remove the others');
     }
     this.held.delete(id);
+    this.statusSaid.delete(id);
     await f.closeForGood();
     await this.registry.removeFolder(id);
     // Peers that still list us offer the folder again; accepting it then starts from nothing,

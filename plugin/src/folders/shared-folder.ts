@@ -117,21 +117,25 @@ export class SharedFolder {
 
   private onEngine(e: FolderEvent): void {
     if (e.type === 'folder:refused' && e.code === 'APPLY_BLOCK_UNAVAILABLE' && e.path) {
-      if (!this.pending.has(e.path)) {
-        this.pending.set(e.path, 0);
+      // A conflict copy waits under the path it copies: that path's next apply is what writes
+      // it, or finds it gone (the conflict resolved), and only then is it no longer waiting.
+      const at = e.of ?? e.path;
+      if (!this.pending.has(at)) {
+        this.pending.set(at, 0);
         void this.replica.state
-          .resolve(e.path)
+          .resolve(at)
           .then((r) => (r?.winner.live ? this.entry(r.winner.hash) : undefined))
           .then(
             (entry) => {
-              if (this.pending.has(e.path) && entry && entry.body.op !== 'delete') this.pending.set(e.path, entry.body.meta.size);
+              if (this.pending.has(at) && entry && entry.body.op !== 'delete') this.pending.set(at, entry.body.meta.size);
             },
             () => undefined,
           );
       }
     } else if (e.type === 'folder:applied') {
+      const waiting = new Set(e.waiting);
       for (const p of e.paths) {
-        this.pending.delete(p);
+        if (!waiting.has(p)) this.pending.delete(p);
         this.toApply.delete(p);
       }
     }
@@ -228,17 +232,6 @@ export class SharedFolder {
     clearTimeout(this.sessionStarts.get(peer)?.timer);
     this.sessionStarts.delete(peer);
     await s.close();
-  }
-
-  /**
-   * Forgets waiting paths that are on disk now: a later apply may have written them (a
-   * conflict copy is written under its own name, not the path its apply run reports).
-   */
-  async prunePending(): Promise<void> {
-    for (const p of [...this.pending.keys()].slice(0, 200)) {
-      const there = await fsp.lstat(path.join(this.record.root, ...p.split('/'))).then(() => true, () => false);
-      if (there) this.pending.delete(p);
-    }
   }
 
   private quietTicks = 0;

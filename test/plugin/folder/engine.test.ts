@@ -325,8 +325,11 @@ async function refusedThenRetried(alice: Node, bob: Node, p: string, data: strin
   await write(alice, p, data);
   await until(engines(alice), () => holds(alice, p, data), `alice announcing ${p}`);
   const refused = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:refused' && e.path === p)));
+  const run = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:applied' && e.paths.includes(p))));
   await carry(alice, bob);
   expect(await refused).toMatchObject({ code });
+  // Still waiting after that run: status counts it as behind until a retry writes it.
+  expect(await run).toMatchObject({ waiting: [p] });
   bob.peer = alice; // Nothing else happens on Bob: only the engine's own retry can apply it now.
   await until(engines(bob), () => converged(alice, bob), `bob applying ${p} once his block source works`);
   expect(await read(bob, p)).toBe(data);
@@ -336,6 +339,31 @@ test('a path whose blocks were missing is applied by itself once the blocks turn
   const { alice, bob } = await pair();
   bob.peer = undefined; // Bob's network has no block source yet.
   await refusedThenRetried(alice, bob, 'late.txt', 'blocks arrive later', 'APPLY_BLOCK_UNAVAILABLE');
+});
+
+test('a conflict copy whose blocks are missing waits under the path it copies until a retry writes it', async () => {
+  const { alice, bob } = await pair({ 'doc.txt': 'v1' });
+  // Bob edits twice (a later Lamport clock than Alice's one edit), so his version wins and Alice's is the copy.
+  await write(alice, 'doc.txt', 'alice’s edit');
+  await until(engines(alice), () => holds(alice, 'doc.txt', 'alice’s edit'), 'alice announcing');
+  for (const text of ['bob’s first edit', 'bob’s second edit']) {
+    await write(bob, 'doc.txt', text);
+    await until(engines(bob), () => holds(bob, 'doc.txt', text), 'bob announcing');
+  }
+  bob.peer = undefined; // Alice's bytes cannot reach Bob yet.
+  const { events } = await eventsDuring(bob.engine, () => carry(alice, bob));
+  const refused = events.find((e) => e.type === 'folder:refused' && e.code === 'APPLY_BLOCK_UNAVAILABLE');
+  expect(refused).toMatchObject({ path: expect.stringMatching(/^doc\.sync-conflict-.*\.txt$/), of: 'doc.txt' });
+  // The run that refused it (Bob's own runs before it had nothing to wait for).
+  const run = events.slice(events.indexOf(refused!)).find((e) => e.type === 'folder:applied' && e.paths.includes('doc.txt'));
+  expect(run).toMatchObject({ waiting: ['doc.txt'] });
+  expect(await read(bob, 'doc.txt')).toBe('bob’s second edit');
+
+  bob.peer = alice;
+  const retried = firstValueFrom(bob.engine.events.pipe(filter((e) => e.type === 'folder:applied' && e.paths.includes('doc.txt'))));
+  expect(await retried).toMatchObject({ waiting: [] });
+  expect(await copiesOf(bob, 'doc.txt')).toHaveLength(1);
+  expect(await read(bob, (await copiesOf(bob, 'doc.txt'))[0])).toBe('alice’s edit');
 });
 
 test('an apply run that takes long is reported with the step it is at, and the file still arrives', async () => {
