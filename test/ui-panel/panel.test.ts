@@ -74,7 +74,13 @@ describe('ui-panel in Chromium', () => {
     expect(await page.getAttribute(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-progress')}`, 'value')).toBe('2000000');
     expect(await page.textContent(`${row('file-row', 'path', 'beach.jpg')} ${sel('file-size')}`)).toBe('3.4 MB');
     expect(await page.textContent(`${row('file-row', 'path', 'sunset.jpg')} ${sel('file-author')}`)).toBe('Bob');
-    await page.click(`${row('file-row', 'path', 'docs')} ${sel('open-dir')}`);
+    // The transfer moves on: the list is redrawn in place, the rows (known by their path) and their buttons kept.
+    const openDocs = `${row('file-row', 'path', 'docs')} ${sel('open-dir')}`;
+    await page.evaluate((s) => ((document.querySelector(s) as HTMLElement & { mark?: string }).mark = 'kept'), openDocs);
+    service.setProgress('f-photos', 'sunset.jpg', 3_000_000);
+    await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('value') === '3000000', `${row('file-row', 'path', 'sunset.jpg')} ${sel('file-progress')}`);
+    expect(await page.evaluate((s) => (document.querySelector(s) as (HTMLElement & { mark?: string }) | null)?.mark, openDocs)).toBe('kept');
+    await page.click(openDocs);
     await page.locator(row('file-row', 'path', 'docs/notes.md')).waitFor();
     expect(await page.textContent(`${row('file-row', 'path', 'docs/notes.md')} ${sel('file-open-by')}`)).toMatch(/open by Bob/);
     expect(await page.locator(sel('crumb')).allTextContents()).toEqual(['Holiday photos', 'docs']);

@@ -55,9 +55,10 @@ export async function act(button, errorBox, fn) {
  * Makes `old` look like `fresh`, keeping in place every element the two share. Redrawing by
  * replacement loses clicks: status events redraw the header, tabs and folder list several
  * times a second, and a press that lands on one button and a release on its replacement is no
- * click at all. Elements are the same when tag, `data-testid`, `data-folder` and `data-key`
- * agree; a kept element keeps its own listeners, so handlers must read current state, not what
- * they closed over when drawn.
+ * click at all. Elements are the same when tag and the data attributes that name what they
+ * stand for (IDENTITY) agree; a kept element keeps its own listeners, so handlers may close over
+ * those, and must read anything else from current state. Not for forms: an input's typed
+ * value would be overwritten by the drawing's.
  */
 export function morph(old, fresh) {
   if (!sameNode(old, fresh)) {
@@ -83,8 +84,11 @@ export function morphChildren(parent, children) {
   return parent;
 }
 
+/** The data attributes that say which thing an element stands for (see morph). */
+const IDENTITY = ['testid', 'key', 'folder', 'path', 'fingerprint'];
+
 function sameNode(a, b) {
   if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
   if (a.nodeType !== Node.ELEMENT_NODE) return a.nodeType === Node.TEXT_NODE;
-  return ['testid', 'folder', 'key'].every((k) => a.dataset[k] === b.dataset[k]);
+  return IDENTITY.every((k) => a.dataset[k] === b.dataset[k]);
 }

@@ -326,6 +326,14 @@ export class FakeFolderService implements FolderService {
     return line;
   }
 
+  /** A transfer moving on: the file's progress, and the files event a sidecar sends for it. */
+  setProgress(folder: string, path: string, progressBytes: number): void {
+    const file = this.get(folder).files.find((x) => x.path === path);
+    if (!file) throw new Error(`no file ${path} in ${folder}`);
+    file.progressBytes = progressBytes;
+    this.emit({ type: 'files', folder, paths: [path] });
+  }
+
   setStatus(folder: string, s: Partial<FolderStatus>): void {
     const f = this.get(folder);
     f.status = { ...f.status, ...s };

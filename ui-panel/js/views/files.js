@@ -1,5 +1,5 @@
 // Files: a browsable tree of the folder with each file's state, size, last author and time.
-import { empty, failure, fill, h, loading } from '../dom.js';
+import { empty, failure, fill, h, loading, morphChildren } from '../dom.js';
 import { ago, bytes } from '../format.js';
 
 const STATE_LABEL = { synced: 'Synced', pending: 'Syncing', conflict: 'Conflict', 'in-use': 'In use', ignored: 'Ignored', 'local-only': 'Local only' };
@@ -15,6 +15,7 @@ export function filesView(ctx, opts = {}) {
 
   function go(d) {
     dir = d;
+    renderCrumbs();
     fill(list, loading('files'));
     void load();
   }
@@ -52,22 +53,24 @@ export function filesView(ctx, opts = {}) {
       ]));
   }
 
+  // The list is reloaded on every burst of file events and redrawn in place (morph, rows known
+  // by their path), so a row clicked meanwhile still takes the click; the crumbs only change with `dir`.
   async function load() {
-    renderCrumbs();
     try {
       const files = await ctx.api.files(ctx.folderId, dir);
       files.sort((a, b) => (a.type === 'dir') !== (b.type === 'dir') ? (a.type === 'dir' ? -1 : 1) : a.name.localeCompare(b.name));
       if (files.length === 0) {
         return fill(list, empty(dir ? 'This directory is empty.' : `No files yet. Files you put in ${ctx.folder().root} appear here, and so do your friends' files.`, 'no-files'));
       }
-      fill(list, h('table', { class: 'table' },
+      morphChildren(list, [h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, ['Name', 'State', 'Size', 'Changed by', 'When', ''].map((t) => h('th', {}, t)))),
-        h('tbody', {}, files.map(row))));
+        h('tbody', {}, files.map(row)))]);
     } catch (err) {
       fill(list, failure(err, 'files-error'));
     }
   }
 
+  renderCrumbs();
   void load();
   return {
     el,
