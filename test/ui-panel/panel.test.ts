@@ -95,6 +95,13 @@ describe('ui-panel in Chromium', () => {
     await page.click(sel('tab-history'));
     await page.locator(sel('activity-item')).nth(2).waitFor();
     await page.locator(sel('deleted-row')).waitFor();
+    // A new change comes first in the feed; the items already shown move down as they are (a click on one still lands).
+    const e3 = row('activity-item', 'entry', 'e3');
+    await page.evaluate((s) => ((document.querySelector(s) as HTMLElement & { mark?: string }).mark = 'kept'), e3);
+    service.events.next({ type: 'activity', folder: 'f-photos', items: [{ entry: 'e4', author: BOB.fingerprint, authorName: BOB.name, op: 'put', path: 'dawn.jpg', atMs: Date.now() }] });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="activity-item"]') as HTMLElement | null)?.dataset.entry === 'e4');
+    expect(await page.locator(sel('activity-item')).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.entry))).toEqual(['e4', 'e3', 'e2', 'e1']);
+    expect(await page.evaluate((s) => (document.querySelector(s) as (HTMLElement & { mark?: string }) | null)?.mark, e3)).toBe('kept');
 
     await page.click(sel('tab-conflicts'));
     await page.locator(sel('conflict-diff')).waitFor();

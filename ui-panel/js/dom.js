@@ -76,16 +76,45 @@ export function morph(old, fresh) {
   return old;
 }
 
-/** `morph` for a parent's children, position by position: what is left over is removed or added. */
+/**
+ * `morph` for a parent's children: each new child takes the first unused old one that is the
+ * same (see morph), wherever it was (a row that moved down keeps its button), and is put in
+ * its place; old ones left over are removed.
+ */
 export function morphChildren(parent, children) {
-  const olds = [...parent.childNodes];
-  children.forEach((c, i) => (i < olds.length ? morph(olds[i], c) : parent.append(c)));
-  for (const o of olds.slice(children.length)) o.remove();
+  const pool = new Map();
+  for (const o of parent.childNodes) {
+    const k = identityOf(o);
+    if (k === undefined) continue;
+    const q = pool.get(k);
+    if (q) q.nodes.push(o);
+    else pool.set(k, { nodes: [o], next: 0 });
+  }
+  let cursor = parent.firstChild;
+  for (const c of children) {
+    const k = identityOf(c);
+    const q = k === undefined ? undefined : pool.get(k);
+    const node = q && q.next < q.nodes.length ? morph(q.nodes[q.next++], c) : c;
+    if (node === cursor) cursor = cursor.nextSibling;
+    else parent.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
   return parent;
 }
 
+/** A key that two nodes share exactly when sameNode says they are the same; undefined for nodes never kept. */
+function identityOf(n) {
+  if (n.nodeType === Node.TEXT_NODE) return '#text';
+  if (n.nodeType !== Node.ELEMENT_NODE) return undefined;
+  return JSON.stringify([n.nodeName, ...IDENTITY.map((k) => n.dataset[k] ?? null)]);
+}
+
 /** The data attributes that say which thing an element stands for (see morph). */
-const IDENTITY = ['testid', 'key', 'folder', 'path', 'fingerprint'];
+const IDENTITY = ['testid', 'key', 'folder', 'path', 'fingerprint', 'entry', 'version'];
 
 function sameNode(a, b) {
   if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;

@@ -1,5 +1,5 @@
 // History: a file's versions (restore one), recently deleted files (bring back), the activity feed, and member changes.
-import { act, empty, failure, fill, h, loading } from '../dom.js';
+import { act, empty, failure, fill, h, loading, morphChildren } from '../dom.js';
 import { ago, bytes, dirOf } from '../format.js';
 import { manifestList } from './members.js';
 
@@ -67,11 +67,12 @@ export function historyView(ctx, opts = {}) {
     try {
       const list = await ctx.api.deleted(ctx.folderId);
       if (list.length === 0) return fill(deleted, empty('Nothing deleted lately.', 'no-deleted'));
-      fill(deleted, h('table', { class: 'table' }, h('tbody', {}, list.map((d) => h('tr', { testid: 'deleted-row', dataset: { path: d.path } },
+      // In place (rows known by path and version): file events reload this list while a person clicks Restore.
+      morphChildren(deleted, [h('table', { class: 'table' }, h('tbody', {}, list.map((d) => h('tr', { testid: 'deleted-row', dataset: { path: d.path, version: d.version } },
         h('td', {}, d.path),
         h('td', { class: 'muted', dataset: { at: d.deletedAtMs } }, ago(d.deletedAtMs)),
         h('td', { class: 'num' }, bytes(d.size)),
-        h('td', { class: 'actions' }, mayWrite() ? h('button', { type: 'button', class: 'btn small', testid: 'deleted-restore', onclick: (ev) => restore(ev.currentTarget, d.path, d.version) }, 'Restore') : null))))));
+        h('td', { class: 'actions' }, mayWrite() ? h('button', { type: 'button', class: 'btn small', testid: 'deleted-restore', onclick: (ev) => restore(ev.currentTarget, d.path, d.version) }, 'Restore') : null)))))]);
     } catch (err) {
       fill(deleted, failure(err, 'deleted-error'));
     }
@@ -79,11 +80,11 @@ export function historyView(ctx, opts = {}) {
 
   function renderActivity() {
     if (items.length === 0) return fill(activity, empty('No activity yet.', 'no-activity'));
-    fill(activity, h('ol', { class: 'timeline' }, items.map((a) => h('li', { testid: 'activity-item', dataset: { entry: a.entry } },
+    morphChildren(activity, [h('ol', { class: 'timeline' }, items.map((a) => h('li', { testid: 'activity-item', dataset: { entry: a.entry } },
       h('span', { class: 'muted small', dataset: { at: a.atMs } }, ago(a.atMs)), ' ',
       h('strong', {}, a.authorName), ` ${OP_WORDS[a.op] || a.op} `,
       a.op === 'move' && a.from ? [h('code', {}, a.from), ' → '] : null,
-      h('button', { type: 'button', class: 'link', onclick: () => ctx.showTab('files', { dir: dirOf(a.path) }) }, a.path)))));
+      h('button', { type: 'button', class: 'link', onclick: () => ctx.showTab('files', { dir: dirOf(a.path) }) }, a.path))))]);
   }
 
   async function loadActivity() {
