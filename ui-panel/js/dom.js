@@ -106,7 +106,7 @@ export function morphChildren(parent, children) {
   return parent;
 }
 
-/** A key that two nodes share exactly when sameNode says they are the same; undefined for nodes never kept. */
+/** What a node stands for: two nodes with one key are the same (morph keeps the old one); undefined for nodes never kept. */
 function identityOf(n) {
   if (n.nodeType === Node.TEXT_NODE) return '#text';
   if (n.nodeType !== Node.ELEMENT_NODE) return undefined;
@@ -117,7 +117,6 @@ function identityOf(n) {
 const IDENTITY = ['testid', 'key', 'folder', 'path', 'fingerprint', 'entry', 'version'];
 
 function sameNode(a, b) {
-  if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
-  if (a.nodeType !== Node.ELEMENT_NODE) return a.nodeType === Node.TEXT_NODE;
-  return IDENTITY.every((k) => a.dataset[k] === b.dataset[k]);
+  const k = identityOf(a);
+  return k !== undefined && k === identityOf(b);
 }
