@@ -16,6 +16,7 @@
  * Every measurement runs in a fresh child process, so its peak RSS (maxRSS) is its own.
  * Data lives under os.tmpdir() and is removed at the end.
  * Run: npm run bench -- log   (or node --import tsx bench/log.bench.ts [--quick])
+ * KF_BENCH_THREADS=1: each measured child prints its CPU seconds per thread and bytes written.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -89,6 +90,44 @@ const mainCpuNow = (): number | undefined => {
     return undefined;
   }
 };
+/**
+ * CPU seconds per thread (KF_BENCH_THREADS=1 prints them to stderr), from /proc: the main
+ * thread, then V8's platform workers (the first four started: concurrent GC marking, parallel
+ * scavenges, the optimizing compiler) and libuv's pool (started later: sqlite's statements).
+ * On a shared machine the sum is what a change saves; the main thread alone hides GC moved
+ * to the helpers.
+ */
+const threadCpu = (): Map<string, number> => {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of fs.readdirSync(`/proc/self/task`)) {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = tid === String(process.pid) ? 'main' : `${name}/${tid}`;
+      out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    // not Linux: no breakdown
+  }
+  return out;
+};
+const threadCpuSince = (t0: Map<string, number>): string =>
+  [...threadCpu()]
+    .map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const)
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ') + `; written ${writtenMb()} MB since start`;
+
+/** Bytes this process has written (to the WAL and the file, mostly), from /proc; '?' elsewhere. */
+const writtenMb = (): string => {
+  try {
+    return (Number(/wchar: (\d+)/.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1]) / 2 ** 20).toFixed(0);
+  } catch {
+    return '?';
+  }
+};
 const since = (m0: number | undefined): number | undefined => {
   const m1 = mainCpuNow();
   return m0 === undefined || m1 === undefined ? undefined : m1 - m0;
@@ -155,6 +194,7 @@ async function runTask(t: Task): Promise<Result> {
     const start = process.hrtime.bigint();
     const cpu0 = cpuNow();
     const main0 = mainCpuNow();
+    const threads0 = process.env.KF_BENCH_THREADS ? threadCpu() : new Map<string, number>();
     await Promise.all(
       replicas.map(async (r, k) => {
         // One batch in flight, as a scanner with the next batch ready would: it is signed while the previous commits.
@@ -172,6 +212,7 @@ async function runTask(t: Task): Promise<Result> {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const cpuSeconds = cpuNow() - cpu0;
     const mainCpuSeconds = since(main0);
+    if (process.env.KF_BENCH_THREADS) console.error(`CPU s per thread: ${threadCpuSince(threads0)}`);
     await store.close();
     return { seconds, cpuSeconds, mainCpuSeconds, entries: t.writers * t.perWriter, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   }
@@ -195,6 +236,7 @@ async function runTask(t: Task): Promise<Result> {
   const start = process.hrtime.bigint();
   const cpu0 = cpuNow();
   const main0 = mainCpuNow();
+  const threads0 = process.env.KF_BENCH_THREADS ? threadCpu() : new Map<string, number>();
   let entries = 0;
   const check = (r: IngestResult): void => {
     if (r.refusals.length > 0 || r.deferred.length > 0) throw new Error(`refused: ${JSON.stringify(r.refusals.slice(0, 3))}`);
@@ -212,6 +254,7 @@ async function runTask(t: Task): Promise<Result> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpuSeconds = cpuNow() - cpu0;
   const mainCpuSeconds = since(main0);
+  if (process.env.KF_BENCH_THREADS) console.error(`CPU s per thread: ${threadCpuSince(threads0)}`);
   let stateHashSeconds: number | undefined;
   const catchupMemory = { ...memory };
   if (t.stateHash) {

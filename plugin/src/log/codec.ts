@@ -242,13 +242,32 @@ export function fingerprintAt(buf: Buffer, pos: number): string {
   return lastFpr.text;
 }
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Whether the 32 bytes at `pos` are the hash whose lower-case hex is `hex`. */
+function isHashAt(buf: Buffer, pos: number, hex: string): boolean {
+  if (hex.length !== 2 * HASH_BYTES) return false;
+  for (let i = 0; i < HASH_BYTES; i++) {
+    const b = buf[pos + i];
+    if (HEX_DIGITS[b >> 4] !== hex.charCodeAt(2 * i) || HEX_DIGITS[b & 15] !== hex.charCodeAt(2 * i + 1)) return false;
+  }
+  return true;
+}
+
 /** Reads canonical fields; every irregularity is a typed DecodeError. */
 export class Reader {
-  private readonly buf: Buffer;
+  private buf: Buffer;
   pos = 0;
 
   constructor(bytes: Uint8Array) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Reads `bytes` from the start: a decoder called per entry reuses one Reader instead of making one each time. */
+  reset(bytes: Uint8Array): this {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+    return this;
   }
 
   get remaining(): number {
@@ -299,6 +318,18 @@ export class Reader {
 
   hash(what: string): string {
     return this.hex(HASH_BYTES, what);
+  }
+
+  /**
+   * A hash that is usually `likely` (an entry's prev is the hash of the entry decoded just
+   * before it): then that same string, compared in place, instead of a new one. Later checks
+   * of the chain then compare one string with itself.
+   */
+  hashLikely(likely: string, what: string): string {
+    this.need(HASH_BYTES, what);
+    if (!isHashAt(this.buf, this.pos, likely)) return this.hex(HASH_BYTES, what);
+    this.pos += HASH_BYTES;
+    return likely;
   }
 
   /** Steps over `n` bytes that must be there. */

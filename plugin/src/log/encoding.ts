@@ -215,18 +215,27 @@ class LazyMove extends LazyMeta {
   }
 }
 
+/** The parents of every entry that names none: one frozen list instead of an empty array per entry. */
+const NO_PARENTS: readonly Hash[] = Object.freeze([]);
+
+/**
+ * The hash of the entry decodeHashedEntry decoded last: the next one's prev, when a feed is
+ * decoded in order (decoding is synchronous, so it is never seen half-updated).
+ */
+let lastDecodedHash = '';
+
 /** `lazyMeta`: a put's or move's meta is checked now and built on first use (see decodeHashedEntry). */
 function readEntry(r: Reader, bytes: Uint8Array, lazyMeta: boolean): Entry {
   header(r, KIND_ENTRY, 'entry');
   const folder = r.folder();
   const author = r.fingerprint('author');
   const seq = r.int('seq', 1);
-  const prev = seq === 1 ? null : r.hash('prev');
+  const prev = seq === 1 ? null : r.hashLikely(lastDecodedHash, 'prev');
   const lamport = r.int('lamport', 1);
   const wallTimeMs = r.varint('wallTimeMs');
   const np = r.int('parent count', 0, MAX_PARENTS);
   if (np * HASH_BYTES > r.remaining) throw new DecodeError('DECODE_TRUNCATED', `parent count ${np} exceeds the bytes left`);
-  const parents: Hash[] = new Array(np);
+  const parents: Hash[] = np === 0 ? (NO_PARENTS as Hash[]) : new Array(np);
   for (let i = 0; i < np; i++) {
     parents[i] = r.hash('parent');
     if (i > 0) {
@@ -272,9 +281,14 @@ export function decodeEntry(bytes: Uint8Array): Entry {
  * HashedEntry does; they must not change.
  */
 export function decodeHashedEntry(bytes: Uint8Array): HashedEntry {
-  const entry = readEntry(new Reader(bytes), bytes, true);
-  return { entry, bytes, hash: sha256Hex(bytes) };
+  const entry = readEntry(entryReader.reset(bytes), bytes, true);
+  const hash = sha256Hex(bytes);
+  lastDecodedHash = hash;
+  return { entry, bytes, hash };
 }
+
+// Reused by decodeHashedEntry (synchronous): a Reader per entry was garbage of its own.
+const entryReader = new Reader(Buffer.alloc(0));
 
 function writeCheckpointFields(w: Writer, c: Omit<Checkpoint, 'signature'>): void {
   if (!Number.isSafeInteger(c.seq) || c.seq < 1) invalid(`seq ${c.seq} must be >= 1`);

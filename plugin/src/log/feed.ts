@@ -46,16 +46,27 @@ export interface NewChange {
 
 /** Builds the entry that follows `tip` with the smallest clock the Lamport rule allows. */
 export function nextEntry(tip: FeedTip | null, change: NewChange): HashedEntry {
-  let lamport = tip === null ? 0 : tip.lamport;
-  for (const p of change.parents) if (p.lamport > lamport) lamport = p.lamport;
+  return tip === null ? entryAfter(0, null, 0, change) : entryAfter(tip.seq, tip.hash, tip.lamport, change);
+}
+
+const NO_PARENTS: readonly Hash[] = Object.freeze([]);
+
+/**
+ * nextEntry with the tip's fields as arguments: a run of local changes chains its entries
+ * without a tip object per entry.
+ */
+export function entryAfter(seq: number, hash: Hash | null, lamport: number, change: NewChange): HashedEntry {
+  let l = lamport;
+  const ps = change.parents;
+  for (let i = 0; i < ps.length; i++) if (ps[i].lamport > l) l = ps[i].lamport;
   return hashEntry({
     folder: change.folder,
     author: change.author,
-    seq: tip === null ? 1 : tip.seq + 1,
-    prev: tip === null ? null : tip.hash,
-    lamport: lamport + 1,
+    seq: seq + 1,
+    prev: hash,
+    lamport: l + 1,
     wallTimeMs: change.wallTimeMs,
-    parents: change.parents.length === 0 ? [] : canonicalParents(change.parents.map((p) => p.hash)),
+    parents: ps.length === 0 ? NO_PARENTS : canonicalParents(ps.map((p) => p.hash)),
     body: change.body,
   });
 }

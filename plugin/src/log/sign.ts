@@ -1,6 +1,6 @@
 /** Making checkpoints: one signature per batch of local changes covers the whole feed so far. */
 import { checkpointSigningBytes } from './encoding';
-import { advance, nextEntry, type FeedTip, type NewChange } from './feed';
+import { entryAfter, type FeedTip, type NewChange } from './feed';
 import type { Checkpoint, HashedEntry, Signer } from './types';
 
 /** Signs a checkpoint at `last`, the newest entry of a batch (the chain covers the rest). */
@@ -32,13 +32,19 @@ export async function appendBatch(
  */
 function chainEntries(tip: FeedTip | null, changes: readonly NewChange[], signal?: AbortSignal): { entries: HashedEntry[]; tip: FeedTip | null } {
   const entries: HashedEntry[] = [];
-  let t = tip;
+  // The tip's fields, not a FeedTip per entry: each entry is built to follow the one before it
+  // (seq + 1, prev its hash, a greater clock), which is what advance() would check.
+  let seq = tip === null ? 0 : tip.seq;
+  let hash = tip === null ? null : tip.hash;
+  let lamport = tip === null ? 0 : tip.lamport;
   // Indexed: called a few times per batch with loops of a thousand, where for-of allocated an iterator result per step.
   for (let i = 0; i < changes.length; i++) {
     if ((i & 1023) === 0) signal?.throwIfAborted();
-    const e = nextEntry(t, changes[i]);
+    const e = entryAfter(seq, hash, lamport, changes[i]);
     entries.push(e);
-    t = advance(t, e);
+    seq = e.entry.seq;
+    hash = e.hash;
+    lamport = e.entry.lamport;
   }
-  return { entries, tip: t };
+  return { entries, tip: entries.length === 0 ? tip : { seq, hash: hash as string, lamport } };
 }

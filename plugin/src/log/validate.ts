@@ -8,7 +8,7 @@
 import { decodeCheckpoint, decodeHashedEntry, checkpointSigningBytes, encodeCheckpoint } from './encoding';
 import { DecodeError } from './errors';
 import { lamportViolation, type FeedTip } from './feed';
-import { pathProblem, pathsOf, type PathProblem } from './path';
+import { pathProblem, type PathProblem } from './path';
 import type { Checkpoint, Entry, Fingerprint, FolderId, ForkEvidence, Hash, HashedEntry, SignatureVerifier, WriteAuthority } from './types';
 
 export type RefusalReason =
@@ -471,17 +471,17 @@ function acceptCovered(input: AcceptInput): { accepted: HashedEntry[]; acceptedF
     const c = coveredAt.get(seq) as Candidate;
     const e = c.he.entry;
     let problem: Refusal | null = null;
-    const paths = pathsOf(e.body);
-    for (let k = 0; k < paths.length; k++) {
-      const p = paths[k];
-      const pp = pathProblem(p);
-      if (pp !== null) {
-        problem = { ...entryRefusal(c, seq), reason: 'BAD_PATH', detail: `path ${JSON.stringify(p)}: ${pp}`, pathProblem: pp };
-        break;
-      }
+    // A body's one or two paths read in place: pathsOf made an array per entry, twice.
+    const b = e.body;
+    const first = b.op === 'move' ? b.from : b.path;
+    const second = b.op === 'move' ? b.to : null;
+    const pp = pathProblem(first) ?? (second === null ? null : pathProblem(second));
+    if (pp !== null) {
+      const p = pathProblem(first) !== null ? first : (second as string);
+      problem = { ...entryRefusal(c, seq), reason: 'BAD_PATH', detail: `path ${JSON.stringify(p)}: ${pp}`, pathProblem: pp };
     }
     if (!problem) {
-      const acl = aclRefusal(c.he, author, authority);
+      const acl = writeRefusal(authority, author, first, second, seq);
       if (acl) problem = { ...entryRefusal(c, seq), ...acl };
     }
     if (!problem) {
@@ -518,11 +518,17 @@ function acceptCovered(input: AcceptInput): { accepted: HashedEntry[]; acceptedF
 
 /** The manifest's refusal of an entry (the first of its paths it refuses), or null. */
 function aclRefusal(he: HashedEntry, author: Fingerprint, authority: WriteAuthority): { reason: RefusalReason; detail: string } | null {
-  for (const p of pathsOf(he.entry.body)) {
-    const d = authority.mayWrite(author, p, he.entry.seq);
-    if (!d.ok) return { reason: d.reason, detail: d.detail };
-  }
-  return null;
+  const b = he.entry.body;
+  return b.op === 'move' ? writeRefusal(authority, author, b.from, b.to, he.entry.seq) : writeRefusal(authority, author, b.path, null, he.entry.seq);
+}
+
+/** The manifest's refusal of a write of `first` (then `second`, if any) at `seq`, or null. */
+function writeRefusal(authority: WriteAuthority, author: Fingerprint, first: string, second: string | null, seq: number): { reason: RefusalReason; detail: string } | null {
+  const d = authority.mayWrite(author, first, seq);
+  if (!d.ok) return { reason: d.reason, detail: d.detail };
+  if (second === null) return null;
+  const d2 = authority.mayWrite(author, second, seq);
+  return d2.ok ? null : { reason: d2.reason, detail: d2.detail };
 }
 
 /**

@@ -201,7 +201,7 @@ function prepare(batch: AppendBatch, signal: AbortSignal | undefined): Job {
  * its own so that prepare, which runs once per batch, is not compiled around it.
  */
 function checkEntries(entries: readonly EntryRecord[]): void {
-  for (let i = 0; i < entries.length; i++) checkEntry(entries[i]);
+  for (let i = 0; i < entries.length; i++) checkEntry(entries[i], i > 0 ? entries[i - 1].hash : null);
 }
 
 /** One feed's entries in a batch. */
@@ -422,20 +422,22 @@ async function advanceFeeds(tx: Transaction, feeds: readonly FeedJob[], fids: Ma
   }
 }
 
-function checkEntry(e: EntryRecord): void {
+/** `before`: the hash of the entry before it in the batch (a feed's prev, usually). */
+function checkEntry(e: EntryRecord, before: string | null): void {
   checkText(e.folder, 'entry.folder');
-  // e.hash is checked as encodeChunk writes it.
-  if (e.prev !== null) checkHash(e.prev, 'entry.prev');
+  // e.hash is checked as encodeChunk writes it, and so is a prev that is the hash before it.
+  if (e.prev !== null && e.prev !== before) checkHash(e.prev, 'entry.prev');
   checkText(e.author, 'entry.author');
   checkSeq(e.seq, 'entry.seq');
   checkSeq(e.lamport, 'entry.lamport');
   if (e.seq < FIRST_SEQ) throw new StoreError('STORE_INVALID_ARGUMENT', `entry.seq must be ≥ ${FIRST_SEQ}, got ${e.seq}`);
-  if (!Array.isArray(e.paths) || e.paths.length < 1 || e.paths.length > 2) {
+  const { paths, parents } = e;
+  if (!Array.isArray(paths) || paths.length < 1 || paths.length > 2) {
     throw new StoreError('STORE_INVALID_ARGUMENT', `entry ${e.hash} must touch one or two paths`);
   }
-  for (const p of e.paths) checkText(p, 'entry.paths');
-  if (!Array.isArray(e.parents)) throw new StoreError('STORE_INVALID_ARGUMENT', `entry ${e.hash}: parents must be an array`);
-  for (const p of e.parents) checkHash(p, 'entry.parents');
+  for (let i = 0; i < paths.length; i++) checkText(paths[i], 'entry.paths');
+  if (!Array.isArray(parents)) throw new StoreError('STORE_INVALID_ARGUMENT', `entry ${e.hash}: parents must be an array`);
+  for (let i = 0; i < parents.length; i++) checkHash(parents[i], 'entry.parents');
   bufferOf(e.bytes, 'entry.bytes');
 }
 

@@ -138,6 +138,18 @@ export function storeContract(name: string, open: StoreFactory): void {
         expect(await store.entry(good.hash)).toBeUndefined();
       });
 
+      test('a prev that is the hash of the entry before it is checked with that hash: malformed, the batch is refused', async () => {
+        const first = { ...entry({ seq: 1 }), hash: 'Z'.repeat(64) };
+        const second = { ...entry({ seq: 2 }), prev: first.hash };
+        const err = await store.appendBatch({ entries: [first, second] }).catch((e) => e);
+        expect(isStoreError(err, 'STORE_INVALID_ARGUMENT')).toBe(true);
+        // A malformed prev of its own is refused too, whatever the entry before it.
+        const third = { ...entry({ seq: 3 }), prev: 'not-hex' };
+        const err2 = await store.appendBatch({ entries: [entry({ seq: 1 }), entry({ seq: 2 }), third] }).catch((e) => e);
+        expect(isStoreError(err2, 'STORE_INVALID_ARGUMENT')).toBe(true);
+        expect(await store.versionVector('folder-1')).toEqual(new Map());
+      });
+
       test('reads running beside a batch never see half of it', async () => {
         const big = feed('A', 1, 12_000);
         const writing = store.appendBatch({ entries: big });
