@@ -105,7 +105,11 @@ export async function exchange(a: Node, b: Node): Promise<void> {
   await carry(b, a);
 }
 
-/** Resolves once `check` holds, checked now and after every event of the engines; fails after `ms`. */
+/**
+ * Resolves once `check` holds, checked now, after every event of the engines, and every
+ * RECHECK_MS (a check may hang on what no engine event follows: a session's view of its peer,
+ * a message on a link); fails after `ms`.
+ */
 export async function until(engines: readonly FolderEngine[], check: () => Promise<boolean>, what: string, ms = WAIT_MS): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let done = false;
@@ -115,6 +119,7 @@ export async function until(engines: readonly FolderEngine[], check: () => Promi
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearInterval(recheck);
       for (const s of subs) s.unsubscribe();
       if (err) reject(err);
       else resolve();
@@ -142,10 +147,13 @@ export async function until(engines: readonly FolderEngine[], check: () => Promi
       if (process.env.DEBUG_FOLDER) console.log('timeout', what);
       finish(new Error(`timed out after ${ms} ms waiting for ${what}`));
     }, ms);
+    const recheck = setInterval(probe, RECHECK_MS);
     const subs = engines.map((e) => e.events.subscribe(() => probe()));
     probe();
   });
 }
+
+const RECHECK_MS = 250;
 
 /** The events of an engine gathered while `f` runs. */
 export async function eventsDuring<T>(engine: FolderEngine, f: () => Promise<T>): Promise<{ value: T; events: FolderEvent[] }> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { filter, firstValueFrom, ReplaySubject, throwError, timeout, type Subject } from 'rxjs';
 import { appendBatch, decodeEntry, encodeCheckpoint, type BlockRef } from '../../../plugin/src/log';
 import { PROTOCOL_VERSION, vectorEntries } from '../../../plugin/src/sync';
 import { hostSigner } from '../replica/helpers';
@@ -192,13 +193,21 @@ test('more follows even when the sender’s Vector was lost (a restarted peer): 
  * Sessions between `a` and `b` whose link from `a` loses the messages `lose` picks (as a host
  * that could not queue a delivery does), each kept in `lost`.
  */
-async function lossyLink(a: SyncNode, b: SyncNode, lose: (m: SyncMessage) => boolean, session: Partial<SessionOptions> = {}): Promise<{ a: SyncSession; b: SyncSession; lost: SyncMessage[]; fromB: End }> {
+async function lossyLink(
+  a: SyncNode,
+  b: SyncNode,
+  lose: (m: SyncMessage) => boolean,
+  session: Partial<SessionOptions> = {},
+): Promise<{ a: SyncSession; b: SyncSession; lost: SyncMessage[]; lost$: Subject<SyncMessage>; fromB: End }> {
   const [ea, eb] = duplex();
   const lost: SyncMessage[] = [];
+  // Each loss as it happens: what a test waits for (no engine event follows a lost CaughtUp).
+  const lost$ = new ReplaySubject<SyncMessage>();
   const lossy = Object.assign(Object.create(ea) as End, {
     send: (m: SyncMessage): Promise<void> => {
       if (!lose(m)) return ea.send(m);
       lost.push(m);
+      lost$.next(m);
       return Promise.resolve();
     },
   });
@@ -206,7 +215,7 @@ async function lossyLink(a: SyncNode, b: SyncNode, lose: (m: SyncMessage) => boo
   const sb = cluster.session(b, a.name, eb, session);
   cluster.links.push({ a: sa, b: sb, ends: [ea, eb], close: async () => cut(ea) });
   await Promise.all([sa.start(), sb.start()]);
-  return { a: sa, b: sb, lost, fromB: eb };
+  return { a: sa, b: sb, lost, lost$, fromB: eb };
 }
 
 test('lost entries are sent again: after a CaughtUp that shows Bob behind he asks from his vector, and after a resync Alice starts from his word, not from what she sent', async () => {
@@ -228,7 +237,8 @@ test('lost entries are sent again: after a CaughtUp that shows Bob behind he ask
   // Now a batch and its CaughtUp are lost: only the host's notice (a resync) can tell Bob.
   lose = (m) => m.kind === 'entries' || m.kind === 'caught-up';
   await files(alice, { 'd1.txt': 'd1' });
-  await until([alice], async () => link.lost.some((m) => m.kind === 'caught-up'), 'alice sending d1 (lost)');
+  // Waited for as it happens: the CaughtUp goes after Alice's last engine event, which `until` would need to look again.
+  await firstValueFrom(link.lost$.pipe(filter((m) => m.kind === 'caught-up'), timeout({ first: 20_000, with: () => throwError(() => new Error('alice sending d1 (lost): no CaughtUp lost within 20 s')) })));
   expect(await holds(bob, 'd1.txt', 'd1')).toBe(false);
   lose = () => false;
   await link.b.resync();
