@@ -18,13 +18,17 @@ export interface BlockRef {
 }
 
 export interface BlockSource {
-  /** The block's bytes, hash-checked, or undefined when this source does not have it. */
-  read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * The block's bytes, hash-checked, or undefined when this source does not have it.
+   * `from`: a peer that announced the block's file (the author of the entry being built), to
+   * be asked before peers that may still lack it themselves.
+   */
+  read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined>;
   /**
    * A hint: these blocks will be read soon, in this order (a file about to be built). A
    * source that fetches from far away starts on them now, within its own memory bound.
    */
-  prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal): void;
+  prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal, from?: string): void;
   /** Whether the block is in hand already (read would not wait on a disk or a peer). */
   holds?(hash: string): boolean;
 }
@@ -407,6 +411,7 @@ interface Ahead {
 
 interface AheadJob {
   readonly blocks: readonly BlockRef[];
+  readonly from: string | undefined;
   next: number;
 }
 
@@ -438,10 +443,10 @@ export class ChainedBlockSource implements BlockSource {
     return this.aheadBytes;
   }
 
-  prefetch(blocks: readonly BlockRef[], signal?: AbortSignal): void {
+  prefetch(blocks: readonly BlockRef[], signal?: AbortSignal, from?: string): void {
     if (blocks.length < 2 || signal?.aborted) return;
-    for (const s of this.sources) s.prefetch?.(blocks, signal);
-    this.jobs.push({ blocks, next: 0 });
+    for (const s of this.sources) s.prefetch?.(blocks, signal, from);
+    this.jobs.push({ blocks, from, next: 0 });
     if (signal !== undefined && !this.watched.has(signal)) {
       this.watched.add(signal);
       signal.addEventListener('abort', () => this.cancel(), { once: true });
@@ -453,7 +458,7 @@ export class ChainedBlockSource implements BlockSource {
     return this.ahead.get(hash)?.settled === true || this.sources.some((s) => s.holds?.(hash) === true);
   }
 
-  async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  async read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // A reader that caught up with the read-ahead of its file moves it on, so nothing is read twice.
     for (const j of this.jobs) if (j.next < j.blocks.length && j.blocks[j.next].hash === hash) j.next++;
     const a = this.ahead.get(hash);
@@ -466,15 +471,15 @@ export class ChainedBlockSource implements BlockSource {
       const data = await a.data;
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
     }
-    return this.readChain(hash, size, signal);
+    return this.readChain(hash, size, signal, from);
   }
 
-  private async readChain(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  private async readChain(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // A block some source already holds costs nothing: no local lookup first.
     const ready = this.sources.find((s) => s.holds?.(hash) === true);
     for (const s of ready ? [ready, ...this.sources.filter((x) => x !== ready)] : this.sources) {
       throwIfAborted(signal);
-      const data = await s.read(hash, size, signal);
+      const data = await s.read(hash, size, signal, from);
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
     }
     return undefined;
@@ -497,7 +502,7 @@ export class ChainedBlockSource implements BlockSource {
         continue;
       }
       const entry: Ahead = { data: Promise.resolve(undefined), size: b.size, refs: 1, settled: false, at: performance.now() };
-      (entry as { data: Promise<Buffer | undefined> }).data = this.readChain(b.hash, b.size, signal)
+      (entry as { data: Promise<Buffer | undefined> }).data = this.readChain(b.hash, b.size, signal, job.from)
         .catch(() => undefined)
         .finally(() => {
           entry.settled = true;

@@ -260,14 +260,10 @@ export class PeerBlockSource implements BlockSource {
     return n;
   }
 
-  async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  async read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // Every request in flight listens on the engine's one signal: dozens at once are expected.
     if (signal) setMaxListeners(0, signal);
-    // Fastest first, weighed by what each is already busy with: a block goes to the peer
-    // expected to answer it soonest, so several peers serve one transfer at once.
-    // A peer that lacked most blocks lately (it is still receiving them itself) goes after the others.
-    const score = (p: BlockRequester): number => ((p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1)) / Math.max(p.hitRate, 0.05);
-    const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => score(a) - score(b));
+    const order = this.order(from);
     for (const p of order) {
       signal?.throwIfAborted();
       try {
@@ -279,5 +275,29 @@ export class PeerBlockSource implements BlockSource {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Who is asked, in turn. The peer that announced the file (`from`, its entry's author) comes
+   * first: it had the content when it wrote the entry. Two receivers of a new folder otherwise
+   * asked each other first for ~3 of 4 blocks (a peer's misses answer fast, and the author is
+   * the one with many requests in flight), and each such miss cost both of them a message, a
+   * lookup and a reply before the author was asked. Then the others, fastest first, weighed by
+   * what each is already busy with: a block goes to the peer expected to answer it soonest, so
+   * several peers serve one transfer at once; one that lacked most blocks lately (it is still
+   * receiving them itself) goes after the others.
+   */
+  private order(from: string | undefined): BlockRequester[] {
+    const score = (p: BlockRequester): number => ((p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1)) / Math.max(p.hitRate, 0.05);
+    let first: BlockRequester | undefined;
+    const rest: BlockRequester[] = [];
+    for (const p of this.peers) {
+      if (!p.allowed()) continue;
+      if (first === undefined && p.peer === from) first = p;
+      else rest.push(p);
+    }
+    if (rest.length > 1) rest.sort((a, b) => score(a) - score(b));
+    if (first !== undefined) rest.unshift(first);
+    return rest;
   }
 }

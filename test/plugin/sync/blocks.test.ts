@@ -48,6 +48,41 @@ test('a block that does not match its hash fails that peer; the next peer’s ve
   expect(await none.read(sha(Buffer.from('x')), 1)).toBeUndefined();
 });
 
+test("the peer named as the block's source (its file's author) is asked first; the others only when it lacks the block", async () => {
+  const block = randomBytes(512);
+  // The author is busy (requests in flight, slow replies); the other receiver answers its
+  // misses at once, so by speed alone it would be asked first for everything.
+  const pending: Request[] = [];
+  const author = new BlockRequester('author', async (m) => {
+    if (m.kind === 'block-request') pending.push(m);
+  });
+  const receiver = peer('receiver', () => undefined);
+  const source = new PeerBlockSource();
+  source.add(receiver.requester);
+  source.add(author);
+  const busy = author.request(sha(randomBytes(8)), 8);
+  await new Promise((r) => setImmediate(r));
+  const answer = (): void => {
+    for (const m of pending.splice(0)) author.onReply({ kind: 'block-reply', id: m.id, hash: m.hash, data: m.hash === sha(block) ? block : undefined });
+  };
+  const named = source.read(sha(block), block.length, undefined, 'author');
+  await new Promise((r) => setImmediate(r));
+  answer();
+  expect(await named).toEqual(block);
+  expect(receiver.asked).toHaveLength(0);
+  await busy;
+
+  // A named peer that lacks the block passes it on to the others.
+  const other = randomBytes(64);
+  const holder = peer('holder', () => other);
+  source.add(holder.requester);
+  const passed = source.read(sha(other), other.length, undefined, 'author');
+  for (let i = 0; i < 5 && pending.length === 0; i++) await new Promise((r) => setImmediate(r));
+  answer();
+  expect(await passed).toEqual(other);
+  expect(holder.asked).toHaveLength(1);
+});
+
 test('at most maxInFlight requests in flight per peer; the rest wait and all resolve', async () => {
   const blocks = Array.from({ length: 40 }, () => randomBytes(64));
   const byHash = new Map(blocks.map((b) => [sha(b), b]));
