@@ -214,3 +214,29 @@ test('a request whose message was lost is asked again under the same id before t
   expect(await b).toBeUndefined();
   expect(quiet.requestsInFlight).toBe(0);
 });
+
+test('requests on one signal share one abort listener, gone with the last of them; a request nobody answers fails after the reply timeout', async () => {
+  const asked: Request[] = [];
+  const requester = new BlockRequester('silent', async (m) => {
+    if (m.kind === 'block-request') asked.push(m);
+  }, 64, undefined, undefined, 200);
+  const ctl = new AbortController();
+  let listeners = 0;
+  const add = ctl.signal.addEventListener.bind(ctl.signal);
+  const remove = ctl.signal.removeEventListener.bind(ctl.signal);
+  ctl.signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as typeof add;
+  ctl.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as typeof remove;
+  const t0 = performance.now();
+  const all = Array.from({ length: 20 }, (_, i) => requester.request(sha(Buffer.from([i])), 1, ctl.signal).catch((e: unknown) => e));
+  await until(() => asked.length === 20);
+  expect(listeners).toBe(1);
+  // One answered: the others still wait, on the same listener.
+  requester.onReply({ kind: 'block-reply', id: asked[0].id, hash: asked[0].hash, data: Buffer.from([0]) });
+  expect(await all[0]).toEqual(Buffer.from([0]));
+  expect(listeners).toBe(1);
+  const failed = await Promise.all(all.slice(1));
+  expect(failed.every((e) => isSyncError(e, 'SYNC_BLOCK_FAILED'))).toBe(true);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+  expect(listeners).toBe(0);
+  expect(requester.requestsInFlight).toBe(0);
+});
