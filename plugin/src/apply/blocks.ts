@@ -293,11 +293,13 @@ export class LocalBlockSource implements BlockSource {
       this.remembered.delete(hash);
     }
     const { locations, ahead } = await this.locate(hash);
+    // Indexed nowhere: what nearly every block of a new file from a peer is.
+    if (locations.length === 0) return undefined;
     const tried = last === undefined ? [] : [last];
     const found = await this.readFirst(locations, tried, hash, size, signal);
     // A block looked up with its file's others (prefetch) needs no listing of what follows.
     if (found !== undefined && !ahead) this.rememberNext(found.loc);
-    if (found !== undefined || !ahead || locations.length === 0) return found?.data;
+    if (found !== undefined || !ahead) return found?.data;
     // Looked up ahead, and none of it holds the block now: the file moved or changed since (a
     // lookup made for a whole batch can wait while other blocks are served). Asked afresh, so a
     // stale lookup never makes us answer "not here" for a block the index knows elsewhere.
@@ -484,8 +486,17 @@ export class ChainedBlockSource implements BlockSource {
 
   private async readChain(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // A block some source already holds costs nothing: no local lookup first.
-    const ready = this.sources.find((s) => s.holds?.(hash) === true);
-    for (const s of ready ? [ready, ...this.sources.filter((x) => x !== ready)] : this.sources) {
+    let ready: BlockSource | undefined;
+    for (const s of this.sources) {
+      if (s.holds?.(hash) !== true) continue;
+      ready = s;
+      throwIfAborted(signal);
+      const data = await s.read(hash, size, signal, from);
+      if (data !== undefined && data.length === size && sha256(data) === hash) return data;
+      break;
+    }
+    for (const s of this.sources) {
+      if (s === ready) continue;
       throwIfAborted(signal);
       const data = await s.read(hash, size, signal, from);
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
