@@ -113,6 +113,8 @@ interface Job {
   readonly moveFrom?: string;
   /** A put without a move: the bulk phases run it with their own context. */
   readonly meta?: FileMeta;
+  /** The author of the put's entry (see BlockSource.read). */
+  readonly from?: string;
   readonly run: () => Promise<PathOutcome>;
 }
 
@@ -236,7 +238,8 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
       if (rec !== undefined) deletes.push({ path: res.path, run: () => applyDelete(ctx, res.path) });
     } else if (!recordShows(rec, meta) && admit(res.path)) {
       const moveFrom = res.winner.moveFrom;
-      const job = { path: res.path, moveFrom, meta: moveFrom === undefined ? meta : undefined, run: () => applyPut(ctx, res.path, meta, moveFrom) };
+      const from = res.winner.author;
+      const job = { path: res.path, moveFrom, meta: moveFrom === undefined ? meta : undefined, from, run: () => applyPut(ctx, res.path, meta, moveFrom, from) };
       // A file or link replacing a directory waits until the deletions have emptied it.
       if (meta.type !== 'dir' && rec?.type === 'dir') late.push(job);
       else if (meta.type === 'dir') dirs.push(job);
@@ -244,7 +247,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
     }
     for (const copy of conflictCopiesOf(res)) {
       if (recordShows(local.get(copy.path), copy.meta) || !admit(copy.path)) continue;
-      copies.push({ path: copy.path, run: () => applyPut(ctx, copy.path, copy.meta) });
+      copies.push({ path: copy.path, run: () => applyPut(ctx, copy.path, copy.meta, undefined, copy.loser.author) });
     }
   }
   const byPath = (a: Job, b: Job): number => compareUtf8(a.path, b.path);
@@ -287,7 +290,7 @@ export async function applyState(o: ApplyStateOptions): Promise<ApplyReport> {
   const committer = new Committer(recorder, o.writing, undefined, groupSync);
   const bulk: FileApplyContext = { ...ctx, committer, known: local, verified: new Set(), groupSync };
   // A new literal per job, not `{ ...j, run }`: V8 gives nearly every spread copy a hidden class of its own.
-  const bulkJob = (j: Job): Job => ({ path: j.path, moveFrom: j.moveFrom, meta: j.meta, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta) : j.run()) });
+  const bulkJob = (j: Job): Job => ({ path: j.path, moveFrom: j.moveFrom, meta: j.meta, from: j.from, run: () => (j.meta !== undefined ? applyPut(bulk, j.path, j.meta, undefined, j.from) : j.run()) });
   const dirJobs = dirs.map(bulkJob);
   try {
     await inOrder(dirJobs);

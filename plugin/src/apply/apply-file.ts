@@ -175,15 +175,17 @@ export async function buildFile(
   meta: FileMeta,
   /** `tmp` is a partial file (see partial.ts): what it holds already is taken where it hashes right. */
   resume = false,
+  /** The peer that announced this content (its entry's author): see BlockSource.read. */
+  from?: string,
 ): Promise<StatLike> {
   const small = meta.size <= SMALL_FILE_BYTES;
   const parts: Buffer[] = [];
   if (small) {
     let size = 0;
-    if (meta.blocks.length > 0) ctx.blocks.prefetch?.(meta.blocks, ctx.signal);
+    if (meta.blocks.length > 0) ctx.blocks.prefetch?.(meta.blocks, ctx.signal, from);
     for (const b of meta.blocks) {
       throwIfAborted(ctx.signal);
-      const data = await readBlock(ctx, rel, b, size);
+      const data = await readBlock(ctx, rel, b, size, from);
       parts.push(data);
       size += data.length;
     }
@@ -235,7 +237,7 @@ export async function buildFile(
         if (was.size > meta.size) await h.truncate(meta.size);
         chmod = (was.mode & APPLIED_MODE_MASK) !== mode;
       }
-      written = await fillBlocks(ctx, h, rel, meta, Math.min(was?.size ?? 0, meta.size));
+      written = await fillBlocks(ctx, h, rel, meta, Math.min(was?.size ?? 0, meta.size), from);
       checkWhole(rel, meta, written);
       throwIfAborted(ctx.signal);
     }
@@ -273,7 +275,7 @@ export const FILL_WINDOW_BYTES = 8 * 1024 * 1024;
  * whose blocks are taken where they hash right. Returns the bytes the file holds. A block that
  * arrives is written even when another one fails: the next build finds it there.
  */
-async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, h: Fd, rel: string, meta: FileMeta, have: number): Promise<number> {
+async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onBytes'>, h: Fd, rel: string, meta: FileMeta, have: number, from: string | undefined): Promise<number> {
   let done = 0;
   const missing: { hash: string; size: number; at: number }[] = [];
   let at = 0;
@@ -284,7 +286,7 @@ async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onB
     at += b.size;
   }
   if (done > 0) ctx.onBytes?.(done);
-  if (missing.length > 1) ctx.blocks.prefetch?.(missing, ctx.signal);
+  if (missing.length > 1) ctx.blocks.prefetch?.(missing, ctx.signal, from);
   /** Where each block was first asked for: the same block again in this file is copied from there once written. */
   const first = new Map<string, Promise<number | undefined>>();
   const running = new Set<Promise<void>>();
@@ -295,8 +297,8 @@ async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onB
     if (failure !== undefined || ctx.signal?.aborted) break;
     const earlier = first.get(b.hash);
     const task = (async (): Promise<number | undefined> => {
-      const from = earlier === undefined ? undefined : await earlier;
-      const data = (from !== undefined ? await h.blockAt(b, from) : undefined) ?? (await readBlock(ctx, rel, b, b.at));
+      const copyAt = earlier === undefined ? undefined : await earlier;
+      const data = (copyAt !== undefined ? await h.blockAt(b, copyAt) : undefined) ?? (await readBlock(ctx, rel, b, b.at, from));
       await h.write(data, b.at);
       done += b.size;
       ctx.onBytes?.(done);
@@ -321,8 +323,8 @@ async function fillBlocks(ctx: Pick<FileApplyContext, 'blocks' | 'signal' | 'onB
   return done;
 }
 
-async function readBlock(ctx: Pick<FileApplyContext, 'blocks' | 'signal'>, rel: string, b: { hash: string; size: number }, at: number): Promise<Buffer> {
-  const data = await ctx.blocks.read(b.hash, b.size, ctx.signal);
+async function readBlock(ctx: Pick<FileApplyContext, 'blocks' | 'signal'>, rel: string, b: { hash: string; size: number }, at: number, from: string | undefined): Promise<Buffer> {
+  const data = await ctx.blocks.read(b.hash, b.size, ctx.signal, from);
   if (data === undefined) throw new ApplyError('APPLY_BLOCK_UNAVAILABLE', `${rel}: block ${b.hash} (${b.size} bytes at ${at}) is not available`);
   // Sources are checked here again: the file must not depend on every source being honest.
   if (data.length !== b.size || sha256(data) !== b.hash) throw new ApplyError('APPLY_HASH_MISMATCH', `${rel}: block ${b.hash} at ${at} does not match its hash`);
@@ -482,10 +484,11 @@ export const utimesSeconds = (ms: number): number => (ms + 0.5) / 1000;
 
 /**
  * Puts `meta` at `rel`. `moveFrom`: the winner is a move from there; when that file is
- * unchanged and holds the content, it is renamed instead of rebuilt.
+ * unchanged and holds the content, it is renamed instead of rebuilt. `from`: the entry's
+ * author, asked for its blocks first (see BlockSource.read).
  */
-export function applyPut(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
-  return fsErrorsAsApply(`cannot write ${rel}`, () => put(ctx, rel, meta, moveFrom));
+export function applyPut(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string, from?: string): Promise<PathOutcome> {
+  return fsErrorsAsApply(`cannot write ${rel}`, () => put(ctx, rel, meta, moveFrom, from));
 }
 
 /**
@@ -502,7 +505,7 @@ async function fsErrorsAsApply<T>(what: string, f: () => Promise<T>): Promise<T>
   }
 }
 
-async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?: string): Promise<PathOutcome> {
+async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom: string | undefined, from: string | undefined): Promise<PathOutcome> {
   throwIfAborted(ctx.signal);
   const abs = await safePath(ctx.root, rel, { verified: ctx.verified });
   if (meta.type === 'symlink' && (meta.linkTarget === undefined || linkEscapes(rel, meta.linkTarget))) {
@@ -540,7 +543,7 @@ async function put(ctx: FileApplyContext, rel: string, meta: FileMeta, moveFrom?
     if (meta.type === 'symlink') await fsp.symlink(meta.linkTarget as string, tmp);
     else {
       try {
-        built = await buildFile(ctx, tmp, rel, meta, partial !== undefined);
+        built = await buildFile(ctx, tmp, rel, meta, partial !== undefined, from);
       } catch (e) {
         // Without its blocks, a new file can still be there already (renamed in before a crash).
         if (!unrecorded || !isApplyError(e, 'APPLY_BLOCK_UNAVAILABLE')) throw e;
@@ -650,9 +653,13 @@ async function putEmpty(ctx: FileApplyContext, rel: string, abs: string, meta: F
   return { kind: 'written', path: rel };
 }
 
+// Shared by every stat the worker answered: three closures per small file were garbage.
+const yes = (): boolean => true;
+const no = (): boolean => false;
+
 /** The worker's answer as the stat of the regular file it made. */
 function madeStat(m: Extract<EmptyFileResult, { ok: true }>): StatLike {
-  return { ino: m.ino, mode: m.mode, size: m.size, mtimeMs: m.mtimeMs, isFile: () => true, isDirectory: () => false, isSymbolicLink: () => false };
+  return { ino: m.ino, mode: m.mode, size: m.size, mtimeMs: m.mtimeMs, isFile: yes, isDirectory: no, isSymbolicLink: no };
 }
 
 /** The worker's failure as the errno error a call here would have thrown (fsErrorsAsApply makes it APPLY_IO). */

@@ -3,7 +3,7 @@
  * the block index names), then whatever the sync layer plugs in. A source may lie (the file
  * changed since it was indexed, a peer sent garbage): every block is hashed before use.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import { promisify } from 'node:util';
@@ -18,13 +18,17 @@ export interface BlockRef {
 }
 
 export interface BlockSource {
-  /** The block's bytes, hash-checked, or undefined when this source does not have it. */
-  read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * The block's bytes, hash-checked, or undefined when this source does not have it.
+   * `from`: a peer that announced the block's file (the author of the entry being built), to
+   * be asked before peers that may still lack it themselves.
+   */
+  read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined>;
   /**
    * A hint: these blocks will be read soon, in this order (a file about to be built). A
    * source that fetches from far away starts on them now, within its own memory bound.
    */
-  prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal): void;
+  prefetch?(blocks: readonly BlockRef[], signal?: AbortSignal, from?: string): void;
   /** Whether the block is in hand already (read would not wait on a disk or a peer). */
   holds?(hash: string): boolean;
 }
@@ -36,10 +40,18 @@ export interface BlockSource {
  * written to must never be hashed with this.
  */
 const hashed = new WeakMap<Uint8Array, string>();
+/**
+ * The one-shot digest where Node has it (20.12 on): a Hash object per block is a native handle
+ * the GC must finalize, and each of a receiver's blocks is hashed on arrival.
+ */
+const digest: (b: Uint8Array) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (b) => (crypto as unknown as { hash: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash('sha256', b, 'hex')
+    : (b) => crypto.createHash('sha256').update(b).digest('hex');
 export const sha256 = (b: Uint8Array): string => {
   let h = hashed.get(b);
   if (h === undefined) {
-    h = createHash('sha256').update(b).digest('hex');
+    h = digest(b);
     hashed.set(b, h);
   }
   return h;
@@ -281,11 +293,13 @@ export class LocalBlockSource implements BlockSource {
       this.remembered.delete(hash);
     }
     const { locations, ahead } = await this.locate(hash);
+    // Indexed nowhere: what nearly every block of a new file from a peer is.
+    if (locations.length === 0) return undefined;
     const tried = last === undefined ? [] : [last];
     const found = await this.readFirst(locations, tried, hash, size, signal);
     // A block looked up with its file's others (prefetch) needs no listing of what follows.
     if (found !== undefined && !ahead) this.rememberNext(found.loc);
-    if (found !== undefined || !ahead || locations.length === 0) return found?.data;
+    if (found !== undefined || !ahead) return found?.data;
     // Looked up ahead, and none of it holds the block now: the file moved or changed since (a
     // lookup made for a whole batch can wait while other blocks are served). Asked afresh, so a
     // stale lookup never makes us answer "not here" for a block the index knows elsewhere.
@@ -407,6 +421,7 @@ interface Ahead {
 
 interface AheadJob {
   readonly blocks: readonly BlockRef[];
+  readonly from: string | undefined;
   next: number;
 }
 
@@ -438,10 +453,10 @@ export class ChainedBlockSource implements BlockSource {
     return this.aheadBytes;
   }
 
-  prefetch(blocks: readonly BlockRef[], signal?: AbortSignal): void {
+  prefetch(blocks: readonly BlockRef[], signal?: AbortSignal, from?: string): void {
     if (blocks.length < 2 || signal?.aborted) return;
-    for (const s of this.sources) s.prefetch?.(blocks, signal);
-    this.jobs.push({ blocks, next: 0 });
+    for (const s of this.sources) s.prefetch?.(blocks, signal, from);
+    this.jobs.push({ blocks, from, next: 0 });
     if (signal !== undefined && !this.watched.has(signal)) {
       this.watched.add(signal);
       signal.addEventListener('abort', () => this.cancel(), { once: true });
@@ -453,7 +468,7 @@ export class ChainedBlockSource implements BlockSource {
     return this.ahead.get(hash)?.settled === true || this.sources.some((s) => s.holds?.(hash) === true);
   }
 
-  async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  async read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // A reader that caught up with the read-ahead of its file moves it on, so nothing is read twice.
     for (const j of this.jobs) if (j.next < j.blocks.length && j.blocks[j.next].hash === hash) j.next++;
     const a = this.ahead.get(hash);
@@ -466,15 +481,24 @@ export class ChainedBlockSource implements BlockSource {
       const data = await a.data;
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
     }
-    return this.readChain(hash, size, signal);
+    return this.readChain(hash, size, signal, from);
   }
 
-  private async readChain(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  private async readChain(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // A block some source already holds costs nothing: no local lookup first.
-    const ready = this.sources.find((s) => s.holds?.(hash) === true);
-    for (const s of ready ? [ready, ...this.sources.filter((x) => x !== ready)] : this.sources) {
+    let ready: BlockSource | undefined;
+    for (const s of this.sources) {
+      if (s.holds?.(hash) !== true) continue;
+      ready = s;
       throwIfAborted(signal);
-      const data = await s.read(hash, size, signal);
+      const data = await s.read(hash, size, signal, from);
+      if (data !== undefined && data.length === size && sha256(data) === hash) return data;
+      break;
+    }
+    for (const s of this.sources) {
+      if (s === ready) continue;
+      throwIfAborted(signal);
+      const data = await s.read(hash, size, signal, from);
       if (data !== undefined && data.length === size && sha256(data) === hash) return data;
     }
     return undefined;
@@ -497,7 +521,7 @@ export class ChainedBlockSource implements BlockSource {
         continue;
       }
       const entry: Ahead = { data: Promise.resolve(undefined), size: b.size, refs: 1, settled: false, at: performance.now() };
-      (entry as { data: Promise<Buffer | undefined> }).data = this.readChain(b.hash, b.size, signal)
+      (entry as { data: Promise<Buffer | undefined> }).data = this.readChain(b.hash, b.size, signal, job.from)
         .catch(() => undefined)
         .finally(() => {
           entry.settled = true;

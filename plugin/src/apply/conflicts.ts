@@ -35,7 +35,7 @@ export function conflictCopiesOf(res: ResolvedPath): ConflictCopy[] {
 /** Writes the missing copies of one path; copies already on disk with the right content are kept as they are. */
 export async function writeConflictCopies(ctx: FileApplyContext, res: ResolvedPath): Promise<{ copy: ConflictCopy; outcome: PathOutcome }[]> {
   const out: { copy: ConflictCopy; outcome: PathOutcome }[] = [];
-  for (const copy of conflictCopiesOf(res)) out.push({ copy, outcome: await applyPut(ctx, copy.path, copy.meta) });
+  for (const copy of conflictCopiesOf(res)) out.push({ copy, outcome: await applyPut(ctx, copy.path, copy.meta, undefined, copy.loser.author) });
   return out;
 }
 

@@ -69,7 +69,7 @@ export function lexicalProblem(rel: string, options: SafePathOptions = {}): stri
 export async function safePath(root: string, rel: string, options: SafePathOptions = {}): Promise<string> {
   const reason = lexicalProblem(rel, options);
   if (reason) throw unsafe(String(rel), reason);
-  const base = path.resolve(root);
+  const base = resolvedRoot(root);
   const verified = options.verified;
   if (verified !== undefined && parentVerified(rel, verified)) return inside(base, rel);
   const parts = rel.split('/');
@@ -99,8 +99,27 @@ function parentVerified(rel: string, verified: ReadonlySet<string>): boolean {
   return slash < 0 || verified.has(rel.slice(0, slash));
 }
 
+/**
+ * Folder roots as path.resolve gives them, remembered: apply asks for several paths of each
+ * file (target, temp file, parents), and resolve and join were a few µs each of a receiver's
+ * main thread per small file. Only absolute roots (what a relative one means depends on the cwd).
+ */
+const resolvedRoots = new Map<string, string>();
+function resolvedRoot(root: string): string {
+  let base = resolvedRoots.get(root);
+  if (base === undefined) {
+    base = path.resolve(root);
+    if (!path.isAbsolute(root)) return base;
+    if (resolvedRoots.size >= 256) resolvedRoots.clear();
+    resolvedRoots.set(root, base);
+  }
+  return base;
+}
+
 function inside(base: string, rel: string): string {
-  const abs = path.join(base, rel);
+  // A clean path (lexicalProblem: no empty, '.' or '..' segment, no leading or trailing '/')
+  // joins a resolved root as it is; path.join would normalize it again.
+  const abs = path.sep === '/' && base !== '/' ? `${base}/${rel}` : path.join(base, rel);
   // Belt and braces: the lexical rules already make this impossible.
   if (!abs.startsWith(base + path.sep)) throw unsafe(rel, 'resolves outside the folder');
   return abs;
@@ -117,7 +136,7 @@ export async function ensureParents(root: string, rel: string, options: SafePath
   if (options.verified !== undefined && parentVerified(rel, options.verified)) return [];
   const parts = rel.split('/');
   const created: string[] = [];
-  let cur = path.resolve(root);
+  let cur = resolvedRoot(root);
   for (let i = 0; i < parts.length - 1; i++) {
     throwIfAborted(options.signal);
     cur = path.join(cur, parts[i]);

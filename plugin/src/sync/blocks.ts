@@ -32,8 +32,17 @@ interface Pending {
   readonly hash: string;
   readonly size: number;
   readonly started: number;
+  /** performance.now() after which the request is given up, and after which it is sent once more (Infinity once it was). */
+  readonly deadline: number;
+  resendAt: number;
   readonly resolve: (data: Buffer | undefined) => void;
   readonly reject: (e: Error) => void;
+}
+
+/** The requests in flight that one signal aborts, with its one listener. */
+interface Watched {
+  readonly ids: Set<number>;
+  readonly onAbort: () => void;
 }
 
 interface Waiter {
@@ -55,6 +64,13 @@ export class BlockRequester {
   private closed = false;
   private outbox: (BlockRequestItem & { readonly fail: (e: Error) => void })[] = [];
   private flushing = false;
+  /**
+   * One timer for every request's resend and timeout, and one abort listener per signal: two
+   * timers and a listener per block were most of a request's cost with thousands of small
+   * files in flight (and an EventTarget walks its listeners on each add and remove).
+   */
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly watched = new Map<AbortSignal, Watched>();
   /** Smoothed reply time in ms of blocks the peer had (for choosing the fastest peer); undefined until a first one. */
   latencyMs: number | undefined;
   /** Smoothed share of requests the peer had the block for (a peer that has little is asked last). */
@@ -83,26 +99,16 @@ export class BlockRequester {
   async request(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     await this.slot(size, signal);
     const id = this.nextId++;
-    const onAbort = (): void => {
-      const p = this.pending.get(id);
-      if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_CLOSED', 'block request aborted'));
-    };
-    const timer = setTimeout(() => {
-      const p = this.pending.get(id);
-      if (p && this.pending.delete(id)) p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} did not answer for block ${hash} within ${this.replyTimeoutMs} ms`));
-    }, this.replyTimeoutMs);
-    const again = setTimeout(() => {
-      if (this.pending.has(id) && !this.closed) this.ask(id, hash, size, () => undefined);
-    }, Math.min(this.replyTimeoutMs / 2, Math.max(RESEND_AFTER_MS, 8 * (this.latencyMs ?? 0))));
     try {
+      const now = performance.now();
       const answer = new Promise<Buffer | undefined>((resolve, reject) => {
-        this.pending.set(id, { hash, size, started: this.clock(), resolve, reject });
+        const resendAfter = Math.min(this.replyTimeoutMs / 2, Math.max(RESEND_AFTER_MS, 8 * (this.latencyMs ?? 0)));
+        this.pending.set(id, { hash, size, started: this.clock(), deadline: now + this.replyTimeoutMs, resendAt: now + resendAfter, resolve, reject });
       });
       // Settled maybe before it is awaited (aborted while sending): not an unhandled rejection.
       answer.catch(() => undefined);
-      // Removed in `finally`: the engine's signal lives as long as the engine, requests do not.
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted) onAbort();
+      this.sweep();
+      if (signal !== undefined) this.watch(signal, id);
       const fail = (e: Error): void => {
         this.pending.get(id)?.reject(e);
         this.pending.delete(id);
@@ -110,11 +116,62 @@ export class BlockRequester {
       await this.ask(id, hash, size, fail);
       return await answer;
     } finally {
-      clearTimeout(timer);
-      clearTimeout(again);
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) this.unwatch(signal, id);
+      if (this.pending.size === 0 && this.sweeper !== undefined) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
       this.release(size);
     }
+  }
+
+  /** Fails the request when `signal` aborts (one listener per signal, for all its requests). */
+  private watch(signal: AbortSignal, id: number): void {
+    let w = this.watched.get(signal);
+    if (w === undefined) {
+      const ids = new Set<number>();
+      const onAbort = (): void => {
+        for (const i of ids) {
+          const p = this.pending.get(i);
+          if (p && this.pending.delete(i)) p.reject(new SyncError('SYNC_CLOSED', 'block request aborted'));
+        }
+      };
+      w = { ids, onAbort };
+      this.watched.set(signal, w);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    w.ids.add(id);
+    if (signal.aborted) w.onAbort();
+  }
+
+  /** The engine's signal lives as long as the engine, requests do not: its listener goes with the last of them. */
+  private unwatch(signal: AbortSignal, id: number): void {
+    const w = this.watched.get(signal);
+    if (w === undefined || !w.ids.delete(id) || w.ids.size > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener('abort', w.onAbort);
+  }
+
+  /** Runs while requests are unanswered: sends again those due for it, gives up those past their deadline. */
+  private sweep(): void {
+    if (this.sweeper !== undefined || this.pending.size === 0) return;
+    const every = Math.max(10, Math.min(1000, this.replyTimeoutMs / 8));
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const [id, p] of this.pending) {
+        if (now >= p.deadline) {
+          this.pending.delete(id);
+          p.reject(new SyncError('SYNC_BLOCK_FAILED', `${this.peer} did not answer for block ${p.hash} within ${this.replyTimeoutMs} ms`));
+        } else if (now >= p.resendAt && !this.closed) {
+          p.resendAt = Infinity;
+          void this.ask(id, p.hash, p.size, () => undefined);
+        }
+      }
+      if (this.pending.size === 0 || this.closed) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, every);
   }
 
   /** Puts a request on its way: into the next BlockRequests, or alone to a version-1 peer. */
@@ -216,6 +273,8 @@ export class BlockRequester {
   /** Fails every request in flight (the link went down). */
   close(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const p of this.pending.values()) p.reject(new SyncError('SYNC_CLOSED', `link to ${this.peer} closed`));
     this.pending.clear();
     this.outbox = [];
@@ -260,14 +319,10 @@ export class PeerBlockSource implements BlockSource {
     return n;
   }
 
-  async read(hash: string, size: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  async read(hash: string, size: number, signal?: AbortSignal, from?: string): Promise<Buffer | undefined> {
     // Every request in flight listens on the engine's one signal: dozens at once are expected.
     if (signal) setMaxListeners(0, signal);
-    // Fastest first, weighed by what each is already busy with: a block goes to the peer
-    // expected to answer it soonest, so several peers serve one transfer at once.
-    // A peer that lacked most blocks lately (it is still receiving them itself) goes after the others.
-    const score = (p: BlockRequester): number => ((p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1)) / Math.max(p.hitRate, 0.05);
-    const order = [...this.peers].filter((p) => p.allowed()).sort((a, b) => score(a) - score(b));
+    const order = this.order(from);
     for (const p of order) {
       signal?.throwIfAborted();
       try {
@@ -279,5 +334,29 @@ export class PeerBlockSource implements BlockSource {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Who is asked, in turn. The peer that announced the file (`from`, its entry's author) comes
+   * first: it had the content when it wrote the entry. Two receivers of a new folder otherwise
+   * asked each other first for ~3 of 4 blocks (a peer's misses answer fast, and the author is
+   * the one with many requests in flight), and each such miss cost both of them a message, a
+   * lookup and a reply before the author was asked. Then the others, fastest first, weighed by
+   * what each is already busy with: a block goes to the peer expected to answer it soonest, so
+   * several peers serve one transfer at once; one that lacked most blocks lately (it is still
+   * receiving them itself) goes after the others.
+   */
+  private order(from: string | undefined): BlockRequester[] {
+    const score = (p: BlockRequester): number => ((p.requestsInFlight + 1) * Math.max(p.latencyMs ?? 1, 0.1)) / Math.max(p.hitRate, 0.05);
+    let first: BlockRequester | undefined;
+    const rest: BlockRequester[] = [];
+    for (const p of this.peers) {
+      if (!p.allowed()) continue;
+      if (first === undefined && p.peer === from) first = p;
+      else rest.push(p);
+    }
+    if (rest.length > 1) rest.sort((a, b) => score(a) - score(b));
+    if (first !== undefined) rest.unshift(first);
+    return rest;
   }
 }

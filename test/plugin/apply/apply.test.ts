@@ -63,6 +63,27 @@ describe('applyState', () => {
     expect(network.reads).toBe(newMeta.blocks.length - shared);
   });
 
+  it("asks for each file's blocks naming its entry's author (the peer known to have them), read ahead and read alike", async () => {
+    const small = seededBytes('small', 3000);
+    const big = seededBytes('big', 2 * 1024 * 1024);
+    const network = new MemoryBlockSource().addFile(small).addFile(big);
+    const asked = new Map<string, Set<string | undefined>>();
+    const note = (hash: string, from: string | undefined): void => void (asked.get(hash) ?? asked.set(hash, new Set()).get(hash)!).add(from);
+    const named: BlockSource = {
+      read: (hash, size, _signal, from) => {
+        note(hash, from);
+        return network.read(hash, size);
+      },
+      prefetch: (blocks, _signal, from) => blocks.forEach((b) => note(b.hash, from)),
+    };
+    const bigMeta = metaOf(big);
+    expect(bigMeta.blocks.length).toBeGreaterThan(2);
+    const report = await run(stateOf(new Author(ALICE).put('s.txt', metaOf(small)), new Author(BOB).put('b.bin', bigMeta)), new ChainedBlockSource(local(), named));
+    expect(report.applied.map((o) => o.path).sort()).toEqual(['b.bin', 's.txt']);
+    expect(asked.get(metaOf(small).blocks[0].hash)).toEqual(new Set([ALICE]));
+    for (const b of bigMeta.blocks) expect(asked.get(b.hash)).toEqual(new Set([BOB]));
+  });
+
   it('a missing block: refused with APPLY_BLOCK_UNAVAILABLE, the target untouched, no temp file left', async () => {
     const oldBytes = seededBytes('old', 500_000);
     const oldMeta = await writeAndScan(box.store, FOLDER, box.root, 'f.bin', oldBytes);

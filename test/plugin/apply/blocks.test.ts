@@ -70,6 +70,21 @@ describe('block sources', () => {
     await expect(Promise.all([failing.read(missing, 15), failing.read(sha256Hex(Buffer.from('x')), 1)])).rejects.toThrow('store closed');
   });
 
+  it("finds a batch's known blocks among thousands of new ones in one lookup, each with its places, at most `limit` of them", async () => {
+    const known = Array.from({ length: 3 }, (_, i) => sha256Hex(`known-${i}`));
+    // Names that JSON must carry as they are (the rows travel as one JSON text).
+    await box.store.addBlockLocations(known.flatMap((hash, i) => ['a', 'b "ü" \\ 😀', 'c'].slice(0, i + 1).map((p) => ({ hash, size: 10, folder: FOLDER, path: `${p}.bin`, offset: 0 }))));
+    const unknown = Array.from({ length: 1500 }, (_, i) => sha256Hex(`new-${i}`));
+    const asked = [...unknown.slice(0, 700), known[2], ...unknown.slice(700), known[0], known[1], known[2]];
+    const found = await box.store.findBlocks(asked, 2);
+    expect([...found.keys()].sort()).toEqual([...known].sort());
+    expect(found.get(known[0])!.map((l) => l.path)).toEqual(['a.bin']);
+    expect(found.get(known[2])!.map((l) => l.path)).toEqual(['a.bin', 'b "ü" \\ 😀.bin']);
+    expect(found.get(known[1])![0]).toEqual({ hash: known[1], size: 10, folder: FOLDER, path: 'a.bin', offset: 0 });
+    await expect(box.store.findBlocks([unknown[0], 'AB'.repeat(32)])).rejects.toThrow(/lowercase hex/);
+    expect(await box.store.findBlock(known[2], 5)).toEqual([0, 1, 2].map((i) => ({ hash: known[2], size: 10, folder: FOLDER, path: ['a.bin', 'b "ü" \\ 😀.bin', 'c.bin'][i], offset: 0 })));
+  });
+
   it('looks up the blocks of a file about to be built in one query when told ahead, however its reads come', async () => {
     const data = seededBytes('ahead', 2 * 1024 * 1024);
     const meta = await writeAndScan(box.store, SOURCE_FOLDER, other, 'ahead.bin', data);

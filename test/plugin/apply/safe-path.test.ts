@@ -43,6 +43,12 @@ describe('safe paths', () => {
   it('accepts clean paths under real directories, and .kinfolder only for bookkeeping', async () => {
     expect(await safePath(box.root, 'real/new/file.txt')).toBe(path.join(box.root, 'real', 'new', 'file.txt'));
     expect(await safePath(box.root, '.kinfolder/tmp/x', { meta: true })).toBe(path.join(box.root, '.kinfolder', 'tmp', 'x'));
+    // The same root written otherwise (a trailing slash, a detour, relative) gives the same path.
+    const verified = new Set<string>();
+    for (const root of [`${box.root}/`, `${box.root}/real/..`, path.relative(process.cwd(), box.root)]) {
+      expect(await safePath(root, 'real/new/file.txt')).toBe(path.join(box.root, 'real', 'new', 'file.txt'));
+      expect(await safePath(root, 'real/f.txt', { verified })).toBe(path.join(box.root, 'real', 'f.txt'));
+    }
     await expect(ensureParents(box.root, 'out/a/b.txt')).rejects.toMatchObject({ code: 'APPLY_UNSAFE_PATH' });
     expect(await listTree(outside)).toEqual(['victim.txt']);
   });

@@ -48,6 +48,41 @@ test('a block that does not match its hash fails that peer; the next peer’s ve
   expect(await none.read(sha(Buffer.from('x')), 1)).toBeUndefined();
 });
 
+test("the peer named as the block's source (its file's author) is asked first; the others only when it lacks the block", async () => {
+  const block = randomBytes(512);
+  // The author is busy (requests in flight, slow replies); the other receiver answers its
+  // misses at once, so by speed alone it would be asked first for everything.
+  const pending: Request[] = [];
+  const author = new BlockRequester('author', async (m) => {
+    if (m.kind === 'block-request') pending.push(m);
+  });
+  const receiver = peer('receiver', () => undefined);
+  const source = new PeerBlockSource();
+  source.add(receiver.requester);
+  source.add(author);
+  const busy = author.request(sha(randomBytes(8)), 8);
+  await new Promise((r) => setImmediate(r));
+  const answer = (): void => {
+    for (const m of pending.splice(0)) author.onReply({ kind: 'block-reply', id: m.id, hash: m.hash, data: m.hash === sha(block) ? block : undefined });
+  };
+  const named = source.read(sha(block), block.length, undefined, 'author');
+  await new Promise((r) => setImmediate(r));
+  answer();
+  expect(await named).toEqual(block);
+  expect(receiver.asked).toHaveLength(0);
+  await busy;
+
+  // A named peer that lacks the block passes it on to the others.
+  const other = randomBytes(64);
+  const holder = peer('holder', () => other);
+  source.add(holder.requester);
+  const passed = source.read(sha(other), other.length, undefined, 'author');
+  for (let i = 0; i < 5 && pending.length === 0; i++) await new Promise((r) => setImmediate(r));
+  answer();
+  expect(await passed).toEqual(other);
+  expect(holder.asked).toHaveLength(1);
+});
+
 test('at most maxInFlight requests in flight per peer; the rest wait and all resolve', async () => {
   const blocks = Array.from({ length: 40 }, () => randomBytes(64));
   const byHash = new Map(blocks.map((b) => [sha(b), b]));
@@ -178,4 +213,30 @@ test('a request whose message was lost is asked again under the same id before t
   quiet.onReply({ kind: 'block-reply', id: other.id, hash: other.hash });
   expect(await b).toBeUndefined();
   expect(quiet.requestsInFlight).toBe(0);
+});
+
+test('requests on one signal share one abort listener, gone with the last of them; a request nobody answers fails after the reply timeout', async () => {
+  const asked: Request[] = [];
+  const requester = new BlockRequester('silent', async (m) => {
+    if (m.kind === 'block-request') asked.push(m);
+  }, 64, undefined, undefined, 200);
+  const ctl = new AbortController();
+  let listeners = 0;
+  const add = ctl.signal.addEventListener.bind(ctl.signal);
+  const remove = ctl.signal.removeEventListener.bind(ctl.signal);
+  ctl.signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as typeof add;
+  ctl.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as typeof remove;
+  const t0 = performance.now();
+  const all = Array.from({ length: 20 }, (_, i) => requester.request(sha(Buffer.from([i])), 1, ctl.signal).catch((e: unknown) => e));
+  await until(() => asked.length === 20);
+  expect(listeners).toBe(1);
+  // One answered: the others still wait, on the same listener.
+  requester.onReply({ kind: 'block-reply', id: asked[0].id, hash: asked[0].hash, data: Buffer.from([0]) });
+  expect(await all[0]).toEqual(Buffer.from([0]));
+  expect(listeners).toBe(1);
+  const failed = await Promise.all(all.slice(1));
+  expect(failed.every((e) => isSyncError(e, 'SYNC_BLOCK_FAILED'))).toBe(true);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+  expect(listeners).toBe(0);
+  expect(requester.requestsInFlight).toBe(0);
 });
