@@ -28,6 +28,9 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 30_000;
  */
 export const RESEND_AFTER_MS = 5_000;
 
+/** The author of a file is asked for its blocks first unless a peer that has them answers this many times faster. */
+export const AUTHOR_SLOWER_LIMIT = 4;
+
 interface Pending {
   readonly hash: string;
   readonly size: number;
@@ -356,7 +359,16 @@ export class PeerBlockSource implements BlockSource {
       else rest.push(p);
     }
     if (rest.length > 1) rest.sort((a, b) => score(a) - score(b));
-    if (first !== undefined) rest.unshift(first);
+    if (first === undefined) return rest;
+    // ...unless a peer that has been serving blocks answers far faster (the author on a slow
+    // uplink, a friend nearby who has the file): then the fastest goes first, as before.
+    let fastest: number | undefined;
+    for (const p of rest) if (p.latencyMs !== undefined && p.hitRate >= 0.5 && (fastest === undefined || p.latencyMs < fastest)) fastest = p.latencyMs;
+    if (fastest !== undefined && first.latencyMs !== undefined && first.latencyMs > AUTHOR_SLOWER_LIMIT * fastest) {
+      rest.push(first);
+      return rest.sort((a, b) => score(a) - score(b));
+    }
+    rest.unshift(first);
     return rest;
   }
 }

@@ -22,4 +22,4 @@ export {
 export { sealEnvelope, openEnvelope, encodeEnvelope, ENVELOPE_BYTES } from './envelope';
 export { SyncSession, type SessionOptions, type SessionEvent } from './session';
 export { FeedSources, SOURCE_STALL_MS, type FeedHolder } from './feed-sources';
-export { BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';
+export { AUTHOR_SLOWER_LIMIT, BlockRequester, PeerBlockSource, DEFAULT_MAX_IN_FLIGHT } from './blocks';

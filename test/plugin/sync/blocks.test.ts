@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { BlockRequester, isSyncError, PeerBlockSource, type SyncMessage } from '../../../plugin/src/sync';
+import { AUTHOR_SLOWER_LIMIT, BlockRequester, isSyncError, PeerBlockSource, type SyncMessage } from '../../../plugin/src/sync';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 type Request = Extract<SyncMessage, { kind: 'block-request' }>;
@@ -81,6 +81,14 @@ test("the peer named as the block's source (its file's author) is asked first; t
   answer();
   expect(await passed).toEqual(other);
   expect(holder.asked).toHaveLength(1);
+
+  // An author far slower than a peer that has been serving blocks goes after it.
+  author.latencyMs = 40 * AUTHOR_SLOWER_LIMIT;
+  holder.requester.latencyMs = 10;
+  const fast = source.read(sha(other), other.length, undefined, 'author');
+  expect(await fast).toEqual(other);
+  expect(holder.asked).toHaveLength(2);
+  expect(pending).toHaveLength(0);
 });
 
 test('at most maxInFlight requests in flight per peer; the rest wait and all resolve', async () => {
