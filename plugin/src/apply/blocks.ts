@@ -3,7 +3,7 @@
  * the block index names), then whatever the sync layer plugs in. A source may lie (the file
  * changed since it was indexed, a peer sent garbage): every block is hashed before use.
  */
-import * as crypto from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import { promisify } from 'node:util';
@@ -40,18 +40,12 @@ export interface BlockSource {
  * written to must never be hashed with this.
  */
 const hashed = new WeakMap<Uint8Array, string>();
-/**
- * The one-shot digest where Node has it (20.12 on): a Hash object per block is a native handle
- * the GC must finalize, and each of a receiver's blocks is hashed on arrival.
- */
-const digest: (b: Uint8Array) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (b) => (crypto as unknown as { hash: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash('sha256', b, 'hex')
-    : (b) => crypto.createHash('sha256').update(b).digest('hex');
 export const sha256 = (b: Uint8Array): string => {
   let h = hashed.get(b);
   if (h === undefined) {
-    h = digest(b);
+    // One-shot (Node >= 20.12, as package.json's engines require): a Hash object per block is a
+    // native handle the GC must finalize, and each of a receiver's blocks is hashed on arrival.
+    h = oneShotHash('sha256', b, 'hex');
     hashed.set(b, h);
   }
   return h;
